@@ -1,0 +1,72 @@
+# Doorstep — two commands: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+export FLASK_APP := wsgi.py
+
+.PHONY: run test test-sqlite test-postgres install install-dev system-test-deps vendor bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/activate
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Front-end libraries come from npm into pwa/vendor/ (not committed).
+vendor: node_modules/.installed
+	mkdir -p pwa/vendor
+	rm -rf pwa/vendor/leaflet pwa/vendor/swagger-ui-dist
+	cp -r node_modules/leaflet/dist pwa/vendor/leaflet
+	mkdir -p pwa/vendor/swagger-ui-dist
+	cp node_modules/swagger-ui-dist/{swagger-ui.css,swagger-ui-bundle.js,swagger-ui-standalone-preset.js} pwa/vendor/swagger-ui-dist/
+
+install: $(VENV)/.runtime vendor
+
+run: install
+	$(BIN)/flask db upgrade heads
+	$(BIN)/flask demo seed --if-empty
+	$(BIN)/flask demo today
+	@echo ""
+	@echo "  Doorstep demo on http://127.0.0.1:$(PORT)/   (API docs: /api/docs)"
+	@echo "  users: admin, dispatcher, owner, agent1 … agent20 — password: demo (embedded demo only)"
+	@echo ""
+	DOORSTEP_DEMO=1 $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --timeout 120 wsgi:app
+
+# Debian's Chromium for the browser tests (never a downloaded browser).
+system-test-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "installing Debian's chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+install-dev: $(VENV)/.dev vendor system-test-deps
+
+test: install-dev
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite:
+	@echo "=== test suite on SQLite ==="
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test-postgres:
+	@echo "=== test suite on PostgreSQL ==="
+	scripts/with-postgres.sh $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: install-dev
+	$(BIN)/python bench/routing.py --quick
+
+clean:
+	rm -rf $(VENV) node_modules pwa/vendor

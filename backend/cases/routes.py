@@ -1,0 +1,120 @@
+from flask import g, request
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from ..auth.guard import ANY_ROLE, roles
+from ..auth.models import User
+from ..common import paginate
+from ..errors import abort
+from ..extensions import db
+from ..org.models import Branch
+from .importing import import_cases
+from .models import TimelineEvent
+from .schemas import (
+    CasePageSchema,
+    CaseQuerySchema,
+    CaseSchema,
+    CaseUpdateSchema,
+    FlagClearSchema,
+    FlagCreateSchema,
+    FlagSchema,
+    ImportFileSchema,
+    ImportReportSchema,
+    TimelineSchema,
+)
+from .services import append_event, clear_flag, get_case_for_user, list_cases, set_flag, verify_timeline
+
+blp = Blueprint("cases", __name__, url_prefix="/api/cases", description="Case records")
+
+
+@blp.route("", methods=["GET"])
+@roles(*ANY_ROLE)
+@blp.arguments(CaseQuerySchema, location="query")
+@blp.response(200, CasePageSchema)
+def get_cases(args):
+    """Cases, filtered and paginated (an agent sees only its own visits' cases)"""
+    page, per_page = args.pop("page"), args.pop("per_page")
+    return paginate(list_cases(**args), page, per_page)
+
+
+@blp.route("/<int:case_id>", methods=["GET"])
+@roles(*ANY_ROLE)
+@blp.response(200, CaseSchema)
+def get_case(case_id):
+    """One case with its account, debtor and active flags"""
+    return get_case_for_user(case_id)
+
+
+@blp.route("/<int:case_id>", methods=["PATCH"])
+@roles("owner", "admin")
+@blp.arguments(CaseUpdateSchema)
+@blp.response(200, CaseSchema)
+@blp.alt_response(409, description="The case changed since you read it")
+def patch_case(args, case_id):
+    """Move a case along the ladder or hand it to another owner or branch"""
+    case = get_case_for_user(case_id)
+    if args.pop("version") != case.version:
+        abort(409, "The case changed since you read it; reload and try again.", current_version=case.version)
+    reason = args.pop("reason")
+    if "owner_id" in args and args["owner_id"] is not None:
+        owner = db.session.get(User, args["owner_id"])
+        if owner is None or owner.role not in ("owner", "admin"):
+            abort(422, "No case owner with that id.", errors={"owner_id": ["not a case owner"]})
+    if args.get("branch_id") is not None and db.session.get(Branch, args["branch_id"]) is None:
+        abort(422, "No such branch.", errors={"branch_id": ["unknown branch"]})
+    changes = {k: {"from": getattr(case, k), "to": v} for k, v in args.items() if getattr(case, k) != v}
+    if changes:
+        for key, value in args.items():
+            setattr(case, key, value)
+        case.version += 1
+        append_event(case=case, kind="case.updated", actor_id=g.user.id, data={"changes": changes, "reason": reason})
+    db.session.commit()
+    return case
+
+
+@blp.route("/<int:case_id>/timeline", methods=["GET"])
+@roles(*ANY_ROLE)
+@blp.response(200, TimelineSchema)
+def get_timeline(case_id):
+    """The case's append-only timeline and whether its hash chain verifies"""
+    case = get_case_for_user(case_id)
+    events = db.session.scalars(
+        select(TimelineEvent).where(TimelineEvent.case_id == case.id).order_by(TimelineEvent.seq)
+    ).all()
+    return {"case_id": case.id, "chain": verify_timeline(case_id=case.id), "events": events}
+
+
+@blp.route("/<int:case_id>/flags", methods=["POST"])
+@roles("owner", "dispatcher", "admin")
+@blp.arguments(FlagCreateSchema)
+@blp.response(201, FlagSchema)
+@blp.alt_response(409, description="That flag is already active")
+def post_flag(args, case_id):
+    """Set a visit-blocking flag; devices holding the case get a stop-work"""
+    case = get_case_for_user(case_id)
+    flag = set_flag(case=case, actor_id=g.user.id, **args)
+    db.session.commit()
+    return flag
+
+
+@blp.route("/<int:case_id>/flags/<string:flag>", methods=["DELETE"])
+@roles("owner", "admin")
+@blp.arguments(FlagClearSchema, location="query")
+@blp.response(204)
+def delete_flag(args, case_id, flag):
+    """Clear an active flag (with a reason, kept on the timeline)"""
+    case = get_case_for_user(case_id)
+    clear_flag(case=case, flag=flag, reason=args["reason"], actor_id=g.user.id)
+    db.session.commit()
+
+
+@blp.route("/import", methods=["POST"])
+@roles("owner", "admin")
+@blp.arguments(ImportFileSchema, location="files")
+@blp.response(200, ImportReportSchema)
+@blp.alt_response(422, description="Not a usable CSV file")
+def post_import(args):
+    """Import cases from CSV (multipart field `file`); per-row report, idempotent by account number"""
+    upload = args["file"]
+    raw = upload.read() if hasattr(upload, "read") else bytes(upload)
+    return import_cases(raw=raw, actor_id=g.user.id)

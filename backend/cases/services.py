@@ -1,0 +1,215 @@
+from datetime import datetime
+
+from flask import g
+from sqlalchemy import exists, select
+
+from ..common import canonical_json, sha256_hex, utcnow
+from ..errors import abort
+from ..extensions import db
+from ..sync.services import record_change
+from .models import Account, Case, CaseFlag, TimelineEvent, bucket_for, days_range_for
+
+GENESIS = "0" * 64
+
+
+def _event_hash(*, case_id: int, seq: int, kind: str, at: datetime, actor_id: int | None, data: dict, prev_hash: str) -> str:
+    body = {
+        "case_id": case_id,
+        "seq": seq,
+        "kind": kind,
+        "at": at.isoformat(timespec="microseconds"),
+        "actor_id": actor_id,
+        "data": data,
+        "prev_hash": prev_hash,
+    }
+    return sha256_hex(canonical_json(body))
+
+
+def append_event(*, case: Case, kind: str, actor_id: int | None, data: dict | None = None) -> TimelineEvent:
+    """Append one event to the case's hash chain (the case row is locked while we read the tip)."""
+    data = data or {}
+    db.session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
+    last = db.session.execute(
+        select(TimelineEvent.seq, TimelineEvent.hash)
+        .where(TimelineEvent.case_id == case.id)
+        .order_by(TimelineEvent.seq.desc())
+        .limit(1)
+    ).first()
+    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+    # JSON round-trip so the stored data hashes the same way when read back
+    data = _json_roundtrip(data)
+    at = utcnow()
+    event = TimelineEvent(
+        case_id=case.id,
+        seq=seq,
+        kind=kind,
+        at=at,
+        actor_id=actor_id,
+        data=data,
+        prev_hash=prev,
+        hash=_event_hash(case_id=case.id, seq=seq, kind=kind, at=at, actor_id=actor_id, data=data, prev_hash=prev),
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def _json_roundtrip(data: dict) -> dict:
+    import json
+
+    return json.loads(canonical_json(data))
+
+
+def verify_timeline(*, case_id: int) -> dict:
+    """Walk the chain; name the first event whose link or content does not hold."""
+    events = db.session.scalars(
+        select(TimelineEvent).where(TimelineEvent.case_id == case_id).order_by(TimelineEvent.seq)
+    ).all()
+    prev = GENESIS
+    for expected_seq, event in enumerate(events, start=1):
+        problem = None
+        if event.seq != expected_seq:
+            problem = f"sequence gap: expected {expected_seq}"
+        elif event.prev_hash != prev:
+            problem = "prev_hash does not match the previous event"
+        elif event.hash != _event_hash(
+            case_id=event.case_id,
+            seq=event.seq,
+            kind=event.kind,
+            at=event.at,
+            actor_id=event.actor_id,
+            data=event.data,
+            prev_hash=event.prev_hash,
+        ):
+            problem = "content does not match its hash"
+        if problem:
+            return {"verified": False, "events": len(events), "first_broken": {"seq": event.seq, "id": event.id, "problem": problem}}
+        prev = event.hash
+    return {"verified": True, "events": len(events), "first_broken": None, "head": prev}
+
+
+# --- access ---------------------------------------------------------------
+
+
+def agent_case_ids_subquery(agent_id: int):
+    from ..visits.models import Visit
+
+    return select(Visit.case_id).where(Visit.agent_id == agent_id)
+
+
+def get_case_for_user(case_id: int) -> Case:
+    """The case, if the signed-in user may see it; 404 otherwise (existence does not leak)."""
+    case = db.session.get(Case, case_id)
+    if case is None or not user_may_see_case(case.id):
+        abort(404, f"No case {case_id}.")
+    return case
+
+
+def user_may_see_case(case_id: int) -> bool:
+    user = g.user
+    if user.role != "agent":
+        return True
+    from ..visits.models import Visit
+
+    if g.agent is None:
+        return False
+    return bool(
+        db.session.scalar(select(exists().where(Visit.case_id == case_id, Visit.agent_id == g.agent.id)))
+    )
+
+
+def list_cases(*, stage=None, bucket=None, branch_id=None, owner_id=None, flag=None, q=None):
+    stmt = select(Case).join(Account, Account.id == Case.account_id).order_by(Case.id)
+    if g.user.role == "agent":
+        stmt = stmt.where(Case.id.in_(agent_case_ids_subquery(g.agent.id if g.agent else -1)))
+    if stage:
+        stmt = stmt.where(Case.stage == stage)
+    if bucket:
+        low, high = days_range_for(bucket)
+        stmt = stmt.where(Account.days_past_due >= low)
+        if high is not None:
+            stmt = stmt.where(Account.days_past_due <= high)
+    if branch_id:
+        stmt = stmt.where(Case.branch_id == branch_id)
+    if owner_id:
+        stmt = stmt.where(Case.owner_id == owner_id)
+    if flag:
+        now = utcnow()
+        stmt = stmt.where(
+            exists().where(
+                CaseFlag.case_id == Case.id,
+                CaseFlag.flag == flag,
+                CaseFlag.set_at <= now,
+                (CaseFlag.cleared_at.is_(None)) | (CaseFlag.cleared_at > now),
+                (CaseFlag.expires_at.is_(None)) | (CaseFlag.expires_at > now),
+            )
+        )
+    if q:
+        stmt = stmt.where(Account.account_number.contains(q))
+    return stmt
+
+
+# --- flags ----------------------------------------------------------------
+
+
+def set_flag(*, case: Case, flag: str, reason: str, actor_id: int | None, expires_at: datetime | None = None) -> CaseFlag:
+    """Set a blocking flag (R4); agents holding the case today learn it as stop-work."""
+    existing = next((f for f in case.active_flags() if f.flag == flag), None)
+    if existing:
+        abort(409, f"The {flag} flag is already set on this case.", errors={"flag": ["already active"]})
+    record = CaseFlag(case_id=case.id, flag=flag, reason=reason, set_by_id=actor_id, expires_at=expires_at)
+    db.session.add(record)
+    case.version += 1
+    db.session.flush()
+    append_event(
+        case=case,
+        kind="flag.set",
+        actor_id=actor_id,
+        data={"flag": flag, "reason": reason, "expires_at": expires_at.isoformat() if expires_at else None},
+    )
+    notify_stop_work(case=case, flag=flag, reason=reason)
+    return record
+
+
+def clear_flag(*, case: Case, flag: str, reason: str, actor_id: int | None) -> CaseFlag:
+    record = next((f for f in case.active_flags() if f.flag == flag), None)
+    if record is None:
+        abort(404, f"No active {flag} flag on this case.")
+    record.cleared_at = utcnow()
+    record.cleared_by_id = actor_id
+    record.clear_reason = reason
+    case.version += 1
+    append_event(case=case, kind="flag.cleared", actor_id=actor_id, data={"flag": flag, "reason": reason})
+    for user_id in _open_visit_agent_user_ids(case):
+        record_change(user_id=user_id, kind="case.flags", ref_type="case", ref_id=case.id, data=_flags_payload(case))
+    return record
+
+
+def _flags_payload(case: Case) -> dict:
+    return {"flags": [{"flag": f.flag, "reason": f.reason} for f in case.active_flags()]}
+
+
+def _open_visit_agent_user_ids(case: Case) -> set[int]:
+    from ..org.models import Agent
+    from ..visits.models import OPEN_STATUSES, Visit
+
+    rows = db.session.scalars(
+        select(Agent.user_id)
+        .join(Visit, Visit.agent_id == Agent.id)
+        .where(Visit.case_id == case.id, Visit.status.in_(OPEN_STATUSES))
+    ).all()
+    return set(rows)
+
+
+def notify_stop_work(*, case: Case, flag: str, reason: str) -> None:
+    """A blocking flag reaches every device holding an open visit on the case."""
+    payload = {**_flags_payload(case), "stop_work": True, "flag": flag, "reason": reason}
+    for user_id in _open_visit_agent_user_ids(case):
+        record_change(user_id=user_id, kind="case.stop_work", ref_type="case", ref_id=case.id, data=payload)
+    from ..events import emit
+
+    emit("case.stop_work", case=case, flag=flag, reason=reason, user_ids=_open_visit_agent_user_ids(case))
+
+
+def bucket_of(case: Case) -> str:
+    return bucket_for(case.account.days_past_due)

@@ -1,0 +1,60 @@
+"""Small shared helpers: time, canonical JSON, hashing, field types."""
+import hashlib
+import json
+from datetime import datetime, timezone
+
+import marshmallow as ma
+
+
+def utcnow() -> datetime:
+    """Naive UTC: the one way times are stored (SQLite keeps no offsets)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def to_utc_naive(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def canonical_json(value) -> str:
+    """Deterministic JSON (sorted keys, no spaces) for hashing."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def sha256_hex(data: bytes | str) -> str:
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
+class UTCDateTime(ma.fields.DateTime):
+    """Dumps stored naive-UTC datetimes with an explicit Z; loads any offset to naive UTC."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        return to_utc_naive(parsed)
+
+
+class PageArgs(ma.Schema):
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))
+
+
+def paginate(select_stmt, page: int, per_page: int):
+    from .extensions import db
+
+    result = db.paginate(select_stmt, page=page, per_page=per_page, error_out=False)
+    return {
+        "items": result.items,
+        "page": page,
+        "per_page": per_page,
+        "total": result.total,
+    }

@@ -1,0 +1,72 @@
+"""Settings, read from the environment; tests pass their own config class."""
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = Path(os.environ.get("DOORSTEP_INSTANCE", ROOT / "instance"))
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY")  # generated into instance/ when absent
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE / 'doorstep.sqlite3'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    JSON_SORT_KEYS = False
+
+    # OpenAPI (flask-smorest)
+    API_TITLE = "Doorstep API"
+    API_VERSION = "1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    # served from our own static files (npm swagger-ui-dist), never a CDN
+    OPENAPI_SWAGGER_UI_URL = "/vendor/swagger-ui-dist/"
+    API_SPEC_OPTIONS = {
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+            }
+        },
+        "security": [{"bearer": []}],
+    }
+
+    # Auth
+    TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", "16"))
+    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+    LOGIN_FAILURE_WINDOW_S = int(os.environ.get("LOGIN_FAILURE_WINDOW_S", "900"))
+
+    # Geocoding: "none" (never reachable), "nominatim" (self-hosted URL)
+    GEOCODER = os.environ.get("GEOCODER", "none")
+    GEOCODER_URL = os.environ.get("GEOCODER_URL", "")
+    GEOCODER_TIMEOUT_S = float(os.environ.get("GEOCODER_TIMEOUT_S", "5"))
+    DEFAULT_TIMEZONE = os.environ.get("DEFAULT_TIMEZONE", "Asia/Shanghai")
+
+    # Map tiles for the PWA (empty: draw the route without tiles)
+    MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "")
+
+    # Sync
+    ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(512 * 1024)))
+
+    # Push
+    VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
+    VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:ops@doorstep.invalid")
+    PUSH_ALLOW_INSECURE_ENDPOINTS = _bool("PUSH_ALLOW_INSECURE_ENDPOINTS")
+
+    DEMO = _bool("DOORSTEP_DEMO")
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-not-for-production"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    LOGIN_MAX_FAILURES = 5
+    PUSH_ALLOW_INSECURE_ENDPOINTS = True

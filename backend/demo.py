@@ -1,0 +1,350 @@
+"""The embedded demo: a Shanghai collections team with history and today's routes.
+
+Only for `make run`'s embedded database; every demo password is "demo".
+"""
+import io
+import random
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from geopy.distance import great_circle
+from sqlalchemy import func, select
+
+from .auth.models import User
+from .auth.services import create_user
+from .cases.models import Account, Address, Case, CaseFlag, Debtor, Note
+from .cases.services import append_event
+from .common import canonical_json, sha256_hex, to_utc_naive, utcnow
+from .extensions import db
+from .org.models import Agent, Branch
+from .plans.models import Blob, Installment, RepaymentPlan, Signature
+from .policy.rules import check_visit, visiting_window
+from .visits.models import Outcome, Visit
+
+TZ = "Asia/Shanghai"
+BRANCHES = [
+    ("PD", "浦东分部 Pudong", 31.2215, 121.5440),
+    ("XH", "徐汇分部 Xuhui", 31.1885, 121.4365),
+    ("BS", "宝山分部 Baoshan", 31.4050, 121.4890),
+]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国建华志强海燕婷玉兰晨浩宇欣怡子涵梓轩思远佳琪雨桐文博"
+ROADS = "长宁 延安 南京 淮海 中山 张杨 浦东 世纪 龙阳 杨高 漕溪 宜山 虹桥 天钥桥 肇嘉浜 共和新 牡丹江 友谊 同济 呼兰 长江 水产 逸仙 殷高".split()
+SKILLS = ["dialect", "legal", "senior"]
+
+
+def database_is_empty() -> bool:
+    return db.session.scalar(select(func.count(User.id))) == 0
+
+
+def _name(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+
+
+def _point(rng: random.Random, lat: float, lon: float, km: float) -> tuple[float, float]:
+    return (round(lat + rng.gauss(0, km / 111.0), 6), round(lon + rng.gauss(0, km / 95.0), 6))
+
+
+def _signature_png(rng: random.Random) -> tuple[bytes, list]:
+    """A believable scribble drawn with Pillow, plus its stroke data."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (360, 120), (255, 255, 255, 0))
+    draw = ImageDraw.Draw(image)
+    strokes = []
+    for s in range(rng.randint(2, 3)):
+        x, y = 30 + s * 100, 60
+        points = []
+        for i in range(18):
+            x += rng.randint(3, 9)
+            y = max(15, min(105, y + rng.randint(-14, 14)))
+            points.append([x, y, i * 16])
+        strokes.append(points)
+        draw.line([(p[0], p[1]) for p in points], fill=(20, 30, 90, 255), width=3, joint="curve")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue(), strokes
+
+
+def seed_demo(*, seed: int = 7, n_cases: int = 600) -> str:
+    rng = random.Random(seed)
+    today = datetime.now(ZoneInfo(TZ)).date()
+    admin = create_user(username="admin", password="demo", role="admin", display_name="系统管理员 Admin")
+    create_user(username="dispatcher", password="demo", role="dispatcher", display_name="调度 Dispatcher")
+    owner = create_user(username="owner", password="demo", role="owner", display_name="案件主管 Case owner")
+    owner2 = create_user(username="owner2", password="demo", role="owner", display_name="案件主管二 Owner 2")
+    branches = []
+    for code, name, lat, lon in BRANCHES:
+        branch = Branch(code=code, name=name, lat=lat, lon=lon, timezone=TZ, jurisdiction="CN")
+        db.session.add(branch)
+        branches.append(branch)
+    db.session.flush()
+    agents = []
+    for n in range(1, 21):
+        branch = branches[(n - 1) % 3]
+        user = create_user(
+            username=f"agent{n}", password="demo", role="agent", display_name=f"{_name(rng)} (agent{n})"
+        )
+        start = _point(rng, branch.lat, branch.lon, 1.5)
+        agent = Agent(
+            user_id=user.id,
+            branch_id=branch.id,
+            shift_start_s=9 * 3600,
+            shift_end_s=18 * 3600,
+            daily_cap=12,
+            skills=sorted(rng.sample(SKILLS, rng.choice((0, 0, 1, 1, 2)))),
+            start_lat=start[0],
+            start_lon=start[1],
+        )
+        db.session.add(agent)
+        agents.append(agent)
+    db.session.flush()
+
+    cases = []
+    flag_choices = ["dispute", "bankruptcy", "deceased", "cease_contact", "vulnerable", "complaint", "asked_not_to_return", "attorney"]
+    for i in range(n_cases):
+        branch = branches[i % 3]
+        dpd = rng.choice([rng.randint(31, 60), rng.randint(61, 120), rng.randint(121, 180), rng.randint(181, 720)])
+        balance = Decimal(rng.randrange(3_000, 180_000)).quantize(Decimal("1"))
+        overdue = (balance * Decimal(rng.uniform(0.15, 1.0))).quantize(Decimal("0.01"))
+        debtor = Debtor(
+            name=_name(rng),
+            phone=f"1{rng.choice('3578')}{rng.randint(100000000, 999999999)}",
+            id_last4=f"{rng.randint(0, 9999):04d}",
+        )
+        db.session.add(debtor)
+        db.session.flush()
+        lat, lon = _point(rng, branch.lat, branch.lon, 4.0)
+        db.session.add(
+            Address(
+                debtor_id=debtor.id,
+                line=f"{rng.choice(ROADS)}路{rng.randint(1, 2000)}弄{rng.randint(1, 80)}号{rng.randint(101, 2402)}室",
+                city="上海",
+                postal_code=f"200{rng.randint(0, 999):03d}",
+                country="CN",
+                lat=lat,
+                lon=lon,
+                geocode_status="provided",
+                timezone=TZ,
+            )
+        )
+        account = Account(
+            account_number=f"62{rng.randint(10**13, 10**14 - 1)}",
+            card_masked=f"**** **** **** {rng.randint(0, 9999):04d}",
+            debtor_id=debtor.id,
+            balance=balance,
+            overdue_amount=overdue,
+            days_past_due=dpd,
+        )
+        db.session.add(account)
+        db.session.flush()
+        stage = rng.choices(["field", "phone", "letter", "legal", "closed"], [62, 12, 12, 8, 6])[0]
+        case = Case(
+            account_id=account.id,
+            stage=stage,
+            branch_id=branch.id,
+            owner_id=rng.choice([owner.id, owner.id, owner2.id]),
+            broken_promises=rng.choice([0, 0, 0, 1, 2]),
+            created_at=utcnow() - timedelta(days=dpd),
+        )
+        db.session.add(case)
+        db.session.flush()
+        append_event(case=case, kind="case.imported", actor_id=admin.id, data={"account_number": account.account_number})
+        for step in ("phone", "letter", "field", "legal"):
+            if ["phone", "letter", "field", "legal"].index(step) > ["phone", "letter", "field", "legal", "closed"].index(stage) or step == "phone":
+                continue
+            append_event(case=case, kind="case.stage", actor_id=owner.id, data={"to": step, "reason": "earlier stage failed"})
+        if rng.random() < 0.10:
+            flag = rng.choice(flag_choices)
+            db.session.add(CaseFlag(case_id=case.id, flag=flag, reason=_flag_reason(flag), set_by_id=owner.id, set_at=utcnow() - timedelta(days=rng.randint(1, 20))))
+            append_event(case=case, kind="flag.set", actor_id=owner.id, data={"flag": flag, "reason": _flag_reason(flag)})
+        cases.append(case)
+    db.session.flush()
+
+    history = _seed_history(rng, cases, agents, owner, today)
+    db.session.commit()
+    routes = top_up_day(day=today, rng=rng)
+    return f"{len(branches)} branches, {len(agents)} agents, {len(cases)} cases, {history}; {routes}"
+
+
+def _flag_reason(flag: str) -> str:
+    return {
+        "dispute": "持卡人对账单金额提出异议 Cardholder disputes the statement",
+        "bankruptcy": "已进入个人破产程序 Personal insolvency proceedings",
+        "deceased": "家属告知持卡人已故 Family reported the cardholder deceased",
+        "cease_contact": "书面要求停止联系 Written request to cease contact",
+        "vulnerable": "上次上门发现健康问题 Health concern seen on last visit",
+        "complaint": "投诉处理中 Complaint open",
+        "asked_not_to_return": "上次要求离开 Asked the agent to leave",
+        "attorney": "已委托律师 Represented by a lawyer",
+    }[flag]
+
+
+def _seed_history(rng: random.Random, cases, agents, owner, today: date) -> str:
+    """Past visits with outcomes, promises and signed plans, some pending approval."""
+    by_branch: dict[int, list[Agent]] = {}
+    for agent in agents:
+        by_branch.setdefault(agent.branch_id, []).append(agent)
+    field = [c for c in cases if c.stage in ("field", "legal", "closed")]
+    visited = rng.sample(field, min(len(field), 180))
+    counts = {"visits": 0, "plans": 0, "pending": 0}
+    outcomes = ["not_home", "promise_to_pay", "plan_agreed", "refused", "hardship", "third_party_only", "paid", "not_home"]
+    for case in visited:
+        agent = rng.choice(by_branch[case.branch_id])
+        day = today - timedelta(days=rng.randint(8, 40))
+        address = case.account.debtor.addresses[0]
+        window = visiting_window(jurisdiction="CN", tz=TZ, day=day)
+        arrival = window[0] + timedelta(minutes=rng.randint(30, 500))
+        code = rng.choice(outcomes)
+        met = {"not_home": "nobody", "third_party_only": "third_party"}.get(code, "debtor")
+        visit = Visit(
+            case_id=case.id, address_id=address.id, agent_id=agent.id, date=day,
+            window_start=window[0], window_end=window[1], status="completed" if met == "debtor" else "failed",
+            planned_arrival=arrival, checkin_at=arrival, checkin_lat=address.lat, checkin_lon=address.lon,
+            checkin_accuracy_m=rng.randint(5, 40), checkin_distance_m=rng.randint(3, 60),
+            checkout_at=arrival + timedelta(minutes=rng.randint(10, 35)), published_at=arrival - timedelta(hours=3),
+        )
+        db.session.add(visit)
+        db.session.flush()
+        data: dict = {}
+        plan = None
+        if code == "promise_to_pay":
+            data = {"amount": str((case.account.overdue_amount / 3).quantize(Decimal("0.01"))), "due_date": (day + timedelta(days=10)).isoformat()}
+            plan = _plan(case, visit, agent, "promise", Decimal(data["amount"]), 0, day, rng, "active")
+        elif code == "plan_agreed":
+            months = rng.choice([6, 12, 24])
+            discount = rng.choice([0, 0, 5, 15, 30])
+            status = "pending_approval" if discount > 10 else "active"
+            plan = _plan(case, visit, agent, "installments" if discount == 0 else "settlement", case.account.balance, months, day, rng, status, discount)
+            data = {"plan_id": plan.id}
+            counts["pending"] += status == "pending_approval"
+        elif code == "paid":
+            data = {"amount": str(case.account.overdue_amount)}
+        db.session.add(
+            Outcome(
+                visit_id=visit.id, case_id=case.id, agent_id=agent.id, code=code, met=met,
+                disclosure_at=arrival + timedelta(minutes=2) if met == "debtor" else None,
+                data=data, recorded_at=visit.checkout_at, received_at=visit.checkout_at,
+                reviewed_at=visit.checkout_at + timedelta(days=1) if rng.random() < 0.7 else None,
+                reviewed_by_id=owner.id,
+            )
+        )
+        case.last_contact_at = visit.checkin_at
+        append_event(case=case, kind="visit.checkin", actor_id=agent.user_id, data={"visit_id": visit.id})
+        append_event(case=case, kind="visit.outcome", actor_id=agent.user_id, data={"visit_id": visit.id, "code": code, "met": met, **{k: str(v) for k, v in data.items()}})
+        if plan is not None:
+            counts["plans"] += 1
+            append_event(case=case, kind="plan.proposed", actor_id=agent.user_id, data={"plan_id": plan.id, "kind": plan.kind, "terms_hash": plan.terms_hash, "status": plan.status})
+        if rng.random() < 0.4:
+            note = rng.choice([
+                "客户态度配合，表示月底发工资后还款。Cooperative; will pay after payday.",
+                "邻居称客户白天上班，晚上在家。Neighbour: at work during the day.",
+                "客户失业三个月，家庭困难，建议分期。Unemployed 3 months; suggest installments.",
+                "客户情绪激动，已耐心解释政策。Upset; explained the policy calmly.",
+            ])
+            db.session.add(Note(case_id=case.id, visit_id=visit.id, author_id=agent.user_id, text=note))
+            append_event(case=case, kind="note.added", actor_id=agent.user_id, data={"visit_id": visit.id, "text": note})
+        counts["visits"] += 1
+    return f"{counts['visits']} past visits, {counts['plans']} plans ({counts['pending']} pending approval)"
+
+
+def _plan(case, visit, agent, kind, total, months, day, rng, status, discount=0) -> RepaymentPlan:
+    total = Decimal(total).quantize(Decimal("0.01"))
+    payable = (total * (100 - Decimal(discount)) / 100).quantize(Decimal("0.01"))
+    down = Decimal(0) if kind == "promise" else (payable * Decimal("0.1")).quantize(Decimal("0.01"))
+    schedule = []
+    if kind == "promise":
+        schedule = [{"seq": 1, "due_date": (day + timedelta(days=10)).isoformat(), "amount": str(payable)}]
+    else:
+        rest = payable - down
+        each = (rest / months).quantize(Decimal("0.01"))
+        for m in range(months):
+            amount = each if m < months - 1 else rest - each * (months - 1)
+            schedule.append({"seq": m + 1, "due_date": (day + timedelta(days=30 * (m + 1))).isoformat(), "amount": str(amount)})
+    terms = {
+        "case_id": case.id, "kind": kind, "currency": "CNY", "total": str(total), "discount_pct": str(discount),
+        "payable": str(payable), "down_payment": str(down), "schedule": schedule,
+    }
+    terms_hash = sha256_hex(canonical_json(terms))
+    plan = RepaymentPlan(
+        case_id=case.id, visit_id=visit.id, kind=kind, status=status, total_amount=payable, down_payment=down,
+        discount_pct=Decimal(discount), term_months=months, terms=terms, terms_hash=terms_hash,
+        policy_version="CN-default-1", created_by_id=agent.user_id, created_at=visit.checkout_at,
+    )
+    db.session.add(plan)
+    db.session.flush()
+    for item in schedule:
+        db.session.add(Installment(plan_id=plan.id, seq=item["seq"], due_date=date.fromisoformat(item["due_date"]), amount=Decimal(item["amount"])))
+    png, strokes = _signature_png(rng)
+    digest = sha256_hex(png)
+    if db.session.get(Blob, digest) is None:
+        db.session.add(Blob(sha256=digest, content_type="image/png", size=len(png), data=png))
+    db.session.add(
+        Signature(case_id=case.id, plan_id=plan.id, visit_id=visit.id, blob_sha256=digest, terms_hash=terms_hash,
+                  strokes=strokes, signer_name=case.account.debtor.name, signed_at=visit.checkout_at)
+    )
+    return plan
+
+
+def top_up_day(*, day: date | None = None, rng: random.Random | None = None) -> str:
+    """Give every active agent without visits on `day` a published route (nearest-neighbour order)."""
+    rng = rng or random.Random(day.toordinal() if day else 0)
+    day = day or datetime.now(ZoneInfo(TZ)).date()
+    agents = db.session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.id)).all()
+    busy = set(db.session.scalars(select(Visit.case_id).where(Visit.date == day, Visit.status != "cancelled")))
+    added = 0
+    for agent in agents:
+        if db.session.scalar(select(func.count(Visit.id)).where(Visit.agent_id == agent.id, Visit.date == day)):
+            continue
+        candidates = db.session.scalars(
+            select(Case).where(Case.stage == "field", Case.branch_id == agent.branch_id).order_by(Case.id)
+        ).all()
+        rng.shuffle(candidates)
+        chosen = []
+        for case in candidates:
+            if case.id in busy or check_visit(case, day):
+                continue
+            chosen.append(case)
+            busy.add(case.id)
+            if len(chosen) >= min(agent.daily_cap, 10):
+                break
+        added += _publish_route(agent, chosen, day)
+    db.session.commit()
+    return f"{added} visits published for {day.isoformat()}"
+
+
+def _publish_route(agent: Agent, cases: list[Case], day: date) -> int:
+    from .sync.services import record_change
+
+    window = visiting_window(jurisdiction=agent.branch.jurisdiction, tz=agent.branch.timezone, day=day)
+    if window is None:
+        return 0
+    here = (agent.start_lat, agent.start_lon)
+    clock = to_utc_naive(datetime.combine(day, datetime.min.time(), ZoneInfo(agent.branch.timezone))) + timedelta(seconds=agent.shift_start_s)
+    remaining = list(cases)
+    position = 0
+    while remaining:
+        case = min(remaining, key=lambda c: great_circle(here, _coords(c)).km)
+        remaining.remove(case)
+        address = case.account.debtor.addresses[0]
+        km = great_circle(here, _coords(case)).km
+        clock = max(clock + timedelta(seconds=int(km * 1.3 / 25 * 3600)), window[0])
+        position += 1
+        visit = Visit(
+            case_id=case.id, address_id=address.id, agent_id=agent.id, date=day, window_start=window[0],
+            window_end=window[1], status="published", route_position=position, planned_arrival=clock,
+            published_at=utcnow(), priority=min(100, 20 + case.account.days_past_due // 10),
+        )
+        db.session.add(visit)
+        db.session.flush()
+        append_event(case=case, kind="visit.published", actor_id=None, data={"visit_id": visit.id, "agent_id": agent.id, "date": day.isoformat()})
+        record_change(user_id=agent.user_id, kind="visit.upsert", ref_type="visit", ref_id=visit.id)
+        clock += timedelta(seconds=visit.service_s)
+        here = _coords(case)
+    return position
+
+
+def _coords(case: Case) -> tuple[float, float]:
+    address = case.account.debtor.addresses[0]
+    return (address.lat, address.lon)

@@ -1,0 +1,27 @@
+"""In-process domain signals: a domain announces what happened; others (push) listen.
+
+Kept tiny on purpose: listeners must never fail the request that emitted the event.
+"""
+from collections import defaultdict
+from typing import Callable
+
+from flask import current_app
+
+_listeners: dict[str, list[Callable]] = defaultdict(list)
+
+
+def on(name: str):
+    def decorator(func):
+        if func not in _listeners[name]:
+            _listeners[name].append(func)
+        return func
+
+    return decorator
+
+
+def emit(name: str, **payload) -> None:
+    for listener in list(_listeners[name]):
+        try:
+            listener(**payload)
+        except Exception:  # a listener's failure never fails the caller
+            current_app.logger.exception("listener for %s failed", name)

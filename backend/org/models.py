@@ -1,0 +1,40 @@
+from sqlalchemy import ForeignKey, String, Boolean
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+
+JURISDICTIONS = ("CN", "US", "UK", "IE")
+
+
+class Branch(db.Model):
+    __tablename__ = "branches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    lat: Mapped[float]
+    lon: Mapped[float]
+    timezone: Mapped[str] = mapped_column(String(64))
+    jurisdiction: Mapped[str] = mapped_column(String(8), default="CN")
+    # travel model per branch (haversine x circuity / speed)
+    circuity: Mapped[float] = mapped_column(default=1.3)
+    speed_kmh: Mapped[float] = mapped_column(default=25.0)
+
+
+class Agent(db.Model):
+    """A field agent: a user with a branch, a shift, a daily cap and skills."""
+
+    __tablename__ = "agents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    # shift in the branch's local time, seconds since midnight
+    shift_start_s: Mapped[int] = mapped_column(default=9 * 3600)
+    shift_end_s: Mapped[int] = mapped_column(default=18 * 3600)
+    daily_cap: Mapped[int] = mapped_column(default=12)
+    skills: Mapped[list] = mapped_column(db.JSON, default=list)
+    start_lat: Mapped[float | None]
+    start_lon: Mapped[float | None]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    user: Mapped["User"] = relationship(back_populates="agent")  # noqa: F821
+    branch: Mapped[Branch] = relationship()

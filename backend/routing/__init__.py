@@ -1,0 +1,1 @@
+"""Route planning: travel model, solver and the dispatcher API."""

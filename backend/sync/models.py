@@ -1,0 +1,42 @@
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..common import utcnow
+from ..extensions import db
+
+
+class Change(db.Model):
+    """The delta feed: id is the monotonic server sequence devices use as a cursor."""
+
+    __tablename__ = "changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # visit.upsert, visit.cancel, case.stop_work, plan.decided…
+    ref_type: Mapped[str] = mapped_column(String(16))
+    ref_id: Mapped[int]
+    data: Mapped[dict] = mapped_column(db.JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SyncOp(db.Model):
+    """Every operation a device sent, keyed by its UUID, with its first answer.
+
+    Kept whatever happened to it: conflicts and rejections stay for the case owner.
+    """
+
+    __tablename__ = "sync_ops"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    device_at: Mapped[datetime | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # applied | conflict | rejected
+    payload: Mapped[dict] = mapped_column(db.JSON, default=dict)
+    result: Mapped[dict] = mapped_column(db.JSON, default=dict)
+    reviewed_at: Mapped[datetime | None]
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    review_note: Mapped[str | None] = mapped_column(Text)

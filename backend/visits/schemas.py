@@ -1,0 +1,90 @@
+import marshmallow as ma
+from marshmallow import validate
+
+from ..common import PageArgs, UTCDateTime
+from .models import OUTCOMES, STATUSES
+
+
+class OutcomeSchema(ma.Schema):
+    id = ma.fields.Integer()
+    code = ma.fields.String()
+    met = ma.fields.String()
+    disclosure_at = UTCDateTime(allow_none=True)
+    data = ma.fields.Dict()
+    recorded_at = UTCDateTime()
+    received_at = UTCDateTime()
+    compliance_flags = ma.fields.List(ma.fields.Dict())
+    reviewed_at = UTCDateTime(allow_none=True)
+
+
+class VisitSchema(ma.Schema):
+    id = ma.fields.Integer()
+    case_id = ma.fields.Integer()
+    agent_id = ma.fields.Integer(allow_none=True)
+    address_id = ma.fields.Integer()
+    date = ma.fields.Date()
+    status = ma.fields.String()
+    window = ma.fields.Method("_window")
+    timezone = ma.fields.Method("_tz")
+    service_s = ma.fields.Integer()
+    priority = ma.fields.Integer()
+    pinned = ma.fields.Boolean()
+    route_plan_id = ma.fields.Integer(allow_none=True)
+    route_position = ma.fields.Integer(allow_none=True)
+    planned_arrival = UTCDateTime(allow_none=True)
+    version = ma.fields.Integer()
+    debtor_name = ma.fields.Function(lambda v: v.case.account.debtor.name)
+    address = ma.fields.Function(
+        lambda v: {"line": v.address.line, "city": v.address.city, "lat": v.address.lat, "lon": v.address.lon}
+    )
+    overdue_amount = ma.fields.Function(lambda v: str(v.case.account.overdue_amount))
+    checkin_at = UTCDateTime(allow_none=True)
+    checkin_distance_m = ma.fields.Float(allow_none=True)
+    checkin_flag = ma.fields.String(allow_none=True)
+    checkout_at = UTCDateTime(allow_none=True)
+    cancelled_reason = ma.fields.String(allow_none=True)
+    outcome = ma.fields.Nested(OutcomeSchema, allow_none=True)
+
+    def _window(self, visit):
+        field = UTCDateTime()
+        return {"start": field._serialize(visit.window_start, None, None), "end": field._serialize(visit.window_end, None, None)}
+
+    def _tz(self, visit):
+        return visit.address.timezone or (visit.case.branch.timezone if visit.case.branch else None)
+
+
+class VisitPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(VisitSchema))
+    page = ma.fields.Integer()
+    per_page = ma.fields.Integer()
+    total = ma.fields.Integer()
+
+
+class VisitQuerySchema(PageArgs):
+    date = ma.fields.Date()
+    agent_id = ma.fields.Integer()
+    status = ma.fields.String(validate=validate.OneOf(STATUSES))
+    case_id = ma.fields.Integer()
+
+
+class VisitCreateSchema(ma.Schema):
+    case_id = ma.fields.Integer(required=True)
+    date = ma.fields.Date(required=True)
+    agent_id = ma.fields.Integer(load_default=None, allow_none=True)
+    address_id = ma.fields.Integer(load_default=None, allow_none=True)
+    service_s = ma.fields.Integer(load_default=1800, validate=validate.Range(min=300, max=4 * 3600))
+    priority = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=100))
+    pinned = ma.fields.Boolean(load_default=False)
+    publish = ma.fields.Boolean(load_default=False, metadata={"description": "publish to the agent at once"})
+
+
+class VisitCancelSchema(ma.Schema):
+    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class VisitAssignSchema(ma.Schema):
+    agent_id = ma.fields.Integer(required=True, allow_none=True)
+    version = ma.fields.Integer(required=True)
+
+
+OUTCOME_CODES = sorted(OUTCOMES)

@@ -1,0 +1,154 @@
+from datetime import date
+
+from flask import g
+from sqlalchemy import select
+
+from ..cases.models import Case
+from ..cases.services import append_event, get_case_for_user
+from ..common import utcnow
+from ..errors import abort
+from ..extensions import db
+from ..org.models import Agent
+from ..policy.rules import check_visit, jurisdiction_for, timezone_for, visiting_window
+from ..sync.services import record_change
+from .models import OPEN_STATUSES, TRANSITIONS, Visit
+
+
+def visits_query(*, date=None, agent_id=None, status=None, case_id=None):
+    stmt = select(Visit).order_by(Visit.date, Visit.agent_id, Visit.route_position, Visit.id)
+    if g.user.role == "agent":
+        agent_id = g.agent.id if g.agent else -1
+    if date:
+        stmt = stmt.where(Visit.date == date)
+    if agent_id:
+        stmt = stmt.where(Visit.agent_id == agent_id)
+    if status:
+        stmt = stmt.where(Visit.status == status)
+    if case_id:
+        stmt = stmt.where(Visit.case_id == case_id)
+    return stmt
+
+
+def get_visit_for_user(visit_id: int) -> Visit:
+    visit = db.session.get(Visit, visit_id)
+    if visit is None or (g.user.role == "agent" and (g.agent is None or visit.agent_id != g.agent.id)):
+        abort(404, f"No visit {visit_id}.")
+    return visit
+
+
+def _agent(agent_id: int | None) -> Agent | None:
+    if agent_id is None:
+        return None
+    agent = db.session.get(Agent, agent_id)
+    if agent is None or not agent.active:
+        abort(422, "No active agent with that id.", errors={"agent_id": ["unknown or inactive agent"]})
+    return agent
+
+
+def create_visit(
+    *,
+    case_id: int,
+    date: date,
+    actor_id: int | None,
+    agent_id: int | None = None,
+    address_id: int | None = None,
+    service_s: int = 1800,
+    priority: int | None = None,
+    pinned: bool = False,
+    publish: bool = False,
+) -> Visit:
+    """ASSIGN: a visit is created only when the rules allow it (409 names the rule)."""
+    case = db.session.get(Case, case_id)
+    if case is None:
+        abort(422, "No such case.", errors={"case_id": ["unknown case"]})
+    addresses = case.account.debtor.addresses
+    address = next((a for a in addresses if a.id == address_id), None) if address_id else (addresses[0] if addresses else None)
+    if address is None:
+        abort(422, "The case has no such address.", errors={"address_id": ["not an address of this debtor"]})
+    if address.lat is None:
+        abort(422, "The address has no coordinates yet (needs geocoding).", errors={"address_id": ["needs_geocode"]})
+    findings = check_visit(case, date)
+    if findings:
+        first = findings[0]
+        abort(
+            409,
+            first.message,
+            code="compliance_block",
+            errors={"case_id": [f.message for f in findings]},
+            rule=first.rule,
+            flag=first.flag,
+            findings=[f.as_dict() for f in findings],
+        )
+    window = visiting_window(
+        jurisdiction=jurisdiction_for(case, address), tz=timezone_for(case, address), day=date
+    )
+    if window is None:
+        abort(409, "No visiting hours on that day in the debtor's jurisdiction.", code="compliance_block", rule="R1")
+    agent = _agent(agent_id)
+    visit = Visit(
+        case_id=case.id,
+        address_id=address.id,
+        agent_id=agent.id if agent else None,
+        date=date,
+        window_start=window[0],
+        window_end=window[1],
+        service_s=service_s,
+        priority=priority or 50,
+        pinned=pinned,
+        created_by_id=actor_id,
+    )
+    db.session.add(visit)
+    db.session.flush()
+    append_event(case=case, kind="visit.planned", actor_id=actor_id, data={"visit_id": visit.id, "date": date.isoformat(), "agent_id": visit.agent_id})
+    if publish:
+        if agent is None:
+            abort(422, "Only an assigned visit can be published.", errors={"agent_id": ["required to publish"]})
+        publish_visit(visit=visit, actor_id=actor_id)
+    return visit
+
+
+def move_visit_status(visit: Visit, status: str) -> None:
+    if status not in TRANSITIONS[visit.status]:
+        abort(409, f"A {visit.status} visit cannot become {status}.", code="bad_transition")
+    visit.status = status
+    visit.version += 1
+
+
+def publish_visit(*, visit: Visit, actor_id: int | None) -> None:
+    if visit.status != "published":
+        move_visit_status(visit, "published")
+    visit.published_at = utcnow()
+    record_change(user_id=visit.agent.user_id, kind="visit.upsert", ref_type="visit", ref_id=visit.id)
+
+
+def cancel_visit(*, visit: Visit, reason: str, actor_id: int | None) -> Visit:
+    move_visit_status(visit, "cancelled")
+    visit.cancelled_reason = reason
+    append_event(case=visit.case, kind="visit.cancelled", actor_id=actor_id, data={"visit_id": visit.id, "reason": reason})
+    if visit.agent is not None:
+        record_change(user_id=visit.agent.user_id, kind="visit.cancel", ref_type="visit", ref_id=visit.id, data={"reason": reason})
+    return visit
+
+
+def assign_visit(*, visit: Visit, agent_id: int | None, actor_id: int | None) -> Visit:
+    if visit.status not in ("planned", "published"):
+        abort(409, f"A {visit.status} visit cannot be reassigned.", code="bad_transition")
+    new = _agent(agent_id)
+    old = visit.agent
+    if (old.id if old else None) == (new.id if new else None):
+        return visit
+    if old is not None and visit.status == "published":
+        record_change(user_id=old.user_id, kind="visit.remove", ref_type="visit", ref_id=visit.id, data={"reason": "reassigned"})
+    visit.agent_id = new.id if new else None
+    visit.version += 1
+    append_event(case=visit.case, kind="visit.assigned", actor_id=actor_id, data={"visit_id": visit.id, "from": old.id if old else None, "to": visit.agent_id})
+    if visit.status == "published":
+        if new is None:
+            visit.status = "planned"
+        else:
+            record_change(user_id=new.user_id, kind="visit.upsert", ref_type="visit", ref_id=visit.id)
+    return visit
+
+
+def open_visits_of_case(case_id: int) -> list[Visit]:
+    return db.session.scalars(select(Visit).where(Visit.case_id == case_id, Visit.status.in_(OPEN_STATUSES))).all()

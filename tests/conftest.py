@@ -1,0 +1,189 @@
+"""Fixtures: one migrated database per session, emptied before each test;
+factories `make_*(**overrides)`; `auth(user)` headers; a live server for browser tests."""
+import os
+import tempfile
+import threading
+from datetime import date, timedelta
+from decimal import Decimal
+from itertools import count
+
+import pytest
+from sqlalchemy import text
+
+from backend import create_app
+from backend.config import TestConfig
+from backend.extensions import db as _db
+
+_seq = count(1)
+
+
+def _database_url(tmpdir: str) -> str:
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmpdir}/test.sqlite3"
+
+
+@pytest.fixture(scope="session")
+def app():
+    tmpdir = tempfile.mkdtemp(prefix="doorstep-test-")
+
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = _database_url(tmpdir)
+
+    os.environ.setdefault("DOORSTEP_INSTANCE", tmpdir)
+    application = create_app(Config)
+    application.config["TEST_TMPDIR"] = tmpdir
+    with application.app_context():
+        from flask_migrate import downgrade, upgrade
+
+        
+
+        if application.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+            downgrade(revision="base")  # a clean schema even if a previous run died
+        upgrade(revision="heads")
+    yield application
+
+
+def _empty_all_tables():
+    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+    if _db.engine.dialect.name == "postgresql":
+        _db.session.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            _db.session.execute(text(f'DELETE FROM "{table}"'))
+    _db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def db(request, app):
+    """A fresh, empty database for every test (tables kept, rows removed)."""
+    if "no_db" in request.keywords:
+        yield None
+        return
+    ctx = app.app_context()
+    ctx.push()
+    _empty_all_tables()
+    yield _db
+    _db.session.rollback()
+    _db.session.remove()
+    ctx.pop()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+# --- factories ----------------------------------------------------------------
+
+
+@pytest.fixture
+def make_user(db):
+    from backend.auth.services import create_user
+
+    def make(role="owner", username=None, password="secret-pass", **kw):
+        user = create_user(username=username or f"{role}{next(_seq)}", password=password, role=role, **kw)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_branch(db):
+    from backend.org.models import Branch
+
+    def make(**kw):
+        n = next(_seq)
+        values = dict(code=f"B{n}", name=f"Branch {n}", lat=31.23, lon=121.47, timezone="Asia/Shanghai", jurisdiction="CN")
+        values.update(kw)
+        branch = Branch(**values)
+        db.session.add(branch)
+        db.session.commit()
+        return branch
+
+    return make
+
+
+@pytest.fixture
+def make_agent(db, make_user, make_branch):
+    from backend.org.models import Agent
+
+    def make(branch=None, user=None, **kw):
+        branch = branch or make_branch()
+        user = user or make_user(role="agent")
+        values = dict(user_id=user.id, branch_id=branch.id, start_lat=branch.lat, start_lon=branch.lon)
+        values.update(kw)
+        agent = Agent(**values)
+        db.session.add(agent)
+        db.session.commit()
+        return agent
+
+    return make
+
+
+@pytest.fixture
+def make_case(db, make_branch):
+    from backend.cases.models import Account, Address, Case, Debtor
+    from backend.cases.services import append_event
+
+    def make(branch=None, stage="field", days_past_due=75, overdue="5000.00", balance="20000.00",
+             lat=31.2304, lon=121.4737, tz="Asia/Shanghai", country="CN", debtor_name=None, **kw):
+        branch = branch if branch is not None else make_branch()
+        n = next(_seq)
+        debtor = Debtor(name=debtor_name or f"Debtor {n}", phone="13800000000", id_last4="1234")
+        db.session.add(debtor)
+        db.session.flush()
+        db.session.add(Address(debtor_id=debtor.id, line=f"{n} Test Road", city="Shanghai", country=country,
+                               lat=lat, lon=lon, geocode_status="provided", timezone=tz))
+        account = Account(account_number=f"ACC{n:08d}", card_masked="**** **** **** 4242", debtor_id=debtor.id,
+                          balance=Decimal(balance), overdue_amount=Decimal(overdue), days_past_due=days_past_due)
+        db.session.add(account)
+        db.session.flush()
+        case = Case(account_id=account.id, stage=stage, branch_id=branch.id if branch else None, **kw)
+        db.session.add(case)
+        db.session.flush()
+        append_event(case=case, kind="case.imported", actor_id=None, data={})
+        db.session.commit()
+        return case
+
+    return make
+
+
+@pytest.fixture
+def make_visit(db, make_case, make_agent):
+    from backend.visits.services import create_visit
+
+    def make(case=None, agent=None, day=None, publish=True, **kw):
+        case = case or make_case()
+        agent = agent or make_agent()
+        visit = create_visit(case_id=case.id, date=day or date.today() + timedelta(days=1), actor_id=None,
+                             agent_id=agent.id, publish=publish, **kw)
+        db.session.commit()
+        return visit
+
+    return make
+
+
+@pytest.fixture
+def auth(client):
+    """auth(user) -> headers with a fresh bearer token for that user."""
+
+    def headers(user, password="secret-pass", device_id="test-device"):
+        response = client.post("/api/auth/login", json={"username": user.username, "password": password, "device_id": device_id})
+        assert response.status_code == 200, response.get_json()
+        return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+    return headers
+
+
+# --- a real HTTP server for browser tests ---------------------------------------
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
