@@ -34,6 +34,10 @@ class SyncOp(db.Model):
     device_at: Mapped[datetime | None]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    # the visit the op is about: stale-version checks count this device's own applied ops on it
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), index=True)
+    # plan.propose: the client's plan uuid, so later ops (signature.add, outcome) can name the plan offline
+    plan_ref: Mapped[str | None] = mapped_column(String(36), index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)  # applied | conflict | rejected
     payload: Mapped[dict] = mapped_column(db.JSON, default=dict)
     result: Mapped[dict] = mapped_column(db.JSON, default=dict)
