@@ -69,4 +69,6 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-not-for-production"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     LOGIN_MAX_FAILURES = 5
+    # cheap hashes keep the suite fast; production uses argon2-cffi's defaults
+    ARGON2_PARAMS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
     PUSH_ALLOW_INSECURE_ENDPOINTS = True

@@ -8,7 +8,7 @@ from decimal import Decimal
 from itertools import count
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from backend import create_app
 from backend.config import TestConfig
@@ -43,7 +43,8 @@ def app():
 
 
 def _empty_all_tables():
-    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+    existing = set(inspect(_db.engine).get_table_names())
+    tables = [t.name for t in reversed(_db.metadata.sorted_tables) if t.name in existing]
     if _db.engine.dialect.name == "postgresql":
         _db.session.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
     else:

@@ -11,16 +11,18 @@ from ..errors import abort
 from ..extensions import db
 from .models import AuditEvent, LoginAttempt, Token, User
 
-_hasher = PasswordHasher()
+def _hasher() -> PasswordHasher:
+    # argon2id with the library's defaults; tests lower the cost (TestConfig)
+    return PasswordHasher(**current_app.config.get("ARGON2_PARAMS", {}))
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def check_password(user: User, password: str) -> bool:
     try:
-        return _hasher.verify(user.password_hash, password)
+        return _hasher().verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
