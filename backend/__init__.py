@@ -45,7 +45,9 @@ def create_app(config: type = Config) -> Flask:
     from .cli import register_cli
 
     register_cli(app)
+    _register_api_docs(app)
     _register_pwa(app)
+    _register_security_headers(app)
     return app
 
 
@@ -67,6 +69,50 @@ def _ensure_secret_key(app: Flask) -> None:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     app.config["SECRET_KEY"] = path.read_text().strip()
+
+
+def _register_api_docs(app: Flask) -> None:
+    docs = Path(__file__).parent / "apidocs"
+
+    @app.get("/api/docs")
+    def api_docs():
+        return send_from_directory(docs, "docs.html", max_age=0)
+
+    @app.get("/api/docs/docs.js")
+    def api_docs_js():
+        return send_from_directory(docs, "docs.js", max_age=0)
+
+
+def _register_security_headers(app: Flask) -> None:
+    from urllib.parse import urlsplit
+
+    from flask import request
+
+    if app.config.get("PROXY_FIX"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    tiles = urlsplit(app.config.get("MAP_TILE_URL", "").replace("{s}", "a"))
+    tile_origin = f" {tiles.scheme}://{tiles.netloc.replace('a.', '*.', 1)}" if tiles.netloc else ""
+    policy = (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        f"img-src 'self' data: blob:{tile_origin}; connect-src 'self'; worker-src 'self'; "
+        "manifest-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", policy)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "no-referrer")
+        headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=()")
+        if request.is_secure:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if request.path.startswith("/api/"):
+            headers.setdefault("Cache-Control", "no-store")
+        return headers and response
 
 
 def _register_pwa(app: Flask) -> None:

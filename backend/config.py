@@ -27,9 +27,7 @@ class Config:
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "openapi.json"
-    OPENAPI_SWAGGER_UI_PATH = "/docs"
-    # served from our own static files (npm swagger-ui-dist), never a CDN
-    OPENAPI_SWAGGER_UI_URL = "/vendor/swagger-ui-dist/"
+    # the browsable page is our own /api/docs (backend/apidocs), on npm's swagger-ui-dist
     API_SPEC_OPTIONS = {
         "components": {
             "securitySchemes": {
@@ -60,6 +58,14 @@ class Config:
     VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
     VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:ops@doorstep.invalid")
     PUSH_ALLOW_INSECURE_ENDPOINTS = _bool("PUSH_ALLOW_INSECURE_ENDPOINTS")
+
+    # Background jobs: "inprocess" threads (embedded) or "rq" on Redis (production)
+    JOBS_BACKEND = os.environ.get("JOBS_BACKEND", "inprocess")
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    JOBS_QUEUE = os.environ.get("JOBS_QUEUE", "doorstep")
+
+    # Behind a reverse proxy that terminates TLS: trust its X-Forwarded-* headers
+    PROXY_FIX = _bool("PROXY_FIX")
 
     DEMO = _bool("DOORSTEP_DEMO")
 

@@ -1,0 +1,19 @@
+def test_every_response_carries_the_security_headers(client):
+    for url in ("/api/docs", "/api/openapi.json", "/api/cases"):
+        response = client.get(url)
+        policy = response.headers["Content-Security-Policy"]
+        assert "script-src 'self';" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+        assert "frame-ancestors 'none'" in policy
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert "Strict-Transport-Security" not in response.headers  # only behind TLS
+
+
+def test_hsts_behind_tls(client):
+    response = client.get("/api/openapi.json", base_url="https://doorstep.example")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_api_docs_page_is_served_without_inline_scripts(client):
+    page = client.get("/api/docs").get_data(as_text=True)
+    assert "<script>" not in page and "/api/docs/docs.js" in page
+    assert client.get("/api/docs/docs.js").status_code == 200
