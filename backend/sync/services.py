@@ -1,9 +1,258 @@
+"""The agent's day packet, the delta feed, and the owner's queue of kept conflicts and rejections."""
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, text
+
+from ..common import to_utc_naive, utcnow
+from ..errors import abort
 from ..extensions import db
-from .models import Change
+from .models import Change, SyncOp
+
+PACKET_STATUSES = ("published", "checked_in", "completed", "failed")
+
+
+# any constant: the key of the PostgreSQL advisory lock that orders the feed
+FEED_LOCK = 0x5EED
 
 
 def record_change(*, user_id: int | None, kind: str, ref_type: str, ref_id: int, data: dict | None = None) -> Change:
-    """Append to the delta feed; its id is the cursor devices resume from."""
+    """Append to the delta feed; its id is the cursor devices resume from.
+
+    PostgreSQL hands out ids at insert but transactions commit in any order, so a reader could see
+    id 101 before 100 commits and skip 100 forever. Writers of the feed therefore take one
+    transaction-scoped lock: ids become visible in order. (SQLite has one writer at a time anyway.)
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})
     change = Change(user_id=user_id, kind=kind, ref_type=ref_type, ref_id=ref_id, data=data or {})
     db.session.add(change)
     return change
+
+
+def _z(value: datetime | None) -> str | None:
+    return value.isoformat() + "Z" if value is not None else None
+
+
+def feed_head() -> int:
+    return db.session.scalar(select(func.max(Change.id))) or 0
+
+
+# --- day packet ------------------------------------------------------------------------
+
+
+def build_packet(*, user, agent, day: date) -> dict:
+    """Everything the device needs for the day, and nothing about other cases.
+
+    The cursor is read before the visits: anything that changes meanwhile is in the feed after it.
+    """
+    from ..policy.rules import jurisdiction_for, rules_snapshot
+    from ..visits.models import Visit
+
+    cursor = feed_head()
+    visits = db.session.scalars(
+        select(Visit)
+        .where(Visit.agent_id == agent.id, Visit.date == day, Visit.status.in_(PACKET_STATUSES))
+        .order_by(Visit.route_position.is_(None), Visit.route_position, Visit.planned_arrival, Visit.id)
+    ).all()
+    branch = agent.branch
+    tz = ZoneInfo(branch.timezone)
+    valid_until = to_utc_naive(datetime.combine(day + timedelta(days=1), time.min, tz))
+    jurisdiction = branch.jurisdiction
+    return {
+        "date": day,
+        "agent": {
+            "id": agent.id,
+            "user_id": user.id,
+            "name": user.display_name,
+            "locale": user.locale,
+            "branch": {"id": branch.id, "code": branch.code, "name": branch.name, "timezone": branch.timezone, "jurisdiction": jurisdiction},
+            "shift": {"start_s": agent.shift_start_s, "end_s": agent.shift_end_s},
+            "start": {"lat": agent.start_lat, "lon": agent.start_lon},
+        },
+        "server_time": utcnow(),
+        "cursor": cursor,
+        "visits": [visit_brief(visit, locale=user.locale) for visit in visits],
+        "rules": {**rules_snapshot(jurisdiction), "valid_until": _z(valid_until)},
+    }
+
+
+def visit_brief(visit, *, locale: str = "zh-CN") -> dict:
+    """One visit as the device holds it: the door's brief (R15: only what the visit needs)."""
+    from ..policy.plan_policy import policy_data
+    from ..policy.rules import jurisdiction_for, timezone_for
+    from ..policy.strategies import recommend
+
+    case = visit.case
+    account = case.account
+    debtor = account.debtor
+    address = visit.address
+    return {
+        "id": visit.id,
+        "case_id": case.id,
+        "version": visit.version,
+        "status": visit.status,
+        "date": visit.date.isoformat(),
+        "route_position": visit.route_position,
+        "planned_arrival": _z(visit.planned_arrival),
+        "window": {"start": _z(visit.window_start), "end": _z(visit.window_end)},
+        "timezone": timezone_for(case, address),
+        "service_s": visit.service_s,
+        "debtor": {"name": debtor.name, "language": debtor.language},
+        "address": {"line": address.line, "city": address.city, "lat": address.lat, "lon": address.lon},
+        "account": {
+            "card_masked": account.card_masked,
+            "currency": account.currency,
+            "balance": str(account.balance),
+            "overdue_amount": str(account.overdue_amount),
+            "days_past_due": account.days_past_due,
+            "bucket": account.bucket,
+        },
+        "flags": [{"flag": f.flag, "reason": f.reason, "since": _z(f.set_at)} for f in case.active_flags()],
+        "history": case_history(case, exclude_visit_id=visit.id),
+        "plan_policy": policy_data(jurisdiction_for(case, address)),
+        "recommended": recommend(case, locale),
+        "checkin_at": _z(visit.checkin_at),
+        "checkout_at": _z(visit.checkout_at),
+        "outcome": visit.outcome.code if visit.outcome is not None else None,
+    }
+
+
+def case_history(case, *, exclude_visit_id: int | None = None, last: int = 3) -> dict:
+    """A summary, not the record: past visits with outcomes, the open plan or promise, last contact."""
+    from ..plans.models import OPEN_STATUSES, RepaymentPlan
+    from ..visits.models import Outcome, Visit
+
+    rows = db.session.execute(
+        select(Visit.date, Visit.status, Outcome.code, Outcome.met)
+        .outerjoin(Outcome, Outcome.visit_id == Visit.id)
+        .where(Visit.case_id == case.id, Visit.id != (exclude_visit_id or -1), Visit.status.in_(("completed", "failed")))
+        .order_by(Visit.date.desc(), Visit.id.desc())
+    ).all()
+    plan = db.session.scalars(
+        select(RepaymentPlan)
+        .where(RepaymentPlan.case_id == case.id, RepaymentPlan.status.in_(OPEN_STATUSES))
+        .order_by(RepaymentPlan.id.desc())
+    ).first()
+    open_plan = None
+    if plan is not None:
+        due = next((i for i in plan.installments if i.status in ("due", "partial")), None)
+        open_plan = {
+            "id": plan.id,
+            "kind": plan.kind,
+            "status": plan.status,
+            "payable": str(plan.total_amount),
+            "next_due": {"date": due.due_date.isoformat(), "amount": str(due.amount)} if due else None,
+        }
+    return {
+        "visits": len(rows),
+        "last_visits": [{"date": r.date.isoformat(), "status": r.status, "outcome": r.code, "met": r.met} for r in rows[:last]],
+        "last_contact_at": _z(case.last_contact_at),
+        "broken_promises": case.broken_promises,
+        "open_plan": open_plan,
+    }
+
+
+# --- delta feed ------------------------------------------------------------------------
+
+
+def list_changes(*, user, agent, since: int, limit: int = 500) -> dict:
+    """Everything for this user after `since`, from the monotonic server sequence."""
+    head = feed_head()
+    if since > head:
+        abort(422, "Unknown cursor: it is ahead of the server's feed; fetch the day packet again.",
+              errors={"since": [f"the feed ends at {head}"]}, code="unknown_cursor")
+    rows = db.session.scalars(
+        select(Change).where(Change.user_id == user.id, Change.id > since).order_by(Change.id).limit(limit + 1)
+    ).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    changes = [_change_item(change, agent) for change in rows]
+    # when nothing is left, resume from the head: ids of other users' changes need not be walked again
+    cursor = rows[-1].id if more else max(head, since)
+    return {"cursor": cursor, "more": more, "changes": changes}
+
+
+def _change_item(change: Change, agent) -> dict:
+    from ..visits.models import Visit
+
+    item = {
+        "seq": change.id,
+        "kind": change.kind,
+        "ref_type": change.ref_type,
+        "ref_id": change.ref_id,
+        "data": change.data,
+        "at": _z(change.at),
+    }
+    if change.ref_type == "visit" and change.kind != "visit.remove" and agent is not None:
+        visit = db.session.get(Visit, change.ref_id)
+        # a visit taken away since is not described any more: the device drops it
+        if visit is not None and visit.agent_id == agent.id:
+            item["visit"] = visit_brief(visit)
+    return item
+
+
+# --- owner queue -----------------------------------------------------------------------
+
+
+def exceptions_query(*, status=None, reviewed=None, case_id=None, agent_id=None, owner_id=None, type=None):
+    from ..cases.models import Case
+    from ..org.models import Agent
+
+    stmt = select(SyncOp).where(SyncOp.status.in_(("conflict", "rejected"))).order_by(SyncOp.received_at.desc(), SyncOp.id)
+    if status:
+        stmt = stmt.where(SyncOp.status == status)
+    if reviewed is not None:
+        stmt = stmt.where(SyncOp.reviewed_at.is_not(None) if reviewed else SyncOp.reviewed_at.is_(None))
+    if case_id:
+        stmt = stmt.where(SyncOp.case_id == case_id)
+    if agent_id:
+        stmt = stmt.where(SyncOp.user_id.in_(select(Agent.user_id).where(Agent.id == agent_id)))
+    if owner_id:
+        stmt = stmt.where(SyncOp.case_id.in_(select(Case.id).where(Case.owner_id == owner_id)))
+    if type:
+        stmt = stmt.where(SyncOp.type == type)
+    return stmt
+
+
+def exception_item(op: SyncOp) -> dict:
+    from ..auth.models import User
+    from ..cases.models import Case
+
+    user = db.session.get(User, op.user_id)
+    case = db.session.get(Case, op.case_id) if op.case_id else None
+    result = op.result or {}
+    return {
+        "op": {"id": op.id, "type": op.type, "at": _z(op.device_at), "payload": op.payload, "visit_id": op.visit_id},
+        "status": op.status,
+        "reason": result.get("detail"),
+        "errors": result.get("errors") or {},
+        "case": {"id": case.id, "debtor_name": case.account.debtor.name, "owner_id": case.owner_id, "stage": case.stage} if case else None,
+        "device_id": op.device_id,
+        "agent": {
+            "user_id": user.id,
+            "agent_id": user.agent.id if user.agent else None,
+            "name": user.display_name,
+        } if user else None,
+        "received_at": op.received_at,
+        "reviewed_at": op.reviewed_at,
+        "reviewed_by_id": op.reviewed_by_id,
+        "review_note": op.review_note,
+    }
+
+
+def review_exception(*, op_id: str, note: str, actor_id: int) -> SyncOp:
+    """The owner has looked at a kept op: who, when and what they decided, also on the timeline."""
+    from ..cases.models import Case
+    from ..cases.services import append_event
+
+    op = db.session.get(SyncOp, op_id)
+    if op is None or op.status not in ("conflict", "rejected"):
+        abort(404, f"No conflict or rejection with op id {op_id}.")
+    op.reviewed_at = utcnow()
+    op.reviewed_by_id = actor_id
+    op.review_note = note
+    if op.case_id:
+        append_event(case=db.session.get(Case, op.case_id), kind="sync.reviewed", actor_id=actor_id,
+                     data={"op_id": op.id, "type": op.type, "status": op.status, "note": note})
+    return op

@@ -152,3 +152,115 @@ def assign_visit(*, visit: Visit, agent_id: int | None, actor_id: int | None) ->
 
 def open_visits_of_case(case_id: int) -> list[Visit]:
     return db.session.scalars(select(Visit).where(Visit.case_id == case_id, Visit.status.in_(OPEN_STATUSES))).all()
+
+
+# --- field events from the device (applied through sync ops) ---------------------
+
+
+def checkin_visit(
+    *,
+    visit: Visit,
+    at,
+    lat: float,
+    lon: float,
+    accuracy_m: float,
+    actor_id: int | None,
+    max_distance_m: float,
+    reason_far: str | None = None,
+    findings: list | None = None,
+    op_id: str | None = None,
+) -> Visit:
+    """Check in at the door. Far from the address is allowed but flagged with the reason given."""
+    from geopy.distance import geodesic
+
+    if visit.status != "published":
+        abort(409, f"A {visit.status} visit cannot be checked in.", code="bad_transition")
+    address = visit.address
+    distance = geodesic((lat, lon), (address.lat, address.lon)).meters
+    notes = [f.message for f in findings or []]
+    if distance > max_distance_m:
+        notes.append(f"{distance:.0f} m from the address (limit {max_distance_m:.0f} m): " + (reason_far or "no reason given"))
+    if accuracy_m > max_distance_m:
+        notes.append(f"GPS accuracy {accuracy_m:.0f} m")
+    move_visit_status(visit, "checked_in")
+    visit.checkin_at = at
+    visit.checkin_lat, visit.checkin_lon, visit.checkin_accuracy_m = lat, lon, accuracy_m
+    visit.checkin_distance_m = round(distance, 1)
+    visit.checkin_flag = "; ".join(notes) or None
+    append_event(
+        case=visit.case,
+        kind="visit.checkin",
+        actor_id=actor_id,
+        data={
+            "visit_id": visit.id,
+            "at": at.isoformat(),
+            "distance_m": visit.checkin_distance_m,
+            "accuracy_m": accuracy_m,
+            "flag": visit.checkin_flag,
+            "op_id": op_id,
+        },
+    )
+    return visit
+
+
+def checkout_visit(*, visit: Visit, at, actor_id: int | None, lat: float | None = None, lon: float | None = None, op_id: str | None = None) -> Visit:
+    """Leave the door: only after a check-in, once."""
+    if visit.checkin_at is None:
+        abort(409, "The visit was never checked in.", code="bad_transition")
+    if visit.checkout_at is not None:
+        abort(409, "The visit is already checked out.", code="bad_transition")
+    visit.checkout_at = at
+    visit.checkout_lat, visit.checkout_lon = lat, lon
+    append_event(case=visit.case, kind="visit.checkout", actor_id=actor_id, data={"visit_id": visit.id, "at": at.isoformat(), "op_id": op_id})
+    return visit
+
+
+def record_outcome(
+    *,
+    visit: Visit,
+    code: str,
+    met: str,
+    disclosure_at,
+    data: dict,
+    recorded_at,
+    actor_id: int | None,
+    compliance_flags: list | None = None,
+    op_id: str | None = None,
+):
+    """The outcome of a visit: moves the visit on and raises the flag its code defines (OUTCOMES)."""
+    from ..cases.services import set_flag
+    from .models import OUTCOMES, Outcome
+
+    spec = OUTCOMES[code]
+    if visit.outcome is not None:
+        abort(409, "The visit already has an outcome.", code="outcome_exists")
+    if visit.status != "checked_in" and not (visit.status == "published" and spec["visit"] == "failed"):
+        abort(409, f"An outcome cannot be recorded on a {visit.status} visit.", code="bad_transition")
+    outcome = Outcome(
+        visit_id=visit.id,
+        case_id=visit.case_id,
+        agent_id=visit.agent_id,
+        code=code,
+        met=met,
+        disclosure_at=disclosure_at,
+        data=data,
+        recorded_at=recorded_at,
+        op_id=op_id,
+        compliance_flags=compliance_flags or [],
+    )
+    db.session.add(outcome)
+    move_visit_status(visit, spec["visit"])
+    case = visit.case
+    if met in ("debtor", "third_party"):
+        case.last_contact_at = recorded_at
+    db.session.flush()
+    append_event(
+        case=case,
+        kind="visit.outcome",
+        actor_id=actor_id,
+        data={"visit_id": visit.id, "code": code, "met": met, "data": data, "compliance_flags": compliance_flags or [], "op_id": op_id},
+    )
+    flag = spec.get("flag")
+    if flag and not any(f.flag == flag for f in case.active_flags()):
+        set_flag(case=case, flag=flag, reason=str(data.get("reason") or code), actor_id=actor_id)
+    return outcome

@@ -1,0 +1,556 @@
+"""Applying device operations exactly once.
+
+Each op runs in its own transaction: the SyncOp row (primary key = the op's UUID) is inserted
+first, then the effects run inside a savepoint, then the row gets its answer and everything
+commits together. A replay finds the row and gets the first answer back ("duplicate"); a
+concurrent replay collides on the primary key and resolves to "duplicate" too. An op whose
+content is bad or whose precondition no longer holds keeps its row (rejected / conflict), its
+reason lands on the case timeline, and the case owner sees it in the exceptions queue.
+"""
+import base64
+import binascii
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+import marshmallow as ma
+from flask import current_app
+from sqlalchemy import exists, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
+
+from ..auth.models import User
+from ..cases.models import Case, Note
+from ..cases.services import append_event, set_flag
+from ..common import utcnow
+from ..events import emit
+from ..extensions import db
+from ..org.models import Agent
+from ..plans.models import RepaymentPlan
+from ..plans.services import PNG_MAGIC, add_signature, create_plan, store_blob, terms_hash_of
+from ..policy.rules import jurisdiction_for, rules_snapshot, sync_findings
+from ..visits.models import Visit
+from ..visits.services import checkin_visit, checkout_visit, record_outcome
+from .models import Change, SyncOp
+from .schemas import PAYLOADS, OpSchema, _op_id
+
+# R7: phrases that put a note up for review (threats, arrest, police, crime)
+PROHIBITED = re.compile(r"\b(arrest|police|jail|prison|crime|criminal)\b|逮捕|警察|坐牢|拘留|犯罪|判刑", re.IGNORECASE)
+
+
+class OpProblem(Exception):
+    """The op is kept but not applied: `conflict` (the world moved on) or `rejected` (bad content)."""
+
+    def __init__(self, status: str, detail: str, errors: dict | None = None, server: dict | None = None, code: str | None = None):
+        super().__init__(detail)
+        self.status, self.detail, self.errors, self.server, self.code = status, detail, errors or {}, server or {}, code
+
+
+@dataclass
+class OpContext:
+    # plain ids, not ORM rows: every op commits, and expired rows would reload on each access
+    user_id: int
+    agent_id: int | None
+    device_id: str
+    op_id: str
+    type: str
+    device_at: datetime | None
+    raw: dict
+    payload: dict = field(default_factory=dict)
+    record: SyncOp | None = None
+    case: Case | None = None
+    visit: Visit | None = None
+    # the case may get the conflict/rejection on its timeline: the agent held it
+    case_related: bool = False
+
+
+def apply_batch(*, user: User, agent: Agent | None, device_id: str, ops: list[dict]) -> list[dict]:
+    """In order, one transaction each; a database outage stops the batch (503: the device resends)."""
+    user_id, agent_id = user.id, (agent.id if agent is not None and user.role == "agent" else None)
+    db.session.commit()  # end the read transaction authentication opened
+    return [apply_op(user_id=user_id, agent_id=agent_id, device_id=device_id, raw=raw) for raw in ops]
+
+
+def apply_op(*, user_id: int, agent_id: int | None, device_id: str, raw: dict) -> dict:
+    op_id = _op_id(raw.get("id"))
+    first = db.session.get(SyncOp, op_id)
+    if first is not None:
+        return _duplicate(first, user_id)
+    try:
+        _begin_write()
+        ctx = _start(user_id=user_id, agent_id=agent_id, device_id=device_id, op_id=op_id, raw=raw)
+        db.session.add(ctx.record)
+        db.session.flush()  # claims the op id now: a concurrent replay waits here, then collides
+    except IntegrityError:
+        db.session.rollback()
+        return _duplicate(db.session.get(SyncOp, op_id), user_id)
+    except DBAPIError as exc:
+        db.session.rollback()
+        current_app.logger.warning("sync op %s: database unavailable: %s", op_id, exc)
+        raise ServiceUnavailable("The database is busy; send the batch again.")
+
+    try:
+        result = _run(ctx)
+        db.session.commit()
+    except DBAPIError as exc:
+        db.session.rollback()
+        current_app.logger.warning("sync op %s: database error: %s", op_id, exc)
+        raise ServiceUnavailable("The database is busy; send the batch again.")
+    return result
+
+
+def _begin_write() -> None:
+    """SQLite: take the write lock up front, so two workers never deadlock upgrading read locks."""
+    db.session.commit()
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(text("BEGIN IMMEDIATE"))
+
+
+def _start(*, user_id, agent_id, device_id, op_id, raw) -> OpContext:
+    op_type = raw.get("type") if isinstance(raw.get("type"), str) else ""
+    device_at = None
+    try:
+        device_at = OpSchema(only=("at",)).load({"at": raw.get("at")})["at"]
+    except ma.ValidationError:
+        pass
+    payload = raw.get("payload") if isinstance(raw.get("payload"), dict) else {"_raw": raw.get("payload")}
+    record = SyncOp(
+        id=op_id,
+        device_id=device_id,
+        user_id=user_id,
+        type=op_type[:32],
+        device_at=device_at,
+        received_at=utcnow(),
+        status="applying",
+        payload=_storable(op_type, payload, raw),
+        result={},
+    )
+    return OpContext(user_id=user_id, agent_id=agent_id, device_id=device_id, op_id=op_id, type=op_type, device_at=device_at, raw=raw, record=record)
+
+
+def _storable(op_type: str, payload: dict, raw: dict) -> dict:
+    """What is kept of the op: everything but attachment bytes, which live (verified) in blobs."""
+    stored = {k: v for k, v in payload.items() if k != "png_base64"}
+    if "png_base64" in payload:
+        stored["png_base64_chars"] = len(payload["png_base64"]) if isinstance(payload["png_base64"], str) else None
+    if not isinstance(raw.get("type"), str) or op_type not in PAYLOADS:
+        stored["_type"] = raw.get("type")
+    if "at" in raw and not isinstance(raw.get("at"), str):
+        stored["_at"] = raw.get("at")
+    return stored
+
+
+def _run(ctx: OpContext) -> dict:
+    savepoint = db.session.begin_nested()
+    try:
+        _validate(ctx)
+        server = HANDLERS[ctx.type](ctx)
+        savepoint.commit()
+        status, detail, errors, code = "applied", None, {}, None
+    except OpProblem as problem:
+        savepoint.rollback()
+        status, detail, errors, server, code = problem.status, problem.detail, problem.errors, problem.server, problem.code
+    except HTTPException as exc:  # a domain service said no (abort): 409 = conflict, else rejected
+        savepoint.rollback()
+        data = getattr(exc, "data", None) or {}
+        status = "conflict" if exc.code == 409 else "rejected"
+        detail = data.get("message") or exc.description
+        errors = data.get("errors") or {}
+        code = data.get("error_code")
+        server = _conflict_server(ctx) if status == "conflict" else {}
+    except DBAPIError:
+        raise
+    except Exception:  # a bug must not lose the op: it is kept as rejected for the owner to replay
+        savepoint.rollback()
+        current_app.logger.exception("sync op %s (%s) failed", ctx.op_id, ctx.type)
+        status, detail, errors, server, code = "rejected", "The server could not apply this op.", {}, {}, "server_error"
+
+    record = ctx.record
+    record.status = status
+    record.case_id = ctx.case.id if ctx.case is not None else None
+    record.visit_id = ctx.visit.id if ctx.visit is not None else None
+    result = {"id": ctx.op_id, "status": status, "detail": detail, "errors": errors, "server": _jsonable(server or {})}
+    if code:
+        result["code"] = code
+    record.result = result
+    if status != "applied" and ctx.case is not None and ctx.case_related:
+        append_event(
+            case=ctx.case,
+            kind=f"sync.{status}",
+            actor_id=ctx.user_id,
+            data={"op_id": ctx.op_id, "type": ctx.type, "reason": detail, "errors": errors, "device_id": ctx.device_id},
+        )
+    return result
+
+
+def _validate(ctx: OpContext) -> None:
+    errors: dict = {}
+    if ctx.agent_id is None:
+        raise OpProblem("rejected", "Only field agents send ops.", code="not_agent")
+    if ctx.type not in PAYLOADS:
+        errors["type"] = [f"unknown op type; one of {', '.join(sorted(PAYLOADS))}"]
+    if ctx.device_at is None:
+        errors["at"] = ["required: ISO 8601 device time with offset"]
+    if "_raw" in ctx.record.payload:
+        errors["payload"] = ["must be an object"]
+    if not errors:
+        try:
+            ctx.payload = PAYLOADS[ctx.type]().load(ctx.raw["payload"])
+        except ma.ValidationError as exc:
+            errors.update({f"payload.{k}" if not k.startswith("payload") else k: v for k, v in _flat(exc.messages).items()})
+    if errors:
+        raise OpProblem("rejected", "The op has invalid fields.", errors=errors, code="validation_error")
+
+
+def _flat(messages, prefix: str = "") -> dict:
+    out: dict = {}
+    for key, value in (messages.items() if isinstance(messages, dict) else [("_schema", messages)]):
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flat(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat() + "Z"
+    return value
+
+
+def _duplicate(first: SyncOp, user_id: int) -> dict:
+    if first.user_id != user_id:
+        # a UUID collision with someone else's op: never leak its answer, never store over it
+        return {"id": first.id, "status": "rejected", "detail": "This op id is already used by another user; make a new UUID.", "errors": {"id": ["already used"]}, "server": {}}
+    answer = dict(first.result)
+    return {
+        "id": first.id,
+        "status": "duplicate",
+        "detail": answer.get("detail"),
+        "errors": answer.get("errors") or {},
+        "server": answer.get("server") or {},
+        "first": {"status": first.status, "detail": answer.get("detail"), "received_at": first.received_at.isoformat() + "Z"},
+    }
+
+
+# --- preconditions ----------------------------------------------------------------------
+
+
+def _ever_held_visit(user_id: int, visit_id: int) -> bool:
+    return bool(
+        db.session.scalar(
+            select(exists().where(Change.user_id == user_id, Change.ref_type == "visit", Change.ref_id == visit_id))
+        )
+    )
+
+
+def _own_visit(ctx: OpContext) -> Visit:
+    """The op's visit, locked; someone else's → rejected; taken away or cancelled → conflict."""
+    visit_id = ctx.payload["visit_id"]
+    visit = db.session.get(Visit, visit_id, with_for_update=True)
+    if visit is None:
+        raise OpProblem("rejected", "Not your visit.", errors={"payload.visit_id": ["no such visit on your route"]}, code="not_your_visit")
+    if visit.agent_id != ctx.agent_id:
+        if _ever_held_visit(ctx.user_id, visit.id):
+            ctx.case, ctx.visit, ctx.case_related = visit.case, visit, True
+            raise OpProblem("conflict", "The visit was reassigned to another agent.", server={"visit": {"id": visit.id, "removed": True}}, code="reassigned")
+        raise OpProblem("rejected", "Not your visit.", errors={"payload.visit_id": ["no such visit on your route"]}, code="not_your_visit")
+    ctx.case, ctx.visit, ctx.case_related = visit.case, visit, True
+    if visit.status == "cancelled":
+        raise OpProblem(
+            "conflict",
+            f"The visit was cancelled by the office: {visit.cancelled_reason or 'no reason given'}",
+            server=_conflict_server(ctx),
+            code="visit_cancelled",
+        )
+    _check_version(ctx, visit)
+    return visit
+
+
+def _check_version(ctx: OpContext, visit: Visit) -> None:
+    """Stale version: the office changed the visit after the version the device based the op on.
+
+    The device's own ops also bump the version; those applied after its base are discounted.
+    """
+    base = ctx.payload.get("version")
+    if base is None or visit.version <= base:
+        return
+    own = db.session.scalars(
+        select(SyncOp.result).where(
+            SyncOp.visit_id == visit.id,
+            SyncOp.user_id == ctx.user_id,
+            SyncOp.status == "applied",
+            SyncOp.type.in_(("visit.checkin", "visit.outcome")),
+        )
+    ).all()
+    own_after = sum(1 for r in own if ((r.get("server") or {}).get("visit") or {}).get("version", 0) > base)
+    if visit.version - base - own_after > 0:
+        raise OpProblem(
+            "conflict",
+            f"The visit changed in the office since version {base} (now {visit.version}).",
+            server=_conflict_server(ctx),
+            code="stale_version",
+        )
+
+
+def _own_case(ctx: OpContext) -> Case:
+    case_id = ctx.payload["case_id"]
+    case = db.session.get(Case, case_id)
+    if case is None:
+        raise OpProblem("rejected", "Not your case.", errors={"payload.case_id": ["no such case on your route"]}, code="not_your_case")
+    held_now = db.session.scalar(select(exists().where(Visit.case_id == case.id, Visit.agent_id == ctx.agent_id)))
+    if not held_now:
+        held_before = db.session.scalar(
+            select(
+                exists().where(
+                    Change.user_id == ctx.user_id,
+                    Change.ref_type == "visit",
+                    Change.ref_id.in_(select(Visit.id).where(Visit.case_id == case.id)),
+                )
+            )
+        )
+        if held_before:
+            ctx.case, ctx.case_related = case, True
+            raise OpProblem("conflict", "The case is no longer on your route.", code="reassigned")
+        raise OpProblem("rejected", "Not your case.", errors={"payload.case_id": ["no such case on your route"]}, code="not_your_case")
+    ctx.case, ctx.case_related = case, True
+    if ctx.payload.get("visit_id") is not None:
+        visit = db.session.get(Visit, ctx.payload["visit_id"])
+        if visit is None or visit.case_id != case.id or visit.agent_id != ctx.agent_id:
+            raise OpProblem("rejected", "The visit is not yours or not of this case.", errors={"payload.visit_id": ["not your visit of this case"]}, code="not_your_visit")
+        ctx.visit = visit
+    return case
+
+
+def _sync_rules(ctx: OpContext, case: Case, visit: Visit | None) -> list:
+    """SYNC re-check (policy.rules.sync_findings): R4 blocked since → conflict; R6 → rejected; R1 kept as a flag."""
+    now = utcnow()
+    at = min(ctx.device_at, now) if ctx.device_at else now
+    payload = dict(ctx.payload)
+    findings = sync_findings(case=case, visit=visit, op_type=ctx.type, device_at=at, payload=payload)
+    blocked = []
+    for finding in findings:
+        if finding.rule != "R4":
+            continue
+        # a flag this agent raised itself (an escalation or an outcome at this door) does not block its own record
+        if any(f.flag == finding.flag and f.is_active(at) and f.set_by_id != ctx.user_id for f in case.flags):
+            blocked.append(finding)
+    if blocked:
+        raise OpProblem(
+            "conflict",
+            "The case was blocked before this was recorded: " + "; ".join(f.message for f in blocked),
+            server={"case": _case_state(case), **_conflict_server(ctx)},
+            code="case_blocked",
+        )
+    r6 = [f for f in findings if f.rule == "R6"]
+    if r6:
+        raise OpProblem("rejected", r6[0].message, errors={"payload.disclosure_at": [r6[0].message]}, code="no_disclosure")
+    return [f.as_dict() for f in findings if f.rule not in ("R4", "R6")]
+
+
+def _case_state(case: Case) -> dict:
+    return {"id": case.id, "version": case.version, "flags": [{"flag": f.flag, "reason": f.reason} for f in case.active_flags()]}
+
+
+def _visit_state(visit: Visit) -> dict:
+    return {
+        "id": visit.id,
+        "case_id": visit.case_id,
+        "version": visit.version,
+        "status": visit.status,
+        "date": visit.date.isoformat(),
+        "agent_id": visit.agent_id,
+        "cancelled_reason": visit.cancelled_reason,
+        "checkin_at": visit.checkin_at.isoformat() + "Z" if visit.checkin_at else None,
+        "checkin_distance_m": visit.checkin_distance_m,
+        "checkin_flag": visit.checkin_flag,
+        "checkout_at": visit.checkout_at.isoformat() + "Z" if visit.checkout_at else None,
+        "outcome": visit.outcome.code if visit.outcome is not None else None,
+    }
+
+
+def _conflict_server(ctx: OpContext) -> dict:
+    if ctx.visit is not None and ctx.visit.agent_id == ctx.agent_id:
+        return {"visit": _visit_state(ctx.visit)}
+    return {}
+
+
+def _plan_from_ref(ctx: OpContext, *, plan_id: int | None, plan_ref: str | None, field_name: str) -> RepaymentPlan:
+    """A plan named by the device's plan_ref (proposed offline) or by its server id."""
+    if plan_id is None:
+        first = db.session.scalars(
+            select(SyncOp).where(SyncOp.plan_ref == plan_ref, SyncOp.user_id == ctx.user_id).order_by(SyncOp.received_at)
+        ).first()
+        if first is None:
+            raise OpProblem("rejected", "Unknown plan_ref: send its plan.propose first.", errors={f"payload.{field_name}": ["no plan.propose with this plan_ref"]}, code="unknown_plan")
+        if first.status != "applied":
+            raise OpProblem("conflict", f"The plan it refers to was not accepted ({first.status}): {first.result.get('detail')}", code="plan_not_applied")
+        plan_id = first.result["server"]["plan_id"]
+    plan = db.session.get(RepaymentPlan, plan_id)
+    if plan is None or plan.case_id != ctx.case.id:
+        raise OpProblem("rejected", "No such plan on this case.", errors={f"payload.{field_name}": ["not a plan of this case"]}, code="unknown_plan")
+    return plan
+
+
+# --- handlers ----------------------------------------------------------------------------
+
+
+def _checkin(ctx: OpContext) -> dict:
+    visit = _own_visit(ctx)
+    findings = _sync_rules(ctx, visit.case, visit)
+    jurisdiction = jurisdiction_for(visit.case, visit.address)
+    from ..policy.rules import Finding
+
+    checkin_visit(
+        visit=visit,
+        at=ctx.device_at,
+        lat=ctx.payload["lat"],
+        lon=ctx.payload["lon"],
+        accuracy_m=ctx.payload["accuracy_m"],
+        reason_far=ctx.payload.get("reason_far"),
+        max_distance_m=rules_snapshot(jurisdiction)["checkin_max_distance_m"],
+        findings=[Finding(f["rule"], f["message"]) for f in findings],
+        actor_id=ctx.user_id,
+        op_id=ctx.op_id,
+    )
+    return {"visit": _visit_state(visit)}
+
+
+def _checkout(ctx: OpContext) -> dict:
+    visit = _own_visit(ctx)
+    checkout_visit(visit=visit, at=ctx.device_at, lat=ctx.payload.get("lat"), lon=ctx.payload.get("lon"), actor_id=ctx.user_id, op_id=ctx.op_id)
+    return {"visit": _visit_state(visit)}
+
+
+def _outcome(ctx: OpContext) -> dict:
+    visit = _own_visit(ctx)
+    p = ctx.payload
+    findings = _sync_rules(ctx, visit.case, visit)
+    data = {k: str(p[k]) if k in ("amount", "due_date") else p[k] for k in ("amount", "due_date", "reason", "plan_id", "plan_ref") if p.get(k) is not None}
+    plan = None
+    if p.get("plan_id") is not None or p.get("plan_ref"):
+        plan = _plan_from_ref(ctx, plan_id=p.get("plan_id"), plan_ref=p.get("plan_ref"), field_name="plan_ref")
+        data["plan_id"] = plan.id
+    elif p["code"] == "promise_to_pay":
+        # the promise is a plan of kind "promise": one open promise or plan per account
+        amount = str(p["amount"])
+        terms = {
+            "case_id": visit.case_id, "kind": "promise", "currency": visit.case.account.currency, "total": amount,
+            "discount_pct": "0", "payable": amount, "down_payment": "0",
+            "schedule": [{"seq": 1, "due_date": p["due_date"].isoformat(), "amount": amount}],
+        }
+        plan = create_plan(case=visit.case, terms=terms, actor_id=ctx.user_id, role="agent", visit_id=visit.id, op_id=ctx.op_id)
+        data["plan_id"] = plan.id
+    outcome = record_outcome(
+        visit=visit, code=p["code"], met=p["met"], disclosure_at=p.get("disclosure_at"), data=data,
+        recorded_at=ctx.device_at, actor_id=ctx.user_id, compliance_flags=findings, op_id=ctx.op_id,
+    )
+    return {"visit": _visit_state(visit), "outcome_id": outcome.id, "plan_id": plan.id if plan else None, "compliance_flags": findings}
+
+
+def _propose(ctx: OpContext) -> dict:
+    case = _own_case(ctx)
+    p = ctx.payload
+    ctx.record.plan_ref = p["plan_ref"]
+    raw_terms = ctx.raw["payload"]["terms"]
+    computed = terms_hash_of(raw_terms)
+    if computed != p["terms_hash"]:
+        raise OpProblem(
+            "rejected",
+            "terms_hash is not the SHA-256 of the canonical terms.",
+            errors={"payload.terms_hash": [f"the server computed {computed}"]},
+            code="terms_hash_mismatch",
+        )
+    used = db.session.scalar(
+        select(exists().where(SyncOp.plan_ref == p["plan_ref"], SyncOp.user_id == ctx.user_id, SyncOp.id != ctx.op_id, SyncOp.status == "applied"))
+    )
+    if used:
+        raise OpProblem("rejected", "This plan_ref was already proposed; make a new one for new terms.", errors={"payload.plan_ref": ["already used"]}, code="plan_ref_used")
+    _sync_rules(ctx, case, ctx.visit)
+    plan = create_plan(case=case, terms=raw_terms, actor_id=ctx.user_id, role="agent", visit_id=p.get("visit_id"), op_id=ctx.op_id)
+    return {"plan_id": plan.id, "plan_ref": p["plan_ref"], "status": plan.status, "terms_hash": plan.terms_hash, "findings": plan.policy_findings}
+
+
+def _signature(ctx: OpContext) -> dict:
+    case = _own_case(ctx)
+    p = ctx.payload
+    plan = _plan_from_ref(ctx, plan_id=p.get("plan_id"), plan_ref=p.get("plan_ref"), field_name="plan_ref" if p.get("plan_ref") else "plan_id")
+    if p["terms_hash"] != plan.terms_hash:
+        raise OpProblem("rejected", "The signature is for other terms than the plan's.", errors={"payload.terms_hash": [f"the plan's terms hash is {plan.terms_hash}"]}, code="terms_hash_mismatch")
+    blob_sha = None
+    if not p["refused"]:
+        data = _png_bytes(p["png_base64"], p["png_sha256"])
+        blob_sha = store_blob(data=data, content_type="image/png")
+    limit = current_app.config["ATTACHMENT_MAX_BYTES"]
+    if len(str(p["strokes"])) > limit:
+        raise OpProblem("rejected", "The stroke data is too large.", errors={"payload.strokes": [f"over {limit} bytes"]}, code="too_large")
+    signature = add_signature(
+        case=case, plan=plan, terms_hash=p["terms_hash"], actor_id=ctx.user_id, signed_at=ctx.device_at,
+        blob_sha256=blob_sha, strokes=p["strokes"], signer_name=p["signer_name"],
+        refused_reason=p.get("reason") if p["refused"] else None, visit_id=p.get("visit_id"), op_id=ctx.op_id,
+    )
+    return {"signature_id": signature.id, "plan_id": plan.id, "blob_sha256": blob_sha, "refused": signature.refused}
+
+
+def _png_bytes(encoded: str, claimed_sha: str) -> bytes:
+    """Size first (from the base64 length, before decoding or storing), then bytes, type and hash."""
+    from ..common import sha256_hex
+
+    limit = current_app.config["ATTACHMENT_MAX_BYTES"]
+    estimate = len(encoded) * 3 // 4 - encoded[-2:].count("=")
+    if estimate > limit:
+        raise OpProblem("rejected", f"The signature image is {estimate} bytes, over the {limit}-byte limit; resize it on the device.", errors={"payload.png_base64": [f"over {limit} bytes"]}, code="too_large")
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise OpProblem("rejected", "png_base64 is not valid base64.", errors={"payload.png_base64": ["not valid base64"]}, code="validation_error")
+    if not data.startswith(PNG_MAGIC):
+        raise OpProblem("rejected", "The signature image is not a PNG.", errors={"payload.png_base64": ["not a PNG"]}, code="validation_error")
+    if sha256_hex(data) != claimed_sha:
+        raise OpProblem("rejected", "The image bytes do not match png_sha256 (damaged in transit?).", errors={"payload.png_sha256": ["does not match the bytes"]}, code="hash_mismatch")
+    return data
+
+
+def _note(ctx: OpContext) -> dict:
+    case = _own_case(ctx)
+    text_ = ctx.payload["text"]
+    match = PROHIBITED.search(text_)
+    note = Note(case_id=case.id, visit_id=ctx.payload.get("visit_id"), author_id=ctx.user_id, text=text_,
+                created_at=ctx.device_at, review_flag=f"R7: prohibited phrase '{match.group(0)}'" if match else None)
+    db.session.add(note)
+    db.session.flush()
+    append_event(case=case, kind="note.added", actor_id=ctx.user_id,
+                 data={"note_id": note.id, "visit_id": note.visit_id, "text": text_, "review_flag": note.review_flag, "op_id": ctx.op_id})
+    return {"note_id": note.id, "review_flag": note.review_flag}
+
+
+def _escalate(ctx: OpContext) -> dict:
+    """R16: always accepted from the door, even on a blocked case; the playbook routes it to a ticket."""
+    case = _own_case(ctx)
+    p = ctx.payload
+    append_event(case=case, kind="case.escalated", actor_id=ctx.user_id,
+                 data={"kind": p["kind"], "reason": p["reason"], "visit_id": p.get("visit_id"), "op_id": ctx.op_id})
+    if not any(f.flag == "escalated" for f in case.active_flags()):
+        set_flag(case=case, flag="escalated", reason=f"{p['kind']}: {p['reason']}", actor_id=ctx.user_id)
+    emit("case.escalated", case=case, reason=p["reason"], kind=p["kind"], actor_id=ctx.user_id)
+    return {"case": _case_state(case)}
+
+
+HANDLERS = {
+    "visit.checkin": _checkin,
+    "visit.checkout": _checkout,
+    "visit.outcome": _outcome,
+    "plan.propose": _propose,
+    "signature.add": _signature,
+    "note.add": _note,
+    "case.escalate": _escalate,
+}
+
