@@ -7,6 +7,7 @@ from ..cases.models import Case
 from ..cases.services import append_event, get_case_for_user
 from ..common import utcnow
 from ..errors import abort
+from ..events import emit
 from ..extensions import db
 from ..org.models import Agent
 from ..policy.rules import check_visit, jurisdiction_for, timezone_for, visiting_window
@@ -127,6 +128,7 @@ def cancel_visit(*, visit: Visit, reason: str, actor_id: int | None) -> Visit:
     append_event(case=visit.case, kind="visit.cancelled", actor_id=actor_id, data={"visit_id": visit.id, "reason": reason})
     if visit.agent is not None:
         record_change(user_id=visit.agent.user_id, kind="visit.cancel", ref_type="visit", ref_id=visit.id, data={"reason": reason})
+    emit("visit.cancelled", visit=visit, user_ids={visit.agent.user_id} if visit.agent else set())
     return visit
 
 
