@@ -1,4 +1,4 @@
-from flask import g
+from flask import Response, g
 from flask_smorest import Blueprint
 
 from ..auth.guard import ANY_ROLE, roles
@@ -59,8 +59,7 @@ def post_reject(args, plan_id):
 def get_blob(sha256):
     """A signature image by its SHA-256 (only for users who may see its case)"""
     blob = get_blob_for_user(sha256)
-    return blob.data, 200, {
-        "Content-Type": blob.content_type,
-        "Cache-Control": "private, max-age=31536000, immutable",
-        "ETag": f'"{blob.sha256}"',
-    }
+    response = Response(blob.data, mimetype=blob.content_type)
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    response.set_etag(blob.sha256)
+    return response

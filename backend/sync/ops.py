@@ -237,6 +237,7 @@ def _duplicate(first: SyncOp, user_id: int) -> dict:
         "detail": answer.get("detail"),
         "errors": answer.get("errors") or {},
         "server": answer.get("server") or {},
+        **({"code": answer["code"]} if answer.get("code") else {}),
         "first": {"status": first.status, "detail": answer.get("detail"), "received_at": first.received_at.isoformat() + "Z"},
     }
 

@@ -53,6 +53,7 @@ class OpResultSchema(ma.Schema):
     id = ma.fields.String()
     status = ma.fields.String(metadata={"description": "applied | duplicate | conflict | rejected"})
     detail = ma.fields.Raw(allow_none=True)
+    code = ma.fields.String(metadata={"description": "machine-readable reason for a conflict or rejection"})
     errors = ma.fields.Dict()
     server = ma.fields.Dict()
     first = ma.fields.Dict(metadata={"description": "for a duplicate: the op's first answer"})
