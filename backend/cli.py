@@ -74,5 +74,7 @@ def users_create(username: str, role: str, password: str):
 
 
 def register_cli(app: Flask) -> None:
-    for group in (demo_cli, cases_cli, users_cli):
+    from .payments.cli import payments_cli
+
+    for group in (demo_cli, cases_cli, users_cli, payments_cli):
         app.cli.add_command(group)

@@ -1,1 +1,89 @@
-"""Models of the payments domain."""
+"""Models of the payments domain: the payment feed, its allocation to promises and
+installments, the matching state of each promise, and the follow-ups a broken one creates."""
+import datetime as dt
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..common import utcnow
+from ..extensions import db
+
+
+class Payment(db.Model):
+    """One payment from the bank's feed; `reference` makes a re-import a no-op."""
+
+    __tablename__ = "payments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    paid_on: Mapped[dt.date] = mapped_column(index=True)
+    channel: Mapped[str] = mapped_column(String(32), default="")
+    unallocated: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=0)
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    allocations: Mapped[list["PaymentAllocation"]] = relationship(back_populates="payment")
+
+
+class PaymentAllocation(db.Model):
+    """The part of a payment credited to one installment (or the down payment) of one plan or promise."""
+
+    __tablename__ = "payment_allocations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("repayment_plans.id"), index=True)
+    # null: the plan's down payment (due the day the plan was made)
+    installment_id: Mapped[int | None] = mapped_column(ForeignKey("installments.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+
+    payment: Mapped[Payment] = relationship(back_populates="allocations")
+
+
+PROMISE_STATES = ("open", "grace", "kept", "partially_kept", "broken", "superseded", "cancelled")
+TERMINAL_STATES = ("kept", "partially_kept", "broken", "superseded", "cancelled")
+
+
+class PromiseTrack(db.Model):
+    """Where a plan or promise stands against the payment feed (never set by an agent).
+
+    open → grace (an installment is past due, inside the grace days) → kept / partially_kept /
+    broken; superseded when a newer plan replaces it; cancelled when its plan is.
+    """
+
+    __tablename__ = "promise_tracks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("repayment_plans.id"), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    promised_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    paid_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=0)
+    deadline: Mapped[dt.date | None]  # due date + grace of the installment that decides next
+    as_of: Mapped[dt.date | None]
+    evaluated_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+FOLLOW_UP_KINDS = ("visit", "call", "review")
+
+
+class FollowUp(db.Model):
+    """A task a broken or partly kept promise leaves for the dispatcher or case owner."""
+
+    __tablename__ = "follow_ups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("repayment_plans.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # visit | call | review
+    due_on: Mapped[dt.date]
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | done | cancelled
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))

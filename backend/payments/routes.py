@@ -1,3 +1,108 @@
+from flask import g
 from flask_smorest import Blueprint
+from sqlalchemy import select
 
-blp = Blueprint("payments", __name__, url_prefix="/api", description="payments")
+from ..auth.guard import OFFICE, roles
+from ..common import paginate
+from ..errors import abort
+from ..extensions import db
+from .models import FollowUp, Payment, PromiseTrack
+from .schemas import (
+    EvaluateResultSchema,
+    EvaluateSchema,
+    FollowUpCloseSchema,
+    FollowUpPageSchema,
+    FollowUpQuerySchema,
+    FollowUpSchema,
+    PaymentImportFileSchema,
+    PaymentImportQuerySchema,
+    PaymentImportReportSchema,
+    PaymentPageSchema,
+    PaymentQuerySchema,
+    PromisePageSchema,
+    PromiseQuerySchema,
+)
+from .services import close_follow_up, evaluate_promises, import_payments
+
+blp = Blueprint("payments", __name__, url_prefix="/api", description="Payment feed, promises and follow-ups")
+
+
+@blp.route("/payments/import", methods=["POST"])
+@roles("owner", "admin")
+@blp.arguments(PaymentImportQuerySchema, location="query")
+@blp.arguments(PaymentImportFileSchema, location="files")
+@blp.response(200, PaymentImportReportSchema)
+@blp.alt_response(422, description="Not a usable CSV file")
+def post_payments_import(query, args):
+    """Import the payment feed (CSV, multipart field `file`); idempotent by payment reference"""
+    upload = args["file"]
+    raw = upload.read() if hasattr(upload, "read") else bytes(upload)
+    return import_payments(raw=raw, actor_id=g.user.id, as_of=query.get("as_of"))
+
+
+@blp.route("/payments", methods=["GET"])
+@roles(*OFFICE)
+@blp.arguments(PaymentQuerySchema, location="query")
+@blp.response(200, PaymentPageSchema)
+def get_payments(args):
+    """Imported payments with their allocation to promises and installments"""
+    stmt = select(Payment).order_by(Payment.paid_on.desc(), Payment.id.desc())
+    if args.get("case_id"):
+        stmt = stmt.where(Payment.case_id == args["case_id"])
+    if args.get("reference"):
+        stmt = stmt.where(Payment.reference == args["reference"])
+    return paginate(stmt, args["page"], args["per_page"])
+
+
+@blp.route("/promises/evaluate", methods=["POST"])
+@roles("owner", "admin")
+@blp.arguments(EvaluateSchema)
+@blp.response(200, EvaluateResultSchema)
+def post_evaluate(args):
+    """Decide open promises and plans as of a date: kept, partially kept, broken (with a follow-up)"""
+    case_ids = [args["case_id"]] if args.get("case_id") else None
+    states = evaluate_promises(as_of=args["as_of"], case_ids=case_ids, actor_id=g.user.id)
+    db.session.commit()
+    return {"as_of": args["as_of"], "states": states}
+
+
+@blp.route("/promises", methods=["GET"])
+@roles(*OFFICE)
+@blp.arguments(PromiseQuerySchema, location="query")
+@blp.response(200, PromisePageSchema)
+def get_promises(args):
+    """Where each tracked promise or plan stands against the payment feed"""
+    stmt = select(PromiseTrack).order_by(PromiseTrack.id.desc())
+    if args.get("case_id"):
+        stmt = stmt.where(PromiseTrack.case_id == args["case_id"])
+    if args.get("state"):
+        stmt = stmt.where(PromiseTrack.state == args["state"])
+    return paginate(stmt, args["page"], args["per_page"])
+
+
+@blp.route("/follow-ups", methods=["GET"])
+@roles(*OFFICE)
+@blp.arguments(FollowUpQuerySchema, location="query")
+@blp.response(200, FollowUpPageSchema)
+def get_follow_ups(args):
+    """Follow-ups left by broken or partly kept promises (next eligible visit, call, or review)"""
+    stmt = select(FollowUp).where(FollowUp.status == args["status"]).order_by(FollowUp.due_on, FollowUp.id)
+    if args.get("kind"):
+        stmt = stmt.where(FollowUp.kind == args["kind"])
+    if args.get("case_id"):
+        stmt = stmt.where(FollowUp.case_id == args["case_id"])
+    return paginate(stmt, args["page"], args["per_page"])
+
+
+@blp.route("/follow-ups/<int:follow_up_id>/close", methods=["POST"])
+@roles(*OFFICE)
+@blp.arguments(FollowUpCloseSchema)
+@blp.response(200, FollowUpSchema)
+def post_follow_up_close(args, follow_up_id):
+    """Mark a follow-up done (optionally with the visit that served it) or cancelled"""
+    follow_up = db.session.get(FollowUp, follow_up_id)
+    if follow_up is None:
+        abort(404, f"No follow-up {follow_up_id}.")
+    close_follow_up(follow_up=follow_up, actor_id=g.user.id, **args)
+    db.session.commit()
+    return follow_up

@@ -1,53 +1,230 @@
 """Repayment-plan policy (COMPLIANCE.md, plan policy). One validator for the API, the sync
 ops and — shipped as data in the day packet — the device.
 
-Interface (stable; [playbook] deepens the settings):
+Interface (stable):
     policy_data(jurisdiction) -> dict            # the settings, as shipped to devices
-    evaluate_plan(*, terms, case, role) -> dict  # {"status": "proposed"|"pending_approval"|"invalid",
-                                                 #  "findings": [{"rule", "message", "field"}], "policy_version"}
-"""
-from decimal import Decimal
+    evaluate_plan(*, terms, case, role, as_of=None) -> dict
+        # {"status": "proposed"|"pending_approval"|"invalid", "findings": [{"rule", "message", "field"}],
+        #  "policy_version", "approver_role"}
 
-POLICY_VERSION = "default-1"
-DEFAULTS = {
-    "version": POLICY_VERSION,
-    "max_term_months": 60,
-    "min_installment_floor": "100.00",
-    "down_payment_min_pct_of_payable": "0",  # and at least one installment
-    "discount_authority_pct": {"agent": "10", "owner": "25", "admin": "40"},
-    "grace_days": 7,
-    "promise_max_days": 30,
-}
+"invalid" is only for terms that cannot be a plan (amounts that do not add up, dates that do
+not exist). Anything a person with more authority could accept — a deeper discount, a token
+payment, a full-payment demand on a hardship case — is "pending_approval", never blocked.
+"""
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation, ROUND_UP
+
+from ..cases.models import bucket_for
+from .settings import ROLES_WITH_AUTHORITY, effective_settings, settings_version
+
+PLAN_KEYS = (
+    "max_term_months",
+    "min_installment_floor",
+    "token_payment_min",
+    "down_payment_rule",
+    "down_payment_pct_by_bucket",
+    "discount_authority_pct",
+    "incentive_max_waiver_pct",
+    "incentive_pay_by_days",
+    "grace_days",
+    "kept_tolerance_pct",
+    "promise_max_days",
+)
+CENT = Decimal("0.01")
 
 
 def policy_data(jurisdiction: str = "CN") -> dict:
-    return dict(DEFAULTS, jurisdiction=jurisdiction)
+    """The plan policy in force, as data: the device applies the same rules offline."""
+    settings = effective_settings(jurisdiction)
+    return {
+        "jurisdiction": jurisdiction,
+        "version": settings_version(jurisdiction, "plan"),
+        **{key: settings[key] for key in PLAN_KEYS},
+        "authority_order": list(ROLES_WITH_AUTHORITY),
+        "kinds": ["full", "installments", "settlement", "promise"],
+    }
 
 
-def evaluate_plan(*, terms: dict, case, role: str = "agent") -> dict:
-    p = DEFAULTS
-    findings: list[dict] = []
+def _dec(value, default: str = "0") -> Decimal | None:
+    try:
+        number = Decimal(str(value if value is not None else default))
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def _day(value) -> date | None:
+    try:
+        return date.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def minimum_installment(*, payable: Decimal, settings: dict) -> Decimal:
+    floor = Decimal(settings["min_installment_floor"])
+    spread = (payable / settings["max_term_months"]).quantize(CENT, rounding=ROUND_UP)
+    return max(floor, spread)
+
+
+def approver_for(discount: Decimal, settings: dict) -> str:
+    """The least role whose authority covers the discount; above all of them, the credit committee."""
+    for role in ROLES_WITH_AUTHORITY:
+        if discount <= Decimal(settings["discount_authority_pct"][role]):
+            return role
+    return "credit_committee"
+
+
+def evaluate_plan(*, terms: dict, case, role: str = "agent", as_of: date | None = None, hardship: bool | None = None) -> dict:
+    """Check a proposed plan or promise against the policy of the case's jurisdiction.
+
+    `hardship` (default: read from the case's outcomes) makes a pay-all-now plan an R13 review.
+    """
+    from .rules import jurisdiction_for
+
+    jurisdiction = jurisdiction_for(case)
+    s = effective_settings(jurisdiction)
+    as_of = as_of or date.today()
+    invalid: list[dict] = []
+    review: list[dict] = []
+
+    def bad(rule, field, message):
+        invalid.append({"rule": rule, "field": field, "message": message})
+
+    def needs(rule, field, message):
+        review.append({"rule": rule, "field": field, "message": message})
+
     kind = terms.get("kind")
-    total = Decimal(str(terms.get("total", "0")))
-    payable = Decimal(str(terms.get("payable", total)))
-    discount = Decimal(str(terms.get("discount_pct", "0")))
+    if kind not in ("full", "installments", "settlement", "promise"):
+        bad("kind", "kind", "kind must be full, installments, settlement or promise")
+    total = _dec(terms.get("total"))
+    discount = _dec(terms.get("discount_pct"))
+    down = _dec(terms.get("down_payment"))
+    if total is None or total <= 0:
+        bad("amount", "total", "total must be a positive amount")
+    if discount is None or not (0 <= discount < 100):
+        bad("discount", "discount_pct", "discount must be from 0 to below 100 percent")
+    if down is None or down < 0:
+        bad("down_payment", "down_payment", "down payment must be zero or more")
+    payable = _dec(terms.get("payable"), str(total) if total is not None else "0")
+    if payable is None or payable <= 0:
+        bad("amount", "payable", "payable must be a positive amount")
     schedule = terms.get("schedule") or []
-    if total <= 0:
-        findings.append({"rule": "amount", "field": "total", "message": "total must be positive"})
-    if len(schedule) > p["max_term_months"]:
-        findings.append({"rule": "max_term", "field": "schedule", "message": f"at most {p['max_term_months']} installments"})
-    amounts = [Decimal(str(item.get("amount", "0"))) for item in schedule]
-    floor = Decimal(p["min_installment_floor"])
-    if kind == "installments" and amounts and min(amounts) < floor:
-        findings.append({"rule": "min_installment", "field": "schedule", "message": f"installments of at least {floor}"})
-    down = Decimal(str(terms.get("down_payment", "0")))
-    if kind == "installments" and amounts and down < amounts[0]:
-        findings.append({"rule": "down_payment", "field": "down_payment", "message": "down payment at least the first installment"})
-    if sum(amounts) + down != payable:
-        findings.append({"rule": "schedule_sum", "field": "schedule", "message": "down payment and installments must add up to the payable amount"})
-    status = "invalid" if findings else "proposed"
-    authority = Decimal(p["discount_authority_pct"].get(role, "0"))
-    if status == "proposed" and discount > authority:
-        status = "pending_approval"
-        findings.append({"rule": "discount_authority", "field": "discount_pct", "message": f"discount above the {role}'s authority of {authority}% needs approval"})
-    return {"status": status, "findings": findings, "policy_version": POLICY_VERSION}
+    items = []
+    for n, item in enumerate(schedule if isinstance(schedule, list) else []):
+        amount = _dec(item.get("amount") if isinstance(item, dict) else None)
+        due = _day(item.get("due_date") if isinstance(item, dict) else None)
+        if amount is None or amount <= 0 or due is None:
+            bad("schedule", "schedule", f"item {n + 1}: needs a positive amount and a due_date YYYY-MM-DD")
+            continue
+        items.append((due, amount))
+    if not isinstance(schedule, list) or not schedule:
+        bad("schedule", "schedule", "a schedule of at least one payment is required")
+    if invalid:
+        return _result("invalid", invalid, jurisdiction, "agent")
+
+    dues = [d for d, _ in items]
+    if dues != sorted(dues):
+        bad("schedule", "schedule", "due dates must be in order")
+    if dues and dues[0] < as_of:
+        bad("schedule", "schedule", "the first due date is in the past")
+    if total is not None and discount is not None:
+        expected = (total * (100 - discount) / 100).quantize(CENT)
+        if abs(expected - payable) > CENT:
+            bad("discount", "payable", f"payable should be {expected} after a {discount}% discount")
+    if sum(a for _, a in items) + down != payable:
+        bad("schedule_sum", "schedule", "down payment and installments must add up to the payable amount")
+
+    if kind == "promise":
+        if len(items) != 1:
+            bad("promise", "schedule", "a promise to pay has exactly one payment")
+        elif dues[0] > as_of + timedelta(days=s["promise_max_days"]):
+            needs("promise", "schedule", f"a promise more than {s['promise_max_days']} days ahead needs approval")
+    if kind in ("installments", "settlement") and len(items) > s["max_term_months"]:
+        needs("max_term", "schedule", f"more than {s['max_term_months']} installments needs approval")
+    if kind == "installments" and items:
+        minimum = minimum_installment(payable=payable, settings=s)
+        smallest = min(a for _, a in items[:-1]) if len(items) > 1 else items[0][1]
+        if smallest < minimum:
+            token_min = Decimal(s["token_payment_min"])
+            if terms.get("token") and smallest >= token_min:
+                # R13: token payments are allowed as an approved exception, never refused outright
+                needs("R13", "schedule", f"token installments below {minimum} need approval")
+            elif terms.get("token"):
+                bad("min_installment", "schedule", f"token installments of at least {token_min}")
+            else:
+                needs("min_installment", "schedule", f"installments below {minimum} need approval (or mark them as token payments)")
+        if s["down_payment_rule"] == "first_installment":
+            required = items[0][1]
+        else:
+            pct = Decimal(s["down_payment_pct_by_bucket"].get(_bucket(case), "0"))
+            required = (payable * pct / 100).quantize(CENT)
+        if down < required:
+            needs("down_payment", "down_payment", f"a down payment below {required} needs approval")
+
+    incentive = terms.get("incentive")
+    if incentive:
+        _check_incentive(incentive, payable=payable, as_of=as_of, s=s, bad=bad, needs=needs)
+
+    if kind == "full" and _hardship(case, hardship):
+        needs("R13", "kind", "hardship on record: a pay-all-now plan needs an affordability review")
+
+    approver = approver_for(discount, s)
+    authority = Decimal(s["discount_authority_pct"].get(role, "0"))
+    if discount > authority:
+        needs(
+            "discount_authority",
+            "discount_pct",
+            f"discount above the {role}'s authority of {authority}% needs approval by {approver.replace('_', ' ')}",
+        )
+    if invalid:
+        return _result("invalid", invalid + review, jurisdiction, approver)
+    if review:
+        approver = approver if discount > authority else _next_role(role)
+        return _result("pending_approval", review, jurisdiction, approver)
+    return _result("proposed", [], jurisdiction, role)
+
+
+def _check_incentive(incentive, *, payable, as_of, s, bad, needs) -> None:
+    """Early-repayment incentive: a waiver for paying by a real, policy-set date (never a false deadline)."""
+    if not isinstance(incentive, dict):
+        bad("incentive", "incentive", "incentive must be an object with waiver_amount and pay_by")
+        return
+    waiver = _dec(incentive.get("waiver_amount"))
+    pay_by = _day(incentive.get("pay_by"))
+    if waiver is None or waiver <= 0 or pay_by is None:
+        bad("incentive", "incentive", "incentive needs a positive waiver_amount and a pay_by date")
+        return
+    if pay_by < as_of:
+        bad("incentive", "incentive", "the pay-by date has passed")
+    elif pay_by > as_of + timedelta(days=s["incentive_pay_by_days"]):
+        needs("incentive", "incentive", f"a pay-by date more than {s['incentive_pay_by_days']} days ahead needs approval")
+    cap = (payable * Decimal(s["incentive_max_waiver_pct"]) / 100).quantize(CENT)
+    if waiver > cap:
+        needs("incentive", "incentive", f"a waiver above {cap} needs approval")
+
+
+def _next_role(role: str) -> str:
+    order = list(ROLES_WITH_AUTHORITY)
+    return order[min(order.index(role) + 1, len(order) - 1)] if role in order else "owner"
+
+
+def _bucket(case) -> str:
+    bucket = bucket_for(case.account.days_past_due)
+    return "M1" if bucket == "M0" else bucket
+
+
+def _hardship(case, hardship: bool | None) -> bool:
+    if hardship is not None:
+        return hardship
+    from .strategies import hardship_signals
+
+    return bool(hardship_signals(case))
+
+
+def _result(status: str, findings: list, jurisdiction: str, approver: str) -> dict:
+    return {
+        "status": status,
+        "findings": findings,
+        "policy_version": settings_version(jurisdiction, "plan"),
+        "approver_role": approver,
+    }

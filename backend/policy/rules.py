@@ -1,27 +1,34 @@
-"""Compliance rules (COMPLIANCE.md), one module, evaluated at ASSIGN, ROUTE, DEVICE and SYNC.
+"""Compliance rules (COMPLIANCE.md R1–R8, R11–R13, R16), one module, four enforcement points.
 
-Jurisdiction profiles carry the defaults; each is a named setting.
+ASSIGN   check_visit / eligibility_for_day — POST /api/visits answers 409 naming the rule and flag
+ROUTE    eligibility_for_day (exclusions) and windows_for (R1 hours ∩ R2 availability) for the planner
+DEVICE   rules_snapshot — shipped in the day packet under `rules`, applied offline by the PWA
+SYNC     sync_findings (quarantine, never drop) and sync_warnings / review_flag_for (kept, flagged for review)
+
+Every number is a named setting of a jurisdiction profile (settings.py): defaults in code,
+changes in the database with who and when.
 """
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
 from ..cases.models import Case
-from ..common import to_utc_naive, utcnow
+from ..common import canonical_json, sha256_hex, to_utc_naive, utcnow
 from ..extensions import db
+from .settings import effective_settings, settings_version
 
-# R1 visiting hours per jurisdiction: weekday (0=Mon) -> (start, end) local, None = no visits
-PROFILES: dict[str, dict] = {
-    "US": {"hours": {d: ("08:00", "21:00") for d in range(7)}},
-    "IE": {"hours": {**{d: ("09:00", "21:00") for d in range(6)}, 6: None}},
-    "UK": {"hours": {d: ("09:00", "20:00") for d in range(7)}},
-    "CN": {"hours": {d: ("09:00", "20:00") for d in range(7)}},
-}
-# R3 frequency caps
-CAP_7_DAYS = 1
-CAP_30_DAYS = 4
+DATA = Path(__file__).parent / "data"
+
+# a flag that has its own rule is named by it; every other blocking flag is R4
+FLAG_RULES = {"asked_not_to_return": "R11", "vulnerable": "R12", "escalated": "R16"}
+# visits happen at these ladder stages (legal: the hand-off may still need a visit, R7 governs wording)
+VISIT_STAGES = ("field", "legal")
 
 
 @dataclass
@@ -39,33 +46,146 @@ class Finding:
         return out
 
 
-def visiting_window(*, jurisdiction: str, tz: str, day: date) -> tuple[datetime, datetime] | None:
-    """R1: the legal window on `day` in the debtor's timezone, as naive UTC."""
-    hours = PROFILES.get(jurisdiction, PROFILES["CN"])["hours"].get(day.weekday())
-    if hours is None:
-        return None
-    zone = ZoneInfo(tz)
-    start = datetime.combine(day, time.fromisoformat(hours[0]), zone)
-    end = datetime.combine(day, time.fromisoformat(hours[1]), zone)
+# --- R1 visiting hours ------------------------------------------------------------------------
+
+
+def _local_span(day: date, span: list[str], zone: ZoneInfo) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time.fromisoformat(span[0]), zone)
+    end = datetime.combine(day, time.fromisoformat(span[1]), zone)
     return to_utc_naive(start), to_utc_naive(end)
 
 
-def blocking_findings(case: Case, at: datetime | None = None) -> list[Finding]:
-    """R4: every active visit-blocking flag."""
+def visiting_window(*, jurisdiction: str, tz: str, day: date) -> tuple[datetime, datetime] | None:
+    """R1: the legal window on `day` in the debtor's timezone, as naive UTC (None: no visits that day)."""
+    settings = effective_settings(jurisdiction)
+    if day.isoformat() in settings["holidays"]:
+        return None
+    span = settings["visiting_hours"].get(str(day.weekday()))
+    if span is None:
+        return None
+    return _local_span(day, span, ZoneInfo(tz))
+
+
+# --- R2 debtor's declared times and places ----------------------------------------------------
+
+
+def _seconds(text: str) -> int:
+    t = time.fromisoformat(text)
+    return t.hour * 3600 + t.minute * 60
+
+
+def _subtract(spans: list[tuple[int, int]], cut: tuple[int, int]) -> list[tuple[int, int]]:
+    out = []
+    for start, end in spans:
+        if cut[1] <= start or cut[0] >= end:
+            out.append((start, end))
+            continue
+        if start < cut[0]:
+            out.append((start, cut[0]))
+        if cut[1] < end:
+            out.append((cut[1], end))
+    return out
+
+
+def _intersect(spans: list[tuple[int, int]], allowed: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out = []
+    for start, end in spans:
+        for a_start, a_end in allowed:
+            lo, hi = max(start, a_start), min(end, a_end)
+            if lo < hi:
+                out.append((lo, hi))
+    return sorted(out)
+
+
+def _debtor_spans(debtor, day: date, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Local-day seconds left after the debtor's declared availability and inconvenient times.
+
+    availability: {"0".."6": [[start_s, end_s], ...]} — a declared weekday limits visits to those
+    spans; an undeclared weekday is not limited. inconvenient: [{"days": [0..6] (all if absent),
+    "date": "YYYY-MM-DD" (optional), "start": "HH:MM", "end": "HH:MM" (whole day if absent)}].
+    """
+    weekday = day.weekday()
+    declared = (debtor.availability or {}).get(str(weekday))
+    if declared is not None:
+        spans = _intersect(spans, [(int(s), int(e)) for s, e in declared])
+    for item in debtor.inconvenient or []:
+        if item.get("date") and item["date"] != day.isoformat():
+            continue
+        if "days" in item and weekday not in item["days"]:
+            continue
+        cut = (_seconds(item["start"]), _seconds(item["end"])) if item.get("start") else (0, 86400)
+        spans = _subtract(spans, cut)
+    return spans
+
+
+def windows_for(case: Case, address, day: date) -> list[tuple[datetime, datetime]]:
+    """ROUTE: the solver's time windows for a visit on `day` — R1 legal hours in the debtor's
+    timezone ∩ R2 declared availability, minus declared inconvenient times; [] when the place
+    is barred (R2 workplace ban) or the day has no hours. Naive UTC pairs, earliest first."""
+    if address is None or _workplace_barred(case, address):
+        return []
+    jurisdiction = jurisdiction_for(case, address)
+    settings = effective_settings(jurisdiction)
+    if day.isoformat() in settings["holidays"]:
+        return []
+    span = settings["visiting_hours"].get(str(day.weekday()))
+    if span is None:
+        return []
+    zone = ZoneInfo(timezone_for(case, address))
+    local = _debtor_spans(case.account.debtor, day, [(_seconds(span[0]), _seconds(span[1]))])
+    midnight = datetime.combine(day, time(0), zone)
     return [
-        Finding("R4", f"Case is blocked by the {f.flag} flag: {f.reason}".rstrip(": "), flag=f.flag)
-        for f in case.active_flags(at)
+        (to_utc_naive(midnight + timedelta(seconds=s)), to_utc_naive(midnight + timedelta(seconds=e))) for s, e in local
     ]
 
 
+def _workplace_barred(case: Case, address) -> bool:
+    return address.kind == "work" and bool(case.account.debtor.workplace_ban)
+
+
+def place_findings(case: Case, address, day: date) -> list[Finding]:
+    """R1 and R2 for one address on one day: is there any lawful, acceptable time left?"""
+    if address is None:
+        return []
+    if _workplace_barred(case, address):
+        return [Finding("R2", "The debtor has not agreed to visits at the workplace.")]
+    jurisdiction = jurisdiction_for(case, address)
+    if visiting_window(jurisdiction=jurisdiction, tz=timezone_for(case, address), day=day) is None:
+        return [Finding("R1", f"No visiting hours on {day.isoformat()} in the {jurisdiction} profile (day off or holiday).")]
+    if not windows_for(case, address, day):
+        return [Finding("R2", "The debtor declared the whole visiting window of that day inconvenient or unavailable.")]
+    return []
+
+
+# --- R4 / R11 / R12 / R16 blocking flags ------------------------------------------------------
+
+
+def blocking_findings(case: Case, at: datetime | None = None) -> list[Finding]:
+    """Every active visit-blocking flag, named by its rule (R4, or R11/R12/R16 for theirs)."""
+    jurisdiction = jurisdiction_for(case)
+    blocking = set(effective_settings(jurisdiction)["blocking_flags"])
+    return [
+        Finding(
+            FLAG_RULES.get(f.flag, "R4"), f"Case is blocked by the {f.flag} flag: {f.reason}".rstrip(": "), flag=f.flag
+        )
+        for f in case.active_flags(at)
+        if f.flag in blocking
+    ]
+
+
+# --- R3 frequency caps and cool-off -----------------------------------------------------------
+
+
 def cap_findings(case: Case, day: date, exclude_visit_id: int | None = None) -> list[Finding]:
-    """R3: at most CAP_7_DAYS attempted visits in 7 days and CAP_30_DAYS in 30, per debtor."""
+    """R3: attempted visits per debtor within 7 and 30 days (any case of the same debtor), and the
+    cool-off after a right-party contact unless a follow-up was agreed."""
     from ..cases.models import Account
     from ..visits.models import Visit
 
+    settings = effective_settings(jurisdiction_for(case))
     debtor_id = case.account.debtor_id
     findings = []
-    for days, cap in ((7, CAP_7_DAYS), (30, CAP_30_DAYS)):
+    for days, cap in ((7, settings["cap_7_days"]), (30, settings["cap_30_days"])):
         stmt = (
             select(func.count(Visit.id))
             .join(Case, Case.id == Visit.case_id)
@@ -84,18 +204,76 @@ def cap_findings(case: Case, day: date, exclude_visit_id: int | None = None) -> 
             findings.append(
                 Finding("R3", f"Debtor already has {count} visit(s) within {days} days (cap {cap}).", extra={"count": count})
             )
+    findings += _cool_off_findings(case, day, settings["cool_off_days"])
     return findings
 
 
+def _cool_off_findings(case: Case, day: date, cool_off_days: int) -> list[Finding]:
+    from ..cases.models import Account
+    from ..payments.models import FollowUp
+    from ..visits.models import Outcome, Visit
+
+    if cool_off_days <= 0:
+        return []
+    last = db.session.execute(
+        select(Visit.date, Outcome.data)
+        .join(Outcome, Outcome.visit_id == Visit.id)
+        .join(Case, Case.id == Visit.case_id)
+        .join(Account, Account.id == Case.account_id)
+        .where(Account.debtor_id == case.account.debtor_id, Outcome.met == "debtor", Visit.date < day)
+        .order_by(Visit.date.desc())
+        .limit(1)
+    ).first()
+    if last is None or (day - last.date).days >= cool_off_days:
+        return []
+    agreed = (last.data or {}).get("follow_up_date")
+    if agreed and agreed <= day.isoformat():
+        return []
+    follow_up = db.session.scalar(
+        select(func.count(FollowUp.id)).where(
+            FollowUp.case_id == case.id, FollowUp.status == "open", FollowUp.kind == "visit", FollowUp.due_on <= day
+        )
+    )
+    if follow_up:
+        return []
+    return [
+        Finding(
+            "R3",
+            f"Right-party contact on {last.date.isoformat()}: {cool_off_days}-day cool-off unless a follow-up was agreed.",
+            extra={"cool_off_until": (last.date + timedelta(days=cool_off_days)).isoformat()},
+        )
+    ]
+
+
+# --- the ladder -------------------------------------------------------------------------------
+
+
 def stage_findings(case: Case) -> list[Finding]:
-    if case.stage != "field":
-        return [Finding("ladder", f"Case is at the {case.stage} stage; only field-stage cases get visits.")]
+    if case.stage not in VISIT_STAGES:
+        return [Finding("ladder", f"Case is at the {case.stage} stage; only field- and legal-stage cases get visits.")]
     return []
 
 
-def check_visit(case: Case, day: date, exclude_visit_id: int | None = None) -> list[Finding]:
-    """ASSIGN: everything that forbids a visit to this case on this day."""
-    return stage_findings(case) + blocking_findings(case, utcnow()) + cap_findings(case, day, exclude_visit_id)
+# --- ASSIGN and ROUTE -------------------------------------------------------------------------
+
+
+def check_visit(case: Case, day: date, exclude_visit_id: int | None = None, *, address=None) -> list[Finding]:
+    """ASSIGN: everything that forbids a visit to this case on this day (at `address`, default the first)."""
+    if address is None:
+        addresses = case.account.debtor.addresses
+        address = addresses[0] if addresses else None
+    return (
+        stage_findings(case)
+        + blocking_findings(case, utcnow())
+        + place_findings(case, address, day)
+        + cap_findings(case, day, exclude_visit_id)
+    )
+
+
+def eligibility_for_day(case: Case, day: date, *, address=None, exclude_visit_id: int | None = None) -> tuple[bool, list[Finding]]:
+    """ROUTE: may the planner put this case on `day`? (False with the findings = an exclusion.)"""
+    findings = check_visit(case, day, exclude_visit_id, address=address)
+    return (not findings, findings)
 
 
 COUNTRY_PROFILE = {"CN": "CN", "US": "US", "GB": "UK", "UK": "UK", "IE": "IE"}
@@ -104,6 +282,9 @@ COUNTRY_PROFILE = {"CN": "CN", "US": "US", "GB": "UK", "UK": "UK", "IE": "IE"}
 def jurisdiction_for(case: Case, address=None) -> str:
     if case.branch is not None:
         return case.branch.jurisdiction
+    if address is None:
+        addresses = case.account.debtor.addresses
+        address = addresses[0] if addresses else None
     country = address.country if address is not None else "CN"
     return COUNTRY_PROFILE.get(country, "CN")
 
@@ -118,32 +299,191 @@ def timezone_for(case: Case, address) -> str:
     return current_app.config["DEFAULT_TIMEZONE"]
 
 
-def rules_snapshot(jurisdiction: str) -> dict:
+# --- R7 wording -------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def phrase_lists() -> dict:
+    return json.loads((DATA / "prohibited_phrases.json").read_text(encoding="utf-8"))
+
+
+def _pattern(phrase: str) -> re.Pattern:
+    if phrase.isascii():
+        return re.compile(r"(?<![a-z])" + re.escape(phrase.lower()) + r"(?![a-z])")
+    return re.compile(re.escape(phrase))
+
+
+@lru_cache(maxsize=1)
+def _compiled() -> tuple[list, list]:
+    lists = phrase_lists()
+    prohibited = [
+        (category, phrase, _pattern(phrase))
+        for category, by_locale in lists["categories"].items()
+        for locale_phrases in by_locale.values()
+        for phrase in locale_phrases
+    ]
+    legal = [(phrase, _pattern(phrase)) for key, items in lists["legal_terms"].items() if key != "_about" for phrase in items]
+    return prohibited, legal
+
+
+def prohibited_phrases_in(text: str) -> list[dict]:
+    """Every prohibited phrase in `text` with its category (threat, arrest, police, crime, false_deadline)."""
+    lowered = (text or "").lower()
+    prohibited, _ = _compiled()
+    return [{"category": c, "phrase": p} for c, p, pattern in prohibited if pattern.search(lowered)]
+
+
+def legal_terms_in(text: str) -> list[str]:
+    lowered = (text or "").lower()
+    _, legal = _compiled()
+    return [p for p, pattern in legal if pattern.search(lowered)]
+
+
+def review_flag_for(text: str) -> str | None:
+    """R7 for notes: the review reason when the text carries prohibited phrases, else None.
+
+    A flagged note is still stored (nothing an agent records is dropped); it waits for review.
+    """
+    hits = prohibited_phrases_in(text)
+    if not hits:
+        return None
+    listed = ", ".join(f"{h['phrase']} ({h['category']})" for h in hits[:5])
+    return f"R7: prohibited wording: {listed}"[:255]
+
+
+def legal_wording_allowed(case: Case) -> bool:
+    return case.stage in effective_settings(jurisdiction_for(case))["legal_wording_stages"]
+
+
+# --- R8 retention -----------------------------------------------------------------------------
+
+
+def retention_until(case: Case, last_activity: datetime) -> date:
+    years = effective_settings(jurisdiction_for(case))["retention_years"]
+    day = last_activity.date()
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+# --- DEVICE -----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _disclosures() -> dict:
+    data = json.loads((DATA / "scripts.json").read_text(encoding="utf-8"))["disclosures"]
+    return {k: v for k, v in data.items() if k != "_about"}
+
+
+def rules_snapshot(jurisdiction: str, *, day: date | None = None) -> dict:
     """What the device applies offline (shipped in the day packet under `rules`)."""
-    profile = PROFILES.get(jurisdiction, PROFILES["CN"])
-    return {
+    s = effective_settings(jurisdiction)
+    lists = phrase_lists()
+    snapshot = {
         "jurisdiction": jurisdiction,
-        "visiting_hours": {str(d): list(h) if h else None for d, h in profile["hours"].items()},
-        "blocking_flags": True,
-        "cap_7_days": CAP_7_DAYS,
-        "cap_30_days": CAP_30_DAYS,
-        "checkin_max_distance_m": 300,
-        "disclosure_required": True,
+        "version": settings_version(jurisdiction, "rules"),
+        "visiting_hours": s["visiting_hours"],  # R1, debtor's local time
+        "holidays": s["holidays"],
+        "blocking_flags": s["blocking_flags"],  # R4: refuse check-in on a case carrying one
+        "flag_rules": FLAG_RULES,
+        "cap_7_days": s["cap_7_days"],  # R3: the device shows the allowance
+        "cap_30_days": s["cap_30_days"],
+        "cool_off_days": s["cool_off_days"],
+        "checkin_max_distance_m": s["checkin_max_distance_m"],
+        "identity_factors": s["identity_factors"],  # R5: name + this many more before disclosure
+        "third_party_locks": ["scripts", "plans", "promises"],  # R5
+        "disclosure_required": s["disclosure_required"],  # R6
+        "disclosure": _disclosures().get(jurisdiction, _disclosures()["CN"]),
+        "legal_wording_stages": s["legal_wording_stages"],  # R7
+        "prohibited_phrases": {
+            category: by_locale for category, by_locale in lists["categories"].items()
+        },
+        "retention_years": s["retention_years"],  # R8
+        "visit_warn_minutes": s["visit_warn_minutes"],  # R11
+        "asked_to_leave_flag": "asked_not_to_return",  # R11
+        "vulnerability_flag": "vulnerable",  # R12
+        "plan_options_required": ["installments", "promise"],  # R13: never "pay all now" alone
+        "escalation_kinds": ["complaint", "dispute", "hardship", "legal_question", "lawyer_letter", "litigation", "other"],
     }
+    if day is not None:
+        snapshot["valid_until"] = (datetime.combine(day + timedelta(days=1), time(0))).isoformat() + "Z"
+    return snapshot
+
+
+# --- SYNC -------------------------------------------------------------------------------------
 
 
 def sync_findings(*, case: Case, visit, op_type: str, device_at: datetime | None, payload: dict) -> list[Finding]:
     """SYNC: re-check a device record on arrival. Findings quarantine, never drop.
 
-    R4: a blocking flag that took effect before the record was made.
-    R1: a check-in or outcome outside the visit's legal window.
-    R6: an outcome with the debtor met but no disclosure acknowledged.
+    R4/R11/R12/R16: a blocking flag in force when the record was made.
+    R1: a check-in or outcome outside the legal hours of that day in the debtor's timezone.
+    R5: a right-party outcome (promise, plan, payment…) without meeting the debtor; a plan on a
+        visit where only a third party was met.
+    R6: an outcome with the debtor met but no disclosure acknowledged before it.
+    R8: a plan whose terms do not match the hash it claims.
     """
+    from ..visits.models import OUTCOMES
+
     at = device_at or utcnow()
-    findings = blocking_findings(case, at) if op_type in ("visit.checkin", "visit.outcome", "plan.propose") else []
+    findings = []
+    if op_type in ("visit.checkin", "visit.outcome", "plan.propose", "signature.add"):
+        findings += blocking_findings(case, at)
     if visit is not None and op_type in ("visit.checkin", "visit.outcome") and device_at is not None:
-        if not (visit.window_start <= device_at <= visit.window_end):
-            findings.append(Finding("R1", "Recorded outside the legal visiting hours in the debtor's timezone."))
-    if op_type == "visit.outcome" and payload.get("met") == "debtor" and not payload.get("disclosure_at"):
-        findings.append(Finding("R6", "No disclosure was acknowledged before the outcome."))
+        findings += _hours_findings(case, visit, device_at)
+    if op_type == "visit.outcome":
+        code = payload.get("code")
+        met = payload.get("met")
+        if OUTCOMES.get(code, {}).get("contact") == "rpc" and met != "debtor":
+            findings.append(Finding("R5", f"A {code} outcome needs a right-party contact; met: {met or 'nobody'}."))
+        if met == "debtor" and effective_settings(jurisdiction_for(case))["disclosure_required"]:
+            disclosed = _as_naive(payload.get("disclosure_at"))
+            if disclosed is None:
+                findings.append(Finding("R6", "No disclosure was acknowledged before the outcome."))
+            elif device_at is not None and disclosed > device_at:
+                findings.append(Finding("R6", "The disclosure was acknowledged after the outcome."))
+    if op_type == "plan.propose":
+        if visit is not None and visit.outcome is not None and visit.outcome.met != "debtor":
+            findings.append(Finding("R5", "A plan cannot be agreed on a visit where the debtor was not met."))
+        terms, claimed = payload.get("terms"), payload.get("terms_hash")
+        if isinstance(terms, dict) and claimed and sha256_hex(canonical_json(terms)) != claimed:
+            findings.append(Finding("R8", "The plan's terms do not match their SHA-256; the signed record would not hold."))
     return findings
+
+
+def _as_naive(value) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return to_utc_naive(value) if value else None
+    try:
+        return to_utc_naive(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def _hours_findings(case: Case, visit, device_at: datetime) -> list[Finding]:
+    address = visit.address
+    tz = timezone_for(case, address)
+    local_day = device_at.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(tz)).date()
+    window = visiting_window(jurisdiction=jurisdiction_for(case, address), tz=tz, day=local_day)
+    if window is None or not (window[0] <= device_at <= window[1]):
+        return [Finding("R1", "Recorded outside the legal visiting hours in the debtor's timezone.")]
+    return []
+
+
+def sync_warnings(*, case: Case, visit, op_type: str, device_at: datetime | None, payload: dict) -> list[Finding]:
+    """SYNC, advisory: kept as applied but flagged for the case owner's review.
+
+    R7: a note with prohibited wording. R11: a visit that lasted longer than the warning time.
+    """
+    warnings = []
+    if op_type == "note.add":
+        flag = review_flag_for(payload.get("text", ""))
+        if flag:
+            warnings.append(Finding("R7", flag))
+    if op_type == "visit.checkout" and visit is not None and visit.checkin_at is not None and device_at is not None:
+        limit = effective_settings(jurisdiction_for(case))["visit_warn_minutes"]
+        minutes = (device_at - visit.checkin_at).total_seconds() / 60
+        if minutes > limit:
+            warnings.append(Finding("R11", f"The visit lasted {minutes:.0f} minutes (over {limit}).", extra={"minutes": round(minutes)}))
+    return warnings

@@ -1,18 +1,271 @@
-"""Recommended approach for a case (the seed playbook's eight strategies).
+"""Recommended approach for a case: the seed playbook's eight strategies (信用卡八大策略).
 
-Interface (stable; [playbook] fills it in):
-    recommend(case, locale="zh-CN") -> dict  # {"strategies": [{"key", "reason", "scripts": [...]}], "placeholder": bool}
+Interface (stable):
+    recommend(case, locale="zh-CN") -> dict
+        # {"placeholder": False, "locale", "profile": {...},
+        #  "strategies": [{"key", "label", "score", "reason", "reasons", "scripts": [{"key", "version", "text", "legal_wording"}]}]}
+    approved_scripts(locale="zh-CN") -> dict   # the whole approved set, for the day packet's top-level `strategies`
+    case_profile(case) -> dict                 # what the recommendation is built from
+
+The engine scores each strategy from the case profile (days past due, amounts, broken promises,
+hardship signals, contact history, past outcomes, flags, stage, open plan) and returns them in
+order with the reason. Legal deterrence appears only at a legal_wording_stages stage (R7); a
+case with a blocking flag gets care only, never collection wording.
 """
+import json
+from collections import defaultdict
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from .models import ScriptTemplate
+
+DATA = Path(__file__).parent / "data"
+LOCALES = ("zh-CN", "en")
+MAX_STRATEGIES = 4
+MIN_SCORE = 30
+
+
+@lru_cache(maxsize=1)
+def playbook() -> dict:
+    return json.loads((DATA / "strategies.json").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def builtin_scripts() -> list[dict]:
+    return json.loads((DATA / "scripts.json").read_text(encoding="utf-8"))["scripts"]
+
+
+def _locale(locale: str | None) -> str:
+    return locale if locale in LOCALES else ("en" if (locale or "").startswith("en") else "zh-CN")
+
+
+# --- scripts ----------------------------------------------------------------------------------
+
+
+def approved_script_rows(locale: str) -> dict[str, dict]:
+    """key -> the newest approved version in `locale` (built-in version 1 unless an admin's is newer).
+
+    A key whose newest decided version was retired ships nothing.
+    """
+    locale = _locale(locale)
+    out: dict[str, dict] = {
+        item["key"]: {
+            "key": item["key"],
+            "strategy": item["strategy"],
+            "version": 1,
+            "text": item["text"][locale],
+            "legal_wording": item["legal_wording"],
+        }
+        for item in builtin_scripts()
+    }
+    newest = (
+        select(ScriptTemplate.key, func.max(ScriptTemplate.version).label("version"))
+        .where(ScriptTemplate.locale == locale, ScriptTemplate.status.in_(("approved", "retired")))
+        .group_by(ScriptTemplate.key)
+        .subquery()
+    )
+    rows = db.session.scalars(
+        select(ScriptTemplate).join(
+            newest,
+            (newest.c.key == ScriptTemplate.key) & (newest.c.version == ScriptTemplate.version),
+        ).where(ScriptTemplate.locale == locale)
+    ).all()
+    for row in rows:
+        if row.status == "retired":
+            out.pop(row.key, None)
+        else:
+            out[row.key] = {
+                "key": row.key,
+                "strategy": row.strategy,
+                "version": row.version,
+                "text": row.text,
+                "legal_wording": row.legal_wording,
+            }
+    return out
+
+
+def approved_scripts(locale: str = "zh-CN") -> dict:
+    """The full approved script set for the day packet's top-level `strategies`.
+
+    Legal-wording scripts are included but marked; the device shows them only for a case whose
+    recommendation lists legal_deterrence (a legal-stage case, R7).
+    """
+    locale = _locale(locale)
+    rows = approved_script_rows(locale)
+    by_strategy: dict[str, list] = defaultdict(list)
+    for row in sorted(rows.values(), key=lambda r: r["key"]):
+        by_strategy[row["strategy"]].append({k: row[k] for k in ("key", "version", "text", "legal_wording")})
+    book = playbook()
+    return {
+        "locale": locale,
+        "strategies": [
+            {"key": key, "label": book["strategies"][key]["label"][locale], "scripts": by_strategy.get(key, [])}
+            for key in book["order"]
+        ],
+    }
+
+
+# --- the case profile -------------------------------------------------------------------------
+
+
+def hardship_signals(case) -> list[str]:
+    """Hardship seen in outcomes (the hardship code or a hardship field) and in notes' wording."""
+    from ..cases.models import Note
+    from ..visits.models import Outcome
+
+    signals = []
+    outcomes = db.session.scalars(select(Outcome).where(Outcome.case_id == case.id)).all()
+    if any(o.code == "hardship" or (o.data or {}).get("hardship") for o in outcomes):
+        signals.append("hardship outcome")
+    keywords = playbook()["hardship_keywords"]
+    texts = db.session.scalars(select(Note.text).where(Note.case_id == case.id)).all()
+    texts += [str((o.data or {}).get("reason", "")) + " " + str((o.data or {}).get("note", "")) for o in outcomes]
+    seen = set()
+    for text in texts:
+        lowered = text.lower()
+        for word in keywords["en"] + keywords["zh-CN"]:
+            if word in seen:
+                continue
+            if (word.isascii() and f" {word} " in f" {lowered} ") or (not word.isascii() and word in text):
+                seen.add(word)
+                signals.append(word)
+    return signals
+
+
+def case_profile(case) -> dict:
+    from ..plans.models import OPEN_STATUSES, RepaymentPlan
+    from ..visits.models import Outcome, Visit
+    from .rules import jurisdiction_for, legal_wording_allowed
+    from .settings import effective_settings
+
+    outcomes = db.session.execute(
+        select(Outcome.code, Outcome.met).join(Visit, Visit.id == Outcome.visit_id).where(Outcome.case_id == case.id)
+    ).all()
+    codes = [o.code for o in outcomes]
+    blocking = set(effective_settings(jurisdiction_for(case))["blocking_flags"])
+    open_plan = db.session.scalar(
+        select(RepaymentPlan)
+        .where(RepaymentPlan.case_id == case.id, RepaymentPlan.status.in_(OPEN_STATUSES))
+        .order_by(RepaymentPlan.id.desc())
+        .limit(1)
+    )
+    plan_state = None
+    if open_plan is not None:
+        from ..payments.models import PromiseTrack
+
+        track = db.session.scalar(select(PromiseTrack).where(PromiseTrack.plan_id == open_plan.id))
+        plan_state = track.state if track else open_plan.status
+    account = case.account
+    return {
+        "stage": case.stage,
+        "days_past_due": account.days_past_due,
+        "overdue_amount": str(account.overdue_amount),
+        "balance": str(account.balance),
+        "currency": account.currency,
+        "broken_promises": case.broken_promises,
+        "hardship": hardship_signals(case),
+        "visits": len(outcomes),
+        "right_party_contacts": sum(1 for o in outcomes if o.met == "debtor"),
+        "not_home": codes.count("not_home"),
+        "refusals": codes.count("refused"),
+        "promises": codes.count("promise_to_pay") + codes.count("plan_agreed"),
+        "last_outcome": codes[-1] if codes else None,
+        "last_contact_at": case.last_contact_at.isoformat() if case.last_contact_at else None,
+        "flags": sorted({f.flag for f in case.active_flags() if f.flag in blocking}),
+        "open_plan": {"id": open_plan.id, "kind": open_plan.kind, "state": plan_state} if open_plan else None,
+        "legal_wording_allowed": legal_wording_allowed(case),
+    }
+
+
+# --- the engine -------------------------------------------------------------------------------
+
+
+def _score(p: dict) -> dict[str, list[tuple[int, str, dict]]]:
+    """strategy -> [(points, reason code, reason values)]; the sum orders the strategies."""
+    points: dict[str, list] = defaultdict(list)
+
+    def add(strategy, score, reason, **values):
+        points[strategy].append((score, reason, values))
+
+    if p["flags"]:
+        add("customer_care", 100, "blocked", flags=", ".join(p["flags"]))
+        add("empathy", 40, "blocked", flags=", ".join(p["flags"]))
+        return points
+    hardship = p["hardship"]
+    dpd = p["days_past_due"]
+    overdue = Decimal(p["overdue_amount"])
+    balance = Decimal(p["balance"]) or Decimal(1)
+    if p["legal_wording_allowed"]:
+        add("legal_deterrence", 95, "legal_stage")
+    if hardship:
+        signals = ", ".join(hardship[:3])
+        add("installment_plan", 90, "hardship", signals=signals)
+        add("empathy", 60, "hardship", signals=signals)
+        add("customer_care", 50, "hardship_care", signals=signals)
+    if p["open_plan"] and p["open_plan"]["state"] in ("active", "open", "grace", "pending_approval", "proposed"):
+        add("customer_care", 85, "plan_in_place", state=p["open_plan"]["state"])
+        add("sms_reminder", 35, "plan_in_place", state=p["open_plan"]["state"])
+    broken = p["broken_promises"]
+    if broken >= 2 and not hardship:
+        add("firm", 85, "broken_many", n=broken)
+        add("installment_plan", 45, "broken_restructure", n=broken)
+    elif broken == 1:
+        add("sms_reminder", 55, "broken_one")
+        add("firm", 45, "broken_many", n=broken)
+        add("installment_plan", 35, "broken_restructure", n=broken)
+    if p["refusals"] and not hardship:
+        add("firm", 60 + 10 * min(p["refusals"], 3), "refused", n=p["refusals"])
+    if p["not_home"] >= 2:
+        add("sms_reminder", 80, "not_home", n=p["not_home"])
+        add("home_visit", 30, "not_home", n=p["not_home"])
+    if p["right_party_contacts"] == 0 and p["not_home"] < 2:
+        if dpd > 120:
+            add("home_visit", 75, "no_contact_long", dpd=dpd)
+            add("empathy", 40, "no_contact_recent")
+        else:
+            add("empathy", 70, "no_contact_recent")
+            add("home_visit", 45, "no_contact_long", dpd=dpd)
+    if dpd <= 60:
+        add("early_repayment_incentive", 75, "early_bucket", dpd=dpd)
+        add("sms_reminder", 45, "early_bucket", dpd=dpd)
+    elif overdue <= balance * Decimal("0.25") or overdue <= 3000:
+        add("early_repayment_incentive", 50, "within_reach", amount=f"{overdue} {p['currency']}")
+    add("home_visit", 15, "field_default")
+    add("empathy", 15, "field_default")
+    return points
 
 
 def recommend(case, locale: str = "zh-CN") -> dict:
-    return {
-        "placeholder": True,
-        "strategies": [
+    """Ordered strategies for this case, each with its reason and its approved scripts in `locale`."""
+    locale = _locale(locale)
+    profile = case_profile(case)
+    book = playbook()
+    scored = _score(profile)
+    ranked = sorted(scored.items(), key=lambda kv: (-sum(s for s, _, _ in kv[1]), book["order"].index(kv[0])))
+    chosen = [(k, v) for k, v in ranked if sum(s for s, _, _ in v) >= MIN_SCORE][:MAX_STRATEGIES] or ranked[:1]
+    scripts = approved_script_rows(locale)
+    out = []
+    for key, parts in chosen:
+        if key == "legal_deterrence" and not profile["legal_wording_allowed"]:
+            continue  # R7: belt and braces, the scorer never adds it then
+        parts = sorted(parts, key=lambda part: -part[0])
+        reasons = [book["reasons"][code][locale].format(**values) for _, code, values in parts]
+        out.append(
             {
-                "key": "empathy",
-                "reason": "Default until the strategy engine lands",
-                "scripts": [],
+                "key": key,
+                "label": book["strategies"][key]["label"][locale],
+                "score": sum(s for s, _, _ in parts),
+                "reason": reasons[0],
+                "reasons": list(dict.fromkeys(reasons)),
+                "scripts": [
+                    {k: row[k] for k in ("key", "version", "text", "legal_wording")}
+                    for row in sorted(scripts.values(), key=lambda r: r["key"])
+                    if row["strategy"] == key and (profile["legal_wording_allowed"] or not row["legal_wording"])
+                ],
             }
-        ],
-    }
+        )
+    return {"placeholder": False, "locale": locale, "profile": profile, "strategies": out}

@@ -1,0 +1,120 @@
+import marshmallow as ma
+from marshmallow import validate
+
+from ..common import PageArgs, UTCDateTime
+from .models import FOLLOW_UP_KINDS, PROMISE_STATES
+
+
+class PaymentImportFileSchema(ma.Schema):
+    file = ma.fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+class PaymentImportQuerySchema(ma.Schema):
+    as_of = ma.fields.Date(metadata={"description": "evaluate touched promises as of this date (default today)"})
+
+
+class PaymentImportReportSchema(ma.Schema):
+    created = ma.fields.Integer()
+    duplicate = ma.fields.Integer()
+    rejected = ma.fields.Integer()
+    rows = ma.fields.List(ma.fields.Dict())
+    promises = ma.fields.Dict(metadata={"description": "promise states reached by the touched cases"})
+
+
+class PaymentQuerySchema(PageArgs):
+    case_id = ma.fields.Integer()
+    reference = ma.fields.String()
+
+
+class AllocationSchema(ma.Schema):
+    plan_id = ma.fields.Integer()
+    installment_id = ma.fields.Integer(allow_none=True)
+    amount = ma.fields.Decimal(as_string=True)
+
+
+class PaymentSchema(ma.Schema):
+    id = ma.fields.Integer()
+    reference = ma.fields.String()
+    account_id = ma.fields.Integer()
+    case_id = ma.fields.Integer(allow_none=True)
+    amount = ma.fields.Decimal(as_string=True)
+    currency = ma.fields.String()
+    paid_on = ma.fields.Date()
+    channel = ma.fields.String()
+    unallocated = ma.fields.Decimal(as_string=True)
+    imported_at = UTCDateTime()
+    allocations = ma.fields.List(ma.fields.Nested(AllocationSchema))
+
+
+class PaymentPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(PaymentSchema))
+    page = ma.fields.Integer()
+    per_page = ma.fields.Integer()
+    total = ma.fields.Integer()
+
+
+class EvaluateSchema(ma.Schema):
+    as_of = ma.fields.Date(required=True)
+    case_id = ma.fields.Integer()
+
+
+class EvaluateResultSchema(ma.Schema):
+    as_of = ma.fields.Date()
+    states = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+
+
+class PromiseQuerySchema(PageArgs):
+    case_id = ma.fields.Integer()
+    state = ma.fields.String(validate=validate.OneOf(PROMISE_STATES))
+
+
+class PromiseSchema(ma.Schema):
+    plan_id = ma.fields.Integer()
+    case_id = ma.fields.Integer()
+    state = ma.fields.String()
+    promised_amount = ma.fields.Decimal(as_string=True)
+    paid_amount = ma.fields.Decimal(as_string=True)
+    deadline = ma.fields.Date(allow_none=True)
+    as_of = ma.fields.Date(allow_none=True)
+    evaluated_at = UTCDateTime(allow_none=True)
+    decided_at = UTCDateTime(allow_none=True)
+    detail = ma.fields.String()
+
+
+class PromisePageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(PromiseSchema))
+    page = ma.fields.Integer()
+    per_page = ma.fields.Integer()
+    total = ma.fields.Integer()
+
+
+class FollowUpQuerySchema(PageArgs):
+    status = ma.fields.String(load_default="open", validate=validate.OneOf(("open", "done", "cancelled")))
+    kind = ma.fields.String(validate=validate.OneOf(FOLLOW_UP_KINDS))
+    case_id = ma.fields.Integer()
+
+
+class FollowUpSchema(ma.Schema):
+    id = ma.fields.Integer()
+    case_id = ma.fields.Integer()
+    plan_id = ma.fields.Integer(allow_none=True)
+    kind = ma.fields.String()
+    due_on = ma.fields.Date()
+    reason = ma.fields.String()
+    status = ma.fields.String()
+    created_at = UTCDateTime()
+    done_at = UTCDateTime(allow_none=True)
+    done_by_id = ma.fields.Integer(allow_none=True)
+    visit_id = ma.fields.Integer(allow_none=True)
+
+
+class FollowUpPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(FollowUpSchema))
+    page = ma.fields.Integer()
+    per_page = ma.fields.Integer()
+    total = ma.fields.Integer()
+
+
+class FollowUpCloseSchema(ma.Schema):
+    status = ma.fields.String(load_default="done", validate=validate.OneOf(("done", "cancelled")))
+    visit_id = ma.fields.Integer(allow_none=True)

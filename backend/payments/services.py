@@ -1,0 +1,373 @@
+"""The payment feed and promise matching (COMPLIANCE.md, plan policy: broken, kept, superseded).
+
+import_payments: CSV rows → Payment, idempotent by reference; every row reported.
+allocate_case_payments: credit unallocated payments to the case's open plan, oldest due first.
+evaluate_promises(as_of=): open → grace → kept / partially_kept / broken; superseded when a
+    newer plan replaced it. A broken promise increments Case.broken_promises (the strategy
+    engine reads it) and leaves a follow-up: the next eligible visit day, else a call, or a
+    review when the case is blocked.
+"""
+import csv
+import io
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import marshmallow as ma
+from marshmallow import validate
+from sqlalchemy import select
+
+from ..cases.models import Account, Case
+from ..cases.services import append_event
+from ..common import utcnow
+from ..errors import abort
+from ..events import emit
+from ..extensions import db
+from ..plans.models import OPEN_STATUSES, RepaymentPlan
+from ..policy.rules import blocking_findings, eligibility_for_day, jurisdiction_for
+from ..policy.settings import effective_settings
+from .models import TERMINAL_STATES, FollowUp, Payment, PaymentAllocation, PromiseTrack
+
+REQUIRED_COLUMNS = ("reference", "account_number", "amount", "paid_on")
+MAX_BYTES = 20 * 1024 * 1024
+FOLLOW_UP_HORIZON_DAYS = 14
+ZERO = Decimal("0.00")
+
+
+class _PaidOn(ma.fields.Date):
+    """A date, or an ISO date-time whose date part is taken (bank feeds send either)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and len(value) > 10:
+            try:
+                return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
+            except ValueError:
+                raise ma.ValidationError("Not a valid date.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class PaymentRow(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    reference = ma.fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9._:/-]{1,64}$"))
+    account_number = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
+    amount = ma.fields.Decimal(required=True, places=2, validate=validate.Range(min=Decimal("0.01")))
+    currency = ma.fields.String(validate=validate.Regexp(r"^[A-Z]{3}$"))
+    paid_on = _PaidOn(required=True)
+    channel = ma.fields.String(load_default="", validate=validate.Length(max=32))
+
+    @ma.pre_load
+    def _blank_is_missing(self, data, **kwargs):
+        return {k.strip(): v.strip() for k, v in data.items() if k and v is not None and v.strip() != ""}
+
+
+def _read_csv(raw: bytes) -> list[dict]:
+    if len(raw) > MAX_BYTES:
+        abort(413, f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        abort(422, "The file is not UTF-8 text.", errors={"file": ["not UTF-8"]})
+    reader = csv.DictReader(io.StringIO(text))
+    columns = [c.strip() for c in (reader.fieldnames or [])]
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        abort(422, "The CSV lacks required columns.", errors={"file": [f"missing column: {c}" for c in missing]})
+    return list(reader)
+
+
+def import_payments(*, raw: bytes, actor_id: int | None, as_of: date | None = None) -> dict:
+    """Import a payment feed; a reference seen before is a duplicate (or a conflict if it differs)."""
+    rows = _read_csv(raw)
+    report = {"created": 0, "duplicate": 0, "rejected": 0, "rows": []}
+    touched: set[int] = set()
+    schema = PaymentRow()
+    for number, row in enumerate(rows, start=2):  # row 1 is the header
+        try:
+            data = schema.load(row)
+        except ma.ValidationError as exc:
+            report["rejected"] += 1
+            report["rows"].append({"row": number, "reference": (row.get("reference") or "").strip(), "status": "rejected", "errors": exc.messages})
+            continue
+        status, errors, payment = _import_row(data, actor_id)
+        report[status] += 1
+        entry = {"row": number, "reference": data["reference"], "status": status}
+        if errors:
+            entry["errors"] = errors
+        if payment is not None:
+            entry["payment_id"] = payment.id
+            if status == "created" and payment.case_id:
+                touched.add(payment.case_id)
+        report["rows"].append(entry)
+    db.session.flush()
+    for case_id in sorted(touched):
+        allocate_case_payments(case=db.session.get(Case, case_id))
+    report["promises"] = evaluate_promises(as_of=as_of or date.today(), case_ids=sorted(touched)) if touched else {}
+    db.session.commit()
+    return report
+
+
+def _import_row(data: dict, actor_id: int | None):
+    existing = db.session.scalar(select(Payment).where(Payment.reference == data["reference"]))
+    account = db.session.scalar(select(Account).where(Account.account_number == data["account_number"]))
+    if existing is not None:
+        same = (
+            account is not None
+            and existing.account_id == account.id
+            and existing.amount == data["amount"]
+            and existing.paid_on == data["paid_on"]
+        )
+        if same:
+            return "duplicate", None, existing
+        return "rejected", {"reference": ["already imported with a different account, amount or date"]}, None
+    if account is None:
+        return "rejected", {"account_number": ["unknown account"]}, None
+    currency = data.get("currency") or account.currency
+    if currency != account.currency:
+        return "rejected", {"currency": [f"the account is in {account.currency}"]}, None
+    case = db.session.scalar(select(Case).where(Case.account_id == account.id))
+    payment = Payment(
+        reference=data["reference"], account_id=account.id, case_id=case.id if case else None, amount=data["amount"],
+        currency=currency, paid_on=data["paid_on"], channel=data["channel"], unallocated=data["amount"],
+        imported_by_id=actor_id,
+    )
+    db.session.add(payment)
+    db.session.flush()
+    if case is not None:
+        append_event(case=case, kind="payment.received", actor_id=actor_id,
+                     data={"payment_id": payment.id, "reference": payment.reference, "amount": str(payment.amount), "paid_on": payment.paid_on.isoformat()})
+    return "created", None, payment
+
+
+# --- allocation -------------------------------------------------------------------------------
+
+
+def _slots(plan: RepaymentPlan) -> list[tuple[int | None, date, Decimal]]:
+    """(installment id or None for the down payment, due date, amount), in the order they fall due."""
+    slots = []
+    if plan.down_payment and plan.down_payment > 0:
+        slots.append((None, plan.created_at.date(), Decimal(plan.down_payment)))
+    slots += [(i.id, i.due_date, Decimal(i.amount)) for i in plan.installments]
+    return slots
+
+
+def _allocated(plan_id: int) -> dict[int | None, Decimal]:
+    out: dict = defaultdict(lambda: ZERO)
+    for alloc in db.session.scalars(select(PaymentAllocation).where(PaymentAllocation.plan_id == plan_id)):
+        out[alloc.installment_id] += Decimal(alloc.amount)
+    return out
+
+
+def open_plan_of(case: Case) -> RepaymentPlan | None:
+    return db.session.scalar(
+        select(RepaymentPlan)
+        .where(RepaymentPlan.case_id == case.id, RepaymentPlan.status.in_(OPEN_STATUSES))
+        .order_by(RepaymentPlan.created_at.desc(), RepaymentPlan.id.desc())
+        .limit(1)
+    )
+
+
+def allocate_case_payments(*, case: Case) -> int:
+    """Credit the case's unallocated payments (made on or after the plan) to its open plan, oldest due first."""
+    supersede_older_plans(case=case)
+    plan = open_plan_of(case)
+    if plan is None:
+        return 0
+    payments = db.session.scalars(
+        select(Payment)
+        .where(Payment.account_id == case.account_id, Payment.unallocated > 0, Payment.paid_on >= plan.created_at.date())
+        .order_by(Payment.paid_on, Payment.id)
+    ).all()
+    paid = _allocated(plan.id)
+    installments = {i.id: i for i in plan.installments}
+    count = 0
+    for payment in payments:
+        for slot_id, _, amount in _slots(plan):
+            left = Decimal(payment.unallocated)
+            if left <= 0:
+                break
+            owed = amount - paid[slot_id]
+            if owed <= 0:
+                continue
+            take = min(owed, left)
+            db.session.add(PaymentAllocation(payment_id=payment.id, plan_id=plan.id, installment_id=slot_id, amount=take))
+            payment.unallocated = left - take
+            paid[slot_id] += take
+            if slot_id is not None:
+                item = installments[slot_id]
+                item.paid_amount = paid[slot_id]
+                item.status = "paid" if paid[slot_id] >= Decimal(item.amount) else "partial"
+            count += 1
+    db.session.flush()
+    return count
+
+
+def supersede_older_plans(*, case: Case, actor_id: int | None = None) -> list[RepaymentPlan]:
+    """One open promise or plan per account: every older open one is superseded by the newest (history kept)."""
+    plans = db.session.scalars(
+        select(RepaymentPlan)
+        .where(RepaymentPlan.case_id == case.id, RepaymentPlan.status.in_(OPEN_STATUSES))
+        .order_by(RepaymentPlan.created_at.desc(), RepaymentPlan.id.desc())
+    ).all()
+    if len(plans) < 2:
+        return []
+    newest, older = plans[0], plans[1:]
+    for plan in older:
+        plan.status = "superseded"
+        plan.superseded_by_id = newest.id
+        track = _track(plan)
+        track.state = "superseded"
+        track.decided_at = utcnow()
+        track.detail = f"replaced by plan {newest.id}"
+        append_event(case=case, kind="plan.superseded", actor_id=actor_id, data={"plan_id": plan.id, "by": newest.id})
+    db.session.flush()
+    return older
+
+
+# --- evaluation -------------------------------------------------------------------------------
+
+
+def _track(plan: RepaymentPlan) -> PromiseTrack:
+    track = db.session.scalar(select(PromiseTrack).where(PromiseTrack.plan_id == plan.id))
+    if track is None:
+        promised = sum((amount for _, _, amount in _slots(plan)), ZERO)
+        track = PromiseTrack(plan_id=plan.id, case_id=plan.case_id, state="open", promised_amount=promised, paid_amount=ZERO)
+        db.session.add(track)
+        db.session.flush()
+    return track
+
+
+def plan_state(plan: RepaymentPlan, *, as_of: date, grace_days: int, tolerance_pct: Decimal) -> tuple[str, Decimal, date | None, str]:
+    """(state, paid by the deadlines, next deadline, detail) for one plan as of a date.
+
+    Each installment counts the payments dated on or before its due date + grace; it is met when
+    they reach tolerance_pct of its amount. All met → kept. A deadline passed with nothing → broken,
+    with something short of the tolerance → partially_kept. Past due but inside grace → grace.
+    """
+    tolerance = tolerance_pct / 100
+    grace = timedelta(days=grace_days)
+    by_slot: dict = defaultdict(lambda: ZERO)
+    rows = db.session.execute(
+        select(PaymentAllocation.installment_id, PaymentAllocation.amount, Payment.paid_on)
+        .join(Payment, Payment.id == PaymentAllocation.payment_id)
+        .where(PaymentAllocation.plan_id == plan.id)
+    ).all()
+    slots = _slots(plan)
+    deadlines = {slot_id: due + grace for slot_id, due, _ in slots}
+    for slot_id, amount, paid_on in rows:
+        if paid_on <= deadlines.get(slot_id, date.max):
+            by_slot[slot_id] += Decimal(amount)
+    total_paid = sum(by_slot.values(), ZERO)
+    states, next_deadline = [], None
+    for slot_id, due, amount in slots:
+        paid = by_slot[slot_id]
+        if paid >= amount * tolerance:
+            states.append("met")
+        elif as_of <= due:
+            states.append("not_due")
+            next_deadline = next_deadline or deadlines[slot_id]
+        elif as_of <= deadlines[slot_id]:
+            states.append("grace")
+            next_deadline = next_deadline or deadlines[slot_id]
+        else:
+            states.append("partial" if paid > 0 else "missed")
+    label = lambda n: "down payment" if slots[n][0] is None else f"installment due {slots[n][1].isoformat()}"  # noqa: E731
+    if slots and all(s == "met" for s in states):
+        return "kept", total_paid, None, "every payment reached the promised amount"
+    if "missed" in states:
+        n = states.index("missed")
+        return "broken", total_paid, None, f"nothing paid for the {label(n)} by its deadline"
+    if "partial" in states:
+        n = states.index("partial")
+        return "partially_kept", total_paid, None, f"the {label(n)} was paid short of {tolerance_pct}% by its deadline"
+    if "grace" in states:
+        return "grace", total_paid, next_deadline, "past due, inside the grace days"
+    return "open", total_paid, next_deadline, ""
+
+
+def evaluate_promises(*, as_of: date, case_ids: list[int] | None = None, actor_id: int | None = None) -> dict:
+    """Decide every open plan and promise as of a date (the nightly job; also after an import)."""
+    stmt = select(RepaymentPlan.case_id).where(RepaymentPlan.status.in_(OPEN_STATUSES)).distinct()
+    if case_ids is not None:
+        stmt = stmt.where(RepaymentPlan.case_id.in_(case_ids))
+    summary: dict[str, int] = defaultdict(int)
+    for case_id in db.session.scalars(stmt).all():
+        case = db.session.get(Case, case_id)
+        summary["superseded"] += len(supersede_older_plans(case=case, actor_id=actor_id))
+        allocate_case_payments(case=case)
+        plan = open_plan_of(case)
+        if plan is None:
+            continue
+        settings = effective_settings(jurisdiction_for(case))
+        state, paid, deadline, detail = plan_state(
+            plan, as_of=as_of, grace_days=settings["grace_days"], tolerance_pct=Decimal(settings["kept_tolerance_pct"])
+        )
+        track = _track(plan)
+        track.paid_amount, track.deadline, track.as_of, track.evaluated_at, track.detail = paid, deadline, as_of, utcnow(), detail
+        summary[state] += 1
+        if state == track.state or track.state in TERMINAL_STATES:
+            continue
+        track.state = state
+        if state in TERMINAL_STATES:
+            _decide(case=case, plan=plan, track=track, state=state, as_of=as_of, actor_id=actor_id)
+    summary["cancelled"] += _cancel_tracks_of_closed_plans(case_ids)
+    db.session.flush()
+    return {k: v for k, v in summary.items() if v}
+
+
+def _cancel_tracks_of_closed_plans(case_ids: list[int] | None) -> int:
+    """A plan the case owner rejected or cancelled stops being tracked (its history stays)."""
+    stmt = (
+        select(PromiseTrack)
+        .join(RepaymentPlan, RepaymentPlan.id == PromiseTrack.plan_id)
+        .where(RepaymentPlan.status.in_(("cancelled", "rejected")), PromiseTrack.state.not_in(TERMINAL_STATES))
+    )
+    if case_ids is not None:
+        stmt = stmt.where(PromiseTrack.case_id.in_(case_ids))
+    tracks = db.session.scalars(stmt).all()
+    for track in tracks:
+        track.state, track.decided_at = "cancelled", utcnow()
+    return len(tracks)
+
+
+def _decide(*, case: Case, plan: RepaymentPlan, track: PromiseTrack, state: str, as_of: date, actor_id: int | None) -> None:
+    plan.status = state
+    track.decided_at = utcnow()
+    data = {"plan_id": plan.id, "kind": plan.kind, "paid": str(track.paid_amount), "promised": str(track.promised_amount), "detail": track.detail}
+    if state in ("broken", "partially_kept"):
+        if state == "broken":
+            case.broken_promises += 1
+            case.version += 1
+        follow_up = create_follow_up(case=case, plan=plan, as_of=as_of, reason=f"{plan.kind} {state.replace('_', ' ')}: {track.detail}")
+        data["follow_up"] = {"id": follow_up.id, "kind": follow_up.kind, "due_on": follow_up.due_on.isoformat()}
+    append_event(case=case, kind=f"plan.{state}", actor_id=actor_id, data=data)
+    emit(f"promise.{state}", case=case, plan=plan)
+
+
+def create_follow_up(*, case: Case, plan: RepaymentPlan | None, as_of: date, reason: str) -> FollowUp:
+    """The next eligible visit day within the horizon; a call when none is; a review when the case is blocked."""
+    kind, due_on = "call", as_of + timedelta(days=1)
+    if blocking_findings(case):
+        kind = "review"
+    else:
+        for offset in range(1, FOLLOW_UP_HORIZON_DAYS + 1):
+            day = as_of + timedelta(days=offset)
+            allowed, _ = eligibility_for_day(case, day)
+            if allowed:
+                kind, due_on = "visit", day
+                break
+    follow_up = FollowUp(case_id=case.id, plan_id=plan.id if plan else None, kind=kind, due_on=due_on, reason=reason)
+    db.session.add(follow_up)
+    db.session.flush()
+    return follow_up
+
+
+def close_follow_up(*, follow_up: FollowUp, actor_id: int, visit_id: int | None = None, status: str = "done") -> FollowUp:
+    if follow_up.status != "open":
+        abort(409, f"This follow-up is already {follow_up.status}.", code="bad_transition")
+    follow_up.status = status
+    follow_up.done_at = utcnow()
+    follow_up.done_by_id = actor_id
+    follow_up.visit_id = visit_id
+    return follow_up
