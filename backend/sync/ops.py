@@ -334,9 +334,9 @@ def _own_case(ctx: OpContext) -> Case:
 def _sync_rules(ctx: OpContext, case: Case, visit: Visit | None) -> list:
     """SYNC re-check (policy.rules.sync_findings): R4 blocked since → conflict; R6 → rejected; R1 kept as a flag."""
     now = utcnow()
+    # a device clock ahead of the server must not make a flag set later look earlier
     at = min(ctx.device_at, now) if ctx.device_at else now
-    payload = dict(ctx.payload)
-    findings = sync_findings(case=case, visit=visit, op_type=ctx.type, device_at=at, payload=payload)
+    findings = sync_findings(case=case, visit=visit, op_type=ctx.type, device_at=ctx.device_at, payload=dict(ctx.payload))
     blocked = []
     for finding in findings:
         if finding.rule != "R4":
