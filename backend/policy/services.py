@@ -58,7 +58,7 @@ def propose_script(*, key: str, locale: str, text: str, actor_id: int, strategy:
     previous = db.session.scalar(
         select(ScriptTemplate).where(ScriptTemplate.key == key).order_by(ScriptTemplate.id.desc()).limit(1)
     )
-    strategy = strategy or (previous.strategy if previous else builtin["strategy"] if builtin else None)
+    strategy = strategy or (previous.strategy if previous else builtin["strategy"] if builtin else key.split(".")[0])
     if strategy not in playbook()["strategies"]:
         abort(422, "Name one of the eight strategies for a new script.", errors={"strategy": ["unknown strategy"]})
     if legal_wording is None:

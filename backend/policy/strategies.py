@@ -97,7 +97,7 @@ def approved_scripts(locale: str = "zh-CN") -> dict:
     locale = _locale(locale)
     rows = approved_script_rows(locale)
     by_strategy: dict[str, list] = defaultdict(list)
-    for row in sorted(rows.values(), key=lambda r: r["key"]):
+    for row in rows.values():
         by_strategy[row["strategy"]].append({k: row[k] for k in ("key", "version", "text", "legal_wording")})
     book = playbook()
     return {
@@ -199,8 +199,10 @@ def _score(p: dict) -> dict[str, list[tuple[int, str, dict]]]:
     dpd = p["days_past_due"]
     overdue = Decimal(p["overdue_amount"])
     balance = Decimal(p["balance"]) or Decimal(1)
+    broken = p["broken_promises"]
     if p["legal_wording_allowed"]:
-        add("legal_deterrence", 95, "legal_stage")
+        # at the legal stage the hand-off's factual position leads, whatever else happened
+        add("legal_deterrence", 100 + 25 * min(broken, 3) + 10 * min(p["refusals"], 3), "legal_stage")
     if hardship:
         signals = ", ".join(hardship[:3])
         add("installment_plan", 90, "hardship", signals=signals)
@@ -209,9 +211,8 @@ def _score(p: dict) -> dict[str, list[tuple[int, str, dict]]]:
     if p["open_plan"] and p["open_plan"]["state"] in ("active", "open", "grace", "pending_approval", "proposed"):
         add("customer_care", 85, "plan_in_place", state=p["open_plan"]["state"])
         add("sms_reminder", 35, "plan_in_place", state=p["open_plan"]["state"])
-    broken = p["broken_promises"]
     if broken >= 2 and not hardship:
-        add("firm", 85, "broken_many", n=broken)
+        add("firm", 90 + 5 * min(broken - 2, 4), "broken_many", n=broken)
         add("installment_plan", 45, "broken_restructure", n=broken)
     elif broken == 1:
         add("sms_reminder", 55, "broken_one")
@@ -222,7 +223,7 @@ def _score(p: dict) -> dict[str, list[tuple[int, str, dict]]]:
     if p["not_home"] >= 2:
         add("sms_reminder", 80, "not_home", n=p["not_home"])
         add("home_visit", 30, "not_home", n=p["not_home"])
-    if p["right_party_contacts"] == 0 and p["not_home"] < 2:
+    if p["right_party_contacts"] == 0 and p["not_home"] < 2 and broken == 0:
         if dpd > 120:
             add("home_visit", 75, "no_contact_long", dpd=dpd)
             add("empathy", 40, "no_contact_recent")
@@ -263,7 +264,7 @@ def recommend(case, locale: str = "zh-CN") -> dict:
                 "reasons": list(dict.fromkeys(reasons)),
                 "scripts": [
                     {k: row[k] for k in ("key", "version", "text", "legal_wording")}
-                    for row in sorted(scripts.values(), key=lambda r: r["key"])
+                    for row in scripts.values()
                     if row["strategy"] == key and (profile["legal_wording_allowed"] or not row["legal_wording"])
                 ],
             }
