@@ -47,6 +47,12 @@ BUILD_PERCENT = 10  # share of the progress bar for reading the database
 def run_engine(problem: dict, *, seconds: float, warm_start: dict | None) -> dict:
     """route-problem v1 → route-solution v1 (+ "engine": its own figures). The one place
     that calls the engine. ROUTING_ENGINE_WORKERS caps its processes (default: its own)."""
+    # The engine forks its workers per solve; libraries loaded here first are inherited,
+    # otherwise every worker spends ~0.7 s of a short budget importing them (measured: a
+    # 1 s solve of 12 visits served none on a cold process).
+    import pyvrp  # noqa: F401
+    import vroom  # noqa: F401
+
     solution = engine.solve(problem, seconds=seconds, warm_start=warm_start,
                             workers=current_app.config.get("ROUTING_ENGINE_WORKERS"))
     figures = {k: v for k, v in solution.stats.items() if isinstance(v, (int, float, str))}
