@@ -1,0 +1,257 @@
+/* Device storage and the outbox, shared by the page and the service worker.
+ *
+ * This stays a plain script (no import/export): the page imports it as a module for
+ * its side effect, and the service worker — a classic worker, because it must
+ * importScripts('/push-sw.js') — loads it with importScripts for Background Sync.
+ * One implementation of the flush, wherever it runs.
+ *
+ * Rules kept here (ARCHITECTURE.md, Sync and Lessons):
+ *  - a record and its outbox entry are written in ONE transaction (enqueue);
+ *  - the outbox is FIFO and sent in order; the first retryable failure (network error,
+ *    time-out, 5xx, 429) stops the flush and leaves everything queued;
+ *  - one flusher at a time across tabs and the worker (Web Locks);
+ *  - nothing is dropped: an op leaves the outbox only with the server's answer, which
+ *    goes to the journal (conflicts and rejections are kept and shown);
+ *  - queued data lives in IndexedDB, never in a versioned cache.
+ */
+(function (root) {
+  'use strict';
+
+  const DB_NAME = 'doorstep';
+  const DB_VERSION = 1;
+  const S = Object.freeze({ kv: 'kv', visits: 'visits', drafts: 'drafts', outbox: 'outbox', journal: 'journal' });
+  const LOCK_NAME = 'doorstep-outbox-flush';
+  const SYNC_TAG = 'doorstep-outbox';
+  const CHANNEL = 'doorstep';
+  const RETRYABLE_STATUS = (status) => status >= 500 || status === 408 || status === 429;
+
+  let dbPromise = null;
+
+  function upgrade(db, oldVersion) {
+    if (oldVersion < 1) {
+      db.createObjectStore(S.kv);
+      db.createObjectStore(S.visits, { keyPath: 'id' }).createIndex('case_id', 'case_id');
+      db.createObjectStore(S.drafts, { keyPath: 'visit_id' });
+      db.createObjectStore(S.outbox, { keyPath: 'seq', autoIncrement: true });
+      db.createObjectStore(S.journal, { keyPath: 'id' }).createIndex('done_at', 'done_at');
+    }
+  }
+
+  function openDb() {
+    if (!dbPromise) {
+      dbPromise = new Promise((resolve, reject) => {
+        const request = indexedDB.open(DB_NAME, DB_VERSION);
+        request.onupgradeneeded = (event) => upgrade(request.result, event.oldVersion);
+        request.onsuccess = () => {
+          const db = request.result;
+          // Open again on next use after an unexpected close (iOS drops connections)
+          // or when another tab upgrades the schema.
+          db.onclose = () => { dbPromise = null; };
+          db.onversionchange = () => { db.close(); dbPromise = null; };
+          resolve(db);
+        };
+        request.onerror = () => { dbPromise = null; reject(request.error); };
+      });
+    }
+    return dbPromise;
+  }
+
+  function req(request) {
+    return new Promise((resolve, reject) => {
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+  }
+
+  /* Run fn(stores) inside one transaction; resolves with fn's value after the commit.
+   * fn may await IndexedDB requests only — never the network (the transaction would close). */
+  async function tx(names, mode, fn) {
+    const db = await openDb();
+    const list = Array.isArray(names) ? names : [names];
+    return new Promise((resolve, reject) => {
+      let transaction;
+      try {
+        transaction = db.transaction(list, mode);
+      } catch (err) {
+        dbPromise = null; // a closed connection throws InvalidStateError: reopen next time
+        reject(err);
+        return;
+      }
+      const stores = {};
+      for (const name of list) stores[name] = transaction.objectStore(name);
+      let value;
+      Promise.resolve()
+        .then(() => fn(stores, transaction))
+        .then((v) => { value = v; }, (err) => {
+          try { transaction.abort(); } catch (_) { /* already finished */ }
+          reject(err);
+        });
+      transaction.oncomplete = () => resolve(value);
+      transaction.onerror = () => reject(transaction.error);
+      transaction.onabort = () => reject(transaction.error || new DOMException('Transaction aborted', 'AbortError'));
+    });
+  }
+
+  const kvGet = (key) => tx(S.kv, 'readonly', (s) => req(s.kv.get(key)));
+  const kvSet = (key, value) => tx(S.kv, 'readwrite', (s) => { s.kv.put(value, key); });
+
+  function notify(message) {
+    try {
+      const channel = new BroadcastChannel(CHANNEL);
+      channel.postMessage(message);
+      channel.close();
+    } catch (_) { /* BroadcastChannel missing: the same tab refreshes itself */ }
+  }
+
+  /* Write the records and their ops in one transaction. `write(stores)` puts the records
+   * (drafts, visits, kv); each op becomes an outbox entry after them. An op's `meta`
+   * (case and visit ids for the device's lists) is stored beside it, never sent. */
+  async function enqueue(ops, write) {
+    const now = new Date().toISOString();
+    await tx([S.kv, S.visits, S.drafts, S.outbox], 'readwrite', async (s) => {
+      if (write) await write(s);
+      for (const { meta, ...op } of ops) s.outbox.add({ op, meta: meta || {}, enqueued_at: now, attempts: 0, error: null });
+    });
+    notify({ type: 'outbox' });
+    requestBackgroundSync();
+  }
+
+  function requestBackgroundSync() {
+    // A bonus where the browser has it (Chromium); the page's own triggers do the rest.
+    if (!root.navigator || !navigator.serviceWorker || typeof root.document === 'undefined') return;
+    navigator.serviceWorker.ready
+      .then((reg) => (reg.sync ? reg.sync.register(SYNC_TAG) : null))
+      .catch(() => {});
+  }
+
+  const outboxAll = () => tx(S.outbox, 'readonly', (s) => req(s.outbox.getAll()));
+  const outboxCount = () => tx(S.outbox, 'readonly', (s) => req(s.outbox.count()));
+
+  async function fetchWithTimeout(url, init, timeoutMs) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    try {
+      return await fetch(url, Object.assign({}, init, { signal: controller.signal }));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function markFailure(entry, error, retryable) {
+    await tx([S.outbox, S.kv], 'readwrite', async (s) => {
+      const current = await req(s.outbox.get(entry.seq));
+      if (current) {
+        current.attempts += 1;
+        current.error = error;
+        current.last_attempt_at = new Date().toISOString();
+        s.outbox.put(current);
+      }
+      const state = (await req(s.kv.get('flush'))) || { failures: 0 };
+      state.failures = retryable ? state.failures + 1 : state.failures;
+      // Exponential backoff with jitter, capped at two minutes.
+      const delay = Math.min(120000, 2000 * 2 ** Math.min(state.failures, 6)) * (0.75 + Math.random() * 0.5);
+      state.next_at = Date.now() + (retryable ? delay : 120000);
+      state.last_error = error;
+      s.kv.put(state, 'flush');
+    });
+  }
+
+  async function applyResults(entries, results, cursor) {
+    const byId = new Map(results.map((r) => [r.id, r]));
+    const now = new Date().toISOString();
+    let answered = 0;
+    await tx([S.outbox, S.journal, S.kv], 'readwrite', async (s) => {
+      for (const entry of entries) {
+        const result = byId.get(entry.op.id);
+        if (!result) continue; // no answer: stays queued, sent again (the id makes that safe)
+        answered += 1;
+        const payload = Object.assign({}, entry.meta, entry.op.payload);
+        s.journal.put({
+          id: entry.op.id,
+          type: entry.op.type,
+          at: entry.op.at,
+          case_id: payload.case_id ?? null,
+          visit_id: payload.visit_id ?? null,
+          status: result.status,
+          detail: result.detail ?? null,
+          errors: result.errors || null,
+          code: result.code || null,
+          server: result.server ?? null,
+          enqueued_at: entry.enqueued_at,
+          done_at: now,
+          acknowledged: result.status === 'applied' || result.status === 'duplicate',
+        });
+        s.outbox.delete(entry.seq);
+      }
+      s.kv.put({ failures: 0, next_at: 0, last_error: null }, 'flush');
+      s.kv.put(now, 'last_sync');
+      if (cursor !== undefined) s.kv.put(cursor, 'ops_cursor');
+    });
+    return answered;
+  }
+
+  /* Send the outbox in order, in batches, until it is empty or something fails.
+   * Returns {status: empty|done|retry|auth|error|busy|signed_out, sent, error?}. */
+  async function flushNow({ batchSize = 20, timeoutMs = 20000 } = {}) {
+    const session = await kvGet('session');
+    if (!session || !session.token) return { status: 'signed_out', sent: 0 };
+    let sent = 0;
+    for (;;) {
+      const entries = await tx(S.outbox, 'readonly', (s) => req(s.outbox.getAll(null, batchSize)));
+      if (!entries.length) {
+        return { status: sent ? 'done' : 'empty', sent };
+      }
+      let response;
+      try {
+        response = await fetchWithTimeout('/api/sync/ops', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${session.token}` },
+          body: JSON.stringify({ device_id: session.device_id, ops: entries.map((e) => e.op) }),
+        }, timeoutMs);
+      } catch (err) {
+        const error = { kind: 'network', message: err && err.name === 'AbortError' ? 'timeout' : 'network' };
+        await markFailure(entries[0], error, true);
+        return { status: 'retry', sent, error };
+      }
+      let body = null;
+      try { body = await response.json(); } catch (_) { body = null; }
+      if (response.status === 401) {
+        await kvSet('session', Object.assign({}, session, { expired: true }));
+        return { status: 'auth', sent };
+      }
+      if (RETRYABLE_STATUS(response.status) || (response.ok && !(body && Array.isArray(body.results)))) {
+        // A 5xx, a time-out answer or a truncated body: keep everything and try again later.
+        const error = { kind: 'server', status: response.status, message: (body && body.message) || `HTTP ${response.status}` };
+        await markFailure(entries[0], error, true);
+        return { status: 'retry', sent, error };
+      }
+      if (!response.ok) {
+        // The server refused the whole batch (e.g. 422 envelope). Kept, shown, retried slowly.
+        const error = { kind: 'refused', status: response.status, message: (body && body.message) || `HTTP ${response.status}`, errors: body && body.errors };
+        await markFailure(entries[0], error, false);
+        return { status: 'error', sent, error };
+      }
+      const answered = await applyResults(entries, body.results, body.cursor);
+      sent += answered;
+      notify({ type: 'outbox' });
+      if (answered < entries.length) return { status: 'retry', sent, error: { kind: 'partial', message: 'partial' } };
+    }
+  }
+
+  let localFlush = null;
+  /* One flusher at a time: Web Locks across tabs and the worker; an in-page promise
+   * where the browser lacks them (Safari < 15.4). */
+  function flush(options) {
+    if (root.navigator && navigator.locks && navigator.locks.request) {
+      return navigator.locks.request(LOCK_NAME, { ifAvailable: true }, (lock) =>
+        lock ? flushNow(options) : { status: 'busy', sent: 0 });
+    }
+    if (!localFlush) localFlush = flushNow(options).finally(() => { localFlush = null; });
+    return localFlush;
+  }
+
+  root.doorstepCore = Object.freeze({
+    S, SYNC_TAG, CHANNEL, openDb, req, tx, kvGet, kvSet, enqueue, notify,
+    outboxAll, outboxCount, flush, fetchWithTimeout,
+  });
+})(typeof self !== 'undefined' ? self : globalThis);

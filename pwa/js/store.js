@@ -1,0 +1,151 @@
+/* What the page reads and writes on the device: session, the day's visits, visit drafts,
+ * and field work recorded as (record + outbox op) in one transaction. */
+import './core.js';
+
+const core = globalThis.doorstepCore;
+const { S, tx, req } = core;
+
+export const kvGet = core.kvGet;
+export const kvSet = core.kvSet;
+export const outboxAll = core.outboxAll;
+export const outboxCount = core.outboxCount;
+
+export function uuid() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const hex = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+export async function deviceId() {
+  let id = await kvGet('device_id');
+  if (!id) {
+    id = uuid();
+    await kvSet('device_id', id);
+  }
+  return id;
+}
+
+export const getSession = () => kvGet('session');
+
+export async function saveSession(session) {
+  await kvSet('session', session);
+}
+
+export async function listVisits() {
+  const visits = await tx(S.visits, 'readonly', (s) => req(s.visits.getAll()));
+  return visits.sort((a, b) => (a.route_position ?? 1e9) - (b.route_position ?? 1e9) || a.id - b.id);
+}
+
+export const getVisit = (id) => tx(S.visits, 'readonly', (s) => req(s.visits.get(id)));
+export const getDraft = (visitId) => tx(S.drafts, 'readonly', (s) => req(s.drafts.get(visitId)));
+export const listDrafts = () => tx(S.drafts, 'readonly', (s) => req(s.drafts.getAll()));
+
+/* Form state typed but not yet committed (a reload keeps it). Merged into the draft. */
+export async function saveDraftFields(visitId, patch) {
+  await tx(S.drafts, 'readwrite', async (s) => {
+    const draft = (await req(s.drafts.get(visitId))) || { visit_id: visitId, created_at: new Date().toISOString() };
+    s.drafts.put(deepMerge(draft, patch, { updated_at: new Date().toISOString() }));
+  });
+}
+
+function deepMerge(target, ...patches) {
+  const out = Array.isArray(target) ? target.slice() : Object.assign({}, target);
+  for (const patch of patches) {
+    for (const [key, value] of Object.entries(patch)) {
+      if (value && typeof value === 'object' && !Array.isArray(value) && out[key] && typeof out[key] === 'object' && !Array.isArray(out[key])) {
+        out[key] = deepMerge(out[key], value);
+      } else {
+        out[key] = value;
+      }
+    }
+  }
+  return out;
+}
+
+/* A step of field work: `ops` (type + payload) go to the outbox and `patch` to the visit's
+ * draft in one transaction; only after it commits may the screen show the step as done. */
+export async function recordStep(visitId, ops, patch, meta = {}) {
+  const at = new Date().toISOString();
+  const built = ops.map(({ type, payload }) => ({ id: uuid(), type, at, payload, meta: Object.assign({ visit_id: visitId }, meta) }));
+  await core.enqueue(built, async (s) => {
+    const draft = (await req(s.drafts.get(visitId))) || { visit_id: visitId, created_at: at };
+    const log = (draft.ops || []).concat(built.map((op) => ({ id: op.id, type: op.type, at })));
+    s.drafts.put(deepMerge(draft, patch, { updated_at: at, ops: log }));
+  });
+  return built;
+}
+
+export async function journal() {
+  const items = await tx(S.journal, 'readonly', (s) => req(s.journal.getAll()));
+  return items.sort((a, b) => (b.done_at || '').localeCompare(a.done_at || ''));
+}
+
+export async function acknowledge(opId) {
+  await tx(S.journal, 'readwrite', async (s) => {
+    const item = await req(s.journal.get(opId));
+    if (item) s.journal.put(Object.assign(item, { acknowledged: true }));
+  });
+  core.notify({ type: 'outbox' });
+}
+
+/* The day packet replaces the stored day (R15: only today's debtors on the device).
+ * Drafts and the outbox are never touched here. */
+export async function storePacket(packet, clockOffsetMs) {
+  await tx([S.visits, S.kv], 'readwrite', async (s) => {
+    s.visits.clear();
+    for (const visit of packet.visits || []) s.visits.put(visit);
+    const { visits, ...meta } = packet;
+    s.kv.put(Object.assign(meta, { fetched_at: new Date().toISOString(), clock_offset_ms: clockOffsetMs }), 'packet');
+    s.kv.put(packet.cursor, 'cursor');
+  });
+}
+
+/* Apply a delta page in order, in one transaction, and move the cursor with it. */
+export async function applyChanges(changes, cursor) {
+  const stopped = [];
+  await tx([S.visits, S.kv], 'readwrite', async (s) => {
+    const packet = await req(s.kv.get('packet'));
+    const decisions = (await req(s.kv.get('plan_decisions'))) || {};
+    for (const change of changes) {
+      const data = change.data || {};
+      if (change.kind === 'visit.upsert') {
+        const visit = change.visit || data.visit;
+        if (visit && (!packet || !visit.date || visit.date === packet.date)) s.visits.put(visit);
+        else if (visit) s.visits.delete(visit.id);
+      } else if (change.kind === 'visit.cancel') {
+        const visit = await req(s.visits.get(change.ref_id));
+        if (visit) s.visits.put(Object.assign(visit, change.visit || {}, { status: 'cancelled', cancelled_reason: data.reason || visit.cancelled_reason }));
+      } else if (change.kind === 'visit.remove') {
+        s.visits.delete(change.ref_id);
+      } else if (change.kind === 'case.stop_work' || change.kind === 'case.flags') {
+        const visits = await req(s.visits.index('case_id').getAll(change.ref_id));
+        for (const visit of visits) {
+          let flags = visit.flags || [];
+          if (Array.isArray(data.flags)) flags = data.flags;
+          else if (data.flag && !flags.some((f) => f.flag === data.flag)) flags = flags.concat([{ flag: data.flag, reason: data.reason || '' }]);
+          s.visits.put(Object.assign(visit, { flags }));
+          if (change.kind === 'case.stop_work') stopped.push(visit.id);
+        }
+      } else if (change.kind === 'plan.decided') {
+        const key = data.plan_ref || String(change.ref_id);
+        decisions[key] = Object.assign({ plan_id: change.ref_id }, data);
+      }
+    }
+    s.kv.put(decisions, 'plan_decisions');
+    s.kv.put(cursor, 'cursor');
+  });
+  return stopped;
+}
+
+/* Signing out removes the day's personal data; the device id and language stay. */
+export async function purgeDay() {
+  await tx([S.visits, S.drafts, S.kv, S.journal], 'readwrite', async (s) => {
+    s.visits.clear();
+    s.drafts.clear();
+    s.journal.clear();
+    for (const key of ['session', 'packet', 'cursor', 'plan_decisions', 'last_sync', 'flush', 'ops_cursor']) s.kv.delete(key);
+  });
+}

@@ -1,0 +1,156 @@
+/* Sync controller in the page: when to flush the outbox and pull the day, and the status
+ * everyone sees (unsent count, last sync, problems). The flush itself is in core.js. */
+import './core.js';
+import { ApiError, NetworkError, request } from './api.js';
+import * as store from './store.js';
+
+const core = globalThis.doorstepCore;
+const TICK_MS = 20000;
+const PULL_EVERY_MS = 60000;
+
+const listeners = new Set();
+let running = null;
+let lastPullAt = 0;
+let lastResult = null;
+let pullError = null;
+let started = false;
+// navigator.onLine only knows the radio; a dead zone or captive portal says "online" too.
+// The answer of our own last request is the better signal.
+let reachable = true;
+
+export function onStatus(fn) {
+  listeners.add(fn);
+  status().then(fn);
+  return () => listeners.delete(fn);
+}
+
+export async function status() {
+  const [unsent, lastSync, flushState, items, session] = await Promise.all([
+    store.outboxCount(), store.kvGet('last_sync'), store.kvGet('flush'), store.journal(), store.getSession(),
+  ]);
+  return {
+    online: navigator.onLine && reachable,
+    syncing: Boolean(running),
+    unsent,
+    lastSync,
+    problems: items.filter((item) => !item.acknowledged).length,
+    lastError: (flushState && flushState.last_error) || null,
+    nextAt: (flushState && flushState.next_at) || 0,
+    pullError,
+    expired: Boolean(session && session.expired),
+    lastResult,
+  };
+}
+
+export async function emit() {
+  const s = await status();
+  for (const fn of listeners) fn(s);
+}
+
+/* The device's "today", on the server-corrected clock (R1 uses the same offset). */
+export async function serverNow() {
+  const packet = await store.kvGet('packet');
+  return Date.now() + ((packet && packet.clock_offset_ms) || 0);
+}
+
+export function isoDay(ms) {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+export async function pullPacket(date) {
+  const sentAt = Date.now();
+  const packet = await request(`/api/sync/packet?date=${encodeURIComponent(date)}`);
+  const receivedAt = Date.now();
+  const offset = packet.server_time ? Date.parse(packet.server_time) - (sentAt + receivedAt) / 2 : 0;
+  await store.storePacket(packet, Number.isFinite(offset) ? offset : 0);
+  return packet;
+}
+
+/* Today's packet when the day changed, else the delta feed from the stored cursor. */
+export async function pull() {
+  const packet = await store.kvGet('packet');
+  const today = isoDay(await serverNow());
+  if (!packet || packet.date !== today) {
+    await pullPacket(today);
+    lastPullAt = Date.now();
+    return { stopped: [] };
+  }
+  const stopped = [];
+  for (let page = 0; page < 20; page += 1) {
+    const cursor = await store.kvGet('cursor');
+    let data;
+    try {
+      data = await request(`/api/sync/changes?since=${encodeURIComponent(cursor ?? 0)}`);
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === 'unknown_cursor')) throw err;
+      // The server's feed does not know our cursor (restored database): take the whole day again.
+      await pullPacket(today);
+      break;
+    }
+    const changes = data.changes || [];
+    stopped.push(...await store.applyChanges(changes, data.cursor ?? cursor));
+    if (!changes.length || !(data.more || data.has_more)) break;
+  }
+  lastPullAt = Date.now();
+  return { stopped };
+}
+
+/* Flush, then pull. One run at a time in this tab; the Web Lock guards across tabs. */
+export function syncNow() {
+  if (running) return running;
+  running = (async () => {
+    await emit();
+    try {
+      const session = await store.getSession();
+      if (!session || session.expired) return null;
+      lastResult = await core.flush();
+      try {
+        const { stopped } = await pull();
+        pullError = null;
+        reachable = true;
+        await store.kvSet('last_sync', new Date().toISOString());
+        if (stopped.length) window.dispatchEvent(new CustomEvent('doorstep:stopwork', { detail: stopped }));
+      } catch (err) {
+        if (err instanceof NetworkError) reachable = false;
+        pullError = err instanceof NetworkError ? null : err.message;
+      }
+      window.dispatchEvent(new CustomEvent('doorstep:data'));
+      return lastResult;
+    } finally {
+      running = null;
+      await emit();
+    }
+  })();
+  return running;
+}
+
+/* After a step was recorded: send it now if we can. */
+export function kick() {
+  emit();
+  if (navigator.onLine) syncNow();
+}
+
+async function tick() {
+  const s = await status();
+  if (!s.online || s.expired) return;
+  const due = s.unsent > 0 && Date.now() >= s.nextAt;
+  if (due || Date.now() - lastPullAt >= PULL_EVERY_MS) syncNow();
+}
+
+export function start() {
+  if (started) return;
+  started = true;
+  window.addEventListener('online', () => { reachable = true; syncNow(); });
+  window.addEventListener('offline', () => emit());
+  window.addEventListener('focus', () => syncNow());
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') syncNow();
+  });
+  setInterval(tick, TICK_MS);
+  try {
+    // Other tabs and the service worker announce outbox changes here.
+    new BroadcastChannel(core.CHANNEL).onmessage = () => emit();
+  } catch (_) { /* no BroadcastChannel: this tab still refreshes itself */ }
+  syncNow();
+}

@@ -1,0 +1,116 @@
+/* Doorstep service worker: precached app shell, bounded map-tile cache, Background Sync.
+ *
+ * API requests are not handled here: the page goes to the network first and falls back
+ * to what it stored in IndexedDB. Queued work lives in IndexedDB, never in a cache, so
+ * a new version of this worker can never hide or drop it. */
+const VERSION = '2026-11-28.1'; // bump with every change to a shell file: it names the cache
+const PREFIX = 'doorstep-';
+const SHELL_CACHE = `${PREFIX}shell-${VERSION}`;
+const TILE_CACHE = `${PREFIX}tiles`;
+const SHELL = [
+  '/',
+  '/manifest.webmanifest',
+  '/css/app.css',
+  '/js/app.js',
+  '/js/api.js',
+  '/js/core.js',
+  '/js/store.js',
+  '/js/sync.js',
+  '/js/plan.js',
+  '/js/geo.js',
+  '/js/flow.js',
+  '/js/i18n.js',
+  '/js/i18n/en.json',
+  '/js/i18n/zh-CN.json',
+  '/js/ui/dom.js',
+  '/js/ui/login.js',
+  '/js/ui/today.js',
+  '/js/ui/map.js',
+  '/js/ui/visit.js',
+  '/js/ui/signature.js',
+  '/js/ui/syncview.js',
+  '/js/ui/settings.js',
+  '/icons/icon-192.png',
+  '/icons/icon-512.png',
+  '/icons/maskable-512.png',
+  '/vendor/leaflet/leaflet.js',
+  '/vendor/leaflet/leaflet.css',
+];
+// Written by other parts of the team; cached when present, never required to install.
+const OPTIONAL = ['/js/push.js', '/js/office/index.js'];
+
+importScripts('/js/core.js');
+try {
+  importScripts('/push-sw.js');
+} catch (err) {
+  // No push handlers on this server yet: install anyway.
+}
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(precache());
+});
+
+async function precache() {
+  const cache = await caches.open(SHELL_CACHE);
+  await cache.addAll(SHELL.map((url) => new Request(url, { cache: 'no-cache' })));
+  await Promise.all(OPTIONAL.map(async (url) => {
+    try {
+      const response = await fetch(url, { cache: 'no-cache' });
+      if (response.ok) await cache.put(url, response);
+    } catch (_) { /* optional */ }
+  }));
+}
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    const names = await caches.keys();
+    await Promise.all(names
+      .filter((name) => name.startsWith(`${PREFIX}shell-`) && name !== SHELL_CACHE)
+      .map((name) => caches.delete(name)));
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener('message', (event) => {
+  if (event.data && event.data.type === 'skipWaiting') self.skipWaiting();
+});
+
+self.addEventListener('fetch', (event) => {
+  const { request } = event;
+  if (request.method !== 'GET') return;
+  const url = new URL(request.url);
+  if (url.origin === self.location.origin) {
+    if (url.pathname.startsWith('/api/')) return;
+    if (request.mode === 'navigate') {
+      event.respondWith(handleNavigation(request));
+      return;
+    }
+    event.respondWith(handleShellFile(request));
+    return;
+  }
+  if (request.destination === 'image') event.respondWith(handleTile(request));
+});
+
+/* Every page of the app is the shell; cache first so a cold start offline is instant. */
+async function handleNavigation(request) {
+  const cached = await caches.match('/', { cacheName: SHELL_CACHE });
+  return cached || fetch(request);
+}
+
+async function handleShellFile(request) {
+  const cached = await caches.match(request, { cacheName: SHELL_CACHE, ignoreSearch: true });
+  return cached || fetch(request);
+}
+
+/* Tiles the page saved for the day's area (bounded there); anything else from the network. */
+async function handleTile(request) {
+  const cached = await caches.match(request, { cacheName: TILE_CACHE });
+  return cached || fetch(request);
+}
+
+self.addEventListener('sync', (event) => {
+  if (event.tag !== self.doorstepCore.SYNC_TAG) return;
+  event.waitUntil(self.doorstepCore.flush().then((result) => {
+    if (result.status === 'retry') throw new Error('outbox not empty yet; the browser retries later');
+  }));
+});
