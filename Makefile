@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi.py
 
-.PHONY: run test test-sqlite test-postgres install install-dev system-test-deps vendor bench clean
+.PHONY: run test test-sqlite test-postgres install install-dev system-test-deps system-fonts vendor bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ vendor: node_modules/.installed
 	mkdir -p pwa/vendor/swagger-ui-dist
 	cp node_modules/swagger-ui-dist/{swagger-ui.css,swagger-ui-bundle.js,swagger-ui-standalone-preset.js} pwa/vendor/swagger-ui-dist/
 
-install: $(VENV)/.runtime vendor
+install: $(VENV)/.runtime vendor system-fonts
 
 run: install
 	$(BIN)/flask db upgrade heads
@@ -44,8 +44,16 @@ run: install
 	@echo ""
 	DOORSTEP_DEMO=1 $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --timeout 120 wsgi:app
 
+# A CJK font for the agreement PDFs (debtor names are Chinese); without it they fall back to Latin-only.
+system-fonts:
+	@if [ ! -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then \
+	  echo "installing Debian's fonts-wqy-microhei"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null) \
+	    || echo "no fonts-wqy-microhei: agreement PDFs will write Chinese names as code points"; \
+	fi
+
 # Debian's Chromium for the browser tests (never a downloaded browser).
-system-test-deps:
+system-test-deps: system-fonts
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  echo "installing Debian's chromium"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \

@@ -1,3 +1,98 @@
+"""Office consoles: KPIs and their CSV, the case owner's review queue, the dispatcher's day
+board, and the signed agreement as a PDF with its verification."""
+from flask import Response, g
 from flask_smorest import Blueprint
 
-blp = Blueprint("consoles", __name__, url_prefix="/api", description="consoles")
+from ..auth.guard import OFFICE, PUBLIC, roles
+from ..extensions import db
+from .agreements import get_plan, render_agreement, verify_agreement
+from .kpis import kpi_csv, kpi_report
+from .schemas import (
+    AgreementVerifyQuerySchema,
+    AgreementVerifySchema,
+    BoardQuerySchema,
+    BoardSchema,
+    KpiQuerySchema,
+    KpiReportSchema,
+    OutcomeReviewedSchema,
+    OutcomeReviewSchema,
+    ReviewQueueQuerySchema,
+    ReviewQueueSchema,
+)
+from .services import day_board, review_outcome, review_queue
+
+blp = Blueprint("consoles", __name__, url_prefix="/api", description="Office consoles: KPIs, review queue, day board, agreements")
+
+
+@blp.route("/kpis", methods=["GET"])
+@roles(*OFFICE)
+@blp.arguments(KpiQuerySchema, location="query")
+@blp.response(200, KpiReportSchema)
+def get_kpis(args):
+    """Case-owner KPIs for a branch, an agent and a date range: totals, per agent, per day"""
+    return kpi_report(**args)
+
+
+@blp.route("/kpis.csv", methods=["GET"])
+@roles(*OFFICE)
+@blp.arguments(KpiQuerySchema, location="query")
+@blp.response(200, content_type="text/csv", description="one row per agent and a TOTAL row")
+def get_kpis_csv(args):
+    """The same KPIs as CSV (UTF-8 with a byte-order mark, for spreadsheets)"""
+    report = kpi_report(**args)
+    name = f"doorstep-kpis-{report['filters']['from']}-{report['filters']['to']}.csv"
+    return Response(
+        kpi_csv(report), mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
+
+
+@blp.route("/review-queue", methods=["GET"])
+@roles("owner", "admin")
+@blp.arguments(ReviewQueueQuerySchema, location="query")
+@blp.response(200, ReviewQueueSchema)
+def get_review_queue(args):
+    """What waits for a case owner: outcomes, plans to decide, sync exceptions, escalations, compliance"""
+    return review_queue(**args)
+
+
+@blp.route("/outcomes/<int:outcome_id>/review", methods=["POST"])
+@roles("owner", "admin")
+@blp.arguments(OutcomeReviewSchema)
+@blp.response(200, OutcomeReviewedSchema)
+@blp.alt_response(409, description="Already reviewed")
+def post_outcome_review(args, outcome_id):
+    """Mark a visit outcome reviewed (kept on the case timeline)"""
+    outcome = review_outcome(outcome_id=outcome_id, actor=g.user, note=args["note"])
+    db.session.commit()
+    return outcome
+
+
+@blp.route("/board", methods=["GET"])
+@roles("dispatcher", "admin")
+@blp.arguments(BoardQuerySchema, location="query")
+@blp.response(200, BoardSchema)
+def get_board(args):
+    """The dispatcher's day: agents with shift, cap and stops in progress; unassigned visits; eligible cases"""
+    return day_board(day=args.get("date"), branch_id=args.get("branch_id"))
+
+
+@blp.route("/plans/<int:plan_id>/agreement.pdf", methods=["GET"])
+@roles("owner", "admin", "dispatcher")
+@blp.response(200, content_type="application/pdf", description="the agreement as a PDF")
+def get_agreement_pdf(plan_id):
+    """The signed repayment agreement as a PDF: terms, schedule, signature, terms hash and verification code"""
+    plan = get_plan(plan_id)
+    return Response(
+        render_agreement(plan), mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="agreement-{plan.id}.pdf"', "Cache-Control": "no-store"},
+    )
+
+
+@blp.route("/agreements/verify", methods=["GET"])
+@roles(PUBLIC)
+@blp.arguments(AgreementVerifyQuerySchema, location="query")
+@blp.response(200, AgreementVerifySchema)
+def get_agreement_verify(args):
+    """Check a paper agreement: does its verification code belong to its terms hash? (public, reveals nothing else)"""
+    return verify_agreement(code=args["code"], terms_hash=args["hash"])
