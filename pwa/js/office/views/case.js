@@ -1,0 +1,114 @@
+/* One case for the office: the account, its flags, its plans with the signature and the
+ * agreement PDF, and the full hash-chained timeline with a "chain verified" badge. */
+import { h, clear, badge, describeError, empty, fetchBlob, formatters, urlKeeper } from '../util.js';
+
+export async function mount(container, ctx) {
+  const { t, api } = ctx;
+  const f = formatters(ctx.locale);
+  const urls = urlKeeper();
+  const status = h('p', { class: 'o-status', role: 'status', text: t('status.loading') });
+  clear(container, status);
+  if (!ctx.id) {
+    status.textContent = t('case.none');
+    return null;
+  }
+  let kase; let timeline; let plans;
+  try {
+    [kase, timeline, plans] = await Promise.all([
+      api.get(`/api/cases/${ctx.id}`),
+      api.get(`/api/cases/${ctx.id}/timeline`),
+      api.get(`/api/plans?case=${ctx.id}&per_page=50`),
+    ]);
+  } catch (err) {
+    status.textContent = describeError(err, t);
+    return null;
+  }
+  const tz = (kase.debtor.addresses[0] && kase.debtor.addresses[0].timezone) || undefined;
+  const chain = timeline.chain;
+  const chainBadge = chain.verified
+    ? h('span', { class: 'o-chain ok', title: chain.head ? `head ${chain.head}` : '', text: `✔ ${t('case.chain_verified', { n: chain.events })}` })
+    : h('span', { class: 'o-chain bad', text: `✖ ${t('case.chain_broken', { seq: chain.first_broken ? chain.first_broken.seq : '?' })}` });
+
+  const account = kase.account;
+  const head = h('div', { class: 'o-pagehead' },
+    h('div', {}, h('p', { class: 'o-crumb' }, h('button', { type: 'button', class: 'o-btn ghost tiny', onclick: () => history.back(), text: `← ${t('action.back')}` })),
+      h('h1', {}, h('span', { text: kase.debtor.name }), h('span', { class: 'o-sub big', text: ` · ${t('case.case_no', { id: kase.id })}` }))),
+    chainBadge);
+
+  const facts = h('section', { class: 'o-card o-facts' },
+    h('dl', { class: 'o-dl wide' },
+      h('dt', { text: t('case.stage') }), h('dd', {}, badge(t(`stage.${kase.stage}`), 'info')),
+      h('dt', { text: t('case.card') }), h('dd', { class: 'o-mono', text: account.card_masked }),
+      h('dt', { text: t('case.overdue') }), h('dd', { class: 'o-strong', text: f.money(account.overdue_amount, account.currency) }),
+      h('dt', { text: t('case.balance') }), h('dd', { text: f.money(account.balance, account.currency) }),
+      h('dt', { text: t('case.dpd') }), h('dd', { text: `${account.days_past_due} (${account.bucket})` }),
+      h('dt', { text: t('case.address') }), h('dd', { text: kase.debtor.addresses.map((a) => `${a.city}${a.line}`).join(' / ') || '—' }),
+      h('dt', { text: t('case.flags') }), h('dd', {}, kase.flags.length ? kase.flags.map((fl) => badge(`${t(`flag.${fl.flag}`)} — ${fl.reason}`, 'bad')) : '—')));
+
+  const planList = h('section', { class: 'o-plans' }, h('h2', { text: t('case.plans') }));
+  if (!plans.items.length) planList.append(empty(t('case.no_plans')));
+  for (const summary of plans.items) planList.append(await planCard(summary.id));
+
+  const events = h('ol', { class: 'o-timeline' }, timeline.events.slice().reverse().map((e) => h('li', { class: `o-event k-${e.kind.replace(/\W/g, '-')}` },
+    h('div', { class: 'o-event-head' }, h('span', { class: 'o-seq', text: `#${e.seq}` }), h('strong', { text: e.kind }),
+      h('span', { class: 'o-sub', text: f.dateTime(e.at, tz) })),
+    h('div', { class: 'o-event-data', text: summarize(e.data) }),
+    h('div', { class: 'o-hash o-mono', title: e.hash, text: `${e.prev_hash.slice(0, 10)} → ${e.hash.slice(0, 10)}` }))));
+
+  clear(container, head, h('div', { class: 'o-case-grid' },
+    h('div', {}, facts, planList),
+    h('section', { class: 'o-card' }, h('h2', { text: t('case.timeline', { n: timeline.events.length }) }), events)));
+
+  async function planCard(planId) {
+    const plan = await api.get(`/api/plans/${planId}`);
+    const sig = (plan.signatures || []).find((s) => !s.refused && s.matches_terms) || (plan.signatures || [])[0];
+    const sigBox = h('div', { class: 'o-signature' });
+    if (sig && sig.url) {
+      fetchBlob(ctx, sig.url).then((blob) => {
+        sigBox.append(h('img', { src: urls.make(blob), alt: t('case.signature_alt', { name: sig.signer_name || kase.debtor.name }) }));
+      }).catch((err) => sigBox.append(h('p', { class: 'o-inline-msg bad', text: describeError(err, t) })));
+    } else if (sig && sig.refused) {
+      sigBox.append(badge(t('case.signature_refused', { reason: sig.refused_reason || '' }), 'bad'));
+    } else {
+      sigBox.append(h('p', { class: 'o-sub', text: t('case.unsigned') }));
+    }
+    const msg = h('span', { class: 'o-inline-msg', role: 'status' });
+    const pdfBtn = h('button', { type: 'button', class: 'o-btn', dataset: { pdf: plan.id }, text: t('case.open_pdf') });
+    pdfBtn.addEventListener('click', async () => {
+      // open the tab inside the click so no popup blocker stops it, then load the bytes into it
+      const tab = window.open('', '_blank');
+      msg.textContent = t('status.loading');
+      try {
+        const blob = await fetchBlob(ctx, `/api/plans/${plan.id}/agreement.pdf`);
+        const url = urls.make(new Blob([blob], { type: 'application/pdf' }));
+        if (tab) tab.location.href = url; else window.location.assign(url);
+        msg.textContent = '';
+      } catch (err) {
+        if (tab) tab.close();
+        msg.textContent = describeError(err, t);
+        msg.classList.add('bad');
+      }
+    });
+    return h('article', { class: 'o-card o-plan', dataset: { planId: plan.id } },
+      h('header', { class: 'o-card-head' }, h('strong', { text: `${t(`plan.kind.${plan.kind}`)} #${plan.id}` }), badge(t(`plan.status.${plan.status}`), plan.status),
+        h('span', { class: 'o-sub', text: f.dateTime(plan.created_at, tz) })),
+      h('dl', { class: 'o-dl' },
+        h('dt', { text: t('plan.payable') }), h('dd', { class: 'o-strong', text: f.money(plan.total_amount, plan.currency) }),
+        h('dt', { text: t('plan.discount') }), h('dd', { text: `${Number(plan.discount_pct)}%` }),
+        h('dt', { text: t('plan.schedule') }), h('dd', { text: (plan.installments || []).map((i) => `${i.due_date} ${f.money(i.amount, plan.currency)}`).slice(0, 3).join(' · ') + ((plan.installments || []).length > 3 ? ` … (${plan.installments.length})` : '') || '—' }),
+        h('dt', { text: t('plan.terms_hash') }), h('dd', { class: 'o-mono small', text: plan.terms_hash }),
+        plan.decision_reason ? [h('dt', { text: t('plan.decision') }), h('dd', { text: plan.decision_reason })] : null),
+      sigBox, h('div', { class: 'o-row' }, pdfBtn, msg));
+  }
+
+  return () => urls.revokeAll();
+}
+
+function summarize(data) {
+  if (!data) return '';
+  return Object.entries(data)
+    .filter(([, v]) => v !== null && v !== '' && !(Array.isArray(v) && !v.length))
+    .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`)
+    .join(' · ')
+    .slice(0, 400);
+}
