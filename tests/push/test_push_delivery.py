@@ -5,14 +5,15 @@ checked with PyJWT against the server's public key.
 """
 import base64
 import time
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
 import jwt
+import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 
-from backend.events import emit
 from backend.push.models import PushSubscription
 
 
@@ -122,58 +123,78 @@ def test_cancelling_an_unpublished_visit_sends_nothing(client, auth, make_user, 
     assert push_service.requests_to(endpoint) == []
 
 
-def test_route_published_reaches_each_agent(app, db, make_agent, make_visit, push_service, browser_keys,
-                                            subscribe, settle):
-    """route.published is emitted by the routing engineer's publish; there is no endpoint yet, so emit it here."""
-    from backend.routing.models import RoutePlan
+def test_a_published_route_reaches_each_agent(client, auth, db, make_branch, make_user, make_agent, make_case, push_service,
+                                             browser_keys, subscribe, settle):
+    """The dispatcher drafts a route (solved in the background) and publishes it."""
+    from zoneinfo import ZoneInfo
 
-    agent = make_agent()
-    visit = make_visit(agent=agent, publish=True)
-    make_visit(agent=agent, day=visit.date, publish=True)
+    from backend.routing.jobs import wait_for_route_plans
+
+    day = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)
+    branch = make_branch(timezone="Asia/Shanghai", lat=31.23, lon=121.47)
+    agent = make_agent(branch=branch)
+    for i in range(3):
+        make_case(branch=branch, lat=31.23 + 0.01 * i, lon=121.47 + 0.005 * i)
     keys = browser_keys()
     endpoint = push_service.endpoint("route")
     subscribe(agent.user, endpoint, keys)
+    auth_headers = auth(make_user(role="dispatcher"))
 
-    plan = RoutePlan(date=visit.date, status="published")
-    db.session.add(plan)
-    db.session.flush()
-    emit("route.published", plan=plan, user_ids={agent.user_id}, date=visit.date)
-    db.session.commit()
+    draft = client.post("/api/route-plans", json={"date": day.isoformat(), "branch_id": branch.id, "seconds": 1},
+                        headers=auth_headers)
+    assert draft.status_code == 202, draft.get_json()
+    assert wait_for_route_plans(timeout=60)
+    published = client.post(f"/api/route-plans/{draft.get_json()['id']}/publish", headers=auth_headers)
+    assert published.status_code == 200, published.get_json()
+    stops = next(r for r in published.get_json()["routes"] if r["agent_id"] == agent.id)["stops"]
+    assert stops
     settle()
 
     received = _one(push_service, endpoint)
     assert keys.decrypt(received.body) == {
-        "kind": "route_published", "locale": "zh-CN", "date": visit.date.isoformat(), "plan_id": plan.id, "stops": 2,
+        "kind": "route_published", "locale": "zh-CN", "date": day.isoformat(), "plan_id": draft.get_json()["id"],
+        "stops": len(stops),
     }
     assert received.headers["ttl"] == str(12 * 3600)
     assert received.headers["urgency"] == "normal"
-    assert received.headers["topic"] == f"route-{visit.date.isoformat()}"
+    # a newer route for the same day replaces one still waiting at the push service
+    assert received.headers["topic"] == f"route-{day.isoformat()}"
 
 
-def test_plan_decision_reaches_the_agent(db, make_user, make_agent, make_case, push_service, browser_keys,
-                                         subscribe, settle):
-    """plan.decided is emitted by the sync engineer's approval flow; emitted here until it lands."""
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_a_plan_decision_reaches_the_agent(client, auth, db, make_user, make_agent, make_case, make_visit, push_service,
+                                          browser_keys, subscribe, settle, decision):
+    """The case owner decides a plan waiting for approval (here made directly as pending)."""
     from backend.plans.models import RepaymentPlan
+    from backend.plans.services import terms_hash_of
 
     agent = make_agent()
     agent.user.locale = "en"
-    db.session.commit()
     case = make_case()
+    make_visit(case=case, agent=agent, publish=True)
+    first_due = date.today() + timedelta(days=30)
+    terms = {"case_id": case.id, "kind": "installments", "currency": "CNY", "total": "6000.00", "discount_pct": "0",
+             "payable": "6000.00", "down_payment": "1500.00",
+             "schedule": [{"seq": n + 1, "due_date": (first_due + timedelta(days=30 * n)).isoformat(),
+                           "amount": "1500.00"} for n in range(3)]}
+    plan = RepaymentPlan(case_id=case.id, kind="installments", status="pending_approval",
+                         total_amount=Decimal("6000.00"), down_payment=Decimal("1500.00"), term_months=3,
+                         terms=terms, terms_hash=terms_hash_of(terms), created_by_id=agent.user_id)
+    db.session.add(plan)
+    db.session.commit()
     keys = browser_keys()
     endpoint = push_service.endpoint("plan")
     subscribe(agent.user, endpoint, keys)
 
-    plan = RepaymentPlan(case_id=case.id, kind="settlement", status="active", total_amount=Decimal("3000.00"),
-                         terms={"total": "3000.00"}, terms_hash="0" * 64)
-    db.session.add(plan)
-    db.session.flush()
-    emit("plan.decided", plan=plan, user_ids={agent.user_id})
-    db.session.commit()
+    response = client.post(f"/api/plans/{plan.id}/{decision}", json={"reason": "checked with the debtor's file"},
+                           headers=auth(make_user(role="owner")))
+    assert response.status_code == 200, response.get_json()
     settle()
 
     received = _one(push_service, endpoint)
     assert keys.decrypt(received.body) == {
-        "kind": "plan_decided", "locale": "en", "plan_id": plan.id, "case_id": case.id, "decision": "approved",
+        "kind": "plan_decided", "locale": "en", "plan_id": plan.id, "case_id": case.id,
+        "decision": {"approve": "approved", "reject": "rejected"}[decision],
     }
     assert received.headers["ttl"] == str(3 * 24 * 3600)
     assert received.headers["urgency"] == "normal"
