@@ -16,6 +16,7 @@ The builder decides *what* may be planned; the engine decides who does it and wh
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -124,11 +125,10 @@ def travel_settings(branch: Branch | None, agents: list[Agent]) -> TravelSetting
     """The plan branch's circuity and speed (else the first agent's branch), and the road
     table service when ROUTING_OSRM_URL is configured."""
     source = branch or (agents[0].branch if agents else None)
-    config = current_app.config
     return TravelSettings(
         circuity=source.circuity if source else TravelSettings.circuity,
         speed_kmh=source.speed_kmh if source else TravelSettings.speed_kmh,
-        osrm_url=config.get("ROUTING_OSRM_URL") or None,
+        osrm_url=current_app.config.get("ROUTING_OSRM_URL") or os.environ.get("ROUTING_OSRM_URL") or None,
     )
 
 

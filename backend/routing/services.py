@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import time as _time
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -53,8 +54,8 @@ def run_engine(problem: dict, *, seconds: float, warm_start: dict | None) -> dic
     import pyvrp  # noqa: F401
     import vroom  # noqa: F401
 
-    solution = engine.solve(problem, seconds=seconds, warm_start=warm_start,
-                            workers=current_app.config.get("ROUTING_ENGINE_WORKERS"))
+    workers = current_app.config.get("ROUTING_ENGINE_WORKERS") or os.environ.get("ROUTING_ENGINE_WORKERS")
+    solution = engine.solve(problem, seconds=seconds, warm_start=warm_start, workers=int(workers) if workers else None)
     figures = {k: v for k, v in solution.stats.items() if isinstance(v, (int, float, str))}
     return {**solution.to_dict(), "engine": figures}
 

@@ -275,3 +275,22 @@ def test_a_plan_whose_worker_died_is_marked_failed(client, db, team, tomorrow):
     db.session.commit()
     body = client.get(f"/api/route-plans/{plan.id}", headers=team["headers"]).get_json()
     assert body["status"] == "failed" and "worker" in body["error"]
+
+
+def test_percent_is_shown_while_solving(client, team, tomorrow):
+    import time
+
+    body = {"date": tomorrow.isoformat(), "branch_id": team["branch"].id, "seconds": 2}
+    plan_id = client.post("/api/route-plans", json=body, headers=team["headers"]).get_json()["id"]
+    seen = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        plan = client.get(f"/api/route-plans/{plan_id}", headers=team["headers"]).get_json()
+        seen.append((plan["status"], plan["percent"]))
+        if plan["status"] not in ("queued", "solving"):
+            break
+        time.sleep(0.1)
+    assert seen[-1] == ("draft", 100)
+    solving = [p for s, p in seen if s == "solving"]
+    assert any(10 <= p < 100 for p in solving), seen
+    assert solving == sorted(solving)

@@ -209,3 +209,62 @@ def test_done_and_under_way_visits_are_fixed(db, branch, make_agent, make_case, 
     assert [f["visit_id"] for f in fixed] == [done.id, going.id]
     assert [v["id"] for v in built.problem["visits"]] == [f"c{fresh.id}"]
     assert done.case_id not in {e["case_id"] for e in built.excluded}
+
+
+@pytest.fixture
+def table_server():
+    """A local road-network table service (OSRM /table API): every leg takes 100 s per
+    index step, so its answer is recognisable in the matrix."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    seen = []
+
+    class Table(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.path)
+            n = len(self.path.split("?")[0].rsplit("/", 1)[1].split(";"))
+            body = {"code": "Ok", "durations": [[100 * abs(i - j) for j in range(n)] for i in range(n)],
+                    "distances": [[1000 * abs(i - j) for j in range(n)] for i in range(n)]}
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Table)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", seen
+    server.shutdown()
+
+
+def test_travel_times_come_from_the_configured_table_service(app, db, branch, make_agent, make_case, fixed_day, table_server, monkeypatch):
+    url, seen = table_server
+    make_agent(branch=branch)
+    make_case(branch=branch)
+    make_case(branch=branch, lat=31.3)
+    monkeypatch.setitem(app.config, "ROUTING_OSRM_URL", url)
+
+    built = build_problem(day=fixed_day, branch_id=branch.id)
+
+    n = len(built.problem["locations"])
+    assert built.problem["durations"] == [[100 * abs(i - j) for j in range(n)] for i in range(n)]
+    assert seen and seen[0].startswith("/table/v1/driving/")
+    assert built.meta["travel"]["osrm_url"] == url
+
+
+def test_branch_circuity_and_speed_shape_the_model(db, make_branch, make_agent, make_case, fixed_day):
+    slow = make_branch(circuity=2.0, speed_kmh=10.0)
+    fast = make_branch(circuity=1.0, speed_kmh=40.0)
+    legs = {}
+    for branch in (slow, fast):
+        make_agent(branch=branch, start_lat=31.20, start_lon=121.40)
+        make_case(branch=branch, lat=31.30, lon=121.40)
+        built = build_problem(day=fixed_day, branch_id=branch.id)
+        legs[branch.id] = built.problem["durations"][0][2]
+    assert legs[slow.id] == pytest.approx(8 * legs[fast.id], rel=0.01)  # 2x the road, a quarter of the speed
