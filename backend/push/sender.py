@@ -220,6 +220,8 @@ def _attempt(subscription_id: int, message: dict, attempt: int) -> float | None:
         return _failed(subscription, status, exc, attempt)
     except requests.RequestException as exc:  # time-out, refused, reset: the service may come back
         return _failed(subscription, None, exc, attempt, transient=True)
+    except Exception as exc:  # e.g. a bad VAPID subject: recorded on the row, not retried
+        return _failed(subscription, None, exc, attempt)
     subscription.last_success_at = utcnow()
     subscription.failure_count = 0
     subscription.last_error = None

@@ -354,3 +354,23 @@ def test_a_phone_handed_to_another_agent_stops_getting_the_first_ones_messages(
     assert response.status_code == 201
     settle()
     assert push_service.requests_to(shared) == []
+
+
+def test_a_send_that_cannot_even_be_signed_is_recorded_not_lost(app, db, client, auth, make_user, make_agent,
+                                                                make_case, make_visit, push_service, browser_keys,
+                                                                subscribe, settle, monkeypatch):
+    agent = make_agent()
+    case = make_case()
+    make_visit(case=case, agent=agent, publish=True)
+    endpoint = push_service.endpoint("unsigned")
+    subscribe(agent.user, endpoint, browser_keys())
+    monkeypatch.setitem(app.config, "VAPID_SUBJECT", "not a mailto or https URL")
+
+    response = client.post(f"/api/cases/{case.id}/flags", headers=auth(make_user(role="owner")),
+                           json={"flag": "dispute", "reason": "r"})
+    assert response.status_code == 201
+    settle()
+    assert push_service.requests_to(endpoint) == []
+    row = db.session.scalar(select(PushSubscription))
+    db.session.refresh(row)
+    assert row.failure_count == 1 and "sub" in row.last_error
