@@ -18,6 +18,7 @@ import base64
 import io
 import os
 import random
+import secrets
 import signal
 import socket
 import subprocess
@@ -106,7 +107,9 @@ def seed(db_url: str, *, n_agents: int, visits_per_agent: int, day: date, seed_v
     from flask_migrate import upgrade
     from sqlalchemy import text
 
-    from backend.auth.services import create_user, log_in
+    from backend.auth.models import Token, User
+    from backend.auth.services import create_user, hash_password, log_in
+    from backend.common import sha256_hex, utcnow
     from backend.cases.importing import import_cases
     from backend.extensions import db
     from backend.org.models import Agent, Branch
@@ -141,8 +144,12 @@ def seed(db_url: str, *, n_agents: int, visits_per_agent: int, day: date, seed_v
             db.select(Case.id).join(Account, Account.id == Case.account_id).order_by(Account.account_number)
         ).all()
         agents = []
+        # argon2 is slow on purpose (~0.2 s a hash here): 500 agents share one hash of the same password
+        shared_hash = hash_password(PASSWORD)
         for a in range(n_agents):
-            user = create_user(username=f"bench-agent{a}", password=PASSWORD, role="agent")
+            user = User(username=f"bench-agent{a}", display_name=f"Bench agent {a}", password_hash=shared_hash, role="agent")
+            db.session.add(user)
+            db.session.flush()
             agent = Agent(user_id=user.id, branch_id=branch.id, start_lat=branch.lat, start_lon=branch.lon, daily_cap=visits_per_agent)
             db.session.add(agent)
             db.session.flush()
@@ -156,8 +163,12 @@ def seed(db_url: str, *, n_agents: int, visits_per_agent: int, day: date, seed_v
                                       "lat": visit.address.lat, "lon": visit.address.lon, "window_start": visit.window_start})
             agents.append(seeded)
             db.session.commit()
+        # tokens as log_in issues them (only their hash stored), without 500 password checks
         for seeded in agents:
-            seeded.token, _ = log_in(username=seeded.username, password=PASSWORD, device_id="bench")
+            seeded.token = secrets.token_urlsafe(32)
+            db.session.add(Token(user_id=seeded.user_id, token_hash=sha256_hex(seeded.token), device_id="bench",
+                                 expires_at=utcnow() + timedelta(hours=12)))
+        db.session.commit()
         owner_token, _ = log_in(username="bench-owner", password=PASSWORD, device_id="bench")
         db.session.remove()
         db.engine.dispose()

@@ -9,7 +9,9 @@ reason lands on the case timeline, and the case owner sees it in the exceptions 
 """
 import base64
 import binascii
+import fcntl
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -18,6 +20,7 @@ import marshmallow as ma
 from flask import current_app
 from sqlalchemy import exists, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from ..auth.models import User
@@ -68,36 +71,64 @@ class OpContext:
 def apply_batch(*, user: User, agent: Agent | None, device_id: str, ops: list[dict]) -> list[dict]:
     """In order, one transaction each; a database outage stops the batch (503: the device resends)."""
     user_id, agent_id = user.id, (agent.id if agent is not None and user.role == "agent" else None)
-    db.session.commit()  # end the read transaction authentication opened
-    return [apply_op(user_id=user_id, agent_id=agent_id, device_id=device_id, raw=raw) for raw in ops]
+    ids = [_op_id(raw.get("id")) for raw in ops]
+    known = {op.id: op for op in db.session.scalars(select(SyncOp).where(SyncOp.id.in_(set(ids))))} if ids else {}
+    db.session.commit()  # end the read transaction authentication and the look-up opened
+    results = []
+    for op_id, raw in zip(ids, ops):
+        if op_id in known:
+            results.append(_duplicate(known[op_id], user_id))
+            continue
+        result, record = apply_op(user_id=user_id, agent_id=agent_id, device_id=device_id, op_id=op_id, raw=raw)
+        known[op_id] = record  # the same id twice in one batch: the second is a duplicate
+        results.append(result)
+    return results
 
 
-def apply_op(*, user_id: int, agent_id: int | None, device_id: str, raw: dict) -> dict:
-    op_id = _op_id(raw.get("id"))
-    first = db.session.get(SyncOp, op_id)
-    if first is not None:
-        return _duplicate(first, user_id)
+def apply_op(*, user_id: int, agent_id: int | None, device_id: str, op_id: str, raw: dict) -> tuple[dict, SyncOp]:
+    """Effects and the op record commit together; the record's primary key makes a replay collide.
+
+    A replay racing this one (another worker, another device) runs into the primary key when its
+    record is flushed — PostgreSQL makes it wait for this transaction first — and everything it
+    did is rolled back: it answers "duplicate" with this op's answer.
+    """
+    ctx = _start(user_id=user_id, agent_id=agent_id, device_id=device_id, op_id=op_id, raw=raw)
     try:
-        _begin_write()
-        ctx = _start(user_id=user_id, agent_id=agent_id, device_id=device_id, op_id=op_id, raw=raw)
-        db.session.add(ctx.record)
-        db.session.flush()  # claims the op id now: a concurrent replay waits here, then collides
-    except IntegrityError:
-        db.session.rollback()
-        return _duplicate(db.session.get(SyncOp, op_id), user_id)
-    except DBAPIError as exc:
-        db.session.rollback()
-        current_app.logger.warning("sync op %s: database unavailable: %s", op_id, exc)
-        raise ServiceUnavailable("The database is busy; send the batch again.")
-
-    try:
-        result = _run(ctx)
-        db.session.commit()
+        with _write_lock():
+            _begin_write()
+            try:
+                result = _run(ctx)
+                db.session.flush()
+            except IntegrityError:
+                db.session.rollback()
+                first = db.session.get(SyncOp, op_id)
+                if first is None:  # not a replay after all: a real integrity problem, retryable
+                    raise
+                return _duplicate(first, user_id), first
+            db.session.commit()
     except DBAPIError as exc:
         db.session.rollback()
         current_app.logger.warning("sync op %s: database error: %s", op_id, exc)
         raise ServiceUnavailable("The database is busy; send the batch again.")
-    return result
+    return result, ctx.record
+
+
+@contextmanager
+def _write_lock():
+    """SQLite has one writer: queue sync writers on a file lock (woken at once by the kernel)
+    instead of SQLite's busy handler, which sleeps up to 100 ms between tries and leaves the
+    database idle under load. PostgreSQL needs no such thing (row locks)."""
+    bind = db.session.get_bind()
+    path = bind.url.database if bind.dialect.name == "sqlite" else None
+    if not path or path == ":memory:":
+        yield
+        return
+    with open(f"{path}.sync-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _begin_write() -> None:
@@ -142,17 +173,17 @@ def _storable(op_type: str, payload: dict, raw: dict) -> dict:
 
 
 def _run(ctx: OpContext) -> dict:
-    savepoint = db.session.begin_nested()
+    """Apply, or undo everything and keep the op as a conflict or rejection. Adds the record."""
     try:
         _validate(ctx)
         server = HANDLERS[ctx.type](ctx)
-        savepoint.commit()
+        db.session.flush()
         status, detail, errors, code = "applied", None, {}, None
     except OpProblem as problem:
-        savepoint.rollback()
+        _undo()
         status, detail, errors, server, code = problem.status, problem.detail, problem.errors, problem.server, problem.code
     except HTTPException as exc:  # a domain service said no (abort): 409 = conflict, else rejected
-        savepoint.rollback()
+        _undo()
         data = getattr(exc, "data", None) or {}
         status = "conflict" if exc.code == 409 else "rejected"
         detail = data.get("message") or exc.description
@@ -162,7 +193,7 @@ def _run(ctx: OpContext) -> dict:
     except DBAPIError:
         raise
     except Exception:  # a bug must not lose the op: it is kept as rejected for the owner to replay
-        savepoint.rollback()
+        _undo()
         current_app.logger.exception("sync op %s (%s) failed", ctx.op_id, ctx.type)
         status, detail, errors, server, code = "rejected", "The server could not apply this op.", {}, {}, "server_error"
 
@@ -174,6 +205,7 @@ def _run(ctx: OpContext) -> dict:
     if code:
         result["code"] = code
     record.result = result
+    db.session.add(record)
     if status != "applied" and ctx.case is not None and ctx.case_related:
         append_event(
             case=ctx.case,
@@ -182,6 +214,12 @@ def _run(ctx: OpContext) -> dict:
             data={"op_id": ctx.op_id, "type": ctx.type, "reason": detail, "errors": errors, "device_id": ctx.device_id},
         )
     return result
+
+
+def _undo() -> None:
+    """Roll back the op's effects; the record and the timeline note go into a fresh transaction."""
+    db.session.rollback()
+    _begin_write()
 
 
 def _validate(ctx: OpContext) -> None:
@@ -256,7 +294,14 @@ def _ever_held_visit(user_id: int, visit_id: int) -> bool:
 def _own_visit(ctx: OpContext) -> Visit:
     """The op's visit, locked; someone else's → rejected; taken away or cancelled → conflict."""
     visit_id = ctx.payload["visit_id"]
-    visit = db.session.get(Visit, visit_id, with_for_update=True)
+    # one round trip for what every visit op reads (case, its flags, address, outcome); row-locked
+    # against a concurrent office edit (PostgreSQL; SQLite writers are serialized anyway)
+    visit = db.session.scalars(
+        select(Visit)
+        .where(Visit.id == visit_id)
+        .options(joinedload(Visit.case).selectinload(Case.flags), joinedload(Visit.address), joinedload(Visit.outcome))
+        .with_for_update(of=Visit)
+    ).unique().first()
     if visit is None:
         raise OpProblem("rejected", "Not your visit.", errors={"payload.visit_id": ["no such visit on your route"]}, code="not_your_visit")
     if visit.agent_id != ctx.agent_id:
