@@ -234,6 +234,8 @@ def build_problem(
     agents' published routes as the engine's warm start."""
     now = now or utcnow()
     branch, agents, tz = plan_scope(branch_id=branch_id, agent_ids=agent_ids)
+    if not agents:
+        raise BuildError("agent_ids" if agent_ids else "branch_id", "No active agent is on shift in this scope.")
     clock = Clock.for_day(day, tz)
     now_s = max(0, clock.seconds(now))
     agent_ids_in = {a.id for a in agents}
@@ -375,8 +377,9 @@ def _agent_entry(agent: Agent, day: date, clock: Clock, now_s: int, fixed: list[
     """Shift in the branch's local time → the plan clock; the day continues after any
     visit done or under way, from where it was, not before now; the cap counts them."""
     branch_clock = Clock.for_day(day, agent.branch.timezone)
-    shift0 = clock.seconds(branch_clock.at(agent.shift_start_s))
-    shift1 = clock.seconds(branch_clock.at(agent.shift_end_s))
+    # a branch far from the plan's timezone may start its day before the plan day does
+    shift0 = max(0, clock.seconds(branch_clock.at(agent.shift_start_s)))
+    shift1 = max(shift0, clock.seconds(branch_clock.at(agent.shift_end_s)))
     home = (agent.start_lat, agent.start_lon) if agent.start_lat is not None and agent.start_lon is not None else (agent.branch.lat, agent.branch.lon)
     fixed = sorted(fixed, key=lambda v: (v.checkin_at or v.planned_arrival or datetime.max, v.route_position or 0, v.id))
     stops = []

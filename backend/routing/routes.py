@@ -74,7 +74,7 @@ def get_route_plan_detail(plan_id):
 @blp.alt_response(409, description="The plan is not a draft, changed since read, or the stop is fixed")
 def post_move(args, plan_id):
     """Move a visit to an agent and position, pin it, or unassign it; re-timed and re-checked"""
-    plan = get_route_plan(plan_id)
+    plan = get_route_plan(plan_id, for_update=True)
     move = move_route_plan_visit(plan=plan, actor_id=g.user.id, **args)
     db.session.commit()
     return {**route_plan_view(plan), "move": move}
@@ -86,7 +86,7 @@ def post_move(args, plan_id):
 @blp.alt_response(409, description="The plan breaks rules (listed in `violations`) or is not a draft")
 def post_publish(plan_id):
     """Make the plan the agents' day: visits published in route order, devices told"""
-    plan = publish_route_plan(plan=get_route_plan(plan_id), actor_id=g.user.id)
+    plan = publish_route_plan(plan=get_route_plan(plan_id, for_update=True), actor_id=g.user.id)
     db.session.commit()
     return route_plan_view(plan)
 

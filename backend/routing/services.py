@@ -191,8 +191,10 @@ def expire_stale_route_plan(plan: RoutePlan) -> RoutePlan:
     return plan
 
 
-def get_route_plan(plan_id: int) -> RoutePlan:
-    plan = db.session.get(RoutePlan, plan_id)
+def get_route_plan(plan_id: int, *, for_update: bool = False) -> RoutePlan:
+    """`for_update` locks the row (PostgreSQL) so that two dispatchers' moves or publishes
+    of one plan run one after the other, each on the other's result."""
+    plan = db.session.get(RoutePlan, plan_id, with_for_update=True if for_update else None)
     if plan is None:
         abort(404, f"No route plan {plan_id}.")
     return plan
@@ -645,7 +647,8 @@ def route_plan_view(plan: RoutePlan) -> dict:
         for n, stop in enumerate(route["stops"], start=len(agent["fixed"]) + 1):
             window = stop["window"]
             stops.append({**describe(stop["visit"]), "position": n, "arrival": clock.at(stop["arrival"]),
-                          "start": clock.at(stop["start"]), "end": clock.at(stop["end"]), "fixed": False, "status": "planned",
+                          "start": clock.at(stop["start"]), "end": clock.at(stop["end"]), "fixed": False,
+                          "status": "published" if plan.published_at else "planned",
                           "window": {"start": clock.at(window[0]), "end": clock.at(window[1])} if window else None})
         out["routes"].append({
             "agent_id": agent["agent_id"], "agent_name": agent["name"], "shift_start": clock.at(agent["shift_s"][0]),
