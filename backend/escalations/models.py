@@ -14,6 +14,7 @@ KINDS = {
     "dispute": "supervisor",
     "hardship": "supervisor",
     "other": "supervisor",
+    "legal": "legal",
     "legal_question": "legal",
     "lawyer_letter": "legal",
     "litigation": "legal",

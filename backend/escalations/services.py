@@ -38,6 +38,8 @@ def raise_ticket(*, case: Case, kind: str, reason: str, actor_id: int | None, so
     )
     db.session.add(ticket)
     db.session.flush()
+    # the caller may have set the flag a moment ago (the sync op does): read the flags afresh
+    db.session.expire(case, ["flags"])
     if not any(f.flag == FLAG for f in case.active_flags()):
         set_flag(case=case, flag=FLAG, reason=f"{queue} ticket {ticket.id}: {ticket.reason}"[:500], actor_id=actor_id)
     append_event(
@@ -97,6 +99,7 @@ def resolve_ticket(*, ticket: EscalationTicket, resolution: str, clear: bool, ac
         ).limit(1)
     )
     case = ticket.case
+    db.session.expire(case, ["flags"])
     if clear and others is None and any(f.flag == FLAG for f in case.active_flags()):
         clear_flag(case=case, flag=FLAG, reason=f"ticket {ticket.id} resolved: {resolution}"[:500], actor_id=actor_id)
         ticket.flag_cleared = True

@@ -20,12 +20,13 @@ from sqlalchemy import func, select
 
 from ..cases.models import Case
 from ..common import canonical_json, sha256_hex, to_utc_naive, utcnow
+from ..escalations.models import KINDS as ESCALATION_KINDS
 from ..extensions import db
 from .settings import effective_settings, settings_version
 
 DATA = Path(__file__).parent / "data"
 
-# a flag that has its own rule is named by it; every other blocking flag is R4
+# flags another rule raises; they block as R4 flags (COMPLIANCE.md R11, R12, R16) and name their source
 FLAG_RULES = {"asked_not_to_return": "R11", "vulnerable": "R12", "escalated": "R16"}
 # visits happen at these ladder stages (legal: the hand-off may still need a visit, R7 governs wording)
 VISIT_STAGES = ("field", "legal")
@@ -161,12 +162,15 @@ def place_findings(case: Case, address, day: date) -> list[Finding]:
 
 
 def blocking_findings(case: Case, at: datetime | None = None) -> list[Finding]:
-    """Every active visit-blocking flag, named by its rule (R4, or R11/R12/R16 for theirs)."""
+    """R4: every active visit-blocking flag; one raised by R11, R12 or R16 says so in `source_rule`."""
     jurisdiction = jurisdiction_for(case)
     blocking = set(effective_settings(jurisdiction)["blocking_flags"])
     return [
         Finding(
-            FLAG_RULES.get(f.flag, "R4"), f"Case is blocked by the {f.flag} flag: {f.reason}".rstrip(": "), flag=f.flag
+            "R4",
+            f"Case is blocked by the {f.flag} flag: {f.reason}".rstrip(": "),
+            flag=f.flag,
+            extra={"source_rule": FLAG_RULES[f.flag]} if f.flag in FLAG_RULES else {},
         )
         for f in case.active_flags(at)
         if f.flag in blocking
@@ -404,7 +408,7 @@ def rules_snapshot(jurisdiction: str, *, day: date | None = None) -> dict:
         "asked_to_leave_flag": "asked_not_to_return",  # R11
         "vulnerability_flag": "vulnerable",  # R12
         "plan_options_required": ["installments", "promise"],  # R13: never "pay all now" alone
-        "escalation_kinds": ["complaint", "dispute", "hardship", "legal_question", "lawyer_letter", "litigation", "other"],
+        "escalation_kinds": list(ESCALATION_KINDS),
     }
     if day is not None:
         snapshot["valid_until"] = (datetime.combine(day + timedelta(days=1), time(0))).isoformat() + "Z"

@@ -56,7 +56,8 @@ def test_claim_then_resolve_clears_the_flag_and_unblocks_visits(client, auth, ow
     agent = make_agent()
     day = (case.created_at.date() + timedelta(days=20)).isoformat()
     blocked = client.post("/api/visits", json={"case_id": case.id, "date": day, "agent_id": agent.id}, headers=dispatcher)
-    assert blocked.status_code == 409 and blocked.get_json()["rule"] == "R16"
+    assert blocked.status_code == 409 and blocked.get_json()["flag"] == "escalated"
+    assert blocked.get_json()["findings"][0]["source_rule"] == "R16"
     claimed = client.post(f"/api/escalations/{ticket['id']}/claim", headers=headers)
     assert claimed.status_code == 200 and claimed.get_json()["status"] == "claimed"
     assert client.post(f"/api/escalations/{ticket['id']}/claim", headers=headers).status_code == 409
@@ -122,3 +123,20 @@ def test_sla_hours_are_a_setting(db, make_case, make_user):
     change_setting(jurisdiction="CN", key="escalation_sla_hours", value={"supervisor": 4, "legal": 24}, reason="faster", actor_id=admin.id)
     ticket = raise_ticket(case=make_case(), kind="complaint", reason="x", actor_id=None)
     assert ticket.sla_due_at - ticket.raised_at == timedelta(hours=4)
+
+
+def test_the_sync_op_makes_one_ticket_and_one_flag(client, auth, make_visit, db):
+    """End to end through POST /api/sync/ops: the sync service sets the flag and emits; the ticket follows."""
+    import uuid
+
+    from backend.cases.models import CaseFlag
+
+    visit = make_visit()
+    op = {"id": str(uuid.uuid4()), "type": "case.escalate", "at": "2026-11-28T03:00:00Z",
+          "payload": {"case_id": visit.case_id, "visit_id": visit.id, "kind": "legal", "reason": "律师函已收到"}}
+    response = client.post("/api/sync/ops", json={"device_id": "d1", "ops": [op]}, headers=auth(visit.agent.user))
+    assert response.status_code == 200 and response.get_json()["results"][0]["status"] == "applied"
+    tickets = db.session.scalars(select(EscalationTicket).where(EscalationTicket.case_id == visit.case_id)).all()
+    assert [(t.queue, t.source) for t in tickets] == [("legal", "device")]
+    flags = db.session.scalars(select(CaseFlag).where(CaseFlag.case_id == visit.case_id, CaseFlag.flag == "escalated")).all()
+    assert len(flags) == 1

@@ -1,6 +1,5 @@
 """Fixtures for the rule, plan-policy and playbook tests."""
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -56,8 +55,3 @@ def make_outcome(db, make_agent):
         return visit
 
     return make
-
-
-def local(day: date, hh: int, mm: int = 0, tz: str = "Asia/Shanghai") -> datetime:
-    """A wall-clock time in the debtor's zone as naive UTC (how times are stored)."""
-    return datetime.combine(day, time(hh, mm), ZoneInfo(tz)).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)

@@ -1,7 +1,8 @@
 """Every rule, tried at each enforcement point it has on the server:
 ASSIGN (POST /api/visits → 409 naming the rule and flag), ROUTE (eligibility_for_day, windows_for)
 and SYNC (sync_findings / sync_warnings). DEVICE is checked through what the snapshot ships."""
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -17,7 +18,12 @@ from backend.policy.rules import (
 )
 from backend.policy.settings import change_setting
 
-from conftest import local  # tests/policy/conftest.py
+
+
+def local(day: date, hh: int, mm: int = 0, tz: str = "Asia/Shanghai") -> datetime:
+    """A wall-clock time in the debtor's zone as naive UTC (how times are stored)."""
+    return datetime.combine(day, time(hh, mm), ZoneInfo(tz)).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
 
 SUNDAY_OFFSET = 6
 
@@ -212,31 +218,33 @@ def test_r3_route_exclusion(db, make_visit, monday):
 
 R4_FLAGS = ["dispute", "bankruptcy", "deceased", "cease_contact", "attorney", "complaint", "legal_hold", "fraud_claim", "plan_performing"]
 OWN_RULE = {"asked_not_to_return": "R11", "vulnerable": "R12", "escalated": "R16"}
-ALL_FLAGS = [(f, "R4") for f in R4_FLAGS] + list(OWN_RULE.items())
+ALL_FLAGS = [(f, None) for f in R4_FLAGS] + list(OWN_RULE.items())
 
 
-@pytest.mark.parametrize("flag,rule", ALL_FLAGS)
-def test_blocking_flag_at_assign(db, post_visit, make_case, monday, flag, rule):
+@pytest.mark.parametrize("flag,source", ALL_FLAGS)
+def test_blocking_flag_at_assign(db, post_visit, make_case, monday, flag, source):
     case = make_case()
     set_flag(case=case, flag=flag, reason="test", actor_id=None)
     db.session.commit()
     response = post_visit(case, monday)
     assert response.status_code == 409
     body = response.get_json()
-    assert body["rule"] == rule and body["flag"] == flag
+    assert body["rule"] == "R4" and body["flag"] == flag
+    assert body["findings"][0].get("source_rule") == source
 
 
-@pytest.mark.parametrize("flag,rule", ALL_FLAGS)
-def test_blocking_flag_at_route(db, make_case, monday, flag, rule):
+@pytest.mark.parametrize("flag,source", ALL_FLAGS)
+def test_blocking_flag_at_route(db, make_case, monday, flag, source):
     case = make_case()
     set_flag(case=case, flag=flag, reason="test", actor_id=None)
     db.session.commit()
     allowed, findings = eligibility_for_day(case, monday)
-    assert not allowed and (findings[0].rule, findings[0].flag) == (rule, flag)
+    assert not allowed and (findings[0].rule, findings[0].flag) == ("R4", flag)
+    assert findings[0].extra.get("source_rule") == source
 
 
-@pytest.mark.parametrize("flag,rule", ALL_FLAGS)
-def test_blocking_flag_at_sync_only_after_it_took_effect(db, make_visit, monday, flag, rule):
+@pytest.mark.parametrize("flag,source", ALL_FLAGS)
+def test_blocking_flag_at_sync_only_after_it_took_effect(db, make_visit, monday, flag, source):
     from backend.common import utcnow
 
     visit = make_visit(day=monday)
@@ -246,7 +254,7 @@ def test_blocking_flag_at_sync_only_after_it_took_effect(db, make_visit, monday,
     after = utcnow() + timedelta(seconds=1)
     payload = {"code": "refused", "met": "debtor", "disclosure_at": after.isoformat()}
     late = sync_findings(case=visit.case, visit=None, op_type="visit.outcome", device_at=after, payload=payload)
-    assert (late[0].rule, late[0].flag) == (rule, flag)
+    assert (late[0].rule, late[0].flag, late[0].extra.get("source_rule")) == ("R4", flag, source)
     early = sync_findings(case=visit.case, visit=None, op_type="visit.outcome", device_at=before - timedelta(seconds=1),
                           payload={**payload, "disclosure_at": (before - timedelta(seconds=2)).isoformat()})
     assert early == []
@@ -389,13 +397,13 @@ def test_r12_vulnerability_pauses_assign_route_and_sync(db, post_visit, make_vis
     visit = make_visit(day=monday)
     set_flag(case=visit.case, flag="vulnerable", reason="capacity concern", actor_id=None)
     db.session.commit()
-    assert post_visit(visit.case, monday + timedelta(days=10)).get_json()["rule"] == "R12"
-    assert eligibility_for_day(visit.case, monday + timedelta(days=10))[1][0].rule == "R12"
+    assert post_visit(visit.case, monday + timedelta(days=10)).get_json()["findings"][0]["source_rule"] == "R12"
+    assert eligibility_for_day(visit.case, monday + timedelta(days=10))[1][0].extra["source_rule"] == "R12"
     from backend.common import utcnow
 
     later = utcnow() + timedelta(minutes=1)
     found = sync_findings(case=visit.case, visit=visit, op_type="visit.checkin", device_at=later, payload={})
-    assert "R12" in {f.rule for f in found}
+    assert "R12" in {f.extra.get("source_rule") for f in found}
 
 
 # --- R16 escalation blocks until cleared ------------------------------------------------------
@@ -409,7 +417,8 @@ def test_r16_escalation_blocks_until_the_ticket_is_resolved(db, post_visit, make
     ticket = raise_ticket(case=case, kind="lawyer_letter", reason="Lawyer letter received", actor_id=owner.id)
     db.session.commit()
     response = post_visit(case, monday)
-    assert response.status_code == 409 and (response.get_json()["rule"], response.get_json()["flag"]) == ("R16", "escalated")
+    body = response.get_json()
+    assert response.status_code == 409 and (body["rule"], body["flag"], body["findings"][0]["source_rule"]) == ("R4", "escalated", "R16")
     assert not eligibility_for_day(case, monday)[0]
     resolve_ticket(ticket=ticket, resolution="Handled by legal", clear=True, actor_id=owner.id)
     db.session.commit()
