@@ -238,7 +238,23 @@ def _validate(ctx: OpContext) -> None:
         except ma.ValidationError as exc:
             errors.update({f"payload.{k}" if not k.startswith("payload") else k: v for k, v in _flat(exc.messages).items()})
     if errors:
+        _attach_case(ctx)
         raise OpProblem("rejected", "The op has invalid fields.", errors=errors, code="validation_error")
+
+
+def _attach_case(ctx: OpContext) -> None:
+    """A malformed op still names its case when it can: the owner sees it with the case."""
+    raw = ctx.raw.get("payload") if isinstance(ctx.raw.get("payload"), dict) else {}
+    visit_id, case_id = raw.get("visit_id"), raw.get("case_id")
+    if isinstance(visit_id, int) and not isinstance(visit_id, bool):
+        visit = db.session.get(Visit, visit_id)
+        if visit is not None and visit.agent_id == ctx.agent_id:
+            ctx.visit, ctx.case, ctx.case_related = visit, visit.case, True
+            return
+    if isinstance(case_id, int) and not isinstance(case_id, bool):
+        held = db.session.scalar(select(exists().where(Visit.case_id == case_id, Visit.agent_id == ctx.agent_id)))
+        if held:
+            ctx.case, ctx.case_related = db.session.get(Case, case_id), True
 
 
 def _flat(messages, prefix: str = "") -> dict:

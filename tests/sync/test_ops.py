@@ -54,6 +54,9 @@ def test_malformed_op_is_rejected_per_field_and_kept_while_the_rest_apply(db, se
     kept = {op.id: op for op in db.session.scalars(select(SyncOp))}
     assert set(kept) == {bad["id"], unknown["id"], no_time["id"], good["id"]}
     assert kept[unknown["id"]].status == "rejected" and kept[unknown["id"]].payload["visit_id"] == owned_visit.id
+    # the malformed ops are filed under their case, for the owner, and on its timeline
+    assert kept[bad["id"]].case_id == owned_visit.case_id and kept[bad["id"]].visit_id == owned_visit.id
+    assert _timeline_kinds(db, owned_visit.case_id).count("sync.rejected") == 3
     assert db.session.scalar(select(func.count(Note.id))) == 1
 
 
