@@ -10,7 +10,9 @@ import re
 import pytest
 
 ROLES = ("agent", "dispatcher", "owner", "admin")
-PUBLIC = {("post", "/api/auth/login")}
+# The only operations anyone may call without a token (a reviewed list):
+# signing in, and checking a paper agreement's verification code against its terms hash.
+PUBLIC = {("post", "/api/auth/login"), ("get", "/api/agreements/verify")}
 PLACEHOLDERS = {"flag": "dispute", "sha256": "0" * 64, "op_id": "00000000-0000-4000-8000-000000000000"}
 
 
@@ -29,6 +31,8 @@ def _concrete(path):
 def test_every_operation_declares_roles(app):
     missing = [f"{m.upper()} {p}" for m, p, op in _operations(app) if (m, p) not in PUBLIC and not op.get("x-roles")]
     assert missing == []
+    public = {(m, p) for m, p, op in _operations(app) if op.get("security") == []}
+    assert public == PUBLIC
 
 
 def test_every_operation_needs_a_token(app, client):
