@@ -11,6 +11,7 @@ const root = document.getElementById('app');
 let registration = null;
 let updateAccepted = false;
 let cleanup = null;
+let routeSeq = 0;
 let shell = null;
 
 async function boot() {
@@ -163,10 +164,16 @@ async function route() {
     if (current) tab.setAttribute('aria-current', 'page'); else tab.removeAttribute('aria-current');
   }
   if (cleanup) { try { cleanup(); } catch (_) { /* view already gone */ } cleanup = null; }
+  const mine = ++routeSeq;
   const session = await store.getSession();
   const module = await VIEWS[name]();
-  clear(shell.main);
-  cleanup = (await module.mount(shell.main, Object.assign(context(session), params))) || null;
+  if (mine !== routeSeq) return; // a newer navigation won
+  // Each view owns a fresh element: a late render of a view left behind lands nowhere.
+  const container = h('div', { class: `view view-${name}` });
+  clear(shell.main, container);
+  const done = (await module.mount(container, Object.assign(context(session), params))) || null;
+  if (mine !== routeSeq) { if (done) done(); return; }
+  cleanup = done;
   shell.main.focus({ preventScroll: true });
   window.scrollTo(0, 0);
 }

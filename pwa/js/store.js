@@ -123,9 +123,11 @@ export async function applyChanges(changes, cursor) {
       } else if (change.kind === 'case.stop_work' || change.kind === 'case.flags') {
         const visits = await req(s.visits.index('case_id').getAll(change.ref_id));
         for (const visit of visits) {
-          let flags = visit.flags || [];
-          if (Array.isArray(data.flags)) flags = data.flags;
-          else if (data.flag && !flags.some((f) => f.flag === data.flag)) flags = flags.concat([{ flag: data.flag, reason: data.reason || '' }]);
+          let flags = Array.isArray(data.flags) ? data.flags : (visit.flags || []);
+          // A stop-work names the flag that now blocks the case: it is active whatever the list says.
+          if (change.kind === 'case.stop_work' && data.flag && !flags.some((f) => f.flag === data.flag)) {
+            flags = flags.concat([{ flag: data.flag, reason: data.reason || '' }]);
+          }
           s.visits.put(Object.assign(visit, { flags }));
           if (change.kind === 'case.stop_work') stopped.push(visit.id);
         }

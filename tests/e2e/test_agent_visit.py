@@ -24,7 +24,7 @@ def draw_signature(page):
         page.mouse.up()
 
 
-def test_whole_visit_offline_then_synced_exactly_once(phone, agent_day, client, auth):
+def test_whole_visit_offline_then_synced_exactly_once(phone, agent_day, client, auth, db):
     page = phone.page
     phone.login(agent_day.username)
     phone.wait_service_worker()
@@ -57,7 +57,7 @@ def test_whole_visit_offline_then_synced_exactly_once(phone, agent_day, client, 
 
     step(page, "signature")
     draw_signature(page)
-    page.wait_for_function("import('/js/store.js').then(async (s) => ((await s.getDraft(%d)).signature.strokes || []).length === 2)" % agent_day.visits[0].id)
+    page.wait_for_function("() => import('/js/store.js').then(async (s) => ((await s.getDraft(%d)).signature.strokes || []).length === 2)" % agent_day.visits[0].id)
     page.reload()  # mid-visit: the drawn signature is part of the draft
     step(page, "signature")
     assert page.get_by_role("button", name=T["sign.save"]).is_enabled()
@@ -96,7 +96,7 @@ def test_whole_visit_offline_then_synced_exactly_once(phone, agent_day, client, 
 
     phone.context.set_offline(False)
     phone.sync()
-    page.wait_for_function("import('/js/store.js').then((s) => s.outboxCount()).then((n) => n === 0)")
+    page.wait_for_function("() => import('/js/store.js').then((s) => s.outboxCount()).then((n) => n === 0)")
     page.goto(f"/#/visit/{agent_day.visits[0].id}")
     step(page, "done")
     page.locator(".oplist li.op.applied").nth(5).wait_for()
@@ -107,6 +107,7 @@ def test_whole_visit_offline_then_synced_exactly_once(phone, agent_day, client, 
         ["visit.checkin", "plan.propose", "signature.add", "visit.outcome", "note.add", "visit.checkout"])
     assert {j["status"] for j in journal} == {"applied"}, journal
 
+    db.session.expire_all()  # rows written by the live server
     owner = auth(agent_day.owner, password=PASSWORD)
     timeline = client.get(f"/api/cases/{case.id}/timeline", headers=owner).get_json()
     assert timeline["chain"]["verified"] is True

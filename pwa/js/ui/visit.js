@@ -8,8 +8,6 @@ import { KINDS, addDays, buildTerms, checkPolicy, fromCents, sha256Hex, termsHas
 import { button, clear, field, h } from './dom.js';
 import { createPad, renderPng, toBase64 } from './signature.js';
 
-const LONG_VISIT_MS = 30 * 60 * 1000;
-
 export async function mount(container, ctx) {
   const { t, i18n, store, sync, visitId, user } = ctx;
   let visit;
@@ -103,12 +101,13 @@ export async function mount(container, ctx) {
   /* Time at the door (R11) and the one-tap escalation (R16). */
   function inVisitBar() {
     const elapsed = h('span', { class: 'elapsed' });
+    const warnMs = (rules().visit_warn_minutes || 30) * 60000;
     const update = () => {
       const ms = Date.now() - Date.parse(draft.checkin.at);
       const minutes = Math.max(0, Math.floor(ms / 60000));
       elapsed.textContent = t('visit.elapsed', { n: minutes });
-      elapsed.classList.toggle('warn', ms >= LONG_VISIT_MS);
-      if (ms >= LONG_VISIT_MS) elapsed.textContent += ` — ${t('visit.long')}`;
+      elapsed.classList.toggle('warn', ms >= warnMs);
+      if (ms >= warnMs) elapsed.textContent += ` — ${t('visit.long')}`;
     };
     update();
     clearInterval(timer);
@@ -142,10 +141,9 @@ export async function mount(container, ctx) {
 
   async function brief(el) {
     const account = visit.account || {};
-    const rules = (packet && packet.rules) || {};
     const refusal = checkinRefusal(visit, await sync.serverNow());
     const nav = navigationUrl(visit);
-    el.append(
+    put(el, 
       section(t('brief.situation'),
         h('dl', { class: 'facts' },
           fact(t('brief.overdue'), i18n.money(account.overdue_amount, account.currency), 'strong'),
@@ -156,11 +154,11 @@ export async function mount(container, ctx) {
       (visit.flags || []).length ? h('section', { class: 'card bad', role: 'alert' },
         h('h2', { text: t('brief.stop_work') }),
         h('ul', {}, visit.flags.map((f) => h('li', { text: `${t(`flag.${f.flag}`)}${f.reason ? ` — ${f.reason}` : ''}` })))) : null,
-      historySection(visit.history),
-      approachSection(true),
-      policySection(),
+      checkinSection(refusal, rules()),
       nav ? h('a', { class: 'btn secondary block', href: nav, text: t('today.navigate') }) : null,
-      checkinSection(refusal, rules));
+      approachSection(true),
+      historySection(visit.history),
+      policySection());
   }
 
   function checkinSection(refusal, rules) {
@@ -252,7 +250,7 @@ export async function mount(container, ctx) {
         h('h3', { text: s.label || t(`strategy.${s.key}`) }),
         s.reason ? h('p', { class: 'muted', text: s.reason }) : null,
         (s.scripts || []).length ? h('ul', { class: 'scripts' }, s.scripts.map((sc) => h('li', {},
-          typeof sc === 'string' ? sc : (sc.text || ''),
+          fill(typeof sc === 'string' ? sc : (sc.text || '')),
           sc.legal_wording ? h('span', { class: 'chip', text: t('brief.legal_wording') }) : null))) : null)),
       rec.placeholder ? h('p', { class: 'muted', text: t('brief.approach_placeholder') }) : null);
   }
@@ -271,7 +269,7 @@ export async function mount(container, ctx) {
 
   function met(el) {
     const choose = (value) => (e) => guarded(e.currentTarget, () => saveOnly({ met: value }));
-    el.append(h('section', { class: 'card' },
+    put(el, h('section', { class: 'card' },
       h('h2', { text: t('met.title') }), h('p', { class: 'muted', text: t('met.help') }),
       h('div', { class: 'choices' },
         button([h('strong', { text: t('met.debtor') }), h('span', { text: t('met.debtor_hint') })], choose('debtor'), 'choice'),
@@ -289,12 +287,12 @@ export async function mount(container, ctx) {
       try { pos = await currentPosition({ timeoutMs: 8000 }); } catch (_) { /* time is what R6 needs; GPS when we have it */ }
       await saveOnly({ identity: true, disclosure: { at: new Date().toISOString(), lat: pos && pos.lat, lon: pos && pos.lon, accuracy_m: pos && pos.accuracy_m } });
     }), 'btn primary block big');
-    el.append(h('section', { class: 'card' },
+    put(el, h('section', { class: 'card' },
       h('h2', { text: t('disclosure.identity_title') }),
       h('label', { class: 'check' }, identity, h('span', { text: t('disclosure.identity') }))),
     h('section', { class: 'card' },
       h('h2', { text: t('disclosure.title') }),
-      h('blockquote', { class: 'script', text: t('disclosure.script', { agent: agentName }) }),
+      h('blockquote', { class: 'script', text: disclosureText(agentName) }),
       h('p', { class: 'muted', text: t('disclosure.help') }), give,
       button(t('disclosure.not_debtor'), (e) => guarded(e.currentTarget, () => saveOnly({ met: 'third_party' })), 'btn ghost block')));
   }
@@ -343,7 +341,7 @@ export async function mount(container, ctx) {
       }
       await commit([{ type: 'visit.outcome', payload }], { outcome: Object.assign({ code, done: true }, payload) });
     }), 'btn primary block big');
-    el.append(draft.met === 'third_party' ? h('section', { class: 'card' }, h('h2', { text: t('third_party.title') }),
+    put(el, draft.met === 'third_party' ? h('section', { class: 'card' }, h('h2', { text: t('third_party.title') }),
       h('blockquote', { class: 'script', text: t('third_party.script', { name: visit.debtor.name }) })) : approachSection(false),
     h('section', { class: 'card' }, radios, fields, error, submit,
       draft.met ? button(t('outcome.change_met'), (e) => guarded(e.currentTarget, () => saveOnly({ met: null, disclosure: null, outcome: { code: null } })), 'btn ghost block') : null));
@@ -360,6 +358,33 @@ export async function mount(container, ctx) {
   }
 
   const policy = () => visit.plan_policy || {};
+  const rules = () => (packet && packet.rules) || {};
+
+  /* Approved scripts carry {placeholders}; they are filled here from the brief and the policy. */
+  function fill(text) {
+    const account = visit.account || {};
+    const p = policy();
+    const org = packet && (packet.organisation || {}).name;
+    const values = {
+      debtor_name: visit.debtor.name,
+      agent_name: (user && (user.display_name || user.username)) || '',
+      organisation: org || (packet && packet.agent && packet.agent.branch && packet.agent.branch.name) || t('disclosure.organisation'),
+      complaint_phone: (packet && (packet.organisation || {}).complaint_phone) || t('disclosure.complaint_channel'),
+      overdue_amount: i18n.money(account.overdue_amount, account.currency),
+      days_past_due: String(account.days_past_due ?? ''),
+      min_installment: i18n.money(p.min_installment_floor, account.currency),
+      max_term_months: String(p.max_term_months ?? ''),
+      pay_by: addDays(todayIso(), Number(p.incentive_pay_by_days || 14)),
+      waiver_amount: i18n.money((Number(account.overdue_amount || 0) * Number(p.incentive_max_waiver_pct || 0)) / 100, account.currency),
+    };
+    return String(text).replace(/\{(\w+)\}/g, (m, key) => values[key] ?? '…');
+  }
+
+  function disclosureText(agentName) {
+    const texts = rules().disclosure || {};
+    const text = texts[i18n.currentLocale()] || texts['zh-CN'];
+    return text ? fill(text) : t('disclosure.script', { agent: agentName });
+  }
   const todayIso = () => sync.isoDay(Date.now());
 
   // --- plan builder -------------------------------------------------------------
@@ -436,7 +461,7 @@ export async function mount(container, ctx) {
       });
     }), 'btn primary block big');
 
-    el.append(h('section', { class: 'card' }, h('h2', { text: t('plan.title') }), h('p', { class: 'muted', text: t('plan.help') }), kinds, controls),
+    put(el, h('section', { class: 'card' }, h('h2', { text: t('plan.title') }), h('p', { class: 'muted', text: t('plan.help') }), kinds, controls),
       h('section', { class: 'card' }, result, propose,
         button(t('plan.change_outcome'), (e) => guarded(e.currentTarget, () => saveOnly({ outcome: { code: null } })), 'btn ghost block')));
     draw();
@@ -500,7 +525,7 @@ export async function mount(container, ctx) {
       reason.focus();
     }
 
-    el.append(
+    put(el, 
       h('section', { class: 'card' },
         h('h2', { text: t('sign.title') }),
         p.status === 'pending_approval' ? h('p', { class: 'notice warn', text: t('sign.pending') }) : null,
@@ -521,7 +546,9 @@ export async function mount(container, ctx) {
   function notes(el) {
     const text = h('textarea', { rows: 4, value: draft.note_text || '', 'aria-describedby': 'note-warn' });
     const warn = h('p', { class: 'warn-text', id: 'note-warn', role: 'status' });
-    const words = t('notes.flag_words').split('|').map((w) => w.trim().toLowerCase()).filter(Boolean);
+    // R7: the rule set's phrase lists (every category, both languages), else the catalog's short list
+    const lists = Object.values(rules().prohibited_phrases || {}).flatMap((byLocale) => Object.values(byLocale || {}).flat());
+    const words = (lists.length ? lists : t('notes.flag_words').split('|')).map((w) => String(w).trim().toLowerCase()).filter(Boolean);
     const check = () => {
       const hit = words.find((w) => text.value.toLowerCase().includes(w));
       warn.textContent = hit ? t('notes.flagged', { word: hit }) : '';
@@ -534,7 +561,7 @@ export async function mount(container, ctx) {
       await commit([{ type: 'note.add', payload: { case_id: visit.case_id, visit_id: visit.id, text: value } }],
         { notes: (draft.notes || []).concat([{ text: value, at: new Date().toISOString() }]), note_text: '' });
     };
-    el.append(h('section', { class: 'card' },
+    put(el, h('section', { class: 'card' },
       h('h2', { text: t('notes.title') }),
       (draft.notes || []).length ? h('ul', { class: 'saved-notes' }, draft.notes.map((n) => h('li', {}, h('span', { class: 'muted', text: i18n.dateTime(n.at) }), h('p', { text: n.text })))) : null,
       field(t('notes.label'), text, t('notes.hint')), warn,
@@ -547,7 +574,7 @@ export async function mount(container, ctx) {
 
   function checkout(el) {
     const statusEl = h('p', { class: 'muted', text: t('checkout.help') });
-    el.append(h('section', { class: 'card' }, h('h2', { text: t('checkout.title') }), summary(), statusEl,
+    put(el, h('section', { class: 'card' }, h('h2', { text: t('checkout.title') }), summary(), statusEl,
       button(t('checkout.button'), (e) => guarded(e.currentTarget, async () => {
         statusEl.textContent = t('gps.locating');
         let pos = null;
@@ -564,7 +591,7 @@ export async function mount(container, ctx) {
     const answered = new Map(journal.map((j) => [j.id, j]));
     const visits = await store.listVisits();
     const next = visits.find((v) => v.id !== visit.id && v.status !== 'cancelled' && !['completed', 'failed'].includes(v.status) && (v.route_position ?? 0) > (visit.route_position ?? 0));
-    el.append(h('section', { class: 'card' },
+    put(el, h('section', { class: 'card' },
       h('h2', { text: t('done.title') }), summary(),
       h('h3', { text: t('done.records') }),
       h('ul', { class: 'oplist' }, (draft.ops || []).map((op) => {
@@ -596,6 +623,11 @@ export async function mount(container, ctx) {
     clearInterval(timer);
     flushTyping();
   };
+}
+
+/* Node.append would print "null" for the optional parts. */
+function put(el, ...children) {
+  el.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
 }
 
 function section(title, ...children) {
