@@ -294,3 +294,25 @@ def test_percent_is_shown_while_solving(client, team, tomorrow):
     solving = [p for s, p in seen if s == "solving"]
     assert any(10 <= p < 100 for p in solving), seen
     assert solving == sorted(solving)
+
+
+def test_publish_rechecks_compliance_as_of_now(client, db, team, tomorrow, wait_plan):
+    from backend.cases.models import CaseFlag
+    from backend.common import utcnow
+
+    plan = _draft(client, wait_plan, team, tomorrow)
+    flagged = stops_of(plan)[0]
+    db.session.add(CaseFlag(case_id=flagged["case_id"], flag="complaint", reason="complaint filed this morning",
+                            set_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+
+    response = client.post(f"/api/route-plans/{plan['id']}/publish", headers=team["headers"])
+    assert response.status_code == 409
+    assert [(v["rule"], v["visit"], v.get("flag")) for v in response.get_json()["violations"]] == [("R4", flagged["ref"], "complaint")]
+    assert db.session.scalar(select(Visit).where(Visit.status == "published")) is None
+
+    response = _move(client, team, plan["id"], case_id=flagged["case_id"], agent_id=None)
+    assert response.status_code == 200
+    response = client.post(f"/api/route-plans/{plan['id']}/publish", headers=team["headers"])
+    assert response.status_code == 200, response.get_json()
+    assert flagged["case_id"] not in {s["case_id"] for s in stops_of(response.get_json())}
