@@ -311,24 +311,26 @@ def evaluate_promises(*, as_of: date, case_ids: list[int] | None = None, actor_i
         track.state = state
         if state in TERMINAL_STATES:
             _decide(case=case, plan=plan, track=track, state=state, as_of=as_of, actor_id=actor_id)
-    summary["cancelled"] += _cancel_tracks_of_closed_plans(case_ids)
+    summary["closed"] += _close_tracks_of_closed_plans(case_ids)
     db.session.flush()
     return {k: v for k, v in summary.items() if v}
 
 
-def _cancel_tracks_of_closed_plans(case_ids: list[int] | None) -> int:
-    """A plan the case owner rejected or cancelled stops being tracked (its history stays)."""
+def _close_tracks_of_closed_plans(case_ids: list[int] | None) -> int:
+    """A plan closed elsewhere (rejected or cancelled by the owner, superseded by the plans service)
+    stops being tracked; its history stays."""
     stmt = (
-        select(PromiseTrack)
+        select(PromiseTrack, RepaymentPlan.status)
         .join(RepaymentPlan, RepaymentPlan.id == PromiseTrack.plan_id)
-        .where(RepaymentPlan.status.in_(("cancelled", "rejected")), PromiseTrack.state.not_in(TERMINAL_STATES))
+        .where(RepaymentPlan.status.in_(("cancelled", "rejected", "superseded")), PromiseTrack.state.not_in(TERMINAL_STATES))
     )
     if case_ids is not None:
         stmt = stmt.where(PromiseTrack.case_id.in_(case_ids))
-    tracks = db.session.scalars(stmt).all()
-    for track in tracks:
-        track.state, track.decided_at = "cancelled", utcnow()
-    return len(tracks)
+    rows = db.session.execute(stmt).all()
+    for track, status in rows:
+        track.state = "superseded" if status == "superseded" else "cancelled"
+        track.decided_at = utcnow()
+    return len(rows)
 
 
 def _decide(*, case: Case, plan: RepaymentPlan, track: PromiseTrack, state: str, as_of: date, actor_id: int | None) -> None:

@@ -183,3 +183,17 @@ def test_evaluate_and_follow_up_api(client, auth, make_user, make_case, make_pla
     assert done.status_code == 200 and done.get_json()["status"] == "done"
     again = client.post(f"/api/follow-ups/{follow_ups[0]['id']}/close", json={}, headers=headers)
     assert again.status_code == 409
+
+
+def test_a_plan_superseded_by_the_plans_service_stops_being_tracked(db, make_case, make_plan):
+    from backend.plans.models import RepaymentPlan
+
+    case = make_case()
+    plan = make_plan(case, amounts=("1000.00",))
+    evaluate_promises(as_of=DUE + timedelta(days=2))
+    assert _state(db, plan) == "grace"
+    db.session.get(RepaymentPlan, plan.id).status = "superseded"
+    db.session.commit()
+    evaluate_promises(as_of=DUE + timedelta(days=20))
+    assert _state(db, plan) == "superseded"
+    assert db.session.get(type(case), case.id).broken_promises == 0
