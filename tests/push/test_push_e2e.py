@@ -209,3 +209,37 @@ def _bearer(app, user):
     response = app.test_client().post("/api/auth/login", json={"username": user.username, "password": "secret-pass",
                                                                "device_id": "e2e-check"})
     return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+def test_a_replaced_subscription_is_posted_again_by_the_service_worker(app, db, live_server, browser_context, gcm,
+                                                                       make_agent):
+    """pushsubscriptionchange: the push service dropped the subscription; the worker subscribes
+    again and tells the server, which replaces the device's row. Chromium does not fire this
+    event on its own here, so the test dispatches it inside the worker."""
+    agent = make_agent()
+    page = browser_context.new_page()
+    _sign_in(page, live_server, agent.user)
+    browser_context.grant_permissions(["notifications"], origin=live_server)
+    with page.expect_request(lambda r: r.url.endswith("/api/push/subscriptions") and r.method == "POST"):
+        _turn_on(page)
+    page.get_by_text(ZH["settings.push_state.on"]).wait_for()
+    db.session.expire_all()
+    first = db.session.scalar(select(PushSubscription)).endpoint
+
+    worker = next(w for w in browser_context.service_workers if w.url.endswith("/sw.js"))
+    # the worker's own requests are seen by the context, not the page
+    with browser_context.expect_event(
+            "request", lambda r: r.url.endswith("/api/push/subscriptions") and r.method == "POST") as posted:
+        worker.evaluate("""async () => {
+            const old = await self.registration.pushManager.getSubscription();
+            await old.unsubscribe();  // what the push service did
+            const event = typeof PushSubscriptionChangeEvent === 'function'
+                ? new PushSubscriptionChangeEvent('pushsubscriptionchange', { oldSubscription: old })
+                : new ExtendableEvent('pushsubscriptionchange');
+            try { self.dispatchEvent(event); } catch (_) { /* waitUntil refuses script-made events */ }
+        }""")
+    body = json.loads(posted.value.post_data)
+    assert posted.value.response().status == 201
+    assert body["endpoint"] != first and body["endpoint"].startswith("https://")
+    db.session.expire_all()
+    assert [row.endpoint for row in db.session.scalars(select(PushSubscription))] == [body["endpoint"]]
