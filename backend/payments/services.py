@@ -16,6 +16,7 @@ from decimal import Decimal
 import marshmallow as ma
 from marshmallow import validate
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..cases.models import Account, Case
 from ..cases.services import append_event
@@ -132,8 +133,12 @@ def _import_row(data: dict, actor_id: int | None):
         currency=currency, paid_on=data["paid_on"], channel=data["channel"], unallocated=data["amount"],
         imported_by_id=actor_id,
     )
-    db.session.add(payment)
-    db.session.flush()
+    try:
+        # two imports of the same feed at once: the unique reference decides, the loser is a duplicate
+        with db.session.begin_nested():
+            db.session.add(payment)
+    except IntegrityError:
+        return "duplicate", None, db.session.scalar(select(Payment).where(Payment.reference == data["reference"]))
     if case is not None:
         append_event(case=case, kind="payment.received", actor_id=actor_id,
                      data={"payment_id": payment.id, "reference": payment.reference, "amount": str(payment.amount), "paid_on": payment.paid_on.isoformat()})

@@ -8,7 +8,7 @@ Interface (stable):
         #  "policy_version", "approver_role"}
 
 "invalid" is only for terms that cannot be a plan (amounts that do not add up, dates that do
-not exist). Anything a person with more authority could accept — a deeper discount, a token
+not exist, an unknown kind). Anything a person with more authority could accept — a deeper discount, a token
 payment, a full-payment demand on a hardship case — is "pending_approval", never blocked.
 """
 from datetime import date, timedelta
@@ -126,7 +126,8 @@ def evaluate_plan(*, terms: dict, case, role: str = "agent", as_of: date | None 
     if dues != sorted(dues):
         bad("schedule", "schedule", "due dates must be in order")
     if dues and dues[0] < as_of:
-        bad("schedule", "schedule", "the first due date is in the past")
+        # a plan recorded offline may arrive after its first date: the owner confirms, nothing is lost
+        needs("schedule", "schedule", "the first due date has passed; the dates need confirming")
     if total is not None and discount is not None:
         expected = (total * (100 - discount) / 100).quantize(CENT)
         if abs(expected - payable) > CENT:
@@ -195,7 +196,7 @@ def _check_incentive(incentive, *, payable, as_of, s, bad, needs) -> None:
         bad("incentive", "incentive", "incentive needs a positive waiver_amount and a pay_by date")
         return
     if pay_by < as_of:
-        bad("incentive", "incentive", "the pay-by date has passed")
+        needs("incentive", "incentive", "the pay-by date has passed; the incentive needs confirming")
     elif pay_by > as_of + timedelta(days=s["incentive_pay_by_days"]):
         needs("incentive", "incentive", f"a pay-by date more than {s['incentive_pay_by_days']} days ahead needs approval")
     cap = (payable * Decimal(s["incentive_max_waiver_pct"]) / 100).quantize(CENT)

@@ -111,12 +111,13 @@ def test_promise_must_be_a_single_payment_within_the_horizon(db, make_case):
     assert _evaluate(make_case(), near)["status"] == "proposed"
     far = {**near, "schedule": [{"due_date": (TODAY + timedelta(days=45)).isoformat(), "amount": "800.00"}]}
     assert _evaluate(make_case(), far)["status"] == "pending_approval"
+    # recorded offline, synced after its date: kept for the owner to confirm, never refused
     past = {**near, "schedule": [{"due_date": (TODAY - timedelta(days=1)).isoformat(), "amount": "800.00"}]}
-    assert _evaluate(make_case(), past)["status"] == "invalid"
+    assert _evaluate(make_case(), past)["status"] == "pending_approval"
 
 
 @pytest.mark.parametrize("pay_by_days,waiver,status", [(10, "500.00", "proposed"), (40, "500.00", "pending_approval"),
-                                                       (10, "5000.00", "pending_approval"), (-1, "500.00", "invalid")])
+                                                       (10, "5000.00", "pending_approval"), (-1, "500.00", "pending_approval")])
 def test_early_repayment_incentive_needs_a_real_policy_date(db, make_case, pay_by_days, waiver, status):
     terms = {"kind": "full", "total": "10000.00", "payable": "10000.00", "discount_pct": "0", "down_payment": "0",
              "schedule": [{"due_date": (TODAY + timedelta(days=5)).isoformat(), "amount": "10000.00"}],
@@ -144,3 +145,46 @@ def test_plan_check_api_hides_other_cases_from_agents(client, auth, make_agent, 
     agent = make_agent()
     response = client.post("/api/policy/plans/check", json={"case_id": make_case().id, "terms": {}}, headers=auth(agent.user))
     assert response.status_code == 404
+
+
+def _sync_propose(client, auth, visit, terms):
+    import uuid
+
+    from backend.common import canonical_json, sha256_hex
+
+    op = {"id": str(uuid.uuid4()), "type": "plan.propose", "at": "2026-11-28T03:00:00Z",
+          "payload": {"case_id": visit.case_id, "visit_id": visit.id, "plan_ref": str(uuid.uuid4()), "terms": terms,
+                      "terms_hash": sha256_hex(canonical_json(terms))}}
+    response = client.post("/api/sync/ops", json={"device_id": "d1", "ops": [op]}, headers=auth(visit.agent.user))
+    assert response.status_code == 200
+    return response.get_json()["results"][0]
+
+
+def test_r13_at_sync_a_pay_all_now_plan_on_a_hardship_case_waits_for_review(client, auth, db, make_visit, make_outcome):
+    from sqlalchemy import select
+
+    from backend.plans.models import RepaymentPlan
+
+    visit = make_visit()
+    make_outcome(visit.case, date.today() - timedelta(days=20), "hardship")
+    due = (date.today() + timedelta(days=5)).isoformat()
+    terms = {"case_id": visit.case_id, "kind": "full", "currency": "CNY", "total": "5000.00", "discount_pct": "0",
+             "payable": "5000.00", "down_payment": "0", "schedule": [{"seq": 1, "due_date": due, "amount": "5000.00"}]}
+    result = _sync_propose(client, auth, visit, terms)
+    assert result["status"] == "applied", result
+    plan = db.session.scalar(select(RepaymentPlan).where(RepaymentPlan.case_id == visit.case_id))
+    assert plan.status == "pending_approval" and plan.policy_findings[0]["rule"] == "R13"
+
+
+def test_discount_authority_at_sync_is_pending_never_rejected(client, auth, db, make_visit):
+    from sqlalchemy import select
+
+    from backend.plans.models import RepaymentPlan
+
+    visit = make_visit()
+    due = (date.today() + timedelta(days=5)).isoformat()
+    terms = {"case_id": visit.case_id, "kind": "settlement", "currency": "CNY", "total": "10000.00", "discount_pct": "35",
+             "payable": "6500.00", "down_payment": "0", "schedule": [{"seq": 1, "due_date": due, "amount": "6500.00"}]}
+    assert _sync_propose(client, auth, visit, terms)["status"] == "applied"
+    plan = db.session.scalar(select(RepaymentPlan).where(RepaymentPlan.case_id == visit.case_id))
+    assert plan.status == "pending_approval"
