@@ -98,7 +98,7 @@ def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_at_end(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # the outer transaction ended without a commit (close, rollback)
+    if transaction.parent is None:  # the outer transaction ended: what its commit did not send is dropped
         session.info.pop(_PENDING, None)
 
 
@@ -116,7 +116,11 @@ class Dispatcher:
 
     def submit(self, func, *args) -> None:
         self._enter()
-        self._executor.submit(self._run, func, args)
+        try:
+            self._executor.submit(self._run, func, args)
+        except Exception:  # the pool is shutting down with the interpreter
+            self._leave()
+            raise
 
     def later(self, delay_s: float, func, *args) -> None:
         self._enter()
