@@ -129,7 +129,7 @@ class Phone:
     def wait_service_worker(self) -> None:
         # sw.js claims the page on activation: after that every request goes through it
         self.page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-        self.page.wait_for_function("navigator.serviceWorker.controller !== null")
+        self.page.wait_for_function("() => navigator.serviceWorker.controller !== null")
 
     def unsent(self) -> int:
         return self.page.evaluate("import('/js/store.js').then((s) => s.outboxCount())")

@@ -9,7 +9,7 @@ export async function mount(container, ctx) {
     const [outbox, journal, visits] = await Promise.all([store.outboxAll(), store.journal(), store.listVisits()]);
     const names = new Map(visits.map((v) => [v.case_id, v.debtor.name]));
     const problems = journal.filter((j) => j.status === 'conflict' || j.status === 'rejected');
-    const recent = journal.filter((j) => j.status === 'applied' || j.status === 'duplicate').slice(0, 30);
+    const recent = journal.filter((j) => j.status === 'applied' || j.status === 'duplicate').slice(0, 15);
     const label = (item, meta) => {
       const caseId = (meta && meta.case_id) ?? item.case_id ?? (item.payload && item.payload.case_id);
       return [t(`op.${item.type}`), names.get(caseId) || (caseId ? t('sync.case', { id: caseId }) : '')].filter(Boolean).join(' · ');

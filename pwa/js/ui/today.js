@@ -59,7 +59,7 @@ export async function mount(container, ctx) {
     const chips = [
       account.bucket ? h('span', { class: 'chip', text: `${account.bucket} · ${t('today.dpd', { n: account.days_past_due })}` }) : null,
       ...(visit.flags || []).map((f) => h('span', { class: 'chip bad', text: `${t('today.stop_work')}: ${t(`flag.${f.flag}`)}` })),
-      progress !== 'todo' ? h('span', { class: `chip state-${progress}`, text: t(`progress.${progress}`) }) : null,
+      progress !== 'todo' && progress !== 'blocked' ? h('span', { class: `chip state-${progress}`, text: t(`progress.${progress}`) }) : null,
     ];
     return h('li', { class: `stop ${progress}` },
       h('a', { class: 'stop-main', href: `#/visit/${visit.id}` },

@@ -2,7 +2,7 @@
  * R11, R12, R13, R16). The draft in IndexedDB is the single source of the screen: every
  * step is committed there (with its outbox op, in one transaction) before it shows done,
  * and typed-but-unsaved input is kept there too, so a reload or crash resumes the visit. */
-import { CODES_BY_MET, OUTCOMES, STEPS, checkinRefusal, navigationUrl, stepOf } from '../flow.js';
+import { CODES_BY_MET, OUTCOMES, STEPS, checkinRefusal, isBlocked, navigationUrl, stepOf } from '../flow.js';
 import { currentPosition, distanceM } from '../geo.js';
 import { KINDS, addDays, buildTerms, checkPolicy, fromCents, sha256Hex, termsHash, toCents } from '../plan.js';
 import { button, clear, field, h } from './dom.js';
@@ -13,12 +13,15 @@ export async function mount(container, ctx) {
   let visit;
   let draft;
   let packet;
+  let decisions;
   let busy = false;
   let timer = null;
   const saveTimers = {};
 
   async function load() {
-    [visit, draft, packet] = await Promise.all([store.getVisit(visitId), store.getDraft(visitId), store.kvGet('packet')]);
+    [visit, draft, packet, decisions] = await Promise.all([
+      store.getVisit(visitId), store.getDraft(visitId), store.kvGet('packet'), store.kvGet('plan_decisions')]);
+    decisions = decisions || {};
     draft = draft || { visit_id: visitId };
   }
 
@@ -243,7 +246,8 @@ export async function mount(container, ctx) {
   function approachSection(open) {
     const rec = visit.recommended || {};
     const strategies = rec.strategies || [];
-    if (draft.met === 'third_party' || !strategies.length) return null;
+    // R5: never to a third party; R4: a blocked case gets no collection wording
+    if (draft.met === 'third_party' || !strategies.length || (isBlocked(visit) && !draft.checkin)) return null;
     return h('details', { class: 'card approach', open },
       h('summary', { text: t('brief.approach') }),
       strategies.map((s) => h('div', { class: 'strategy' },
@@ -611,6 +615,7 @@ export async function mount(container, ctx) {
       fact(t('summary.met'), draft.met ? t(`met.${draft.met}`) : ''),
       o.code ? fact(t('summary.outcome'), t(`outcome.${o.code}`)) : null,
       p && p.proposed ? fact(t('summary.plan'), `${t(`plan.kind.${p.terms.kind}`)} · ${i18n.money(p.terms.payable, p.terms.currency)} · ${t(`plan.status.${p.status}`)}`) : null,
+      p && decisions[p.plan_ref] ? fact(t('summary.decision'), [t(`plan.status.${decisions[p.plan_ref].status}`), decisions[p.plan_ref].reason].filter(Boolean).join(' — ')) : null,
       draft.signature && draft.signature.done ? fact(t('summary.signature'), draft.signature.refused ? t('summary.refused') : t('summary.signed')) : null,
       fact(t('summary.notes'), String((draft.notes || []).length)));
   }
