@@ -192,11 +192,14 @@ def expire_stale_route_plan(plan: RoutePlan) -> RoutePlan:
 
 
 def get_route_plan(plan_id: int, *, for_update: bool = False) -> RoutePlan:
-    """`for_update` locks the row (PostgreSQL) so that two dispatchers' moves or publishes
-    of one plan run one after the other, each on the other's result."""
-    plan = db.session.get(RoutePlan, plan_id, with_for_update=True if for_update else None)
+    """`for_update` locks a draft's row (PostgreSQL) so that two dispatchers' moves or
+    publishes of one plan run one after the other, each on the other's result. Only a
+    draft can change that way; a plan still solving is never locked (its job writes it)."""
+    plan = db.session.get(RoutePlan, plan_id)
     if plan is None:
         abort(404, f"No route plan {plan_id}.")
+    if for_update and plan.status == "draft":
+        db.session.refresh(plan, with_for_update=True)
     return plan
 
 
