@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy import select
 
 from backend import events
-from backend.org.models import Agent
 from backend.routing.models import RoutePlan
 from backend.sync.models import Change
 from backend.visits.models import Visit
