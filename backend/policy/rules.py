@@ -180,36 +180,52 @@ def blocking_findings(case: Case, at: datetime | None = None) -> list[Finding]:
 # --- R3 frequency caps and cool-off -----------------------------------------------------------
 
 
-def cap_findings(case: Case, day: date, exclude_visit_id: int | None = None) -> list[Finding]:
-    """R3: attempted visits per debtor within 7 and 30 days (any case of the same debtor), and the
-    cool-off after a right-party contact unless a follow-up was agreed."""
+def _visit_count(case: Case, day: date, days: int, exclude_visit_id: int | None) -> int:
     from ..cases.models import Account
     from ..visits.models import Visit
 
+    stmt = (
+        select(func.count(Visit.id))
+        .join(Case, Case.id == Visit.case_id)
+        .join(Account, Account.id == Case.account_id)
+        .where(
+            Account.debtor_id == case.account.debtor_id,
+            Visit.status != "cancelled",
+            Visit.date > day - timedelta(days=days),
+            Visit.date < day + timedelta(days=days),
+        )
+    )
+    if exclude_visit_id:
+        stmt = stmt.where(Visit.id != exclude_visit_id)
+    return db.session.scalar(stmt)
+
+
+def cap_findings(case: Case, day: date, exclude_visit_id: int | None = None) -> list[Finding]:
+    """R3: attempted visits per debtor within 7 and 30 days (any case of the same debtor), and the
+    cool-off after a right-party contact unless a follow-up was agreed."""
     settings = effective_settings(jurisdiction_for(case))
-    debtor_id = case.account.debtor_id
     findings = []
     for days, cap in ((7, settings["cap_7_days"]), (30, settings["cap_30_days"])):
-        stmt = (
-            select(func.count(Visit.id))
-            .join(Case, Case.id == Visit.case_id)
-            .join(Account, Account.id == Case.account_id)
-            .where(
-                Account.debtor_id == debtor_id,
-                Visit.status != "cancelled",
-                Visit.date > day - timedelta(days=days),
-                Visit.date < day + timedelta(days=days),
-            )
-        )
-        if exclude_visit_id:
-            stmt = stmt.where(Visit.id != exclude_visit_id)
-        count = db.session.scalar(stmt)
+        count = _visit_count(case, day, days, exclude_visit_id)
         if count >= cap:
             findings.append(
                 Finding("R3", f"Debtor already has {count} visit(s) within {days} days (cap {cap}).", extra={"count": count})
             )
     findings += _cool_off_findings(case, day, settings["cool_off_days"])
     return findings
+
+
+def visit_allowance(case: Case, day: date, *, visit_id: int | None = None) -> dict:
+    """R3 for the device's brief: how much of the caps this visit uses and any cool-off in force."""
+    settings = effective_settings(jurisdiction_for(case))
+    cool_off = _cool_off_findings(case, day, settings["cool_off_days"])
+    return {
+        "visits_7_days": _visit_count(case, day, 7, visit_id),
+        "cap_7_days": settings["cap_7_days"],
+        "visits_30_days": _visit_count(case, day, 30, visit_id),
+        "cap_30_days": settings["cap_30_days"],
+        "cool_off_until": cool_off[0].extra["cool_off_until"] if cool_off else None,
+    }
 
 
 def _cool_off_findings(case: Case, day: date, cool_off_days: int) -> list[Finding]:

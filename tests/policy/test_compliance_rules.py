@@ -205,6 +205,15 @@ def test_r3_an_agreed_follow_up_lifts_the_cool_off(db, make_case, make_outcome, 
     assert any("cool-off" in f.message for f in cap_findings(case2, day))
 
 
+def test_r3_allowance_for_the_device(db, make_visit, monday):
+    from backend.policy.rules import visit_allowance
+
+    visit = make_visit(day=monday)
+    assert visit_allowance(visit.case, monday, visit_id=visit.id) == {
+        "visits_7_days": 0, "cap_7_days": 1, "visits_30_days": 0, "cap_30_days": 4, "cool_off_until": None}
+    assert visit_allowance(visit.case, monday + timedelta(days=2))["visits_7_days"] == 1
+
+
 def test_r3_route_exclusion(db, make_visit, monday):
     visit = make_visit(day=monday)
     allowed, findings = eligibility_for_day(visit.case, monday + timedelta(days=1))
