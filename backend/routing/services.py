@@ -230,25 +230,39 @@ def _hhmm(clock: Clock, seconds: int) -> str:
     return clock.at(seconds).replace(tzinfo=timezone.utc).astimezone(ZoneInfo(clock.tz)).strftime("%H:%M")
 
 
-def _time_route(plan: RoutePlan, agent: dict, refs: list[str], settings: TravelSettings) -> dict:
+class _Legs:
+    """Travel seconds and km between some of the problem's locations (one matrix request,
+    so a road table service is asked once per route, not once per leg)."""
+
+    def __init__(self, plan: RoutePlan, indices: list[int], settings: TravelSettings):
+        self.at = {loc: n for n, loc in enumerate(dict.fromkeys(indices))}
+        points = [plan.problem["locations"][loc] for loc in self.at]
+        self.seconds = travel_matrix(points, settings)
+        self.km = distance_km_matrix(points, settings)
+
+    def __call__(self, a: int, b: int) -> tuple[int, float]:
+        return int(self.seconds[self.at[a], self.at[b]]), float(self.km[self.at[a], self.at[b]])
+
+
+def _time_route(plan: RoutePlan, agent: dict, refs: list[str], settings: TravelSettings, legs: _Legs | None = None) -> dict:
     """Forward schedule of one route, with every rule it breaks."""
     visits = {v["id"]: v for v in plan.problem["visits"]}
-    locations = plan.problem["locations"]
     clock = _clock(plan)
-    indices = [agent["start"]] + [visits[r]["location"] for r in refs] + [agent["end"]]
-    points = [locations[i] for i in indices]
-    seconds = travel_matrix(points, settings) if refs else None
-    km = distance_km_matrix(points, settings) if refs else None
+    path = [agent["start"]] + [visits[r]["location"] for r in refs] + [agent["end"]]
+    if refs and legs is None:
+        legs = _Legs(plan, path, settings)
     t, travel, distance = agent["shift"][0], 0, 0.0
     stops, violations = [], []
     for n, ref in enumerate(refs):
         visit = visits[ref]
-        leg = int(seconds[n, n + 1])
+        leg, leg_km = legs(path[n], path[n + 1])
         travel += leg
-        distance += float(km[n, n + 1])
+        distance += leg_km
         t += leg
-        arrival = t
         window = next(((w0, w1) for w0, w1 in sorted(visit["windows"]) if max(t, w0) <= w1), None)
+        if n == 0 and window is not None and window[0] > t:
+            t = window[0]  # leave as late as the first door allows: nobody waits on the step
+        arrival = t
         if window is None:
             last = max(w1 for _, w1 in visit["windows"])
             violations.append({"rule": "R1", "visit": ref, "message": (
@@ -265,9 +279,9 @@ def _time_route(plan: RoutePlan, agent: dict, refs: list[str], settings: TravelS
         if visit.get("agent") not in (None, agent["id"]):
             violations.append({"rule": "pin", "visit": ref, "message": f"Pinned to agent {visit['agent'][1:]}."})
     if refs:
-        leg = int(seconds[len(refs), len(refs) + 1])
+        leg, leg_km = legs(path[-2], path[-1])
         travel += leg
-        distance += float(km[len(refs), len(refs) + 1])
+        distance += leg_km
         t += leg
         if t > agent["shift"][1]:
             violations.append({"rule": "shift", "message": f"Back at {_hhmm(clock, t)}, after the shift ends at {_hhmm(clock, agent['shift'][1])}."})
@@ -419,10 +433,12 @@ def move_route_plan_visit(
 def _best_insertion(plan: RoutePlan, agent_ref: str, refs: list[str], ref: str, settings: TravelSettings) -> list[str]:
     """Where the visit breaks nothing new and adds the least travel (else least travel)."""
     agent = next(a for a in plan.problem["agents"] if a["id"] == agent_ref)
+    visits = {v["id"]: v for v in plan.problem["visits"]}
+    legs = _Legs(plan, [agent["start"], agent["end"]] + [visits[r]["location"] for r in refs + [ref]], settings)
     best = None
     for i in range(len(refs) + 1):
         trial = refs[:i] + [ref] + refs[i:]
-        timed = _time_route(plan, agent, trial, settings)
+        timed = _time_route(plan, agent, trial, settings, legs)
         key = (len(timed["violations"]), timed["travel_s"])
         if best is None or key < best[0]:
             best = (key, trial)
