@@ -108,13 +108,20 @@ def _debtor_spans(debtor, day: date, spans: list[tuple[int, int]]) -> list[tuple
     weekday = day.weekday()
     declared = (debtor.availability or {}).get(str(weekday))
     if declared is not None:
-        spans = _intersect(spans, [(int(s), int(e)) for s, e in declared])
+        try:
+            allowed = [(int(s), int(e)) for s, e in declared]
+        except (TypeError, ValueError):
+            allowed = []  # a declaration we cannot read is honoured the safe way: not available
+        spans = _intersect(spans, allowed)
     for item in debtor.inconvenient or []:
-        if item.get("date") and item["date"] != day.isoformat():
-            continue
-        if "days" in item and weekday not in item["days"]:
-            continue
-        cut = (_seconds(item["start"]), _seconds(item["end"])) if item.get("start") else (0, 86400)
+        try:
+            if item.get("date") and item["date"] != day.isoformat():
+                continue
+            if "days" in item and weekday not in item["days"]:
+                continue
+            cut = (_seconds(item["start"]), _seconds(item["end"])) if item.get("start") else (0, 86400)
+        except (AttributeError, KeyError, TypeError, ValueError):
+            cut = (0, 86400)  # unreadable: the whole day counts as inconvenient
         spans = _subtract(spans, cut)
     return spans
 

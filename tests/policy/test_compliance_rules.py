@@ -129,6 +129,15 @@ def test_r2_route_windows_honour_availability_and_inconvenient_times(db, make_ca
     assert windows_for(case, debtor.addresses[0], tuesday) == [(local(tuesday, 9), local(tuesday, 20))]
 
 
+def test_r2_an_unreadable_declaration_is_honoured_the_safe_way(db, make_case, monday):
+    case = make_case()
+    debtor = case.account.debtor
+    debtor.inconvenient = [{"days": [0], "start": "evening"}]
+    db.session.commit()
+    assert windows_for(case, debtor.addresses[0], monday) == []
+    assert windows_for(case, debtor.addresses[0], monday + timedelta(days=1))  # Tuesday is not covered by it
+
+
 def test_r2_route_excludes_the_workplace(db, make_case, monday):
     from backend.cases.models import Address
 
@@ -197,8 +206,7 @@ def test_r3_an_agreed_follow_up_lifts_the_cool_off(db, make_case, make_outcome, 
     contact = monday - timedelta(days=8)
     make_outcome(case, contact, "promise_to_pay", data={"follow_up_date": (contact + timedelta(days=4)).isoformat()})
     day = contact + timedelta(days=5)
-    # no 7-day cap problem when the cap is counted only over visits (the contact visit is 5 days back → cap 1 hits),
-    # so look at the cool-off part alone:
+    # the contact visit itself still counts towards the 7-day cap; the agreed follow-up lifts only the cool-off
     assert not any("cool-off" in f.message for f in cap_findings(case, day))
     case2 = make_case()
     make_outcome(case2, contact, "promise_to_pay")
