@@ -221,7 +221,8 @@ def _clock(plan: RoutePlan) -> Clock:
     return Clock(plan.meta["timezone"], datetime.fromisoformat(plan.meta["midnight"]))
 
 
-def _settings(plan: RoutePlan) -> TravelSettings:
+def plan_travel_settings(plan: RoutePlan) -> TravelSettings:
+    """The travel model the plan was built with (re-timing uses the same)."""
     travel = plan.meta.get("travel") or {}
     return TravelSettings(circuity=travel.get("circuity", 1.3), speed_kmh=travel.get("speed_kmh", 25.0), osrm_url=travel.get("osrm_url"))
 
@@ -401,7 +402,7 @@ def move_route_plan_visit(
         elif pin is False:
             visit["agent"] = None
     plan.problem = problem  # a new object: JSON columns do not see in-place changes
-    settings = _settings(plan)
+    settings = plan_travel_settings(plan)
     if target is not None:
         route = next(r for r in solution["routes"] if r["agent"] == target)
         fixed = len(plan.meta["agents"][target]["fixed"])
@@ -451,7 +452,7 @@ def _best_insertion(plan: RoutePlan, agent_ref: str, refs: list[str], ref: str, 
 def _publish_findings(plan: RoutePlan) -> list[dict]:
     """Everything that forbids publishing now: route rules re-checked with fresh travel
     times, and each stop's case re-checked against the compliance rules as of now."""
-    plan.solution = _retime(plan, plan.solution, _settings(plan))
+    plan.solution = _retime(plan, plan.solution, plan_travel_settings(plan))
     findings = _route_violations(plan.solution)
     agents = {a.id: a for a in db.session.scalars(select(Agent).where(Agent.id.in_([m["agent_id"] for m in plan.meta["agents"].values()])))}
     for route in plan.solution["routes"]:

@@ -315,3 +315,37 @@ def test_publish_rechecks_compliance_as_of_now(client, db, team, tomorrow, wait_
     response = client.post(f"/api/route-plans/{plan['id']}/publish", headers=team["headers"])
     assert response.status_code == 200, response.get_json()
     assert flagged["case_id"] not in {s["case_id"] for s in stops_of(response.get_json())}
+
+
+VERIFY = __import__("pathlib").Path(__file__).resolve().parents[3] / "shared" / "routing" / "verify.py"
+
+
+@pytest.mark.skipif(not VERIFY.exists(), reason="the shared plan checker is not here")
+def test_our_checks_agree_with_the_shared_plan_checker(client, db, team, tomorrow, wait_plan):
+    """The stored plan, exported in the exchange format, passes verify.py with the same
+    figures; after a violating move verify.py rejects it too."""
+    import importlib.util
+
+    from backend.routing.services import plan_travel_settings
+    from backend.routing.travel import travel_matrix
+
+    spec = importlib.util.spec_from_file_location("verify", VERIFY)
+    verify = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(verify)
+
+    def exported(plan_id):
+        stored = db.session.get(RoutePlan, plan_id)
+        db.session.refresh(stored)
+        problem = {**stored.problem, "durations": travel_matrix(stored.problem["locations"], plan_travel_settings(stored)).tolist()}
+        return problem, {"routes": [{"agent": r["agent"], "stops": [s["visit"] for s in r["stops"]]} for r in stored.solution["routes"]],
+                         "unassigned": stored.solution["unassigned"]}
+
+    plan = _draft(client, wait_plan, team, tomorrow)
+    verdict = verify.score(*exported(plan["id"]))
+    assert verdict["feasible"], verdict["errors"]
+    assert (verdict["priority_served"], verdict["travel_s"]) == (plan["stats"]["priority_served"], plan["stats"]["travel_s"])
+
+    moved = _move(client, team, plan["id"], case_id=team["cases"][2].id, agent_id=team["plain"].id).get_json()
+    assert moved["violations"]
+    verdict = verify.score(*exported(plan["id"]))
+    assert not verdict["feasible"] and "skills" in verdict["errors"][0]
