@@ -195,6 +195,7 @@
   async function flushNow({ batchSize = 20, timeoutMs = 20000 } = {}) {
     const session = await kvGet('session');
     if (!session || !session.token) return { status: 'signed_out', sent: 0 };
+    if (session.expired) return { status: 'auth', sent: 0 }; // wait for the agent to sign in again
     let sent = 0;
     for (;;) {
       const entries = await tx(S.outbox, 'readonly', (s) => req(s.outbox.getAll(null, batchSize)));
