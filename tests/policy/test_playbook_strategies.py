@@ -98,3 +98,18 @@ def test_a_demo_case_for_each_strategy_puts_it_first(db, make_agent):
         assert visit.status == "published" and visit.agent_id == agent.id
     # idempotent: a second run adds nothing
     assert "0 strategy cases created, 0 visits published" in seed_playbook_demo(day=day, agent=agent)
+
+
+def test_the_agents_day_packet_carries_every_strategy_first_once(client, auth, db, make_agent):
+    agent = make_agent()
+    day = date.today() + timedelta(days=1)
+    seed_playbook_demo(day=day, agent=agent)
+    response = client.get(f"/api/sync/packet?date={day.isoformat()}", headers=auth(agent.user))
+    assert response.status_code == 200
+    visits = response.get_json()["visits"]
+    firsts = sorted(v["recommended"]["strategies"][0]["key"] for v in visits)
+    assert firsts == sorted(PROFILES)
+    legal = next(v for v in visits if v["recommended"]["strategies"][0]["key"] == "legal_deterrence")
+    assert all(s["legal_wording"] for s in legal["recommended"]["strategies"][0]["scripts"])
+    others = [v for v in visits if v is not legal]
+    assert not any(s["legal_wording"] for v in others for st in v["recommended"]["strategies"] for s in st["scripts"])
