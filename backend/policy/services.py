@@ -6,7 +6,7 @@ from ..errors import abort
 from ..extensions import db
 from .models import ScriptTemplate
 from .rules import legal_terms_in, prohibited_phrases_in
-from .strategies import LOCALES, approved_script_rows, builtin_scripts, playbook
+from .strategies import LOCALES, builtin_scripts, playbook
 
 
 def script_problems(*, text: str, legal_wording: bool) -> list[str]:
@@ -97,6 +97,3 @@ def decide_script(*, template_id: int, decision: str, actor_id: int, note: str =
         row.note = note
     return row
 
-
-def current_script(*, key: str, locale: str) -> dict | None:
-    return approved_script_rows(locale).get(key)
