@@ -1,5 +1,5 @@
 /* Device position and distances (haversine on a sphere: plenty for "are you at the door"). */
-export function currentPosition({ timeoutMs = 15000, maximumAge = 10000 } = {}) {
+export function currentPosition({ timeoutMs = 15000, maximumAge = 0 } = {}) {
   return new Promise((resolve, reject) => {
     if (!navigator.geolocation) {
       reject(Object.assign(new Error('unsupported'), { code: 'unsupported' }));
