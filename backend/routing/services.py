@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import threading
 import time as _time
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -156,8 +157,6 @@ class _ProgressTicker:
     blocks this thread). Own connection, short transactions: readers never wait."""
 
     def __init__(self, engine_handle, plan_id: int, seconds: float, every_s: float = 0.5):
-        import threading
-
         self._engine, self._plan_id, self._seconds, self._every = engine_handle, plan_id, max(0.1, seconds), every_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"route-plan-{plan_id}-progress", daemon=True)
@@ -303,7 +302,7 @@ def _retime(plan: RoutePlan, solution: dict, settings: TravelSettings, only: set
             routes.append(old[route["agent"]])
         else:
             routes.append(_time_route(plan, agents[route["agent"]], refs, settings))
-    return {"routes": routes, "unassigned": solution["unassigned"], "solve_s": (plan.solution or {}).get("solve_s")}
+    return {"routes": routes, "unassigned": solution["unassigned"]}
 
 
 def _route_violations(solution: dict) -> list[dict]:
