@@ -345,8 +345,8 @@ def day_candidates(*, day: date, branch_id: int | None) -> list[dict]:
     for ref, info in offered.items():
         visit = problem_visits[ref]
         lat, lon = locations[visit["location"]]
-        points = ", ".join(f"{name} {factor['value']} → {factor['points']}" for name, factor in info["priority_factors"].items())
-        reasons = [f"priority {visit['priority']}: {points}"] + [f"needs {skill}: {why}" for skill, why in info["skills_why"].items()]
+        reasons = [_priority_text(visit["priority"], info["priority_factors"])] + [
+            f"needs {skill}: {why}" for skill, why in info["skills_why"].items()]
         out.append(_candidate(cases[info["case_id"]], lat=lat, lon=lon, eligible=True, reasons=reasons, rules=[],
                               priority=visit["priority"], visit_id=None))
     for item in built.excluded:
@@ -357,6 +357,19 @@ def day_candidates(*, day: date, branch_id: int | None) -> list[dict]:
                               priority=None, visit_id=item.get("visit_id")))
     out.sort(key=lambda c: (not c["eligible"], -(c["priority"] or 0), c["case_id"]))
     return out
+
+
+FACTOR_LABELS = {"overdue_amount": "overdue", "days_past_due": "days past due", "broken_promises": "broken promises",
+                 "days_since_contact": "days since contact"}
+
+
+def _priority_text(priority: int, factors: dict) -> str:
+    """priority 49 = overdue 5000.00 (8.0) + days past due 150 (20.8) + … — the points behind it."""
+    parts = []
+    for name, factor in factors.items():
+        value = "never" if factor["value"] is None else factor["value"]
+        parts.append(f"{FACTOR_LABELS.get(name, name)} {value} ({factor['points']})")
+    return f"priority {priority} = " + " + ".join(parts)
 
 
 def _candidate(case: Case, *, lat, lon, eligible: bool, reasons: list[str], rules: list[str], priority, visit_id) -> dict:

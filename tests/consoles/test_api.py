@@ -134,7 +134,7 @@ def test_board_shows_agents_progress_and_candidates(client, world, dispatcher_he
     assert stop["id"] == late.id and stop["progress"] == "late" and stop["late_by_s"] >= 3600
     assert board["counts"]["late"] == 1
     by_case = {c["case_id"]: c for c in board["candidates"]}
-    assert by_case[fresh.id]["eligible"] and by_case[fresh.id]["reasons"][0].startswith("priority")
+    assert by_case[fresh.id]["eligible"] and by_case[fresh.id]["reasons"][0].startswith("priority ") and "days past due 75" in by_case[fresh.id]["reasons"][0]
     assert not by_case[blocked.id]["eligible"] and "R4" in by_case[blocked.id]["rules"]
     assert any("dispute" in r for r in by_case[blocked.id]["reasons"])
     assert late.case_id not in by_case  # already on the board as a stop

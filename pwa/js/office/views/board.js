@@ -20,7 +20,7 @@ export async function mount(container, ctx) {
   let alive = true;
   let pollTimer = null;
   let lastMove = null;   // {ref, violations} of the latest drag, shown on that stop
-  let map = null; let layers = null; let L = null;
+  let map = null; let layers = null; let L = null; let mapReady = null;
 
   const dateIn = h('input', { type: 'date', class: 'o-input', value: state.date, 'aria-label': t('board.date') });
   const branchSel = h('select', { class: 'o-input', 'aria-label': t('board.branch') });
@@ -214,7 +214,7 @@ export async function mount(container, ctx) {
   function agentCard(r) {
     const a = r.agent;
     const stops = r.stops;
-    const list = h('ol', { class: 'o-stops', dataset: { agentId: a.id } }, stops.map((s) => stopItem(s, r)));
+    const list = h('ol', { class: 'o-stops', dataset: { agentId: a.id, empty: t('board.drop_here') } }, stops.map((s) => stopItem(s, r)));
     if (isDraft()) dropZone(list, a.id);
     const revokeMsg = h('span', { class: 'o-inline-msg', role: 'status' });
     const revoke = h('button', { type: 'button', class: 'o-btn ghost tiny', title: t('board.revoke_hint'), text: t('board.revoke') });
@@ -248,7 +248,7 @@ export async function mount(container, ctx) {
         h('span', { class: 'o-grow' }),
         h('span', { class: 'o-sub', text: t('board.sessions', { n: a.active_sessions ?? 0 }) }), revoke, revokeMsg),
       r.violations.length ? h('ul', { class: 'o-route-violations' }, r.violations.map((v) => h('li', { text: `${v.rule}: ${v.message}` }))) : null,
-      list.childElementCount ? list : h('div', { class: 'o-stops empty', dataset: { agentId: a.id } }, t('board.drop_here')));
+      list);
   }
 
   function stopItem(s, r) {
@@ -369,17 +369,26 @@ export async function mount(container, ctx) {
         h('ul', { class: 'o-side-list' }, excluded.filter((c) => !c.rules.includes('ladder')).slice(0, 150).map(candItem))));
   }
 
-  async function renderMap(shown) {
-    if (!L) {
-      try {
-        L = await loadLeaflet();
-      } catch (err) {
-        clear(mapBox, empty(t('board.map_unavailable')));
-        return;
-      }
-      map = L.map(mapBox, { zoomControl: true, attributionControl: false, preferCanvas: true });
-      layers = L.layerGroup().addTo(map);
+  /* One map for the view's life, made once even when renders overlap. */
+  function ensureMap() {
+    if (!mapReady) {
+      mapReady = loadLeaflet().then((leaflet) => {
+        L = leaflet;
+        map = L.map(mapBox, { zoomControl: true, attributionControl: false, preferCanvas: true });
+        layers = L.layerGroup().addTo(map);
+      });
     }
+    return mapReady;
+  }
+
+  async function renderMap(shown) {
+    try {
+      await ensureMap();
+    } catch (err) {
+      clear(mapBox, empty(t('board.map_unavailable')));
+      return;
+    }
+    if (!alive) return;
     layers.clearLayers();
     const at = locations();
     const bounds = [];
@@ -415,9 +424,9 @@ export async function mount(container, ctx) {
       if (p) L.circleMarker(p, { radius: 6, color: '#c92a2a', weight: 2, fillOpacity: 0 }).bindTooltip(`${t('board.unassigned')}: ${u.debtor || u.debtor_name}`).addTo(layers);
     }
     if (!bounds.length) for (const c of eligibleOffMap) bounds.push([c.lat, c.lon]);
-    if (bounds.length) map.fitBounds(bounds, { padding: [24, 24] });
+    map.invalidateSize();  // the grid may have resized the box since the map was made
+    if (bounds.length) map.fitBounds(bounds, { padding: [28, 28] });
     else map.setView([31.23, 121.47], 11);
-    setTimeout(() => map && map.invalidateSize(), 0);
     clear(legend, shown.map((r) => h('span', { class: 'o-legend-item', style: `--agent:${r.colour}` }, h('i', {}), r.agent.name)));
   }
 

@@ -1,0 +1,219 @@
+"""The office consoles in Debian's Chromium at 1440 px, through the real sign-in page:
+the case owner reviews, approves and opens the agreement PDF; the dispatcher plans the
+day, drags a stop to another agent and publishes. Screenshots go to test-artifacts/."""
+import io
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import expect
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from conftest import ARTIFACTS, DESKTOP, PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class Desk:
+    page: object
+    errors: list
+
+    def shot(self, name: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"consoles-{name}.png"), full_page=False)
+
+    def login(self, username: str) -> None:
+        page = self.page
+        page.goto("/")
+        page.locator("input[autocomplete=username]").fill(username)
+        page.locator("input[autocomplete=current-password]").fill(PASSWORD)
+        page.locator("form.login button[type=submit]").click()
+        page.locator(".o-top").wait_for()
+
+
+def _known_shell_noise(message) -> bool:
+    # app.js calls syncNow() after any sign-in; for an office user the agent-only day packet
+    # answers 403. That is the agent shell's call, not this module's (reported to the lead).
+    return "/api/sync/" in (message.location or {}).get("url", "")
+
+
+@pytest.fixture
+def desk(browser, live_server):
+    context = browser.new_context(viewport=DESKTOP, base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context.set_default_timeout(20000)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    page.on("console", lambda msg: errors.append(f"console {msg.type}: {msg.text}")
+            if msg.type == "error" and not _known_shell_noise(msg) or "missing office message" in msg.text else None)
+    yield Desk(page=page, errors=errors)
+    context.close()
+    assert not errors, errors
+
+
+def test_owner_reviews_approves_and_opens_the_agreement(desk, world, db):
+    from backend.plans.models import RepaymentPlan
+
+    page = desk.page
+    desk.login(world.owner.username)
+    queue = page.locator(".o-queue-body")
+    queue.locator("tr[data-outcome-id]").first.wait_for()
+    assert page.locator("[data-section=outcomes] .o-count").text_content() == "3"
+    desk.shot("owner-queue")
+
+    queue.locator(f"tr[data-outcome-id='{world.outcomes[0].id}'] button").click()
+    expect(page.locator("[data-section=outcomes] .o-count")).to_have_text("2")
+
+    page.locator("[data-section=plans]").click()
+    card = page.locator(f"article[data-plan-id='{world.plan.id}']")
+    card.locator("button.danger").click()  # reject without a reason: refused in place
+    assert "理由" in card.locator(".o-inline-msg").text_content()
+    desk.shot("owner-plans")
+    card.locator("textarea").fill("困难证明已核实 hardship documented")
+    card.locator("button.ok").click()
+    expect(page.locator("[data-section=plans] .o-count")).to_have_text("0")
+    db.session.expire_all()
+    plan = db.session.get(RepaymentPlan, world.plan.id)
+    assert plan.status == "active" and plan.decision_reason.startswith("困难证明")
+
+    for name in ("sync", "escalations", "compliance"):
+        page.locator(f"[data-section={name}]").click()
+        page.locator(".o-queue-body .o-table").wait_for()
+    desk.shot("owner-compliance")
+
+    page.goto(f"/#/office/case/{world.plan.case_id}")
+    page.locator(".o-chain.ok").wait_for()
+    assert "哈希链已验证" in page.locator(".o-chain").text_content()
+    signature = page.locator(f"article[data-plan-id='{world.plan.id}'] .o-signature img")
+    signature.wait_for()
+    expect(signature).to_have_js_property("complete", True)
+    assert signature.evaluate("(img) => img.naturalWidth") > 0
+    assert page.locator(".o-event").count() >= 3
+    desk.shot("owner-case")
+
+    served = []
+
+    def keep(route):  # the very bytes the page receives for the PDF
+        response = route.fetch()
+        served.append((response.status, response.headers.get("content-type"), response.body()))
+        route.fulfill(response=response)
+
+    page.route(f"**/api/plans/{world.plan.id}/agreement.pdf", keep)
+    with page.expect_popup() as popup:
+        page.locator(f"[data-pdf='{world.plan.id}']").click()
+    popup.value.wait_for_url(lambda url: url.startswith("blob:"), wait_until="commit")
+    status, content_type, pdf = served[0]
+    assert status == 200 and content_type == "application/pdf"
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert plan.terms_hash in text and "王秀英" in text and "还款协议" in text
+    popup.value.close()
+
+
+def test_owner_kpi_dashboard_filters_and_exports(desk, world):
+    page = desk.page
+    desk.login(world.owner.username)
+    page.goto("/#/office/kpis")
+    page.locator("[data-kpi=contact_rate] .o-kpi-value").wait_for()
+    page.locator("select").first.select_option(str(world.branch.id))
+    page.locator("form.o-filters button[type=submit]").click()
+    expect(page.locator("[data-kpi=contact_rate] .o-sub")).to_have_text("2 / 3")
+    assert page.locator("[data-kpi=contact_rate] .o-kpi-value").text_content() == "66.7%"
+    assert page.locator("svg.bars rect").count() == 1 and page.locator("svg.trend path").count() == 4
+    desk.shot("owner-kpis")
+    with page.expect_download() as download:
+        page.locator("button", has_text="导出 CSV").click()
+    content = open(download.value.path(), encoding="utf-8-sig").read()
+    assert content.splitlines()[0].startswith("agent_id,agent") and "TOTAL" in content and "陈外访" in content
+
+
+@pytest.fixture
+def dispatch_day(db, world, make_agent, make_case, make_user, make_visit, auth):
+    """World's branch with two agents, a day in progress today (one stop late, one checked in),
+    and ten field cases for tomorrow's plan around People's Square."""
+    from backend.common import utcnow
+
+    tz = "Asia/Shanghai"
+    today = datetime.now(ZoneInfo(tz)).date()
+    # a one-stop cap: moving a second stop onto this agent must show a violation in place
+    second = make_agent(branch=world.branch, user=make_user(role="agent", display_name="林外访"), start_lat=31.2200, start_lon=121.4800, daily_cap=1)
+    late = make_visit(case=make_case(branch=world.branch, debtor_name="赵迟到", lat=31.235, lon=121.48), agent=world.agent, day=today)
+    late.planned_arrival, late.route_position = utcnow() - timedelta(hours=1), 1
+    busy = make_visit(case=make_case(branch=world.branch, debtor_name="钱在访", lat=31.236, lon=121.46), agent=second, day=today)
+    busy.status, busy.checkin_at, busy.route_position = "checked_in", utcnow() - timedelta(minutes=20), 1
+    busy.planned_arrival = utcnow() - timedelta(minutes=30)
+    spots = [(31.2304 + 0.004 * (i % 4), 121.4737 + 0.005 * (i // 4)) for i in range(10)]
+    cases = [make_case(branch=world.branch, debtor_name=f"案{i}号", lat=lat, lon=lon, days_past_due=60 + 10 * i) for i, (lat, lon) in enumerate(spots)]
+    db.session.commit()
+    auth(world.agent_user, password=PASSWORD)  # the agent's phone holds a session to revoke
+    return {"today": today, "tomorrow": today + timedelta(days=1), "second": second, "cases": cases}
+
+
+def test_dispatcher_plans_drags_and_publishes(desk, world, dispatch_day, db):
+    from backend.auth.models import Token
+    from backend.routing.models import RoutePlan
+    from backend.visits.models import Visit
+
+    page = desk.page
+    desk.login(world.dispatcher.username)
+    page.locator("select[aria-label='分部']").select_option(str(world.branch.id))
+    page.locator(".o-agent").first.wait_for()
+    expect(page.locator("[data-counter=late] b")).to_have_text("1")
+    assert page.locator("[data-counter=checked_in] b").text_content() == "1"
+    assert page.locator(".o-stop.late").count() == 1
+    page.locator(".o-map .leaflet-marker-icon").first.wait_for()
+    desk.shot("dispatcher-today")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    card = page.locator(f".o-agent[data-agent-id='{world.agent.id}']")
+    card.locator("button", has_text="吊销设备").click()
+    card.locator(".o-inline-msg", has_text="已吊销").wait_for()
+    db.session.expire_all()
+    assert db.session.scalars(select(Token).where(Token.user_id == world.agent_user.id, Token.revoked_at.is_(None))).all() == []
+
+    page.locator("input[type=date]").fill(dispatch_day["tomorrow"].isoformat())
+    page.locator("input[type=date]").dispatch_event("change")
+    page.locator(".o-plan-chip", has_text="尚无").wait_for()
+    page.locator("input[aria-label='秒数']").fill("2")
+    page.locator("input[aria-label='秒数']").dispatch_event("change")
+    page.locator("[data-action=plan]").click()
+    page.locator(".o-progress").wait_for(state="visible")
+    page.locator(".o-plan-chip.draft").wait_for(timeout=90000)
+    page.locator(".o-stop[draggable=true]").first.wait_for()
+    desk.shot("dispatcher-draft")
+
+    first_card = page.locator(f".o-agent[data-agent-id='{world.agent.id}']")
+    other_id = dispatch_day["second"].id
+    other_card = page.locator(f".o-agent[data-agent-id='{other_id}']")
+    before = other_card.locator(".o-stop").count()
+    # a drag between two stops both in view (as a person would): the target card and the last stop above it
+    other_card.scroll_into_view_if_needed()
+    key = first_card.locator(".o-stop[draggable=true]").last.get_attribute("data-key")
+    page.locator(f".o-stop[data-key='{key}']").drag_to(other_card.locator(".o-stop").first if before else other_card.locator(".o-stops"))
+    moved = page.locator(f".o-agent[data-agent-id='{other_id}'] .o-stop.moved[data-key='{key}']")
+    moved.wait_for()
+    assert moved.locator(".o-pos").text_content() == "1"
+    if before:  # over the cap of one: said on the stop, on the route and above; publishing waits
+        assert "cap" in moved.locator(".o-stop-violations").text_content()
+        assert page.locator("[data-action=publish]").is_disabled()
+        desk.shot("dispatcher-violation")
+        other_card.locator(f".o-stop:not([data-key='{key}']) [data-action=unassign]").click()
+        expect(other_card.locator(".o-stop")).to_have_count(1)
+        expect(page.locator("[data-action=publish]")).to_be_enabled()
+    desk.shot("dispatcher-moved")
+
+    page.locator(f".o-stop[data-key='{key}'] [data-action=pin]").click()
+    page.locator(f".o-stop.pinned[data-key='{key}']").wait_for()
+
+    page.locator("[data-action=publish]").click()
+    page.locator(".o-plan-chip.published").wait_for()
+    desk.shot("dispatcher-published")
+    db.session.expire_all()
+    plan = db.session.scalars(select(RoutePlan).order_by(RoutePlan.id.desc())).first()
+    assert plan.status == "published"
+    published = db.session.scalars(select(Visit).where(Visit.date == dispatch_day["tomorrow"], Visit.status == "published")).all()
+    moved_case = int(key[1:]) if key.startswith("c") else None
+    assert published and any(v.agent_id == other_id and v.route_position == 1 and (moved_case is None or v.case_id == moved_case) for v in published)
+    assert page.locator("[data-action=replan]").is_visible() and not page.locator("[data-action=publish]").is_visible()
