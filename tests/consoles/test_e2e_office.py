@@ -79,9 +79,24 @@ def test_owner_reviews_approves_and_opens_the_agreement(desk, world, db):
     plan = db.session.get(RepaymentPlan, world.plan.id)
     assert plan.status == "active" and plan.decision_reason.startswith("困难证明")
 
-    for name in ("sync", "escalations", "compliance"):
-        page.locator(f"[data-section={name}]").click()
-        page.locator(".o-queue-body .o-table").wait_for()
+    page.locator("[data-section=escalations]").click()
+    ticket = page.locator(f"tr[data-ticket-id='{world.ticket.id}']")
+    ticket.locator("button", has_text="认领").click()
+    expect(ticket.locator(".o-badge", has_text="已认领")).to_be_visible()
+    desk.shot("owner-escalations")
+    ticket.locator("input").fill("已致电持卡人道歉并更换外访员 Apologised, agent changed")
+    ticket.locator("button", has_text="解决").click()
+    expect(page.locator("[data-section=escalations] .o-count")).to_have_text("0")
+
+    page.locator("[data-section=sync]").click()
+    conflict = page.locator(f"tr[data-op-id='{world.sync_op.id}']")
+    assert "cancelled by the dispatcher" in conflict.text_content()
+    conflict.locator("input").fill("outcome re-entered on the new visit")
+    conflict.locator("button", has_text="标记已审").click()
+    expect(page.locator("[data-section=sync] .o-count")).to_have_text("0")
+
+    page.locator("[data-section=compliance]").click()
+    page.locator(".o-queue-body tr[data-kind=note]").wait_for()
     desk.shot("owner-compliance")
 
     page.goto(f"/#/office/case/{world.plan.case_id}")

@@ -147,15 +147,25 @@ export async function mount(container, ctx) {
 
   function ticketRows(items) {
     return h('table', { class: 'o-table' },
-      h('thead', {}, h('tr', {}, ['queue.col.sla', 'queue.col.case', 'queue.col.queue', 'queue.col.kind', 'queue.col.reason', 'queue.col.status'].map((k) => h('th', { text: t(k) })))),
-      h('tbody', {}, items.map((x) => h('tr', { dataset: { ticketId: x.id }, class: x.overdue ? 'o-overdue' : '' },
-        h('td', {}, badge(x.overdue ? t('queue.sla_overdue', { d: f.duration(-x.sla_left_s) }) : t('queue.sla_left', { d: f.duration(x.sla_left_s) }), x.overdue ? 'bad' : x.sla_left_s < 4 * 3600 ? 'warn' : 'ok'),
-          h('div', { class: 'o-sub', text: f.dateTime(x.sla_due_at) })),
-        h('td', {}, caseLink(x)),
-        h('td', { text: t(`escalation.queue.${x.queue}`) }),
-        h('td', { text: x.kind }),
-        h('td', { class: 'o-wrap', text: x.reason }),
-        h('td', { text: x.status })))));
+      h('thead', {}, h('tr', {}, ['queue.col.sla', 'queue.col.case', 'queue.col.queue', 'queue.col.kind', 'queue.col.reason', 'queue.col.status', ''].map((k) => h('th', { text: k ? t(k) : '' })))),
+      h('tbody', {}, items.map((x) => {
+        const resolution = h('input', { class: 'o-input small', placeholder: t('queue.resolution_placeholder'), 'aria-label': t('queue.resolution') });
+        return h('tr', { dataset: { ticketId: x.id }, class: x.overdue ? 'o-overdue' : '' },
+          h('td', {}, badge(x.overdue ? t('queue.sla_overdue', { d: f.duration(-x.sla_left_s) }) : t('queue.sla_left', { d: f.duration(x.sla_left_s) }), x.overdue ? 'bad' : x.sla_left_s < 4 * 3600 ? 'warn' : 'ok'),
+            h('div', { class: 'o-sub', text: f.dateTime(x.sla_due_at) })),
+          h('td', {}, caseLink(x)),
+          h('td', { text: t(`escalation.queue.${x.queue}`) }),
+          h('td', { text: t(`escalation.kind.${x.kind}`) }),
+          h('td', { class: 'o-wrap', text: x.reason }),
+          h('td', {}, badge(t(`escalation.status.${x.status}`), x.status === 'open' ? 'warn' : 'info')),
+          h('td', { class: 'o-right' },
+            x.status === 'open' ? action(t('queue.claim'), () => api.post(`/api/escalations/${x.id}/claim`, {}), 'o-btn ghost small') : null,
+            resolution,
+            action(t('queue.resolve'), () => {
+              if (resolution.value.trim().length < 3) { resolution.focus(); return Promise.reject(new Error(t('queue.resolution_required'))); }
+              return api.post(`/api/escalations/${x.id}/resolve`, { resolution: resolution.value.trim() });
+            })));
+      })));
   }
 
   function complianceRows(items) {
