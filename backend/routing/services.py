@@ -604,10 +604,14 @@ def _unplace_visit(visit: Visit, *, plan: RoutePlan, actor_id: int | None, touch
 # --- the demo's day, from the real planner ---------------------------------------------------
 
 
-def plan_and_publish_day(*, day: date, branch_id: int | None = None, seconds: float = 5.0, actor_id: int | None = None) -> list[RoutePlan]:
+def plan_and_publish_day(*, day: date, branch_id: int | None = None, seconds: float = 5.0, actor_id: int | None = None,
+                         as_of: datetime | None = None) -> list[RoutePlan]:
     """Plan and publish `day` for one branch, or for each branch with agents on shift
     (decomposition by branch), synchronously. A plan that cannot be published stays a
-    draft with its violations; it is returned like the others."""
+    draft with its violations; it is returned like the others.
+
+    `as_of` (naive UTC, default now) is the moment the day is planned from: a demo seeded
+    in the evening passes the day's start to get full routes."""
     if branch_id is not None:
         branch_ids = [branch_id]
     else:
@@ -617,7 +621,7 @@ def plan_and_publish_day(*, day: date, branch_id: int | None = None, seconds: fl
     for bid in branch_ids:
         plan = create_route_plan(day=day, actor_id=actor_id, branch_id=bid, seconds=seconds)
         db.session.commit()
-        plan = solve_route_plan(plan_id=plan.id)
+        plan = solve_route_plan(plan_id=plan.id, now=as_of)
         if plan.status == "draft":
             try:
                 publish_route_plan(plan=plan, actor_id=actor_id)

@@ -1,7 +1,8 @@
 """The dispatcher's day through the API: draft (solved in the background) → adjust
 (valid and violating moves) → publish (visits on the agents' days and feeds) → in-day
 re-plan with done and under-way visits fixed; roles and bad input."""
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -199,18 +200,23 @@ def test_violations_of_windows_and_caps_are_reported(client, db, make_branch, ma
 
 
 def test_plan_and_publish_day_gives_the_demo_real_routes(db, make_branch, make_agent, make_case, tomorrow):
+    """Today, planned as of this morning whatever the time now (the demo's seed)."""
+    from backend.common import to_utc_naive
     from backend.routing.services import plan_and_publish_day
 
-    branch = make_branch()
+    branch = make_branch(timezone="Asia/Shanghai")
     agent = make_agent(branch=branch)
     cases = [make_case(branch=branch, lat=31.22 + 0.01 * i, lon=121.47) for i in range(3)]
+    today = tomorrow - timedelta(days=1)
+    morning = to_utc_naive(datetime.combine(today, time(0), ZoneInfo("Asia/Shanghai")))
 
-    plans = plan_and_publish_day(day=tomorrow, seconds=SECONDS)
+    plans = plan_and_publish_day(day=today, seconds=SECONDS, as_of=morning)
 
     assert [(p.branch_id, p.status) for p in plans] == [(branch.id, "published")]
     visits = db.session.scalars(select(Visit).where(Visit.agent_id == agent.id).order_by(Visit.route_position)).all()
     assert sorted(v.case_id for v in visits) == sorted(c.id for c in cases)
     assert [v.status for v in visits] == ["published"] * 3 and [v.route_position for v in visits] == [1, 2, 3]
+    assert visits[0].planned_arrival >= morning + timedelta(seconds=agent.shift_start_s)
 
 
 @pytest.mark.parametrize("role,get_status,post_status", [("agent", 403, 403), ("owner", 200, 403), ("admin", 200, 202)])
