@@ -201,8 +201,9 @@ async function showLogin(options = {}) {
 /* Refused while anything is unsent or a visit is under way (it would be lost with the device's data). */
 async function logout() {
   const unsent = await store.outboxCount();
-  const drafts = await store.listDrafts();
-  const open = drafts.filter((d) => d.checkin && !d.checkout);
+  const [drafts, visits] = await Promise.all([store.listDrafts(), store.listVisits()]);
+  const onRoute = new Set(visits.map((v) => v.id));
+  const open = drafts.filter((d) => d.checkin && !d.checkout && onRoute.has(d.visit_id));
   if (unsent > 0 || open.length) return { refused: true, unsent, open: open.length };
   const session = await store.getSession();
   try {

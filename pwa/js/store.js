@@ -94,9 +94,15 @@ export async function acknowledge(opId) {
 /* The day packet replaces the stored day (R15: only today's debtors on the device).
  * Drafts and the outbox are never touched here. */
 export async function storePacket(packet, clockOffsetMs) {
-  await tx([S.visits, S.kv], 'readwrite', async (s) => {
+  await tx([S.visits, S.kv, S.drafts, S.outbox], 'readwrite', async (s) => {
     s.visits.clear();
     for (const visit of packet.visits || []) s.visits.put(visit);
+    // R15: a past visit's draft goes once nothing of it waits in the outbox
+    const keep = new Set((packet.visits || []).map((v) => v.id));
+    const queued = new Set((await req(s.outbox.getAll())).map((e) => e.meta && e.meta.visit_id));
+    for (const draft of await req(s.drafts.getAll())) {
+      if (!keep.has(draft.visit_id) && !queued.has(draft.visit_id)) s.drafts.delete(draft.visit_id);
+    }
     const { visits, ...meta } = packet;
     s.kv.put(Object.assign(meta, { fetched_at: new Date().toISOString(), clock_offset_ms: clockOffsetMs }), 'packet');
     s.kv.put(packet.cursor, 'cursor');

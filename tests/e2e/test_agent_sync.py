@@ -68,7 +68,7 @@ def test_flaky_network_loses_nothing_and_duplicates_nothing(phone, agent_day, cl
         assert phone.unsent() == 0
     assert all(seen[mode] for mode in ("dropped", "lost_answer", "injected_5xx", "applied_then_5xx")), seen
     page.goto("/#/sync")
-    page.locator(".oplist li.op.applied").first.wait_for()
+    page.locator(".view-sync .oplist li.op.applied").first.wait_for()
     phone.shot("17-sync-after-flaky-network")
     page.unroute("**/api/sync/ops")
     page.unroute("**/api/sync/changes*")

@@ -85,12 +85,12 @@ def test_whole_visit_offline_then_synced_exactly_once(phone, agent_day, client, 
 
     # nothing unsent may be lost by signing out
     page.goto("/#/sync")
-    page.locator(".oplist li.op.queued").first.wait_for()
-    assert page.locator(".oplist li.op.queued").count() == 6
+    page.locator(".view-sync .oplist li.op.queued").first.wait_for()
+    assert page.locator(".view-sync .oplist li.op.queued").count() == 6
     phone.shot("14-sync-offline")
     page.goto("/#/settings")
-    page.get_by_role("button", name=T["settings.logout"]).click()
-    page.locator(".notice.warn").wait_for()
+    page.locator(".view-settings").get_by_role("button", name=T["settings.logout"]).click()
+    page.locator(".view-settings .notice.warn").wait_for()
     phone.shot("15-settings-logout-refused")
     assert phone.unsent() == 6
 
