@@ -3,7 +3,7 @@
  * API requests are not handled here: the page goes to the network first and falls back
  * to what it stored in IndexedDB. Queued work lives in IndexedDB, never in a cache, so
  * a new version of this worker can never hide or drop it. */
-const VERSION = '2026-11-28.3'; // bump with every change to a shell file: it names the cache
+const VERSION = '2026-11-28.4'; // bump with every change to a shell file: it names the cache
 const PREFIX = 'doorstep-';
 const SHELL_CACHE = `${PREFIX}shell-${VERSION}`;
 const TILE_CACHE = `${PREFIX}tiles`;
@@ -88,7 +88,9 @@ self.addEventListener('fetch', (event) => {
     event.respondWith(handleShellFile(request));
     return;
   }
-  if (request.destination === 'image') event.respondWith(handleTile(request));
+  // Online, tiles go straight to the network as images (the page's img-src allows the tile
+  // host; this worker's connect-src does not). Offline, the tiles saved for the day's area.
+  if (request.destination === 'image' && !self.navigator.onLine) event.respondWith(handleTile(request));
 });
 
 /* Every page of the app is the shell; cache first so a cold start offline is instant. */
@@ -102,10 +104,10 @@ async function handleShellFile(request) {
   return cached || fetch(request);
 }
 
-/* Tiles the page saved for the day's area (bounded there); anything else from the network. */
+/* Tiles the page saved for the day's area (bounded there). */
 async function handleTile(request) {
   const cached = await caches.match(request, { cacheName: TILE_CACHE });
-  return cached || fetch(request);
+  return cached || Response.error();
 }
 
 self.addEventListener('sync', (event) => {

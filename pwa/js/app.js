@@ -38,7 +38,7 @@ async function markExpired() {
 function context(session) {
   return {
     api, i18n, t, sync, store, session, user: session && session.user, registration: () => registration,
-    navigate, toast, onLogout: logout, relogin: showLogin,
+    navigate, toast, onLogout: logout,
   };
 }
 

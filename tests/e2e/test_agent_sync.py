@@ -98,30 +98,44 @@ def test_stop_work_while_offline_refuses_check_in(phone, agent_day, client, auth
 
     phone.context.set_offline(True)
     owner = auth(agent_day.owner, password=PASSWORD)
-    response = client.post(f"/api/cases/{blocked_case.id}/flags", headers=owner,
-                           json={"flag": "dispute", "reason": "Debtor disputes the amount in writing"})
-    assert response.status_code == 201, response.get_json()
-    # the device does not know yet: offline it still offers the check-in
+    for case, flag, reason in ((blocked_case, "dispute", "Debtor disputes the amount in writing"),
+                               (agent_day.cases[0], "complaint", "Complaint received by phone")):
+        response = client.post(f"/api/cases/{case.id}/flags", headers=owner, json={"flag": flag, "reason": reason})
+        assert response.status_code == 201, response.get_json()
+    # the device does not know yet: offline it still offers the check-in, and takes one at stop 1
     page.goto(f"/#/visit/{blocked_visit.id}")
     page.locator(".step[data-step=brief]").wait_for()
     assert page.get_by_role("button", name=T["checkin.button"]).is_enabled()
+    page.goto(f"/#/visit/{agent_day.visits[0].id}")
+    page.get_by_role("button", name=T["checkin.button"]).click()
+    page.locator(".step[data-step=met]").wait_for()
 
     phone.context.set_offline(False)
     phone.sync()
+    # that check-in came after the flag: kept on the server as a conflict, shown in the server's words
+    page.goto("/#/sync")
+    problem = page.locator(".view-sync li.op.conflict")
+    problem.wait_for()
+    assert "blocked" in problem.locator(".server-words").inner_text()
+    assert page.locator(".statusline .pill.bad").count() == 1
+    phone.shot("18-sync-conflict")
+    page.goto(f"/#/visit/{agent_day.visits[0].id}")
+    page.locator(".notice.warn").filter(has_text=T["visit.blocked_meanwhile"]).wait_for()
     page.wait_for_function(
         f"() => import('/js/store.js').then((s) => s.getVisit({blocked_visit.id})).then((v) => v.flags.some((f) => f.flag === 'dispute'))")
     page.goto("/#/today")
     page.locator("ol.stops").wait_for()
     page.locator("ol.stops li.stop.blocked").wait_for()
     assert page.locator("ol.stops li.stop.blocked .name").inner_text() == blocked_case.account.debtor.name
-    phone.shot("18-today-stop-work")
+    assert page.locator("ol.stops li.stop.in_progress .chip.bad").count() == 1  # stop 1: checked in, then blocked
+    phone.shot("19-today-stop-work")
 
     page.goto(f"/#/visit/{blocked_visit.id}")
     page.locator(".step[data-step=brief] .refusal").wait_for()
     assert page.locator(".refusal").inner_text() == T["checkin.blocked"]
     assert page.get_by_role("button", name=T["checkin.button"]).is_disabled()
     assert "Debtor disputes the amount in writing" in page.locator(".card.bad").inner_text()
-    phone.shot("19-visit-stop-work-refused")
+    phone.shot("19-visit-stop-work-refused-b")
 
     # a stop far from here: warned, allowed with a reason that goes with the check-in
     far_visit = agent_day.visits[2]
@@ -144,8 +158,9 @@ def test_stop_work_while_offline_refuses_check_in(phone, agent_day, client, auth
     phone.sync()
     page.wait_for_function("() => import('/js/store.js').then((s) => s.outboxCount()).then((n) => n === 0)")
     journal = page.evaluate("import('/js/store.js').then((s) => s.journal())")
-    checkin = next(j for j in journal if j["type"] == "visit.checkin")
-    assert checkin["status"] == "applied", checkin
+    checkins = {j["visit_id"]: j for j in journal if j["type"] == "visit.checkin"}
+    assert checkins[far_visit.id]["status"] == "applied", checkins
+    assert checkins[agent_day.visits[0].id]["status"] == "conflict", checkins
     assert next(j for j in journal if j["type"] == "case.escalate")["status"] == "applied"
     db.session.expire_all()  # the live server wrote these rows; this thread's session must read them afresh
     visit = client.get(f"/api/visits/{far_visit.id}", headers=owner).get_json()

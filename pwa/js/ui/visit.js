@@ -96,6 +96,7 @@ export async function mount(container, ctx) {
         h('span', { class: 'window', text: `${i18n.clock(w.start, visit.timezone)}–${i18n.clock(w.end, visit.timezone)}` })),
       thirdParty ? h('p', { class: 'notice', text: t('met.third_party_lock') }) : null,
       visit.status === 'cancelled' && draft.checkin ? h('p', { class: 'notice warn', role: 'alert', text: t('visit.cancelled_meanwhile') }) : null,
+      isBlocked(visit) && draft.checkin && !draft.checkout ? h('p', { class: 'notice warn', role: 'alert', text: t('visit.blocked_meanwhile') }) : null,
       step === 'done' ? null : h('ol', { class: 'stepper', 'aria-label': t('visit.progress') }, visible.map((s, i) => h('li', {
         class: i < index ? 'done' : (i === index ? 'current' : ''),
         'aria-current': i === index ? 'step' : null,
