@@ -19,6 +19,7 @@ import io
 import os
 import random
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -531,18 +532,19 @@ def run(*, n_agents: int, visits_per_agent: int, kills: int, kill_interval=(0.5,
         if server is not None:
             server.stop()
         drop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--agents", type=int, default=100)
+    parser.add_argument("--agents", type=int, default=150)
     parser.add_argument("--visits", type=int, default=15)
     parser.add_argument("--kills", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL"))
     args = parser.parse_args(argv)
-    report = run(n_agents=args.agents, visits_per_agent=args.visits, kills=args.kills, kill_interval=(1.0, 4.0),
+    report = run(n_agents=args.agents, visits_per_agent=args.visits, kills=args.kills, kill_interval=(4.0, 16.0),
                  seed_value=args.seed, database_url=args.database_url, concurrency=args.concurrency)
     print(f"ops generated         {report['ops']}")
     print(f"ops sent (with replays and resends) {report['sent']} in {report['requests']} requests, {report['elapsed_s']} s")

@@ -42,6 +42,11 @@ from .schemas import PAYLOADS, OpSchema, _op_id
 PROHIBITED = re.compile(r"\b(arrest|police|jail|prison|crime|criminal)\b|逮捕|警察|坐牢|拘留|犯罪|判刑", re.IGNORECASE)
 
 
+# built once: schemas are reusable and costly to construct (measurably so, per op)
+_AT = OpSchema().fields["at"]
+_PAYLOAD_SCHEMAS = {name: schema() for name, schema in PAYLOADS.items()}
+
+
 class OpProblem(Exception):
     """The op is kept but not applied: `conflict` (the world moved on) or `rejected` (bad content)."""
 
@@ -142,7 +147,7 @@ def _start(*, user_id, agent_id, device_id, op_id, raw) -> OpContext:
     op_type = raw.get("type") if isinstance(raw.get("type"), str) else ""
     device_at = None
     try:
-        device_at = OpSchema(only=("at",)).load({"at": raw.get("at")})["at"]
+        device_at = _AT.deserialize(raw.get("at"))
     except ma.ValidationError:
         pass
     payload = raw.get("payload") if isinstance(raw.get("payload"), dict) else {"_raw": raw.get("payload")}
@@ -234,7 +239,7 @@ def _validate(ctx: OpContext) -> None:
         errors["payload"] = ["must be an object"]
     if not errors:
         try:
-            ctx.payload = PAYLOADS[ctx.type]().load(ctx.raw["payload"])
+            ctx.payload = _PAYLOAD_SCHEMAS[ctx.type].load(ctx.raw["payload"])
         except ma.ValidationError as exc:
             errors.update({f"payload.{k}" if not k.startswith("payload") else k: v for k, v in _flat(exc.messages).items()})
     if errors:
@@ -368,7 +373,9 @@ def _own_case(ctx: OpContext) -> Case:
     case = db.session.get(Case, case_id)
     if case is None:
         raise OpProblem("rejected", "Not your case.", errors={"payload.case_id": ["no such case on your route"]}, code="not_your_case")
-    held_now = db.session.scalar(select(exists().where(Visit.case_id == case.id, Visit.agent_id == ctx.agent_id)))
+    visit = db.session.get(Visit, ctx.payload["visit_id"]) if ctx.payload.get("visit_id") is not None else None
+    own_visit = visit is not None and visit.case_id == case.id and visit.agent_id == ctx.agent_id
+    held_now = own_visit or db.session.scalar(select(exists().where(Visit.case_id == case.id, Visit.agent_id == ctx.agent_id)))
     if not held_now:
         held_before = db.session.scalar(
             select(
@@ -385,8 +392,7 @@ def _own_case(ctx: OpContext) -> Case:
         raise OpProblem("rejected", "Not your case.", errors={"payload.case_id": ["no such case on your route"]}, code="not_your_case")
     ctx.case, ctx.case_related = case, True
     if ctx.payload.get("visit_id") is not None:
-        visit = db.session.get(Visit, ctx.payload["visit_id"])
-        if visit is None or visit.case_id != case.id or visit.agent_id != ctx.agent_id:
+        if not own_visit:
             raise OpProblem("rejected", "The visit is not yours or not of this case.", errors={"payload.visit_id": ["not your visit of this case"]}, code="not_your_visit")
         ctx.visit = visit
     return case
