@@ -46,7 +46,7 @@ def build_packet(*, user, agent, day: date) -> dict:
 
     The cursor is read before the visits: anything that changes meanwhile is in the feed after it.
     """
-    from ..policy.rules import jurisdiction_for, rules_snapshot
+    from ..policy.rules import rules_snapshot
     from ..visits.models import Visit
 
     cursor = feed_head()

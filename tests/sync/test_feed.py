@@ -1,8 +1,5 @@
 """Day packet (size budget, only own cases) and the delta feed (monotonic cursor, stop-work)."""
 import json
-from datetime import timedelta
-
-from conftest import make_op
 
 
 def _fifteen_visit_day(db, make_case, field_agent, day):
