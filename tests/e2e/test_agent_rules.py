@@ -74,6 +74,24 @@ def test_outcome_codes_and_who_may_be_met_match_the_server(phone):
     assert set().union(*map(set, flow["byMet"].values())) == set(OUTCOMES)
 
 
+def test_check_in_refusals_on_the_device(phone):
+    phone.page.goto("/")
+    refusals = phone.page.evaluate("""() => import('/js/flow.js').then((f) => {
+      const visit = { status: 'published', flags: [], window: { start: '2026-11-28T01:00:00Z', end: '2026-11-28T12:00:00Z' } };
+      const at = (iso) => Date.parse(iso);
+      const r = (v, iso) => { const x = f.checkinRefusal(v, at(iso)); return x && x.key; };
+      return {
+        open: r(visit, '2026-11-28T05:00:00Z'),
+        early: r(visit, '2026-11-28T00:59:00Z'),
+        late: r(visit, '2026-11-28T12:01:00Z'),
+        blocked: r(Object.assign({}, visit, { flags: [{ flag: 'dispute', reason: '' }] }), '2026-11-28T05:00:00Z'),
+        cancelled: r(Object.assign({}, visit, { status: 'cancelled' }), '2026-11-28T05:00:00Z'),
+      };
+    })""")
+    assert refusals == {"open": None, "early": "checkin.too_early", "late": "checkin.too_late",
+                        "blocked": "checkin.blocked", "cancelled": "checkin.cancelled"}
+
+
 SCENARIOS = """async (caseId) => {
   const plan = await import('/js/plan.js');
   const today = new Date().toISOString().slice(0, 10);
