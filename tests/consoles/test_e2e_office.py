@@ -225,6 +225,7 @@ def test_dispatcher_plans_drags_and_publishes(desk, world, dispatch_day, db):
     page.locator("[data-action=publish]").click()
     page.locator(".o-plan-chip.published").wait_for()
     desk.shot("dispatcher-published")
+    first_plan_id = plan_id_on(page)
     db.session.expire_all()
     plan = db.session.scalars(select(RoutePlan).order_by(RoutePlan.id.desc())).first()
     assert plan.status == "published"
@@ -232,3 +233,18 @@ def test_dispatcher_plans_drags_and_publishes(desk, world, dispatch_day, db):
     moved_case = int(key[1:]) if key.startswith("c") else None
     assert published and any(v.agent_id == other_id and v.route_position == 1 and (moved_case is None or v.case_id == moved_case) for v in published)
     assert page.locator("[data-action=replan]").is_visible() and not page.locator("[data-action=publish]").is_visible()
+
+    # the day changes: re-plan the rest (published stops not under way are re-optimized), publish again
+    page.locator("[data-action=replan]").click()
+    page.locator(".o-plan-chip.draft").wait_for(timeout=90000)
+    assert plan_id_on(page) > first_plan_id
+    page.locator("[data-action=publish]").click()
+    page.locator(".o-plan-chip.published").wait_for()
+    db.session.expire_all()
+    assert db.session.get(RoutePlan, first_plan_id).status == "superseded"
+
+
+def plan_id_on(page) -> int:
+    import re
+
+    return int(re.search(r"#(\d+)", page.locator(".o-plan-chip").text_content()).group(1))

@@ -75,7 +75,13 @@ export async function mount(container, ctx) {
     clear(main);
     main.className = `o-main o-view-${name}`;
     const viewCtx = Object.assign({}, ctx, { t, locale, id, go: (hash) => { location.hash = hash; } });
-    cleanup = (await module.mount(main, viewCtx)) || null;
+    const done = (await module.mount(main, viewCtx)) || null;
+    // another route started while this view was loading: this one is already off the page
+    if (mine !== token) {
+      if (done) done();
+      return;
+    }
+    cleanup = done;
   }
 
   window.addEventListener('hashchange', route);

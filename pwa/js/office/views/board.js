@@ -26,12 +26,12 @@ export async function mount(container, ctx) {
   const branchSel = h('select', { class: 'o-input', 'aria-label': t('board.branch') });
   const secondsIn = h('input', { type: 'number', min: 1, max: 120, step: 1, class: 'o-input tiny', value: state.seconds, 'aria-label': t('board.seconds') });
   const runBtn = h('button', { type: 'button', class: 'o-btn', dataset: { action: 'plan' }, text: t('board.run') });
-  const publishBtn = h('button', { type: 'button', class: 'o-btn ok', dataset: { action: 'publish' }, text: t('board.publish') });
-  const replanBtn = h('button', { type: 'button', class: 'o-btn ghost', dataset: { action: 'replan' }, text: t('board.replan') });
+  const publishBtn = h('button', { type: 'button', class: 'o-btn ok', dataset: { action: 'publish' }, text: t('board.publish'), hidden: true });
+  const replanBtn = h('button', { type: 'button', class: 'o-btn ghost', dataset: { action: 'replan' }, text: t('board.replan'), hidden: true });
   const progress = h('div', { class: 'o-progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, hidden: true }, h('div', { class: 'o-progress-bar' }), h('span', { class: 'o-progress-text' }));
-  const planChip = h('span', { class: 'o-plan-chip' });
+  const planChip = h('span', { class: 'o-plan-chip', hidden: true });
   const message = h('p', { class: 'o-status', role: 'status' });
-  const violationsBox = h('div', { class: 'o-violations', role: 'alert' });
+  const violationsBox = h('div', { class: 'o-violations', role: 'alert', hidden: true });
   const agentsCol = h('section', { class: 'o-board-agents', 'aria-label': t('board.agents') });
   const mapBox = h('div', { class: 'o-map', id: 'office-map' });
   const legend = h('div', { class: 'o-map-legend' });
@@ -156,6 +156,7 @@ export async function mount(container, ctx) {
       progress.setAttribute('aria-valuenow', String(pct));
       progress.lastChild.textContent = t('board.solving', { pct });
     }
+    planChip.hidden = false;
     planChip.textContent = plan ? t('board.plan_chip', { id: plan.id, status: t(`board.status.${plan.status}`), v: plan.version || 1 }) : t('board.no_plan');
     planChip.className = `o-plan-chip ${plan ? plan.status : ''}`;
     runBtn.disabled = Boolean(running);

@@ -1,6 +1,6 @@
 /* The case owner's review queue: outcomes to review, plans to decide, sync conflicts and
  * rejections, escalations by SLA, compliance exceptions — oldest first, one action each. */
-import { h, clear, badge, describeError, empty, formatters } from '../util.js';
+import { h, clear, badge, describeError, empty, fetchBlob, formatters, urlKeeper } from '../util.js';
 
 const SECTIONS = ['outcomes', 'plans', 'sync', 'escalations', 'compliance'];
 
@@ -11,6 +11,7 @@ export async function mount(container, ctx) {
   let data = null;
   let mineOnly = ctx.user.role === 'owner';
   let alive = true;
+  const urls = urlKeeper();
 
   const tabs = h('div', { class: 'o-seg', role: 'tablist' });
   const body = h('section', { class: 'o-queue-body', 'aria-live': 'polite' });
@@ -121,9 +122,25 @@ export async function mount(container, ctx) {
         reason,
         h('div', { class: 'o-row' },
           h('button', { type: 'button', class: 'o-btn ok', text: t('queue.approve'), onclick: decide('approve') }),
-          h('button', { type: 'button', class: 'o-btn danger', text: t('queue.reject'), onclick: decide('reject') })),
+          h('button', { type: 'button', class: 'o-btn danger', text: t('queue.reject'), onclick: decide('reject') }),
+          h('span', { class: 'o-grow' }),
+          h('button', { type: 'button', class: 'o-btn ghost small', dataset: { pdf: p.id }, text: t('queue.agreement'), onclick: () => openPdf(p.id, msg) })),
         msg);
     }));
+  }
+
+  /* The signed agreement, to read before deciding (opened in a new tab from its bytes). */
+  async function openPdf(planId, msg) {
+    const tab = window.open('', '_blank');
+    try {
+      const blob = await fetchBlob(ctx, `/api/plans/${planId}/agreement.pdf`);
+      const url = urls.make(new Blob([blob], { type: 'application/pdf' }));
+      if (tab) tab.location.href = url; else window.location.assign(url);
+    } catch (err) {
+      if (tab) tab.close();
+      msg.textContent = describeError(err, t);
+      msg.classList.add('bad');
+    }
   }
 
   function syncRows(items) {
@@ -182,5 +199,5 @@ export async function mount(container, ctx) {
   }
 
   await load();
-  return () => { alive = false; };
+  return () => { alive = false; urls.revokeAll(); };
 }
