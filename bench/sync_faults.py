@@ -392,6 +392,28 @@ def run_killer(server: Server, stop: threading.Event, *, kills: int, interval: t
         server.start()
 
 
+def race(server: Server, agent: SeededAgent, ops: list[dict], *, copies: int = 6) -> list[list[str]]:
+    """The same batch from `copies` devices at the same instant; returns each answer's statuses."""
+    barrier = threading.Barrier(copies)
+    answers: list[list[str]] = []
+    lock = threading.Lock()
+
+    def send(n):
+        body = {"device_id": f"racer-{n}", "ops": [wire(op) for op in ops]}
+        barrier.wait()
+        response = requests.post(f"{server.url}/api/sync/ops", json=body, timeout=30,
+                                 headers={"Authorization": f"Bearer {agent.token}"})
+        with lock:
+            answers.append([r["status"] for r in response.json()["results"]] if response.status_code == 200 else [str(response.status_code)])
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(copies)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return answers
+
+
 # --- the check ------------------------------------------------------------------------------------
 
 
@@ -508,6 +530,11 @@ def run(*, n_agents: int, visits_per_agent: int, kills: int, kill_interval=(0.5,
                 except Exception as exc:  # reported, and the run fails
                     errors.append(repr(exc))
 
+        # first, a race: one agent's first visit sent by several devices at the same instant
+        racer = world["agents"][0]
+        first_visit = [op for op in plans[racer.username] if op["payload"].get("visit_id") == racer.visits[0]["id"]
+                       or op["payload"].get("case_id") == racer.visits[0]["case_id"]]
+        race_answers = race(server, racer, first_visit)
         t1 = time.perf_counter()
         killer.start()
         threads_ = [threading.Thread(target=worker) for _ in range(concurrency)]
@@ -525,7 +552,7 @@ def run(*, n_agents: int, visits_per_agent: int, kills: int, kill_interval=(0.5,
             "answers": dict(tally.answers), "duplicates": tally.answers.get("duplicate", 0),
             "lost_responses": tally.lost_responses, "network_errors": tally.network_errors,
             "server_5xx": tally.server_errors, "kills": server.kills, "client_errors": errors,
-            "answered": len(answers),
+            "answered": len(answers), "race": race_answers,
         })
         return report
     finally:

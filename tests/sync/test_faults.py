@@ -32,6 +32,12 @@ def test_each_op_takes_effect_exactly_once_through_kills_replays_and_lost_respon
         concurrency=5, replay_rate=0.35, lost_rate=0.15, timeout_s=120, log=lambda *a: None,
     )
     assert report["client_errors"] == []
+    # the same batch from six devices at one instant: each op applied by exactly one of them
+    race = report["race"]
+    assert len(race) == 6 and all(len(statuses) == len(race[0]) for statuses in race), race
+    for position in range(len(race[0])):
+        column = sorted(statuses[position] for statuses in race)
+        assert column == ["applied"] + ["duplicate"] * 5 or column == ["duplicate"] * 5 + ["rejected"], race
     assert report["kills"] == 3, report  # the server really died mid-run, three times
     assert report["lost_responses"] > 0 and report["duplicates"] > 0, report
     assert report["answered"] == report["ops"] == report["records"], report
