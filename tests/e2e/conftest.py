@@ -140,3 +140,10 @@ class Phone:
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "no_service_worker: run the page without its service worker")
+
+
+def pytest_collection_modifyitems(items):
+    # every test that drives the browser carries the suite's `e2e` marker (-m "not e2e" skips them)
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
