@@ -21,9 +21,9 @@ class Desk:
     page: object
     errors: list
 
-    def shot(self, name: str) -> None:
+    def shot(self, name: str, full: bool = False) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"consoles-{name}.png"), full_page=False)
+        self.page.screenshot(path=str(ARTIFACTS / f"consoles-{name}.png"), full_page=full)
 
     def login(self, username: str) -> None:
         page = self.page
@@ -133,11 +133,13 @@ def test_owner_kpi_dashboard_filters_and_exports(desk, world):
     page.goto("/#/office/kpis")
     page.locator("[data-kpi=contact_rate] .o-kpi-value").wait_for()
     page.locator("select").first.select_option(str(world.branch.id))
-    page.locator("form.o-filters button[type=submit]").click()
+    with page.expect_response(lambda r: f"/api/kpis?branch_id={world.branch.id}" in r.url):
+        page.locator("form.o-filters button[type=submit]").click()
+    expect(page.locator(".o-view-kpis .o-status")).to_have_text("")
     expect(page.locator("[data-kpi=contact_rate] .o-sub")).to_have_text("2 / 3")
     assert page.locator("[data-kpi=contact_rate] .o-kpi-value").text_content() == "66.7%"
     assert page.locator("svg.bars rect").count() == 1 and page.locator("svg.trend path").count() == 4
-    desk.shot("owner-kpis")
+    desk.shot("owner-kpis", full=True)
     with page.expect_download() as download:
         page.locator("button", has_text="导出 CSV").click()
     content = open(download.value.path(), encoding="utf-8-sig").read()

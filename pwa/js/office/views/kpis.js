@@ -130,13 +130,13 @@ export async function mount(container, ctx) {
     }), { series: [['assigned', t('kpi.series_assigned')], ['done', t('kpi.series_done')], ['rpc', t('kpi.series_rpc')], ['promises', t('kpi.series_promises')]] }) : empty(t('kpi.no_data'));
 
     const table = h('table', { class: 'o-table o-kpi-table' },
-      h('thead', {}, h('tr', {}, h('th', { text: t('kpi.agent') }), h('th', { class: 'num', text: t('kpi.assigned') }), h('th', { class: 'num', text: t('kpi.done') }),
-        HEADLINE.map((k) => h('th', { class: 'num', text: t(`kpi.short.${k}`), title: t(`kpi.${k}`) })),
-        h('th', { class: 'num', text: t('kpi.short.collected') }), h('th', { class: 'num', text: t('kpi.short.quarantined') }))),
+      h('thead', {}, h('tr', {}, h('th', { text: t('kpi.agent') }), h('th', { class: 'o-num', text: t('kpi.assigned') }), h('th', { class: 'o-num', text: t('kpi.done') }),
+        HEADLINE.map((k) => h('th', { class: 'o-num', text: t(`kpi.short.${k}`), title: t(`kpi.${k}`) })),
+        h('th', { class: 'o-num', text: t('kpi.short.collected') }), h('th', { class: 'o-num', text: t('kpi.short.quarantined') }))),
       h('tbody', {}, [...report.agents, Object.assign({}, totals, { agent: t('kpi.total'), total: true })].map((r) => h('tr', { class: r.total ? 'o-total' : '' },
-        h('td', { text: r.agent || '—' }), h('td', { class: 'num', text: f.num(r.counts.assigned, 0) }), h('td', { class: 'num', text: f.num(r.counts.done, 0) }),
-        HEADLINE.map((k) => h('td', { class: 'num', text: value(k, r.rates[k]) })),
-        h('td', { class: 'num', text: f.money(r.counts.collected_on_plans) }), h('td', { class: 'num', text: f.num(r.counts.quarantined, 0) })))));
+        h('td', { text: r.agent || '—' }), h('td', { class: 'o-num', text: f.num(r.counts.assigned, 0) }), h('td', { class: 'o-num', text: f.num(r.counts.done, 0) }),
+        HEADLINE.map((k) => h('td', { class: 'o-num', text: value(k, r.rates[k]) })),
+        h('td', { class: 'o-num', text: f.money(r.counts.collected_on_plans) }), h('td', { class: 'o-num', text: f.num(r.counts.quarantined, 0) })))));
 
     clear(body, cards,
       h('div', { class: 'o-kpi-charts' },
