@@ -92,11 +92,12 @@ def _register_security_headers(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    # map tiles are images, and fetched by the service worker to keep the day's area offline
     tiles = urlsplit(app.config.get("MAP_TILE_URL", "").replace("{s}", "a"))
     tile_origin = f" {tiles.scheme}://{tiles.netloc.replace('a.', '*.', 1)}" if tiles.netloc else ""
     policy = (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        f"img-src 'self' data: blob:{tile_origin}; connect-src 'self'; worker-src 'self'; "
+        f"img-src 'self' data: blob:{tile_origin}; connect-src 'self'{tile_origin}; worker-src 'self'; "
         "manifest-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     )
 

@@ -157,8 +157,8 @@ def set_flag(*, case: Case, flag: str, reason: str, actor_id: int | None, expire
     existing = next((f for f in case.active_flags() if f.flag == flag), None)
     if existing:
         abort(409, f"The {flag} flag is already set on this case.", errors={"flag": ["already active"]})
-    record = CaseFlag(case_id=case.id, flag=flag, reason=reason, set_by_id=actor_id, expires_at=expires_at)
-    db.session.add(record)
+    record = CaseFlag(flag=flag, reason=reason, set_by_id=actor_id, expires_at=expires_at)
+    case.flags.append(record)  # through the relationship, so active_flags() sees it at once
     case.version += 1
     db.session.flush()
     append_event(

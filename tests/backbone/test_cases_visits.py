@@ -124,3 +124,10 @@ def test_one_error_shape(client, make_user, auth):
     ):
         assert response.status_code == status
         assert set(response.get_json()) >= {"code", "message", "errors"}, response.get_json()
+
+
+def test_stop_work_carries_the_flag_just_set(client, make_visit, make_user, auth, db):
+    visit = make_visit()
+    client.post(f"/api/cases/{visit.case_id}/flags", json={"flag": "deceased", "reason": "family"}, headers=auth(make_user(role="owner")))
+    stop = db.session.scalars(select(Change).where(Change.kind == "case.stop_work")).one()
+    assert [f["flag"] for f in stop.data["flags"]] == ["deceased"]

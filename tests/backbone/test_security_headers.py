@@ -17,3 +17,14 @@ def test_api_docs_page_is_served_without_inline_scripts(client):
     page = client.get("/api/docs").get_data(as_text=True)
     assert "<script>" not in page and "/api/docs/docs.js" in page
     assert client.get("/api/docs/docs.js").status_code == 200
+
+
+def test_tile_host_is_allowed_for_images_and_fetches(app):
+    from backend import create_app
+
+    config = {k: v for k, v in app.config.items() if k.isupper()}
+    config["MAP_TILE_URL"] = "https://{s}.tiles.example.org/{z}/{x}/{y}.png"
+    other = create_app(type("TilesConfig", (), config))
+    policy = other.test_client().get("/api/docs").headers["Content-Security-Policy"]
+    assert "img-src 'self' data: blob: https://*.tiles.example.org;" in policy
+    assert "connect-src 'self' https://*.tiles.example.org;" in policy
