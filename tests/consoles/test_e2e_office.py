@@ -250,3 +250,21 @@ def plan_id_on(page) -> int:
     import re
 
     return int(re.search(r"#(\d+)", page.locator(".o-plan-chip").text_content()).group(1))
+
+
+def test_owner_rejects_a_plan_on_its_case_page(desk, world, db):
+    from backend.plans.models import RepaymentPlan
+
+    page = desk.page
+    desk.login(world.owner.username)
+    page.goto(f"/#/office/case/{world.plan.case_id}")
+    card = page.locator(f"article[data-plan-id='{world.plan.id}']")
+    card.locator(".o-signature img").wait_for()
+    card.locator(".o-decision button.danger").click()
+    expect(card.locator(".o-decision .o-inline-msg")).to_contain_text("理由")
+    card.locator(".o-decision textarea").fill("减免超出政策，请改为分期 Discount too deep; offer installments")
+    card.locator(".o-decision button.danger").click()
+    expect(page.locator(f"article[data-plan-id='{world.plan.id}'] .o-badge.rejected")).to_be_visible()
+    assert page.locator(f"article[data-plan-id='{world.plan.id}'] .o-decision").count() == 0
+    db.session.expire_all()
+    assert db.session.get(RepaymentPlan, world.plan.id).status == "rejected"

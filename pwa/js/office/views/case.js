@@ -89,6 +89,7 @@ export async function mount(container, ctx) {
         msg.classList.add('bad');
       }
     });
+    const decision = plan.status === 'pending_approval' && ['owner', 'admin'].includes(ctx.user.role) ? decisionBox(plan) : null;
     return h('article', { class: 'o-card o-plan', dataset: { planId: plan.id } },
       h('header', { class: 'o-card-head' }, h('strong', { text: `${t(`plan.kind.${plan.kind}`)} #${plan.id}` }), badge(t(`plan.status.${plan.status}`), plan.status),
         h('span', { class: 'o-sub', text: f.dateTime(plan.created_at, tz) })),
@@ -98,7 +99,34 @@ export async function mount(container, ctx) {
         h('dt', { text: t('plan.schedule') }), h('dd', { text: (plan.installments || []).map((i) => `${i.due_date} ${f.money(i.amount, plan.currency)}`).slice(0, 3).join(' · ') + ((plan.installments || []).length > 3 ? ` … (${plan.installments.length})` : '') || '—' }),
         h('dt', { text: t('plan.terms_hash') }), h('dd', { class: 'o-mono small', text: plan.terms_hash }),
         plan.decision_reason ? [h('dt', { text: t('plan.decision') }), h('dd', { text: plan.decision_reason })] : null),
-      sigBox, h('div', { class: 'o-row' }, pdfBtn, msg));
+      sigBox, h('div', { class: 'o-row' }, pdfBtn, msg), decision);
+  }
+
+  /* Decide a plan pending approval right here, beside its signature; the page reloads after. */
+  function decisionBox(plan) {
+    const reason = h('textarea', { rows: 2, class: 'o-input', placeholder: t('queue.reason_placeholder'), 'aria-label': t('queue.reason') });
+    const out = h('p', { class: 'o-inline-msg', role: 'status' });
+    const decide = (verb) => async () => {
+      out.textContent = '';
+      out.classList.remove('bad');
+      if (verb === 'reject' && !reason.value.trim()) {
+        out.textContent = t('queue.reason_required');
+        out.classList.add('bad');
+        return;
+      }
+      try {
+        await api.post(`/api/plans/${plan.id}/${verb}`, { reason: reason.value.trim() });
+        urls.revokeAll();
+        mount(container, ctx);
+      } catch (err) {
+        out.textContent = describeError(err, t);
+        out.classList.add('bad');
+      }
+    };
+    return h('div', { class: 'o-decision' }, reason,
+      h('div', { class: 'o-row' },
+        h('button', { type: 'button', class: 'o-btn ok', text: t('queue.approve'), onclick: decide('approve') }),
+        h('button', { type: 'button', class: 'o-btn danger', text: t('queue.reject'), onclick: decide('reject') })), out);
   }
 
   return () => urls.revokeAll();
