@@ -54,7 +54,20 @@ class Config:
     # Sync
     ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(512 * 1024)))
 
+    # Routing: plans solved at once per process, engine processes per solve, road-table service
+    ROUTING_WORKERS = int(os.environ.get("ROUTING_WORKERS", "1"))
+    ROUTING_ENGINE_WORKERS = int(os.environ.get("ROUTING_ENGINE_WORKERS", "0")) or None
+    ROUTING_OSRM_URL = os.environ.get("ROUTING_OSRM_URL", "")
+
+    # The organisation named in the disclosure scripts (R6) and on agreements
+    ORG_NAME = os.environ.get("ORG_NAME", "Doorstep Demo Bank 示范银行")
+    ORG_COMPLAINT_PHONE = os.environ.get("ORG_COMPLAINT_PHONE", "400-000-0000")
+
     # Push
+    PUSH_MAX_ATTEMPTS = int(os.environ.get("PUSH_MAX_ATTEMPTS", "5"))
+    PUSH_BACKOFF_S = float(os.environ.get("PUSH_BACKOFF_S", "2"))
+    PUSH_BACKOFF_MAX_S = float(os.environ.get("PUSH_BACKOFF_MAX_S", "300"))
+    PUSH_TIMEOUT_S = float(os.environ.get("PUSH_TIMEOUT_S", "10"))
     VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
     VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:ops@doorstep.invalid")
     PUSH_ALLOW_INSECURE_ENDPOINTS = _bool("PUSH_ALLOW_INSECURE_ENDPOINTS")

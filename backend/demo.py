@@ -4,11 +4,10 @@ Only for `make run`'s embedded database; every demo password is "demo".
 """
 import io
 import random
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from geopy.distance import great_circle
 from sqlalchemy import func, select
 
 from .auth.models import User
@@ -19,7 +18,7 @@ from .common import canonical_json, sha256_hex, to_utc_naive, utcnow
 from .extensions import db
 from .org.models import Agent, Branch
 from .plans.models import Blob, Installment, RepaymentPlan, Signature
-from .policy.rules import check_visit, visiting_window
+from .policy.rules import visiting_window
 from .visits.models import Outcome, Visit
 
 TZ = "Asia/Shanghai"
@@ -27,6 +26,8 @@ BRANCHES = [
     ("PD", "浦东分部 Pudong", 31.2215, 121.5440),
     ("XH", "徐汇分部 Xuhui", 31.1885, 121.4365),
     ("BS", "宝山分部 Baoshan", 31.4050, 121.4890),
+    # agent1's own patch: one case per playbook strategy, so every strategy shows in the app
+    ("SC", "示范组 Showcase", 31.2400, 121.5000),
 ]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国建华志强海燕婷玉兰晨浩宇欣怡子涵梓轩思远佳琪雨桐文博"
@@ -82,7 +83,7 @@ def seed_demo(*, seed: int = 7, n_cases: int = 600) -> str:
     db.session.flush()
     agents = []
     for n in range(1, 21):
-        branch = branches[(n - 1) % 3]
+        branch = branches[3] if n == 1 else branches[n % 3]
         user = create_user(
             username=f"agent{n}", password="demo", role="agent", display_name=f"{_name(rng)} (agent{n})"
         )
@@ -93,7 +94,8 @@ def seed_demo(*, seed: int = 7, n_cases: int = 600) -> str:
             shift_start_s=9 * 3600,
             shift_end_s=18 * 3600,
             daily_cap=12,
-            skills=sorted(rng.sample(SKILLS, rng.choice((0, 0, 1, 1, 2)))),
+            # the showcase agent can take every strategy case (senior, dialect …)
+            skills=sorted(SKILLS) if n == 1 else sorted(rng.sample(SKILLS, rng.choice((0, 0, 1, 1, 2)))),
             start_lat=start[0],
             start_lon=start[1],
         )
@@ -164,7 +166,7 @@ def seed_demo(*, seed: int = 7, n_cases: int = 600) -> str:
 
     history = _seed_history(rng, cases, agents, owner, today)
     db.session.commit()
-    routes = top_up_day(day=today, rng=rng)
+    routes = top_up_day(day=today)
     return f"{len(branches)} branches, {len(agents)} agents, {len(cases)} cases, {history}; {routes}"
 
 
@@ -287,64 +289,20 @@ def _plan(case, visit, agent, kind, total, months, day, rng, status, discount=0)
     return plan
 
 
-def top_up_day(*, day: date | None = None, rng: random.Random | None = None) -> str:
-    """Give every active agent without visits on `day` a published route (nearest-neighbour order)."""
-    rng = rng or random.Random(day.toordinal() if day else 0)
+def top_up_day(*, day: date | None = None) -> str:
+    """Give the demo a published day when it has none: the strategy cases for agent1,
+    then every branch planned by the real planner and published."""
+    from .policy.demo import seed_playbook_demo
+    from .routing.services import plan_and_publish_day
+
     day = day or datetime.now(ZoneInfo(TZ)).date()
-    agents = db.session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.id)).all()
-    busy = set(db.session.scalars(select(Visit.case_id).where(Visit.date == day, Visit.status != "cancelled")))
-    added = 0
-    for agent in agents:
-        if db.session.scalar(select(func.count(Visit.id)).where(Visit.agent_id == agent.id, Visit.date == day)):
-            continue
-        candidates = db.session.scalars(
-            select(Case).where(Case.stage == "field", Case.branch_id == agent.branch_id).order_by(Case.id)
-        ).all()
-        rng.shuffle(candidates)
-        chosen = []
-        for case in candidates:
-            if case.id in busy or check_visit(case, day):
-                continue
-            chosen.append(case)
-            busy.add(case.id)
-            if len(chosen) >= min(agent.daily_cap, 10):
-                break
-        added += _publish_route(agent, chosen, day)
-    db.session.commit()
-    return f"{added} visits published for {day.isoformat()}"
-
-
-def _publish_route(agent: Agent, cases: list[Case], day: date) -> int:
-    from .sync.services import record_change
-
-    window = visiting_window(jurisdiction=agent.branch.jurisdiction, tz=agent.branch.timezone, day=day)
-    if window is None:
-        return 0
-    here = (agent.start_lat, agent.start_lon)
-    clock = to_utc_naive(datetime.combine(day, datetime.min.time(), ZoneInfo(agent.branch.timezone))) + timedelta(seconds=agent.shift_start_s)
-    remaining = list(cases)
-    position = 0
-    while remaining:
-        case = min(remaining, key=lambda c: great_circle(here, _coords(c)).km)
-        remaining.remove(case)
-        address = case.account.debtor.addresses[0]
-        km = great_circle(here, _coords(case)).km
-        clock = max(clock + timedelta(seconds=int(km * 1.3 / 25 * 3600)), window[0])
-        position += 1
-        visit = Visit(
-            case_id=case.id, address_id=address.id, agent_id=agent.id, date=day, window_start=window[0],
-            window_end=window[1], status="published", route_position=position, planned_arrival=clock,
-            published_at=utcnow(), priority=min(100, 20 + case.account.days_past_due // 10),
-        )
-        db.session.add(visit)
-        db.session.flush()
-        append_event(case=case, kind="visit.published", actor_id=None, data={"visit_id": visit.id, "agent_id": agent.id, "date": day.isoformat()})
-        record_change(user_id=agent.user_id, kind="visit.upsert", ref_type="visit", ref_id=visit.id)
-        clock += timedelta(seconds=visit.service_s)
-        here = _coords(case)
-    return position
-
-
-def _coords(case: Case) -> tuple[float, float]:
-    address = case.account.debtor.addresses[0]
-    return (address.lat, address.lon)
+    existing = db.session.scalar(select(func.count(Visit.id)).where(Visit.date == day, Visit.status != "cancelled"))
+    if existing:
+        return f"{existing} visits already on {day.isoformat()}; left as they are"
+    playbook = seed_playbook_demo(day=day)
+    # planned from the start of the day, so a demo seeded in the evening still has full routes
+    start = to_utc_naive(datetime.combine(day, time(0), ZoneInfo(TZ)))
+    plans = plan_and_publish_day(day=day, seconds=3, as_of=start)
+    published = sum(plan.status == "published" for plan in plans)
+    visits = db.session.scalar(select(func.count(Visit.id)).where(Visit.date == day, Visit.status == "published"))
+    return f"{playbook}; {published} of {len(plans)} branch plans published, {visits} visits on {day.isoformat()}"

@@ -155,7 +155,8 @@ def _ensure_visit(case: Case, agent: Agent, day: date) -> int:
     last = db.session.scalar(
         select(Visit.route_position).where(Visit.agent_id == agent.id, Visit.date == day).order_by(Visit.route_position.desc().nulls_last()).limit(1)
     )
-    visit = create_visit(case_id=case.id, date=day, actor_id=None, agent_id=agent.id, publish=True)
+    # pinned: the planner keeps these showcase visits with this agent
+    visit = create_visit(case_id=case.id, date=day, actor_id=None, agent_id=agent.id, publish=True, pinned=True)
     visit.route_position = (last or 0) + 1
     # after the agent's routed stops: late afternoon, inside the legal window
     visit.planned_arrival = min(visit.window_end - timedelta(seconds=visit.service_s), visit.window_start + timedelta(hours=6, minutes=25 * (visit.route_position % 12)))

@@ -10,7 +10,7 @@ from ..errors import abort
 from ..events import emit
 from ..extensions import db
 from ..org.models import Agent
-from ..policy.rules import check_visit, jurisdiction_for, timezone_for, visiting_window
+from ..policy.rules import check_visit, windows_for
 from ..sync.services import record_change
 from .models import OPEN_STATUSES, TRANSITIONS, Visit
 
@@ -68,7 +68,7 @@ def create_visit(
         abort(422, "The case has no such address.", errors={"address_id": ["not an address of this debtor"]})
     if address.lat is None:
         abort(422, "The address has no coordinates yet (needs geocoding).", errors={"address_id": ["needs_geocode"]})
-    findings = check_visit(case, date)
+    findings = check_visit(case, date, address=address)
     if findings:
         first = findings[0]
         abort(
@@ -80,11 +80,11 @@ def create_visit(
             flag=first.flag,
             findings=[f.as_dict() for f in findings],
         )
-    window = visiting_window(
-        jurisdiction=jurisdiction_for(case, address), tz=timezone_for(case, address), day=date
-    )
-    if window is None:
-        abort(409, "No visiting hours on that day in the debtor's jurisdiction.", code="compliance_block", rule="R1")
+    windows = windows_for(case, address, date)
+    if not windows:
+        abort(409, "No visiting hours on that day for this debtor.", code="compliance_block", rule="R1")
+    # one window on the record: the longest legal one (the planner sees them all)
+    window = max(windows, key=lambda w: w[1] - w[0])
     agent = _agent(agent_id)
     visit = Visit(
         case_id=case.id,

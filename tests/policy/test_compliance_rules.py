@@ -96,7 +96,6 @@ def test_r2_assign_refuses_when_the_whole_window_is_inconvenient(db, post_visit,
     assert response.status_code == 409 and response.get_json()["rule"] == "R2"
 
 
-@pytest.mark.xfail(strict=True, reason="create_visit (visits/services.py) must pass address=address to check_visit; asked of the lead")
 def test_r2_assign_refuses_the_workplace_when_the_debtor_has_not_agreed(db, post_visit, make_case, monday):
     from backend.cases.models import Address
 
