@@ -6,17 +6,15 @@ from datetime import date, timedelta
 import pytest
 from pypdf import PdfReader
 
-from conftest import PASSWORD
-
 
 @pytest.fixture
 def owner_headers(world, auth):
-    return auth(world.owner, password=PASSWORD)
+    return auth(world.owner, password=world.password)
 
 
 @pytest.fixture
 def dispatcher_headers(world, auth):
-    return auth(world.dispatcher, password=PASSWORD)
+    return auth(world.dispatcher, password=world.password)
 
 
 def test_kpis_are_counted_from_the_records(client, world, owner_headers):
@@ -76,7 +74,7 @@ def test_kpis_csv_has_a_row_per_agent_and_a_total(client, world, owner_headers):
 
 @pytest.mark.parametrize("path", ["/api/kpis", "/api/kpis.csv", "/api/review-queue", "/api/board"])
 def test_agents_may_not_read_the_consoles(client, world, auth, path):
-    assert client.get(path, headers=auth(world.agent_user, password=PASSWORD)).status_code == 403
+    assert client.get(path, headers=auth(world.agent_user, password=world.password)).status_code == 403
 
 
 def test_review_queue_has_every_section(client, world, owner_headers):
@@ -179,7 +177,7 @@ def test_agreement_pdf_without_a_cjk_font_keeps_names_as_code_points(client, wor
 
 def test_agreement_pdf_needs_an_office_role_and_a_plan(client, world, owner_headers, auth):
     assert client.get("/api/plans/999999/agreement.pdf", headers=owner_headers).status_code == 404
-    assert client.get(f"/api/plans/{world.plan.id}/agreement.pdf", headers=auth(world.agent_user, password=PASSWORD)).status_code == 403
+    assert client.get(f"/api/plans/{world.plan.id}/agreement.pdf", headers=auth(world.agent_user, password=world.password)).status_code == 403
 
 
 def test_verification_code_checks_out_only_with_its_hash(client, world):

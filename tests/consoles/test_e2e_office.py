@@ -2,7 +2,6 @@
 the case owner reviews, approves and opens the agreement PDF; the dispatcher plans the
 day, drags a stop to another agent and publishes. Screenshots go to test-artifacts/."""
 import io
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,47 +10,8 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from conftest import ARTIFACTS, DESKTOP, PASSWORD
 
 pytestmark = pytest.mark.e2e
-
-
-@dataclass
-class Desk:
-    page: object
-    errors: list
-
-    def shot(self, name: str, full: bool = False) -> None:
-        ARTIFACTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"consoles-{name}.png"), full_page=full)
-
-    def login(self, username: str) -> None:
-        page = self.page
-        page.goto("/")
-        page.locator("input[autocomplete=username]").fill(username)
-        page.locator("input[autocomplete=current-password]").fill(PASSWORD)
-        page.locator("form.login button[type=submit]").click()
-        page.locator(".o-top").wait_for()
-
-
-def _known_shell_noise(message) -> bool:
-    # app.js calls syncNow() after any sign-in; for an office user the agent-only day packet
-    # answers 403. That is the agent shell's call, not this module's (reported to the lead).
-    return "/api/sync/" in (message.location or {}).get("url", "")
-
-
-@pytest.fixture
-def desk(browser, live_server):
-    context = browser.new_context(viewport=DESKTOP, base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai")
-    context.set_default_timeout(20000)
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-    page.on("console", lambda msg: errors.append(f"console {msg.type}: {msg.text}")
-            if msg.type == "error" and not _known_shell_noise(msg) or "missing office message" in msg.text else None)
-    yield Desk(page=page, errors=errors)
-    context.close()
-    assert not errors, errors
 
 
 def test_owner_reviews_approves_and_opens_the_agreement(desk, world, db):
@@ -164,7 +124,7 @@ def dispatch_day(db, world, make_agent, make_case, make_user, make_visit, auth):
     spots = [(31.2304 + 0.004 * (i % 4), 121.4737 + 0.005 * (i // 4)) for i in range(10)]
     cases = [make_case(branch=world.branch, debtor_name=f"案{i}号", lat=lat, lon=lon, days_past_due=60 + 10 * i) for i, (lat, lon) in enumerate(spots)]
     db.session.commit()
-    auth(world.agent_user, password=PASSWORD)  # the agent's phone holds a session to revoke
+    auth(world.agent_user, password=world.password)  # the agent's phone holds a session to revoke
     return {"today": today, "tomorrow": today + timedelta(days=1), "second": second, "cases": cases}
 
 
