@@ -8,7 +8,7 @@ export async function loadCatalog(locale) {
     cache[wanted] = await response.json();
   }
   const catalog = cache[wanted];
-  return function t(key, params) {
+  function t(key, params) {
     let text = catalog[key];
     if (text === undefined) {
       console.warn('missing office message', key);
@@ -16,5 +16,8 @@ export async function loadCatalog(locale) {
     }
     if (params) text = text.replace(/\{(\w+)\}/g, (m, name) => (params[name] ?? m));
     return text;
-  };
+  }
+  // for open-ended keys (timeline event kinds): ask first, fall back to the raw key
+  t.has = (key) => key in catalog;
+  return t;
 }

@@ -50,7 +50,8 @@ export async function mount(container, ctx) {
   for (const summary of plans.items) planList.append(await planCard(summary.id));
 
   const events = h('ol', { class: 'o-timeline' }, timeline.events.slice().reverse().map((e) => h('li', { class: `o-event k-${e.kind.replace(/\W/g, '-')}` },
-    h('div', { class: 'o-event-head' }, h('span', { class: 'o-seq', text: `#${e.seq}` }), h('strong', { text: e.kind }),
+    h('div', { class: 'o-event-head' }, h('span', { class: 'o-seq', text: `#${e.seq}` }),
+      h('strong', { text: t.has(`event.${e.kind}`) ? t(`event.${e.kind}`) : e.kind }), h('span', { class: 'o-mono o-sub', text: e.kind }),
       h('span', { class: 'o-sub', text: f.dateTime(e.at, tz) })),
     h('div', { class: 'o-event-data', text: summarize(e.data) }),
     h('div', { class: 'o-hash o-mono', title: e.hash, text: `${e.prev_hash.slice(0, 10)} → ${e.hash.slice(0, 10)}` }))));
