@@ -165,6 +165,12 @@ export async function mount(container, ctx) {
     replanBtn.hidden = !(plan && plan.status === 'published');
   }
 
+  /* Cases the draft already routes or lists as unassigned (no longer "not yet planned"). */
+  function planCaseIds() {
+    if (!isDraft()) return new Set();
+    return new Set([...plan.routes.flatMap((r) => r.stops.map((s) => s.case_id)), ...plan.unassigned.map((u) => u.case_id)]);
+  }
+
   /* Where a case is: from the board's visits and the builder's candidates. */
   function locations() {
     const at = new Map();
@@ -346,7 +352,8 @@ export async function mount(container, ctx) {
       return li;
     }));
     if (isDraft()) dropZone(unList, null);
-    const eligible = board.candidates.filter((c) => c.eligible);
+    const inPlan = planCaseIds();
+    const eligible = board.candidates.filter((c) => c.eligible && !inPlan.has(c.case_id));
     const excluded = board.candidates.filter((c) => !c.eligible);
     const byRule = new Map();
     for (const c of excluded) for (const rule of c.rules.length ? c.rules : ['other']) byRule.set(rule, (byRule.get(rule) || 0) + 1);
@@ -393,7 +400,8 @@ export async function mount(container, ctx) {
     layers.clearLayers();
     const at = locations();
     const bounds = [];
-    const eligibleOffMap = board.candidates.filter((c) => c.eligible && c.lat !== null);
+    const inPlan = planCaseIds();
+    const eligibleOffMap = board.candidates.filter((c) => c.eligible && c.lat !== null && !inPlan.has(c.case_id));
     for (const c of eligibleOffMap) {
       L.circleMarker([c.lat, c.lon], { radius: 3, color: '#8a94a6', weight: 1, fillOpacity: 0.5 }).bindTooltip(c.debtor_name).addTo(layers);
     }
@@ -425,9 +433,11 @@ export async function mount(container, ctx) {
       if (p) L.circleMarker(p, { radius: 6, color: '#c92a2a', weight: 2, fillOpacity: 0 }).bindTooltip(`${t('board.unassigned')}: ${u.debtor || u.debtor_name}`).addTo(layers);
     }
     if (!bounds.length) for (const c of eligibleOffMap) bounds.push([c.lat, c.lon]);
-    map.invalidateSize();  // the grid may have resized the box since the map was made
-    if (bounds.length) map.fitBounds(bounds, { padding: [28, 28] });
-    else map.setView([31.23, 121.47], 11);
+    // the grid may have resized the box since the last draw; refit without animation so a
+    // re-render never leaves the map half-way through a zoom
+    map.invalidateSize({ animate: false });
+    if (bounds.length) map.fitBounds(bounds, { padding: [28, 28], animate: false });
+    else map.setView([31.23, 121.47], 11, { animate: false });
     clear(legend, shown.map((r) => h('span', { class: 'o-legend-item', style: `--agent:${r.colour}` }, h('i', {}), r.agent.name)));
   }
 
