@@ -176,6 +176,39 @@ def auth(client):
     return headers
 
 
+# --- browser tests: Debian's Chromium through one Playwright per session -------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def playwright():
+    """One sync Playwright for the whole session: only one may run in a thread."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (make system-test-deps)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def chromium_options():
+    """Launch options for Debian's Chromium (never a downloaded browser)."""
+    return {"executable_path": CHROMIUM, "args": list(CHROMIUM_ARGS)}
+
+
+@pytest.fixture(scope="session")
+def browser(playwright, chromium_options):
+    chromium = playwright.chromium.launch(**chromium_options)
+    yield chromium
+    chromium.close()
+
+
 # --- a real HTTP server for browser tests ---------------------------------------
 
 

@@ -193,7 +193,8 @@ async function showLogin(options = {}) {
       }
       if (!options.reauth) location.hash = '#/today';
       startFor(session);
-      sync.syncNow();
+      // only an agent's device holds a day packet and an outbox
+      if (session.user.role === 'agent') sync.syncNow();
     },
   });
 }

@@ -1,9 +1,7 @@
 """Consoles fixtures: an owner's world with history (visits, outcomes, a signed plan pending
 approval, a kept promise, a payment, a sync conflict, an escalation, a flagged note), and the
 browser from tests/e2e/conftest.py for the office views at 1440 px."""
-import importlib.util
 import io
-import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -15,33 +13,6 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 PASSWORD = "office-pass-1"
 DESKTOP = {"width": 1440, "height": 900}
-
-
-def _e2e_conftest():
-    """The agent PWA's browser settings (Debian Chromium, its launch flags), loaded by path:
-    test folders are not packages, and two modules named conftest cannot both be imported."""
-    spec = importlib.util.spec_from_file_location("doorstep_e2e_conftest", ROOT / "tests" / "e2e" / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_E2E = _e2e_conftest()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's Chromium with the PWA tests' flags, closed when the module ends: only one sync
-    Playwright can run in a thread, and tests/e2e keeps its own for the rest of the session.
-    (One session-wide browser fixture in tests/conftest.py would serve both.)"""
-    if not os.path.exists(_E2E.CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (make system-test-deps)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=_E2E.CHROMIUM, args=_E2E.CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def signature_png() -> bytes:
@@ -203,12 +174,6 @@ class Desk:
         page.locator(".o-top").wait_for()
 
 
-def _known_shell_noise(message) -> bool:
-    # app.js calls syncNow() after any sign-in; for an office user the agent-only day packet
-    # answers 403. That is the agent shell's call, not this module's (reported to the lead).
-    return "/api/sync/" in (message.location or {}).get("url", "")
-
-
 @pytest.fixture
 def desk(browser, live_server):
     context = browser.new_context(viewport=DESKTOP, base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai")
@@ -217,7 +182,7 @@ def desk(browser, live_server):
     errors = []
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
     page.on("console", lambda msg: errors.append(f"console {msg.type}: {msg.text}")
-            if msg.type == "error" and not _known_shell_noise(msg) or "missing office message" in msg.text else None)
+            if msg.type == "error" or "missing office message" in msg.text else None)
     yield Desk(page=page, errors=errors)
     context.close()
     assert not errors, errors

@@ -28,8 +28,6 @@ PWA = Path(__file__).resolve().parents[2] / "pwa"
 if not (PWA / "index.html").exists() or not (PWA / "sw.js").exists():
     pytest.skip("the PWA (pwa/index.html, pwa/sw.js) is not there", allow_module_level=True)
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 PHONE = {"width": 390, "height": 844}
 
 
@@ -75,20 +73,17 @@ def gcm():
 
 
 @pytest.fixture
-def browser_context(live_server, gcm):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        # A persistent profile: Chromium refuses push in off-the-record contexts ("permission denied").
-        context = playwright.chromium.launch_persistent_context(
-            tempfile.mkdtemp(prefix="doorstep-push-e2e-"),
-            executable_path="/usr/bin/chromium",
-            args=CHROMIUM_ARGS + [f"--gcm-checkin-url={gcm.url}/checkin", f"--gcm-registration-url={gcm.url}/register",
-                                  "--gcm-mcs-endpoint=127.0.0.1:9"],
-            viewport=PHONE,
-        )
-        yield context
-        context.close()
+def browser_context(playwright, chromium_options, live_server, gcm):
+    # A persistent profile: Chromium refuses push in off-the-record contexts ("permission denied").
+    context = playwright.chromium.launch_persistent_context(
+        tempfile.mkdtemp(prefix="doorstep-push-e2e-"),
+        executable_path=chromium_options["executable_path"],
+        args=chromium_options["args"] + [f"--gcm-checkin-url={gcm.url}/checkin", f"--gcm-registration-url={gcm.url}/register",
+                              "--gcm-mcs-endpoint=127.0.0.1:9"],
+        viewport=PHONE,
+    )
+    yield context
+    context.close()
 
 
 def _sign_in(page, live_server, user):
