@@ -131,13 +131,17 @@ def decide_plan(*, plan: RepaymentPlan, approve: bool, reason: str, actor) -> Re
     if plan.status != "pending_approval":
         abort(409, f"Only a plan pending approval can be decided; this one is {plan.status}.", code="bad_transition")
     if approve:
+        # other review reasons (a past first date, a token installment…) are what the approver
+        # is there to judge; only a discount beyond the approver's own authority goes higher
         verdict = evaluate_plan(terms=plan.terms, case=db.session.get(Case, plan.case_id), role=actor.role)
-        if verdict["status"] != "proposed":
+        beyond = [f for f in verdict["findings"] if f.get("rule") == "discount_authority"]
+        if beyond or verdict["status"] == "invalid":
             abort(
                 403,
-                "The discount is beyond your authority too; it needs a higher approver.",
+                beyond[0]["message"] if beyond else "The plan no longer passes the plan policy.",
                 code="beyond_authority",
                 findings=verdict["findings"],
+                approver_role=verdict.get("approver_role"),
             )
     plan.status = "active" if approve else "rejected"
     plan.decided_by_id = actor.id

@@ -399,11 +399,16 @@ def _own_case(ctx: OpContext) -> Case:
 
 
 def _sync_rules(ctx: OpContext, case: Case, visit: Visit | None) -> list:
-    """SYNC re-check (policy.rules.sync_findings): R4 blocked since → conflict; R6 → rejected; R1 kept as a flag."""
+    """SYNC re-check (policy.rules.sync_findings): a blocking flag in force when the record was
+    made → conflict; a record that breaks R5/R6/R8 → rejected; outside the hours (R1) → applied
+    and flagged for review. Returns the findings kept on the record."""
     now = utcnow()
     # a device clock ahead of the server must not make a flag set later look earlier
     at = min(ctx.device_at, now) if ctx.device_at else now
-    findings = sync_findings(case=case, visit=visit, op_type=ctx.type, device_at=ctx.device_at, payload=dict(ctx.payload))
+    raw = ctx.raw.get("payload") or {}
+    # the rules read the payload as sent (terms exactly as hashed), with times already parsed
+    payload = {**raw, **{k: ctx.payload[k] for k in ("disclosure_at",) if k in ctx.payload}}
+    findings = sync_findings(case=case, visit=visit, op_type=ctx.type, device_at=ctx.device_at, payload=payload)
     blocked = []
     for finding in findings:
         if finding.rule != "R4":
@@ -418,10 +423,17 @@ def _sync_rules(ctx: OpContext, case: Case, visit: Visit | None) -> list:
             server={"case": _case_state(case), **_conflict_server(ctx)},
             code="case_blocked",
         )
-    r6 = [f for f in findings if f.rule == "R6"]
-    if r6:
-        raise OpProblem("rejected", r6[0].message, errors={"payload.disclosure_at": [r6[0].message]}, code="no_disclosure")
-    return [f.as_dict() for f in findings if f.rule not in ("R4", "R6")]
+    refused = [f for f in findings if f.rule in REFUSING_RULES]
+    if refused:
+        errors: dict = {}
+        for f in refused:
+            errors.setdefault(REFUSING_RULES[f.rule], []).append(f.message)
+        raise OpProblem("rejected", refused[0].message, errors=errors, code="no_disclosure" if refused[0].rule == "R6" else "compliance")
+    return [f.as_dict() for f in findings if f.rule != "R4"]
+
+
+# rules whose finding refuses the record (the field it is about), rather than flagging it
+REFUSING_RULES = {"R5": "payload.met", "R6": "payload.disclosure_at", "R8": "payload.terms_hash"}
 
 
 def _case_state(case: Case) -> dict:
@@ -551,6 +563,7 @@ def _signature(ctx: OpContext) -> dict:
     case = _own_case(ctx)
     p = ctx.payload
     plan = _plan_from_ref(ctx, plan_id=p.get("plan_id"), plan_ref=p.get("plan_ref"), field_name="plan_ref" if p.get("plan_ref") else "plan_id")
+    _sync_rules(ctx, case, ctx.visit)
     if p["terms_hash"] != plan.terms_hash:
         raise OpProblem("rejected", "The signature is for other terms than the plan's.", errors={"payload.terms_hash": [f"the plan's terms hash is {plan.terms_hash}"]}, code="terms_hash_mismatch")
     blob_sha = None

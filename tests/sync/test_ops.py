@@ -7,7 +7,7 @@ from backend.cases.models import CaseFlag, Note, TimelineEvent
 from backend.sync.models import SyncOp
 from backend.visits.models import Outcome, Visit
 
-from conftest import checkin_op, make_op, outcome_op
+from sync_ops_helpers import checkin_op, make_op, outcome_op
 
 
 def _timeline_kinds(db, case_id):
@@ -193,11 +193,8 @@ def test_third_party_cannot_record_a_debt_outcome_r5(send, owned_visit):
     assert result["status"] == "rejected" and "payload.met" in result["errors"]
 
 
-def test_dispute_outcome_raises_the_flag_and_escalation_sets_escalated(db, send, owned_visit):
-    from backend import events
-
-    seen = []
-    events.on("case.escalated")(lambda **kw: seen.append(kw))
+def test_dispute_outcome_raises_the_flag_and_escalation_sets_escalated(db, send, owned_visit, listen):
+    seen = listen("case.escalated")
     send([checkin_op(owned_visit)])
     results = send([outcome_op(owned_visit, code="dispute", met="debtor", reason="Says the card was stolen"),
                     make_op("case.escalate", {"case_id": owned_visit.case_id, "kind": "dispute", "reason": "Fraud claim"})])[1]["results"]
@@ -205,7 +202,6 @@ def test_dispute_outcome_raises_the_flag_and_escalation_sets_escalated(db, send,
     flags = set(db.session.scalars(select(CaseFlag.flag).where(CaseFlag.case_id == owned_visit.case_id)))
     assert flags == {"dispute", "escalated"}
     assert seen and seen[-1]["kind"] == "dispute" and seen[-1]["case"].id == owned_visit.case_id
-    events._listeners["case.escalated"].clear()
 
 
 def test_note_with_prohibited_phrase_is_flagged_for_review(db, send, owned_visit):

@@ -1,12 +1,13 @@
 """Plans proposed offline, checked against policy and hash; signatures verified; owner decisions reach the agent."""
 import base64
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
 from backend.common import canonical_json, sha256_hex
 from backend.plans.models import Blob, RepaymentPlan, Signature
 
-from conftest import checkin_op, make_op, outcome_op, plan_terms, propose_op, signature_op, signature_png
+from sync_ops_helpers import checkin_op, make_op, outcome_op, plan_terms, propose_op, signature_op, signature_png
 
 
 def test_plan_within_authority_is_active_signed_and_agreed_offline_by_plan_ref(db, client, agent_headers, send, owned_visit):
@@ -42,11 +43,8 @@ def test_terms_hash_mismatch_and_policy_breaks_are_rejected(db, send, owned_visi
     assert db.session.scalar(select(func.count(RepaymentPlan.id))) == 0
 
 
-def test_discount_beyond_authority_waits_for_the_owner_whose_decision_reaches_the_agent(db, client, auth, agent_headers, send, owned_visit, owner):
-    from backend import events
-
-    decided = []
-    events.on("plan.decided")(lambda **kw: decided.append(kw))
+def test_discount_beyond_authority_waits_for_the_owner_whose_decision_reaches_the_agent(db, client, auth, agent_headers, send, owned_visit, owner, listen):
+    decided = listen("plan.decided")
     first = propose_op(owned_visit.case_id)
     big = propose_op(owned_visit.case_id, terms=plan_terms(owned_visit.case_id, discount="20", kind="settlement"))
     results = send([first, big])[1]["results"]
@@ -68,7 +66,6 @@ def test_discount_beyond_authority_waits_for_the_owner_whose_decision_reaches_th
     assert [c["kind"] for c in feed] == ["plan.decided"]
     assert feed[0]["data"]["status"] == "active" and feed[0]["data"]["plan_ref"] == big["payload"]["plan_ref"]
     assert decided and decided[-1]["plan"].id == plan_id and owned_visit.agent.user_id in decided[-1]["user_ids"]
-    events._listeners["plan.decided"].clear()
 
 
 def test_owner_rejects_a_plan_and_filters_work(db, client, auth, send, owned_visit, owner):
@@ -143,7 +140,8 @@ def test_blob_is_access_checked(db, client, auth, send, owned_visit, make_agent)
 
 def test_promise_to_pay_outcome_records_a_promise_plan(db, send, owned_visit):
     send([checkin_op(owned_visit)])
-    result = send([outcome_op(owned_visit, code="promise_to_pay", met="debtor", amount="800.00", due_date="2031-03-01")])[1]["results"][0]
+    due = (date.today() + timedelta(days=10)).isoformat()
+    result = send([outcome_op(owned_visit, code="promise_to_pay", met="debtor", amount="800.00", due_date=due)])[1]["results"][0]
     assert result["status"] == "applied", result
     plan = db.session.get(RepaymentPlan, result["server"]["plan_id"])
     assert plan.kind == "promise" and plan.status == "active" and str(plan.total_amount) == "800.00"
