@@ -75,6 +75,7 @@ def users_create(username: str, role: str, password: str):
 
 def register_cli(app: Flask) -> None:
     from .payments.cli import payments_cli
+    from .retention.cli import retention_cli
 
-    for group in (demo_cli, cases_cli, users_cli, payments_cli):
+    for group in (demo_cli, cases_cli, users_cli, payments_cli, retention_cli):
         app.cli.add_command(group)

@@ -1,9 +1,11 @@
 """Background work, by settings: in-process threads (the embedded default) or an RQ queue
 on Redis (production: `JOBS_BACKEND=rq`, `REDIS_URL`, and `python -m backend.worker`).
 
-A job is a module-level function taking keyword arguments; it runs inside an app context.
+A job is a module-level function taking keyword arguments of plain JSON; it runs inside an
+app context. On RQ it may run in any worker process, so it reads its state from the database.
 """
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from importlib import import_module
 
 from flask import Flask, current_app
@@ -20,9 +22,31 @@ def _resolve(path: str):
     return getattr(import_module(module), name)
 
 
+def uses_rq(app: Flask | None = None) -> bool:
+    app = app or current_app
+    return app.config.get("JOBS_BACKEND") == "rq"
+
+
+def rq_queue(app: Flask | None = None):
+    """The app's RQ queue (one Redis connection pool per process, kept on the app)."""
+    from redis import Redis
+    from rq import Queue
+
+    app = app or current_app
+    connection = app.extensions.get("doorstep_redis")
+    if connection is None:
+        connection = app.extensions["doorstep_redis"] = Redis.from_url(app.config["REDIS_URL"])
+    return Queue(app.config.get("JOBS_QUEUE", "doorstep"), connection=connection)
+
+
 def run_job(path: str, kwargs: dict) -> None:
     """Entry point for RQ workers (the worker has already pushed an app context)."""
-    _resolve(path)(**kwargs)
+    from .extensions import db
+
+    try:
+        _resolve(path)(**kwargs)
+    finally:
+        db.session.remove()  # the next job in this worker starts with a clean session
 
 
 def _run_in_context(app: Flask, path: str, kwargs: dict) -> None:
@@ -34,17 +58,25 @@ def _run_in_context(app: Flask, path: str, kwargs: dict) -> None:
             raise
 
 
-def enqueue(fn, /, **kwargs) -> None:
-    """Run fn(**kwargs) in the background; never in the caller's transaction."""
+def enqueue(fn, /, *, delay_s: float | None = None, **kwargs):
+    """Run fn(**kwargs) in the background; never in the caller's transaction. Returns the RQ
+    job, or the in-process Future. `delay_s` (RQ only: in-process callers keep their own
+    timers, which die with a forked RQ work-horse) schedules it for later."""
     app = current_app._get_current_object()
-    if app.config.get("JOBS_BACKEND") == "rq":
-        from redis import Redis
-        from rq import Queue
+    if uses_rq(app):
+        queue = rq_queue(app)
+        timeout = app.config.get("JOBS_TIMEOUT_S", 900)
+        if delay_s:
+            # needs a worker started with the scheduler (backend.worker does)
+            return queue.enqueue_in(timedelta(seconds=delay_s), run_job, _path(fn), kwargs, job_timeout=timeout)
+        return queue.enqueue(run_job, _path(fn), kwargs, job_timeout=timeout)
+    if delay_s:
+        raise ValueError("a delayed job needs JOBS_BACKEND=rq")
+    return _pool(app).submit(_run_in_context, app, _path(fn), kwargs)
 
-        queue = Queue(app.config.get("JOBS_QUEUE", "doorstep"), connection=Redis.from_url(app.config["REDIS_URL"]))
-        queue.enqueue(run_job, _path(fn), kwargs, job_timeout=app.config.get("JOBS_TIMEOUT_S", 900))
-        return
+
+def _pool(app: Flask) -> ThreadPoolExecutor:
     global _executor
     if _executor is None:
         _executor = ThreadPoolExecutor(max_workers=app.config.get("JOBS_THREADS", 2), thread_name_prefix="doorstep-job")
-    _executor.submit(_run_in_context, app, _path(fn), kwargs)
+    return _executor

@@ -1,16 +1,19 @@
-"""`python -m backend.worker`: an RQ worker with the app context pushed, for JOBS_BACKEND=rq."""
-from redis import Redis
-from rq import Queue, Worker
+"""`python -m backend.worker`: an RQ worker with the app context pushed, for JOBS_BACKEND=rq.
+
+Runs the scheduler too, so delayed jobs (push retries) are moved onto the queue when due;
+several workers may run it, RQ elects one scheduler per queue.
+"""
+from rq import Worker
 
 from . import create_app
+from .jobs import rq_queue
 
 
 def main() -> None:
     app = create_app()
     with app.app_context():
-        connection = Redis.from_url(app.config["REDIS_URL"])
-        queue = Queue(app.config.get("JOBS_QUEUE", "doorstep"), connection=connection)
-        Worker([queue], connection=connection).work(with_scheduler=False)
+        queue = rq_queue(app)
+        Worker([queue], connection=queue.connection).work(with_scheduler=True)
 
 
 if __name__ == "__main__":
