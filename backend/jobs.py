@@ -28,14 +28,16 @@ def uses_rq(app: Flask | None = None) -> bool:
 
 
 def rq_queue(app: Flask | None = None):
-    """The app's RQ queue (one Redis connection pool per process, kept on the app)."""
+    """The app's RQ queue (one Redis connection pool per process and URL, kept on the app)."""
     from redis import Redis
     from rq import Queue
 
     app = app or current_app
-    connection = app.extensions.get("doorstep_redis")
+    url = app.config["REDIS_URL"]
+    pools = app.extensions.setdefault("doorstep_redis", {})
+    connection = pools.get(url)
     if connection is None:
-        connection = app.extensions["doorstep_redis"] = Redis.from_url(app.config["REDIS_URL"])
+        connection = pools[url] = Redis.from_url(url)
     return Queue(app.config.get("JOBS_QUEUE", "doorstep"), connection=connection)
 
 

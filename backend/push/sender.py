@@ -1,7 +1,8 @@
 """Web push delivery: queued during the request, sent after the commit, off the request thread.
 
-A message is plain data ({kind, user_id, data, topic}) so that a job queue can carry it
-in production mode: `send_message` is the job. In the embedded default a small thread
+A message is plain data ({kind, user_id, data, topic}) so that a job queue can carry it:
+with JOBS_BACKEND=rq, `send_push` is the job and retries are delayed jobs (`deliver_push`).
+In the embedded default a small thread
 pool runs it and retries wait on timers, so the request that caused a message never
 waits for a push service and never fails because of one.
 
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from ..common import utcnow
 from ..extensions import db
+from ..jobs import enqueue, uses_rq
 from .models import PushSubscription
 from .vapid import get_vapid
 
@@ -84,7 +86,11 @@ def _send_after_commit(session: Session) -> None:
     queued = session.info.pop(_PENDING, None)
     for item in queued or ():
         try:
-            dispatcher().submit(send_message, item.app, item.message)
+            if uses_rq(item.app):
+                with item.app.app_context():
+                    enqueue(send_push, message=item.message)
+            else:
+                dispatcher().submit(send_message, item.app, item.message)
         except Exception:  # raising here would fail the commit's caller
             log.exception("push: could not hand over %s", item.message["kind"])
 
@@ -183,13 +189,27 @@ def send_message(app: Flask, message: dict) -> None:
         deliver(app, subscription_id, message, attempt=1)
 
 
+def send_push(*, message: dict) -> None:
+    """The RQ job (JOBS_BACKEND=rq): the message is plain JSON, the worker's app is current."""
+    send_message(current_app._get_current_object(), message)
+
+
+def deliver_push(*, subscription_id: int, message: dict, attempt: int) -> None:
+    """The RQ job for a retry, scheduled by the queue after its back-off."""
+    deliver(current_app._get_current_object(), subscription_id, message, attempt)
+
+
 def deliver(app: Flask, subscription_id: int, message: dict, attempt: int) -> None:
     """One attempt to one subscription; schedules its own retry when the failure is transient."""
     with app.app_context():
         retry_in = _attempt(subscription_id, message, attempt)
         max_attempts = int(app.config.get("PUSH_MAX_ATTEMPTS", 5))
         if retry_in is not None and attempt < max_attempts:
-            dispatcher().later(retry_in, deliver, app, subscription_id, message, attempt + 1)
+            if uses_rq(app):  # a timer would die with the RQ work-horse: the queue's scheduler waits
+                enqueue(deliver_push, delay_s=retry_in, subscription_id=subscription_id, message=message,
+                        attempt=attempt + 1)
+            else:
+                dispatcher().later(retry_in, deliver, app, subscription_id, message, attempt + 1)
             return
         if retry_in is not None:
             _record_failure(subscription_id, f"gave up after {attempt} attempts")

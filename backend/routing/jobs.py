@@ -1,14 +1,15 @@
-"""Background solving: an in-process thread pool; each job runs in its own app context.
+"""Background solving: an in-process thread pool (embedded default) or the RQ queue
+(JOBS_BACKEND=rq); each job runs in its own app context.
 
 The job takes only a plan id and keeps all its state in the database (status, percent,
-heartbeat), so any worker can answer GET /api/route-plans/<id>, and moving the job onto
-a real queue (RQ, Celery) at scale is a change of this module only.
+heartbeat), so any process can answer GET /api/route-plans/<id>.
 """
 from __future__ import annotations
 
 import logging
 import os
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from flask import Flask, current_app
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _pending: dict[int, Future] = {}
+_queued: dict[int, object] = {}  # RQ jobs this process enqueued, until seen finished
 
 
 def _executor() -> ThreadPoolExecutor:
@@ -32,6 +34,13 @@ def _executor() -> ThreadPoolExecutor:
 
 def submit_route_plan(plan_id: int) -> None:
     """Queue the plan's build and solve; call after the plan row is committed."""
+    from ..jobs import enqueue, uses_rq
+
+    if uses_rq():
+        job = enqueue(run_route_plan, plan_id=plan_id)
+        with _lock:
+            _queued[plan_id] = job
+        return
     app = current_app._get_current_object()
     future = _executor().submit(_run, app, plan_id)
     with _lock:
@@ -44,22 +53,54 @@ def _forget(plan_id: int) -> None:
         _pending.pop(plan_id, None)
 
 
-def _run(app: Flask, plan_id: int) -> None:
+def run_route_plan(*, plan_id: int) -> None:
+    """The job, in an app context (an RQ worker's or the pool thread's)."""
     from ..extensions import db
     from .services import solve_route_plan
 
+    try:
+        solve_route_plan(plan_id=plan_id)
+    except Exception:  # solve_route_plan records failures itself; this is the last net
+        log.exception("route plan job %s crashed", plan_id)
+    finally:
+        db.session.remove()
+
+
+def _run(app: Flask, plan_id: int) -> None:
     with app.app_context():
-        try:
-            solve_route_plan(plan_id=plan_id)
-        except Exception:  # solve_route_plan records failures itself; this is the last net
-            log.exception("route plan job %s crashed", plan_id)
-        finally:
-            db.session.remove()
+        run_route_plan(plan_id=plan_id)
 
 
 def wait_for_route_plans(timeout: float | None = None) -> bool:
-    """Block until the queued jobs of this process are done (CLI, tests); True if all did."""
+    """Block until the jobs this process queued are done (CLI, tests); True if all did."""
+    started = time.monotonic()
     with _lock:
         futures = list(_pending.values())
     done, not_done = wait(futures, timeout=timeout)
-    return not not_done
+    if not_done:
+        return False
+    while True:
+        with _lock:
+            jobs = list(_queued.items())
+        for plan_id, job in jobs:
+            if _rq_ended(job):
+                with _lock:
+                    _queued.pop(plan_id, None)
+        with _lock:
+            if not _queued:
+                return True
+        if timeout is not None and time.monotonic() - started > timeout:
+            return False
+        time.sleep(0.05)
+
+
+def _rq_ended(job) -> bool:
+    """The RQ job will not run again (done, failed, stopped, or already expired from Redis)."""
+    from rq.exceptions import InvalidJobOperation
+    from rq.job import JobStatus
+
+    try:
+        status = job.get_status(refresh=True)
+    except InvalidJobOperation:
+        return True
+    return status in (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)

@@ -1,0 +1,103 @@
+"""JOBS_BACKEND=rq: background work leaves the web process through a real Redis and runs in a
+real worker process on the same database — a route plan's solve, and a push with a retry
+that waits on the queue's scheduler (a timer would die with RQ's work-horse)."""
+import base64
+import os
+import threading
+import time
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from zoneinfo import ZoneInfo
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import select
+
+from backend.push.models import PushSubscription
+from backend.push.sender import queue_push
+from backend.routing.jobs import wait_for_route_plans
+
+
+def test_a_route_plan_is_solved_by_the_rq_worker(client, db, rq_worker, make_branch, make_agent, make_case,
+                                                  make_user, auth):
+    branch = make_branch(timezone="Asia/Shanghai", lat=31.23, lon=121.47)
+    agent = make_agent(branch=branch, daily_cap=6)
+    for i in range(4):
+        make_case(branch=branch, lat=31.23 + 0.01 * i, lon=121.47 + 0.005 * i, days_past_due=60 + 10 * i)
+    headers = auth(make_user(role="dispatcher"))
+    day = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)
+
+    response = client.post("/api/route-plans", json={"date": day.isoformat(), "branch_id": branch.id, "seconds": 1},
+                           headers=headers)
+    assert response.status_code == 202, response.get_json()
+    plan_id = response.get_json()["id"]
+    assert wait_for_route_plans(timeout=90), "the RQ job did not finish"
+
+    plan = client.get(f"/api/route-plans/{plan_id}", headers=headers).get_json()
+    assert plan["status"] == "draft", plan.get("error")
+    stops = [s for route in plan["routes"] if route["agent_id"] == agent.id for s in route["stops"]]
+    assert len(stops) == 4
+    assert rq_worker.poll() is None, "the worker died"
+
+
+class _PushEndpoint:
+    """A push service on loopback: 503 to the first request, 201 after."""
+
+    def __init__(self):
+        self.statuses = [503, 201]
+        self.received = []
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                endpoint.received.append(time.monotonic())
+                status = endpoint.statuses.pop(0) if len(endpoint.statuses) > 1 else endpoint.statuses[0]
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/push/phone"
+
+
+@pytest.fixture
+def push_endpoint():
+    endpoint = _PushEndpoint()
+    yield endpoint
+    endpoint.server.shutdown()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def test_a_push_goes_through_the_queue_and_its_retry_through_the_scheduler(client, db, rq_worker, make_agent,
+                                                                           auth, push_endpoint):
+    agent = make_agent()
+    key = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    body = {"endpoint": push_endpoint.url, "expirationTime": None, "keys": {"p256dh": _b64(key), "auth": _b64(os.urandom(16))}}
+    assert client.post("/api/push/subscriptions", json=body, headers=auth(agent.user)).status_code == 201
+
+    queue_push(kind="stop_work", user_id=agent.user_id, data={"case_id": 1})
+    db.session.commit()  # the hand-off happens after the commit, onto Redis
+
+    deadline = time.monotonic() + 30
+    while len(push_endpoint.received) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(push_endpoint.received) == 2, "the 503 was not retried through the queue"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        db.session.expire_all()
+        subscription = db.session.scalar(select(PushSubscription))
+        if subscription.last_success_at is not None:
+            break
+        time.sleep(0.1)
+    assert subscription.last_success_at is not None and subscription.failure_count == 0
+    assert subscription.last_failure_at is not None  # the 503 was recorded by the first attempt
