@@ -236,7 +236,8 @@ def day_ops(agent: SeededAgent, rng: random.Random, *, signature_bytes: int = 80
                 payload["disclosure_at"] = _at(v, base + 2)
             add("visit.outcome", payload, _at(v, base + 8))
         if full_day or rng.random() < 0.7:
-            add("note.add", {"case_id": v["case_id"], "visit_id": v["id"], "text": f"Visit note {rng.random():.6f}"}, _at(v, base + 16))
+            # unique text: the check counts notes by it (notes carry no op id of their own)
+            add("note.add", {"case_id": v["case_id"], "visit_id": v["id"], "text": f"Visit note {uuid.UUID(int=rng.getrandbits(128))}"}, _at(v, base + 16))
         if malformed_rate and rng.random() < malformed_rate:
             # a note the server must refuse per field, and still keep
             add("note.add", {"case_id": v["case_id"], "text": ""}, _at(v, base + 17), expect="rejected")
@@ -464,11 +465,11 @@ def verify(db_url: str, ops: list[dict]) -> dict:
                 if effects == 0 or effects_rows == 0:
                     lost.append(op["id"])
                 if effects > 1 or effects_rows > 1:
-                    duplicated.append(op["id"])
+                    duplicated.append((op["id"], op["type"], effects, effects_rows))
             else:
                 rejected += record.status == "rejected"
                 if effects or effects_rows:
-                    duplicated.append(op["id"])
+                    duplicated.append((op["id"], op["type"], effects, effects_rows))
         # the state a single in-order application would give: each visit closed as its outcome says
         finals = []
         for op in ops:
@@ -482,7 +483,7 @@ def verify(db_url: str, ops: list[dict]) -> dict:
         db.engine.dispose()
     return {
         "ops": len(ops), "records": len(records), "applied": applied, "rejected_as_expected": rejected,
-        "lost": len(lost), "duplicated": len(duplicated), "wrong_status": wrong[:10], "n_wrong_status": len(wrong),
+        "lost": len(lost), "duplicated": len(duplicated), "duplicated_ops": duplicated[:10], "wrong_status": wrong[:10], "n_wrong_status": len(wrong),
         "visits_not_in_final_state": len(finals), "broken_timelines": len(broken), "unexpected_records": len(extra),
     }
 
