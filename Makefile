@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi.py
 
-.PHONY: run test test-sqlite test-postgres install install-dev system-test-deps system-fonts vendor bench clean
+.PHONY: run test test-sqlite test-postgres stack test-stack install install-dev system-test-deps system-fonts vendor bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,18 @@ test-sqlite:
 test-postgres:
 	@echo "=== test suite on PostgreSQL ==="
 	scripts/with-postgres.sh $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# The production layout on loopback (PostgreSQL, Redis, RQ worker, gunicorn × 4): docs/deploy.md.
+stack: install
+	scripts/stack.sh
+
+# The same suite against that stack: background work (route plans) goes through Redis to the RQ
+# worker. Push delivery tests drive the in-process sender's retry timing and settings from the
+# test itself, so they run in-process here; tests/scale covers push through the real queue.
+test-stack: install-dev
+	@echo "=== test suite on the production stack (PostgreSQL, Redis, RQ worker) ==="
+	scripts/stack.sh run bash -c '$(BIN)/python -m pytest -q -p no:cacheprovider --ignore=tests/push $(PYTEST_ARGS) \
+	  && JOBS_BACKEND=inprocess $(BIN)/python -m pytest -q -p no:cacheprovider tests/push $(PYTEST_ARGS)'
 
 bench: install-dev
 	$(BIN)/python bench/routing.py --quick

@@ -1,8 +1,15 @@
 """One JSON error shape for every error: {"code", "message", "errors"}."""
 from flask import current_app
 from flask_smorest import Api, abort as _abort
+from flask_smorest.arguments import ArgumentsMixin
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.routing import IntegerConverter
 import marshmallow as ma
+
+# the widest integer a database column can hold (SQLite and BIGINT); ids are INTEGER (32 bits)
+INT64_MAX = 2**63 - 1
+ID_MAX = 2**31 - 1
 
 CODES = {
     400: "bad_request",
@@ -56,8 +63,73 @@ def abort(status: int, message: str, errors=None, code: str | None = None, **ext
     _abort(status, message=message, errors=errors or {}, error_code=code, extra=extra)
 
 
+def _is_id(key: str) -> bool:
+    return key in ("id", "page", "agent", "case") or key.endswith(("_id", "_ids"))
+
+
+def _storable(text: str) -> bool:
+    """PostgreSQL text holds no NUL, and no database holds half a UTF-16 pair."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _out_of_range(value, path: str, limit: int, found: dict) -> None:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int) and not -limit <= value <= limit:
+        found.setdefault(path or "_schema", []).append(f"Number out of range (at most {limit}).")
+    elif isinstance(value, str) and not _storable(value):
+        found.setdefault(path or "_schema", []).append("Text with a NUL character or a lone surrogate.")
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            key = str(key)
+            if not _storable(key):
+                found.setdefault(path or "_schema", []).append("A key with a NUL character or a lone surrogate.")
+            _out_of_range(inner, path or key, ID_MAX if _is_id(key) else limit, found)
+    elif isinstance(value, (list, tuple)):
+        for inner in value:
+            _out_of_range(inner, path, limit, found)
+
+
+class BoundedParser(FlaskParser):
+    """webargs' parser, refusing what the database cannot hold or compare, wherever it is in
+    the parsed arguments: integers past a 32-bit INTEGER (ids, pages) or 64 bits (anything
+    else), text with NUL or lone surrogates — a 422 per field instead of a driver's error."""
+
+    def _process_location_data(self, location_data, schema, req, location, unknown, validators):
+        data = super()._process_location_data(location_data, schema, req, location, unknown, validators)
+        found: dict = {}
+        _out_of_range(data, "", INT64_MAX, found)
+        if found:
+            raise ma.ValidationError(found)
+        return data
+
+
+# every domain's flask_smorest.Blueprint parses @blp.arguments with this one parser
+ArgumentsMixin.ARGUMENTS_PARSER = BoundedParser()
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in URLs: an id larger than an INTEGER column matches no route (404)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", ID_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
 class DoorstepApi(Api):
     ERROR_SCHEMA = ErrorSchema
+
+    def init_app(self, app, *args, **kwargs):
+        # before any blueprint's rules are bound: every <int:...> becomes a bounded id
+        app.url_map.converters["int"] = IdConverter
+        super().init_app(app, *args, **kwargs)
+        self.register_converter(IdConverter, _id_param_schema)
 
     def _register_error_handlers(self):
         super()._register_error_handlers()
@@ -82,5 +154,23 @@ class DoorstepApi(Api):
     def handle_unexpected(self, error: Exception):
         if isinstance(error, HTTPException):
             return self.handle_http_exception(error)
+        if _value_out_of_range(error):
+            # a number that passed validation but not the column (e.g. a count into a 32-bit column)
+            from .extensions import db
+
+            db.session.rollback()
+            return error_body(422, "A number in the request is out of range.", code="out_of_range"), 422
         current_app.logger.exception("unhandled error")
         return self.handle_http_exception(InternalServerError("Something went wrong on the server."))
+
+
+def _id_param_schema(converter: IdConverter) -> dict:
+    return {"type": "integer", "minimum": 0, "maximum": converter.max}
+
+
+def _value_out_of_range(error: Exception) -> bool:
+    from sqlalchemy.exc import DataError
+
+    if isinstance(error, OverflowError):  # SQLite: larger than 64 bits
+        return True
+    return isinstance(error, DataError) and type(error.orig).__name__ == "NumericValueOutOfRange"
