@@ -2,6 +2,7 @@ from flask import g
 from flask_smorest import Blueprint
 
 from ..auth.guard import ANY_ROLE, OFFICE, roles
+from ..auth.services import audit
 from ..cases.services import get_case_for_user
 from ..errors import abort
 from ..extensions import db
@@ -49,6 +50,7 @@ def get_settings(args):
 def put_setting(args, jurisdiction, key):
     """Change one setting (validated per setting); the previous value stays in its history"""
     change_setting(jurisdiction=jurisdiction, key=key, value=args["value"], reason=args["reason"], actor_id=g.user.id)
+    audit(actor=g.user, action="policy.setting", target=f"{jurisdiction}/{key}", value=args["value"], reason=args["reason"])
     db.session.commit()
     return next(s for s in describe_settings(jurisdiction) if s["key"] == key)
 
@@ -114,6 +116,8 @@ def get_script_versions(args):
 def post_script(args):
     """Edit a script: a new draft version (the approved one keeps shipping until this is approved)"""
     row = propose_script(actor_id=g.user.id, **args)
+    db.session.flush()
+    audit(actor=g.user, action="script.propose", target=f"script:{row.id}", key=row.key, locale=row.locale)
     db.session.commit()
     out = next(v for v in list_script_versions(key=row.key, locale=row.locale) if v["id"] == row.id)
     out["problems"] = script_problems(text=row.text, legal_wording=row.legal_wording)
@@ -127,6 +131,7 @@ def post_script(args):
 def post_script_decision(args, template_id):
     """Approve, reject or retire a script version (approval re-scans it for prohibited wording)"""
     row = decide_script(template_id=template_id, actor_id=g.user.id, **args)
+    audit(actor=g.user, action=f"script.{args['decision']}", target=f"script:{row.id}", key=row.key, note=args["note"])
     db.session.commit()
     return next(v for v in list_script_versions(key=row.key, locale=row.locale) if v["id"] == row.id)
 
