@@ -145,3 +145,17 @@ def test_promise_to_pay_outcome_records_a_promise_plan(db, send, owned_visit):
     assert result["status"] == "applied", result
     plan = db.session.get(RepaymentPlan, result["server"]["plan_id"])
     assert plan.kind == "promise" and plan.status == "active" and str(plan.total_amount) == "800.00"
+
+
+def test_signature_recorded_after_the_case_was_blocked_is_a_conflict(db, send, owned_visit):
+    from backend.cases.services import set_flag
+
+    propose = propose_op(owned_visit.case_id)
+    send([propose])
+    set_flag(case=owned_visit.case, flag="bankruptcy", reason="court notice", actor_id=None)
+    db.session.commit()
+    op = signature_op(owned_visit.case_id, propose["payload"]["plan_ref"], propose["payload"]["terms_hash"])
+    result = send([op])[1]["results"][0]
+    assert result["status"] == "conflict" and result["code"] == "case_blocked"
+    assert db.session.scalar(select(func.count(Signature.id))) == 0
+    assert db.session.scalar(select(func.count(Blob.sha256))) == 0
