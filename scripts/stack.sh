@@ -52,7 +52,7 @@ for _ in $(seq 100); do
 done
 echo "stack: Redis on 127.0.0.1:$REDIS_PORT, instance dir $DOORSTEP_INSTANCE" >&2
 
-"$BIN/flask" db upgrade heads 2>&1 | grep -v '^INFO' >&2 || true
+"$BIN/flask" db upgrade heads >"$DIR/upgrade.log" 2>&1 || { cat "$DIR/upgrade.log" >&2; exit 1; }
 
 "$BIN/python" -m backend.worker >"$DIR/worker.log" 2>&1 &
 PIDS+=($!)

@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from .models import ScriptTemplate
@@ -112,17 +113,47 @@ def approved_scripts(locale: str = "zh-CN") -> dict:
 # --- the case profile -------------------------------------------------------------------------
 
 
-def hardship_signals(case) -> list[str]:
-    """Hardship seen in outcomes (the hardship code or a hardship field) and in notes' wording."""
+def case_facts(case_ids: list[int]) -> dict[int, dict]:
+    """What the profile reads per case — outcomes (by id), note texts, the newest open plan and
+    its promise-track state — for many cases in four queries (the day packet: one per relation,
+    not one per visit)."""
     from ..cases.models import Note
+    from ..payments.models import PromiseTrack
+    from ..plans.models import OPEN_STATUSES, RepaymentPlan
     from ..visits.models import Outcome
 
+    facts = {case_id: {"outcomes": [], "notes": [], "open_plan": None, "plan_state": None} for case_id in case_ids}
+    if not case_ids:
+        return facts
+    for outcome in db.session.scalars(select(Outcome).where(Outcome.case_id.in_(case_ids)).order_by(Outcome.id)):
+        facts[outcome.case_id]["outcomes"].append(outcome)
+    for case_id, text in db.session.execute(select(Note.case_id, Note.text).where(Note.case_id.in_(case_ids)).order_by(Note.id)):
+        facts[case_id]["notes"].append(text)
+    plans = db.session.scalars(
+        select(RepaymentPlan).where(RepaymentPlan.case_id.in_(case_ids), RepaymentPlan.status.in_(OPEN_STATUSES))
+        .order_by(RepaymentPlan.id.desc())
+        .options(selectinload(RepaymentPlan.installments))
+    ).all()
+    for plan in plans:
+        if facts[plan.case_id]["open_plan"] is None:
+            facts[plan.case_id]["open_plan"] = plan
+            facts[plan.case_id]["plan_state"] = plan.status
+    newest = {f["open_plan"].id: f for f in facts.values() if f["open_plan"] is not None}
+    if newest:
+        for track in db.session.scalars(select(PromiseTrack).where(PromiseTrack.plan_id.in_(list(newest)))):
+            newest[track.plan_id]["plan_state"] = track.state
+    return facts
+
+
+def hardship_signals(case, *, facts: dict | None = None) -> list[str]:
+    """Hardship seen in outcomes (the hardship code or a hardship field) and in notes' wording."""
+    facts = facts if facts is not None else case_facts([case.id])[case.id]
     signals = []
-    outcomes = db.session.scalars(select(Outcome).where(Outcome.case_id == case.id)).all()
+    outcomes = facts["outcomes"]
     if any(o.code == "hardship" or (o.data or {}).get("hardship") for o in outcomes):
         signals.append("hardship outcome")
     keywords = playbook()["hardship_keywords"]
-    texts = db.session.scalars(select(Note.text).where(Note.case_id == case.id)).all()
+    texts = list(facts["notes"])
     texts += [str((o.data or {}).get("reason", "")) + " " + str((o.data or {}).get("note", "")) for o in outcomes]
     seen = set()
     for text in texts:
@@ -136,29 +167,16 @@ def hardship_signals(case) -> list[str]:
     return signals
 
 
-def case_profile(case) -> dict:
-    from ..plans.models import OPEN_STATUSES, RepaymentPlan
-    from ..visits.models import Outcome, Visit
+def case_profile(case, *, facts: dict | None = None) -> dict:
+    """`facts`: case_facts()[case.id], when the caller has them for many cases at once."""
     from .rules import jurisdiction_for, legal_wording_allowed
     from .settings import effective_settings
 
-    outcomes = db.session.execute(
-        select(Outcome.code, Outcome.met).join(Visit, Visit.id == Outcome.visit_id).where(Outcome.case_id == case.id)
-    ).all()
+    facts = facts if facts is not None else case_facts([case.id])[case.id]
+    outcomes = facts["outcomes"]  # every outcome belongs to a visit (visit_id is required)
     codes = [o.code for o in outcomes]
     blocking = set(effective_settings(jurisdiction_for(case))["blocking_flags"])
-    open_plan = db.session.scalar(
-        select(RepaymentPlan)
-        .where(RepaymentPlan.case_id == case.id, RepaymentPlan.status.in_(OPEN_STATUSES))
-        .order_by(RepaymentPlan.id.desc())
-        .limit(1)
-    )
-    plan_state = None
-    if open_plan is not None:
-        from ..payments.models import PromiseTrack
-
-        track = db.session.scalar(select(PromiseTrack).where(PromiseTrack.plan_id == open_plan.id))
-        plan_state = track.state if track else open_plan.status
+    open_plan, plan_state = facts["open_plan"], facts["plan_state"]
     account = case.account
     return {
         "stage": case.stage,
@@ -167,7 +185,7 @@ def case_profile(case) -> dict:
         "balance": str(account.balance),
         "currency": account.currency,
         "broken_promises": case.broken_promises,
-        "hardship": hardship_signals(case),
+        "hardship": hardship_signals(case, facts=facts),
         "visits": len(outcomes),
         "right_party_contacts": sum(1 for o in outcomes if o.met == "debtor"),
         "not_home": codes.count("not_home"),
@@ -240,15 +258,18 @@ def _score(p: dict) -> dict[str, list[tuple[int, str, dict]]]:
     return points
 
 
-def recommend(case, locale: str = "zh-CN") -> dict:
-    """Ordered strategies for this case, each with its reason and its approved scripts in `locale`."""
+def recommend(case, locale: str = "zh-CN", *, scripts: dict | None = None, facts: dict | None = None) -> dict:
+    """Ordered strategies for this case, each with its reason and its approved scripts in `locale`
+    (`scripts`: approved_script_rows(locale), `facts`: case_facts()[case.id], when the caller
+    already has them for many cases)."""
     locale = _locale(locale)
-    profile = case_profile(case)
+    profile = case_profile(case, facts=facts)
     book = playbook()
     scored = _score(profile)
     ranked = sorted(scored.items(), key=lambda kv: (-sum(s for s, _, _ in kv[1]), book["order"].index(kv[0])))
     chosen = [(k, v) for k, v in ranked if sum(s for s, _, _ in v) >= MIN_SCORE][:MAX_STRATEGIES] or ranked[:1]
-    scripts = approved_script_rows(locale)
+    if scripts is None:
+        scripts = approved_script_rows(locale)
     out = []
     for key, parts in chosen:
         if key == "legal_deterrence" and not profile["legal_wording_allowed"]:

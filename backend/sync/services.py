@@ -3,6 +3,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import selectinload
 
 from ..common import to_utc_naive, utcnow
 from ..errors import abort
@@ -46,15 +47,31 @@ def build_packet(*, user, agent, day: date) -> dict:
 
     The cursor is read before the visits: anything that changes meanwhile is in the feed after it.
     """
+    from ..cases.models import Account, Case, Debtor
     from ..policy.rules import rules_snapshot
+    from ..policy.strategies import approved_script_rows, case_facts
     from ..visits.models import Visit
 
     cursor = feed_head()
+    # the briefs walk visit → case → account → debtor → addresses, flags, outcome: loaded here
+    # in one query per relation for the whole day, not one per visit (measured in docs/load.md)
+    case = selectinload(Visit.case)
     visits = db.session.scalars(
         select(Visit)
         .where(Visit.agent_id == agent.id, Visit.date == day, Visit.status.in_(PACKET_STATUSES))
         .order_by(Visit.route_position.is_(None), Visit.route_position, Visit.planned_arrival, Visit.id)
+        .options(
+            case.selectinload(Case.account).selectinload(Account.debtor).selectinload(Debtor.addresses),
+            case.selectinload(Case.flags),
+            case.selectinload(Case.branch),
+            selectinload(Visit.address),
+            selectinload(Visit.outcome),
+        )
     ).all()
+    scripts = approved_script_rows(user.locale)  # the same for every visit of the day
+    facts = case_facts([visit.case_id for visit in visits])
+    for case_id, rows in _past_visits([visit.case_id for visit in visits]).items():
+        facts[case_id]["past_visits"] = rows
     branch = agent.branch
     tz = ZoneInfo(branch.timezone)
     valid_until = to_utc_naive(datetime.combine(day + timedelta(days=1), time.min, tz))
@@ -72,12 +89,12 @@ def build_packet(*, user, agent, day: date) -> dict:
         },
         "server_time": utcnow(),
         "cursor": cursor,
-        "visits": [visit_brief(visit, locale=user.locale) for visit in visits],
+        "visits": [visit_brief(visit, locale=user.locale, scripts=scripts, facts=facts[visit.case_id]) for visit in visits],
         "rules": {**rules_snapshot(jurisdiction), "valid_until": _z(valid_until)},
     }
 
 
-def visit_brief(visit, *, locale: str = "zh-CN") -> dict:
+def visit_brief(visit, *, locale: str = "zh-CN", scripts: dict | None = None, facts: dict | None = None) -> dict:
     """One visit as the device holds it: the door's brief (R15: only what the visit needs)."""
     from ..policy.plan_policy import policy_data
     from ..policy.rules import jurisdiction_for, timezone_for
@@ -109,31 +126,43 @@ def visit_brief(visit, *, locale: str = "zh-CN") -> dict:
             "bucket": account.bucket,
         },
         "flags": [{"flag": f.flag, "reason": f.reason, "since": _z(f.set_at)} for f in case.active_flags()],
-        "history": case_history(case, exclude_visit_id=visit.id),
+        "history": case_history(case, exclude_visit_id=visit.id, facts=facts),
         "plan_policy": policy_data(jurisdiction_for(case, address)),
-        "recommended": recommend(case, locale),
+        "recommended": recommend(case, locale, scripts=scripts, facts=facts),
         "checkin_at": _z(visit.checkin_at),
         "checkout_at": _z(visit.checkout_at),
         "outcome": visit.outcome.code if visit.outcome is not None else None,
     }
 
 
-def case_history(case, *, exclude_visit_id: int | None = None, last: int = 3) -> dict:
-    """A summary, not the record: past visits with outcomes, the open plan or promise, last contact."""
-    from ..plans.models import OPEN_STATUSES, RepaymentPlan
+def _past_visits(case_ids: list[int]) -> dict[int, list]:
+    """Completed and failed visits with their outcomes, newest first, per case (one query)."""
     from ..visits.models import Outcome, Visit
 
-    rows = db.session.execute(
-        select(Visit.date, Visit.status, Outcome.code, Outcome.met)
-        .outerjoin(Outcome, Outcome.visit_id == Visit.id)
-        .where(Visit.case_id == case.id, Visit.id != (exclude_visit_id or -1), Visit.status.in_(("completed", "failed")))
-        .order_by(Visit.date.desc(), Visit.id.desc())
-    ).all()
-    plan = db.session.scalars(
-        select(RepaymentPlan)
-        .where(RepaymentPlan.case_id == case.id, RepaymentPlan.status.in_(OPEN_STATUSES))
-        .order_by(RepaymentPlan.id.desc())
-    ).first()
+    out: dict[int, list] = {case_id: [] for case_id in case_ids}
+    if case_ids:
+        rows = db.session.execute(
+            select(Visit.case_id, Visit.id, Visit.date, Visit.status, Outcome.code, Outcome.met)
+            .outerjoin(Outcome, Outcome.visit_id == Visit.id)
+            .where(Visit.case_id.in_(case_ids), Visit.status.in_(("completed", "failed")))
+            .order_by(Visit.date.desc(), Visit.id.desc())
+        )
+        for row in rows:
+            out[row.case_id].append(row)
+    return out
+
+
+def case_history(case, *, exclude_visit_id: int | None = None, last: int = 3, facts: dict | None = None) -> dict:
+    """A summary, not the record: past visits with outcomes, the open plan or promise, last contact.
+
+    `facts`: policy.strategies.case_facts()[case.id] plus "past_visits" (_past_visits), when the
+    caller has them for a whole day's cases."""
+    from ..policy.strategies import case_facts
+
+    if facts is None:
+        facts = {**case_facts([case.id])[case.id], "past_visits": _past_visits([case.id])[case.id]}
+    rows = [r for r in facts["past_visits"] if r.id != exclude_visit_id]
+    plan = facts["open_plan"]
     open_plan = None
     if plan is not None:
         due = next((i for i in plan.installments if i.status in ("due", "partial")), None)
