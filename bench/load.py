@@ -6,8 +6,9 @@ the ops of its next visit (POST /api/sync/ops: check-in, outcome, note, check-ou
 is resent as the device does), or pulls the packet again. All agents start within the first
 `--ramp` seconds: the morning burst. One asyncio client, one connection per request.
 
-Prints, per scenario: requests, throughput, p50/p95/p99 per endpoint, errors (any non-2xx but
-a resent 503, any connection failure). Targets: packet p95 ≤ 50 ms at 100 agents; no errors at 1,000.
+Prints, per scenario: requests, throughput, p50/p95/p99 per endpoint, gunicorn's CPU ms per
+request (robust to a shared machine, unlike latency), errors (any non-2xx but a resent 503, any
+connection failure), and the machine's load average when it started. Targets: packet p95 ≤ 50 ms at 100 agents; no errors at 1,000.
 
     scripts/with-postgres.sh .venv/bin/python bench/load.py              # all three scenarios
     scripts/with-postgres.sh .venv/bin/python bench/load.py --agents 100 --duration 20
@@ -28,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sync_faults as harness  # noqa: E402  (seeding, op generation, the gunicorn process)
+from sync_load import server_cpu_s  # noqa: E402  (gunicorn's CPU seconds, from /proc)
 
 ENDPOINTS = ("packet", "changes", "ops")
 
@@ -118,8 +120,9 @@ async def scenario(agents, batches, *, port, day, duration, ramp, think, seed) -
     return stats, time.monotonic() - started
 
 
-def row(n: int, stats: Stats, elapsed: float) -> dict:
+def row(n: int, stats: Stats, elapsed: float, cpu_s: float, load: float) -> dict:
     out = {"agents": n, "requests": stats.requests, "rps": stats.requests / elapsed,
+           "cpu_ms_per_request": 1000 * cpu_s / max(1, stats.requests), "load_avg": load,
            "errors": sum(stats.errors.values()), "error_kinds": dict(stats.errors), "resent_503": stats.resent}
     for endpoint in ENDPOINTS:
         values = stats.latency[endpoint]
@@ -129,12 +132,14 @@ def row(n: int, stats: Stats, elapsed: float) -> dict:
 
 def print_table(rows: list[dict]) -> None:
     print()
-    print("| agents | requests | req/s | packet p50 / p95 / p99 ms | changes p50 / p95 / p99 ms | ops p50 / p95 / p99 ms | errors |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print("| agents | requests | req/s | packet p50 / p95 / p99 ms | changes p50 / p95 / p99 ms | ops p50 / p95 / p99 ms "
+          "| server CPU ms/request | errors | machine load avg |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         cells = [f"{r[e]['p50']:.0f} / {r[e]['p95']:.0f} / {r[e]['p99']:.0f} (n={r[e]['n']})" for e in ENDPOINTS]
         errors = f"{r['errors']}" + (f" {r['error_kinds']}" if r["errors"] else "") + (f", {r['resent_503']} resent 503" if r["resent_503"] else "")
-        print(f"| {r['agents']} | {r['requests']} | {r['rps']:.0f} | " + " | ".join(cells) + f" | {errors} |")
+        print(f"| {r['agents']} | {r['requests']} | {r['rps']:.0f} | " + " | ".join(cells)
+              + f" | {r['cpu_ms_per_request']:.1f} | {errors} | {r['load_avg']:.1f} |")
 
 
 def main(argv=None) -> int:
@@ -177,9 +182,11 @@ def main(argv=None) -> int:
         port = server.port
         rows = []
         for n in args.agents:
+            load = os.getloadavg()[0]  # the machine is shared: other work skews latency, not CPU per request
+            cpu_before = server_cpu_s(server)
             stats, elapsed = asyncio.run(scenario(world["agents"][:n], batches, port=port, day=world["day"].isoformat(),
                                                   duration=args.duration, ramp=args.ramp, think=args.think, seed=n))
-            rows.append(row(n, stats, elapsed))
+            rows.append(row(n, stats, elapsed, server_cpu_s(server) - cpu_before, load))
             r = rows[-1]
             print(f"load: {n} agents: {r['requests']} requests in {elapsed:.1f} s, packet p95 {r['packet']['p95']:.0f} ms, "
                   f"errors {r['errors']}", file=sys.stderr)
