@@ -383,11 +383,20 @@ def run_device(server: Server, agent: SeededAgent, ops: list[dict], tally: Tally
     return answered
 
 
-def run_killer(server: Server, stop: threading.Event, *, kills: int, interval: tuple[float, float], rng: random.Random) -> None:
-    """SIGKILL the server at random moments while devices are mid-batch, then restart it on the same port."""
-    for _ in range(kills):
+def run_killer(server: Server, stop: threading.Event, tally: "Tally", *, kills: int, expected_requests: int,
+               interval: tuple[float, float], rng: random.Random) -> None:
+    """SIGKILL the server while devices are mid-batch, then restart it on the same port.
+
+    Each kill waits for both a random pause and a random point in the run (a request count
+    drawn from its first 80 %), so the kills land mid-run however fast the machine is.
+    """
+    points = sorted(rng.sample(range(2, max(kills + 3, int(expected_requests * 0.8))), kills))
+    for point in points:
         if stop.wait(rng.uniform(*interval)):
             return
+        while tally.requests < point:
+            if stop.wait(0.01):
+                return
         server.kill()
         time.sleep(rng.uniform(0.05, 0.3))
         server.start()
@@ -510,7 +519,11 @@ def run(*, n_agents: int, visits_per_agent: int, kills: int, kill_interval=(0.5,
         server.start()
         tally = Tally()
         stop = threading.Event()
-        killer = threading.Thread(target=run_killer, args=(server, stop), kwargs=dict(kills=kills, interval=kill_interval, rng=random.Random(rng.random())))
+        max_batch = 12
+        expected_requests = int(len(all_ops) / ((1 + max_batch) / 2))
+        killer = threading.Thread(target=run_killer, args=(server, stop, tally),
+                                  kwargs=dict(kills=kills, expected_requests=expected_requests, interval=kill_interval,
+                                              rng=random.Random(rng.random())))
         deadline = time.monotonic() + timeout_s
         answers: dict[str, str] = {}
         errors = []
@@ -572,7 +585,7 @@ def main(argv=None) -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL"))
     args = parser.parse_args(argv)
-    report = run(n_agents=args.agents, visits_per_agent=args.visits, kills=args.kills, kill_interval=(4.0, 16.0),
+    report = run(n_agents=args.agents, visits_per_agent=args.visits, kills=args.kills, kill_interval=(1.0, 6.0),
                  seed_value=args.seed, database_url=args.database_url, concurrency=args.concurrency)
     print(f"ops generated         {report['ops']}")
     print(f"ops sent (with replays and resends) {report['sent']} in {report['requests']} requests, {report['elapsed_s']} s")

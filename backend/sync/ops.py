@@ -315,6 +315,9 @@ def _ever_held_visit(user_id: int, visit_id: int) -> bool:
 def _own_visit(ctx: OpContext) -> Visit:
     """The op's visit, locked; someone else's → rejected; taken away or cancelled → conflict."""
     visit_id = ctx.payload["visit_id"]
+    case_id = db.session.scalar(select(Visit.case_id).where(Visit.id == visit_id))
+    if case_id is not None:
+        _lock_case(case_id)
     # one round trip for what every visit op reads (case, its flags, address, outcome); row-locked
     # against a concurrent office edit (PostgreSQL; SQLite writers are serialized anyway)
     visit = db.session.scalars(
@@ -340,6 +343,24 @@ def _own_visit(ctx: OpContext) -> Visit:
         )
     _check_version(ctx, visit)
     return visit
+
+
+def _lock_case(case_id: int) -> None:
+    """One op at a time per case, taken before the op reads or writes anything of it.
+
+    Row locks alone deadlock here: every insert that references the case or the visit (note,
+    plan, op record, timeline event) takes a FOR KEY SHARE lock on that row, and the timeline
+    append then asks for FOR UPDATE — two ops on one case (a replay racing its original, two
+    devices) would each hold the first and wait for the second. A transaction-scoped advisory
+    lock on the case id queues them instead; office edits do not take it, so no new cycle.
+    SQLite needs none: its sync writers are queued on the file lock.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:space, :case_id)"), {"space": CASE_LOCK_SPACE, "case_id": case_id})
+
+
+# the advisory-lock key space of "one sync op per case" (any constant, distinct from the feed's)
+CASE_LOCK_SPACE = 0x5C
 
 
 def _check_version(ctx: OpContext, visit: Visit) -> None:
@@ -370,6 +391,7 @@ def _check_version(ctx: OpContext, visit: Visit) -> None:
 
 def _own_case(ctx: OpContext) -> Case:
     case_id = ctx.payload["case_id"]
+    _lock_case(case_id)
     case = db.session.get(Case, case_id)
     if case is None:
         raise OpProblem("rejected", "Not your case.", errors={"payload.case_id": ["no such case on your route"]}, code="not_your_case")

@@ -27,7 +27,7 @@ def _databases():
 def test_each_op_takes_effect_exactly_once_through_kills_replays_and_lost_responses(backend):
     harness = _harness()
     report = harness.run(
-        n_agents=5, visits_per_agent=5, kills=3, kill_interval=(0.3, 0.8), seed_value=11,
+        n_agents=5, visits_per_agent=5, kills=3, kill_interval=(0.05, 0.3), seed_value=11,
         database_url=os.environ["TEST_DATABASE_URL"] if backend == "postgresql" else None,
         concurrency=5, replay_rate=0.35, lost_rate=0.15, timeout_s=120, log=lambda *a: None,
     )
