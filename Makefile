@@ -52,11 +52,16 @@ system-fonts:
 	    || echo "no fonts-wqy-microhei: agreement PDFs will write Chinese names as code points"; \
 	fi
 
-# Debian's Chromium for the browser tests (never a downloaded browser).
+# Debian's Chromium for the browser tests (never a downloaded browser); Debian's redis-server
+# for the RQ tests (tests/scale start their own on a free port).
 system-test-deps: system-fonts
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  echo "installing Debian's chromium"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@if ! command -v redis-server >/dev/null; then \
+	  echo "installing Debian's redis-server"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
 	fi
 
 install-dev: $(VENV)/.dev vendor system-test-deps
