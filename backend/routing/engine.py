@@ -15,17 +15,23 @@ Engines (never a home-made metaheuristic):
 
 Strategy (what the domain allows):
 
-* small days / one territory: a portfolio on two cores — VROOM then PyVRP warm-started
-  from VROOM's plan on one core, PyVRP from scratch on the other — the better plan wins;
-* large days: decomposition into territories (agents grouped by branch / start site with
-  k-means, a big single-depot branch cut into sectors), visits to the nearest territory
-  with an eligible agent; each territory solved on its own (VROOM → PyVRP chain), then
-  pairs of neighbouring territories re-solved together, warm-started from the current
-  plan, so that visits move across borders; the work runs on a pool of two processes;
-* a warm start (the published plan) seeds every engine; a final cheap insertion pass
-  uses any slack left between territories;
-* the time budget is kept strictly: every engine call has its own time limit, and
-  workers still busy at the deadline are killed (their last accepted plan stands).
+* first a greedy plan (cheapest insertion, most valuable visits first): the floor every
+  engine must beat, and the answer when the budget is tiny;
+* a day VROOM can still explore in the budget (up to ~400 visits in 30 s): the whole
+  problem — VROOM on both cores at the highest exploration level expected to finish in
+  80 % of the budget, then PyVRP warm-started from the best plan, one seed per core;
+* a bigger day: decomposition into territories (agents grouped by branch / start site,
+  k-means when there are many sites, a big single-depot branch cut into sectors), each
+  visit to the territory of its nearest eligible agent, balanced by agent time; every
+  territory solved on its own (VROOM → PyVRP), then pairs of neighbouring territories
+  re-solved together, warm-started from the incumbent, so that visits move across
+  borders; two worker processes share the work;
+* a warm start (the published plan) seeds the greedy plan and every engine; a last
+  insertion pass fills any slack left between territories;
+* the budget is kept strictly: every engine call has its own limit (PyVRP's measured
+  from before its set-up), and workers still busy at the deadline are killed — the
+  incumbent stands. Every candidate plan is re-checked with the same arithmetic as the
+  shared verify.py before it is accepted.
 
 Pure Python + numpy + solver libraries; no Flask, no database.
 """
@@ -44,6 +50,9 @@ import numpy as np
 
 from .problem import Problem, ProblemError, as_problem
 from .travel import TravelSettings, travel_matrix
+
+__all__ = ["solve", "Solution", "PlannedRoute", "Stop", "Unassigned", "ProblemError",
+           "prepare", "evaluate", "REASON_CAP", "REASON_NO_ROOM"]
 
 log = logging.getLogger(__name__)
 
@@ -282,16 +291,18 @@ def _key(prep: Prepared, routes: Routes) -> tuple[int, int]:
 def make_feasible(prep: Prepared, k: int, seq: Sequence[int], taken: set[int] | None = None) -> list[int]:
     """Drop stops until the route is feasible for agent k (keeps order)."""
     out: list[int] = []
+    seen = set(taken or ())
     for i in seq:
-        if taken is not None and i in taken:
+        if i in seen:
             continue
+        seen.add(i)
         if not prep.elig[i, k] or len(out) >= prep.a_cap[k]:
             continue
         cand = out + [i]
         if _prefix_ok(prep, k, cand):
             out = cand
     while out and route_times(prep, k, out) is None:
-        # back too late: drop the stop whose removal saves the most time, lowest priority first
+        # back too late: drop the least valuable stop (the earliest of equals) until on time
         worst = min(range(len(out)), key=lambda j: (prep.prio[out[j]], j))
         out.pop(worst)
     return out
@@ -412,8 +423,8 @@ def insert_leftovers(prep: Prepared, routes: Routes, deadline: float,
 
 
 def _vroom_ok(prep: Prepared) -> bool:
-    """VROOM keeps durations as uint32 and scales them internally; stay well inside."""
-    lim = 40_000_000
+    """VROOM takes durations and times as uint32 (then scales them internally in 64 bits)."""
+    lim = 4_000_000_000
     return int(prep.D.max(initial=0)) < lim and int(prep.a_shift.max(initial=0)) < lim and all(
         w[-1][1] < lim for w in prep.windows)
 
@@ -494,7 +505,8 @@ def run_vroom(prep: Prepared, agents: Sequence[int], visits: Sequence[int], seco
 # PyVRP
 
 
-def _pyvrp_data(prep: Prepared, agents: list[int], visits: list[int]):
+def _pyvrp_data(prep: Prepared, agents: list[int], visits: list[int], required: bool = False,
+                tuning: Mapping[str, Any] | None = None):
     """ProblemData from numpy arrays in one call.
 
     Location rows: one per distinct depot location, then one per visit (so that
@@ -513,7 +525,7 @@ def _pyvrp_data(prep: Prepared, agents: list[int], visits: list[int]):
     locations = [pyvrp.Location(float(P.locations[l, 1]), float(P.locations[l, 0])) for l in rows]
     depots = [pyvrp.Depot(j) for j in range(nd)]
     need_cap = bool((prep.a_cap[agents] < len(visits)).any())
-    big = _prize_unit(base)
+    big = _prize_unit(base, tuning)
     clients: list = []
     groups: list = []
     client_visit: list[int] = []
@@ -522,14 +534,14 @@ def _pyvrp_data(prep: Prepared, agents: list[int], visits: list[int]):
         g = None
         if len(ws) > 1:
             g = len(groups)
-            groups.append(pyvrp.ClientGroup(required=False))
+            groups.append(pyvrp.ClientGroup(required=required))
         for w0, w1 in ws:
             if g is not None:
                 groups[g].add_client(len(clients))
             clients.append(pyvrp.Client(
                 nd + r, delivery=[1] if need_cap else [], service_duration=int(prep.service[i]),
                 tw_early=int(w0), tw_late=int(w1), prize=int(prep.prio[i]) * big,
-                required=False, group=g))
+                required=required and g is None, group=g))
             client_visit.append(i)
     # routing profiles: one per distinct eligibility column among these agents; edges
     # into a visit an agent may not take are made prohibitively long
@@ -570,21 +582,26 @@ def _pyvrp_data(prep: Prepared, agents: list[int], visits: list[int]):
     return data, client_visit, vt_agents, big
 
 
-# PyVRP tuning (see docs/routing.md): prize per priority point, and the initial / maximum
-# penalty per unit of time warp or excess load, as multiples of that prize unit.
+# PyVRP tuning: the prize of a priority point ("detour": just above the longest detour a
+# visit can add; "fixed": max(100,000, 4 x longest edge), the peers' scale) and the
+# initial / maximum penalty per unit of time warp or excess load, as multiples of that
+# prize unit (pen_init <= 0: the library's default penalties). Measured warm-started on
+# 20x240, 60x720 and the 30x360 sample, and from scratch on territory-sized sub-problems:
+# "detour" with penalties at 1x / 1000x was equal or better (10,427 vs 10,418-10,420;
+# 32,607 vs 32,577; 15,555 vs 15,553; 8 territories 44,194 vs 44,160) — see docs.
 PYVRP_TUNING = {"prize": "detour", "pen_init": 1.0, "pen_max": 1000.0}
 
 
-def _prize_unit(base: np.ndarray) -> int:
+def _prize_unit(base: np.ndarray, tuning: Mapping[str, Any] | None = None) -> int:
     """Prize of one priority point: more than the longest detour one visit can add, so
     that serving more priority always beats saving travel in a move."""
     maxd = int(base.max(initial=0))
-    if PYVRP_TUNING["prize"] == "fixed":
+    if (tuning or PYVRP_TUNING)["prize"] == "fixed":
         return max(100_000, 4 * maxd + 1)
     return max(1000, 2 * maxd + 1)
 
 
-def _pyvrp_run(data, stop, seed: int, init_sol, unit: int):
+def _pyvrp_run(data, stop, seed: int, init_sol, unit: int, tuning: Mapping[str, Any]):
     """pyvrp.solve(), with penalties scaled to the prizes: PyVRP's default penalty range
     (≤ 100,000 per unit of time warp) is small next to prizes of priority x unit, and
     the search would then live among infeasible plans."""
@@ -592,8 +609,8 @@ def _pyvrp_run(data, stop, seed: int, init_sol, unit: int):
     from pyvrp.search import LocalSearch, PerturbationManager, compute_neighbours
 
     params = pyvrp.SolveParams()
-    pinit = float(PYVRP_TUNING["pen_init"]) * unit
-    pmax = max(float(PYVRP_TUNING["pen_max"]) * unit, pinit)
+    pinit = float(tuning["pen_init"]) * unit
+    pmax = max(float(tuning["pen_max"]) * unit, pinit)
     pparams = pyvrp.PenaltyParams(min_penalty=0.1, max_penalty=pmax)
     rng = pyvrp.RandomNumberGenerator(seed=seed)
     neighbours = compute_neighbours(data, params.neighbourhood)
@@ -610,7 +627,10 @@ def _pyvrp_run(data, stop, seed: int, init_sol, unit: int):
 
 
 def run_pyvrp(prep: Prepared, agents: Sequence[int], visits: Sequence[int], seconds: float,
-              seed: int = 1, init: Routes | None = None) -> Routes:
+              seed: int = 1, init: Routes | None = None, required: bool = False,
+              tuning: Mapping[str, Any] | None = None) -> Routes:
+    """PyVRP on a sub-problem. ``required``: every visit must be served (used once a plan
+    serving them all is known: the search is then a plain VRPTW on travel)."""
     import pyvrp
 
     t0 = time.perf_counter()
@@ -618,7 +638,8 @@ def run_pyvrp(prep: Prepared, agents: Sequence[int], visits: Sequence[int], seco
     visits = [int(i) for i in visits if prep.elig[i, agents].any()] if agents else []
     if not agents or not visits:
         return {k: [] for k in agents}
-    data, client_visit, vt_agents, unit = _pyvrp_data(prep, agents, visits)
+    tuning = tuning or PYVRP_TUNING
+    data, client_visit, vt_agents, unit = _pyvrp_data(prep, agents, visits, required, tuning)
     init_sol = _pyvrp_initial(prep, data, init, client_visit, vt_agents) if init else None
     end = t0 + seconds  # absolute: PyVRP's MaxRuntime only starts counting after its set-up
 
@@ -627,10 +648,10 @@ def run_pyvrp(prep: Prepared, agents: Sequence[int], visits: Sequence[int], seco
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PenaltyBoundWarning on tight instances
-        if PYVRP_TUNING["pen_init"] <= 0:  # the library's defaults
+        if tuning["pen_init"] <= 0:  # the library's defaults
             res = pyvrp.solve(data, stop, seed=seed, collect_stats=False, initial_solution=init_sol)
         else:
-            res = _pyvrp_run(data, stop, seed, init_sol, unit)
+            res = _pyvrp_run(data, stop, seed, init_sol, unit, tuning)
     best = res.best
     out: Routes = {k: [] for k in agents}
     if not best.is_feasible():
@@ -727,7 +748,12 @@ def run_task(prep: Prepared, task: dict) -> dict:
     threads = int(task.get("threads", 1))
     cands: list[tuple[str, Routes]] = []
     if init:
-        init = {k: make_feasible(prep, k, init.get(k, [])) for k in agents}
+        taken: set[int] = set()
+        clean: Routes = {}
+        for k in agents:
+            clean[k] = make_feasible(prep, k, init.get(k, []), taken)
+            taken.update(clean[k])
+        init = clean
         cands.append(("init", init))
     start = init
     if kind in ("chain", "vroom") and _vroom_ok(prep):
@@ -743,7 +769,11 @@ def run_task(prep: Prepared, task: dict) -> dict:
     if kind in ("chain", "pyvrp"):
         left = seconds - (time.perf_counter() - t0)
         if left > 0.05:
-            cands.append(("pyvrp", run_pyvrp(prep, agents, visits, left, seed, start)))
+            servable = {int(i) for i in visits if prep.elig[i, agents].any()}
+            required = bool(task.get("required")) or (
+                bool(start) and servable == {i for seq in start.values() for i in seq})
+            cands.append(("pyvrp", run_pyvrp(prep, agents, visits, left, seed, start, required,
+                                             task.get("tuning"))))
     best_name, best = max(cands, key=lambda c: _key(prep, c[1])) if cands else ("none", {})
     return {"routes": best, "engine": best_name, "wall": time.perf_counter() - t0,
             "keys": {n: _key(prep, r) for n, r in cands}}
@@ -1068,8 +1098,12 @@ class _Search:
 
 def _portfolio(S: _Search, agents: list[int], visits: list[int], budget: float, init: Routes | None):
     """The whole problem at once: VROOM on both cores at the highest exploration level
-    that fits in ~65 % of the budget, then PyVRP warm-started from the best plan so far,
-    one seed per core, for the rest. The best plan wins."""
+    expected to finish in 80 % of the budget, then PyVRP warm-started from the best plan,
+    one seed per core, for the rest. The best plan wins.
+
+    (Tried on plain days: PyVRP from scratch — the peers' prize scale and penalties — on
+    one core for the whole budget, next to VROOM → PyVRP on the other. Alternating runs
+    on 20x240 at 10 s: 10,396 / 10,380 / 10,424 against 10,427 three times.)"""
     prep = S.prep
     W = S.pool.size
 
@@ -1079,8 +1113,10 @@ def _portfolio(S: _Search, agents: list[int], visits: list[int], budget: float, 
         if _key(prep, cand) > _key(prep, S.routes):
             S.routes = cand
 
-    t_start = time.perf_counter()
-    level = vroom_level(len(visits), 0.8 * budget, threads=W) if _vroom_ok(prep) else None
+    vroom_fits = _vroom_ok(prep)
+    # the greedy plan already serves everything: no prize trade-off left, only travel
+    all_fit = set(visits) <= {i for seq in S.routes.values() for i in seq}
+    level = vroom_level(len(visits), 0.8 * budget, threads=W) if vroom_fits else None
     if level is not None:
         S.run([dict(kind="vroom", agents=agents, visits=visits, seconds=0.8 * budget, threads=W,
                     level=level, init=init, what=f"vroom L{level}")], take)
@@ -1089,7 +1125,7 @@ def _portfolio(S: _Search, agents: list[int], visits: list[int], budget: float, 
         return
     cur = {k: list(S.routes[k]) for k in agents}
     S.run([dict(kind="pyvrp", agents=agents, visits=visits, seconds=left, seed=S.seed + j,
-                init=cur, what=f"pyvrp seed {S.seed + j}") for j in range(W)], take)
+                init=cur, required=all_fit, what=f"pyvrp seed {S.seed + j}") for j in range(W)], take)
 
 
 DECOMPOSE_TUNING = {"phase1": 0.5, "pair_neighbours": 3}
@@ -1109,7 +1145,6 @@ def _decompose(S: _Search, terrs: list[list[int]], budget: float, init: Routes |
         for i in seq:
             owner[i] = terr_of_agent[k]
     W = S.pool.size
-    t_start = time.perf_counter()
     phase1 = budget * DECOMPOSE_TUNING["phase1"]
     per1 = min(budget, max(0.3, phase1 * W / T))
 
@@ -1136,28 +1171,38 @@ def _decompose(S: _Search, terrs: list[list[int]], budget: float, init: Routes |
     pairs = _neighbour_pairs(prep, terrs, DECOMPOSE_TUNING["pair_neighbours"])
     if not pairs:
         return
-    busy: set[int] = set()
+    running: dict[tuple[int, int], int] = {}  # pair -> copies in flight
     it = [0]
     left = S.deadline - time.perf_counter()
     sweep = max(1, len(pairs))
     per2 = float(np.clip(left * W / sweep, 0.4, 8.0))
 
+    def pair_task(a: int, b: int) -> dict:
+        agents = terrs[a] + terrs[b]
+        vis = [int(i) for i in np.flatnonzero((owner == a) | (owner == b))]
+        running[(a, b)] = running.get((a, b), 0) + 1
+        it[0] += 1
+        return dict(kind="pyvrp", agents=agents, visits=vis, seconds=per2,
+                    seed=S.seed + 1000 + it[0], init={k: list(S.routes[k]) for k in agents},
+                    what=f"T{a}+T{b}", pair=(a, b))
+
     def next_pair() -> dict | None:
+        busy = {t for p, n in running.items() if n for t in p}
         for _ in range(len(pairs)):
             a, b = pairs[it[0] % len(pairs)]
-            it[0] += 1
             if a in busy or b in busy:
+                it[0] += 1
                 continue
-            agents = terrs[a] + terrs[b]
-            vis = [int(i) for i in np.flatnonzero((owner == a) | (owner == b))]
-            busy.update((a, b))
-            return dict(kind="pyvrp", agents=agents, visits=vis, seconds=per2,
-                        seed=S.seed + 1000 + it[0], init={k: list(S.routes[k]) for k in agents},
-                        what=f"T{a}+T{b}", pair=(a, b))
+            return pair_task(a, b)
+        # every pair touches one in flight (few territories): run one of them again with
+        # another seed — same agents, same visits, so both results stay comparable
+        live = [p for p, n in running.items() if n]
+        if len(live) == 1:
+            return pair_task(*live[0])
         return None
 
     def accept_pair(task: dict, res: dict) -> None:
-        busy.difference_update(task["pair"])
+        running[task["pair"]] -= 1
         accept(task, res)
 
     S.run([], accept_pair, more=next_pair)
@@ -1219,7 +1264,11 @@ def solve(problem: Problem | Mapping[str, Any], seconds: float = 10.0, warm_star
     travel: travel-model settings, used only when the problem carries no ``durations``.
     workers: processes to use (default: up to 2 cores); 1 runs everything in-process.
     strategy: 'auto' | 'portfolio' (whole problem, two engines) | 'decompose' (territories).
+    target_agents: agents per territory when decomposing.
+    seed: seeds the engines (a run is reproducible when the machine is not the bottleneck).
     """
+    if strategy not in ("auto", "portfolio", "decompose"):
+        raise ValueError(f"unknown strategy {strategy!r}")
     t0 = time.perf_counter()
     deadline = t0 + max(0.1, float(seconds))
     P = as_problem(problem)
@@ -1229,8 +1278,9 @@ def solve(problem: Problem | Mapping[str, Any], seconds: float = 10.0, warm_star
     workers = _default_workers() if workers is None else max(1, int(workers))
     nV = prep.n_visits
     servable = [i for i in range(nV) if i not in prep.reasons]
-    # keep time for the final insertion pass and the output
-    final_margin = 0.05 + 0.00015 * nV + 0.00005 * prep.n_agents
+    # keep time for stopping the workers, the final insertion pass and the output (and a
+    # little for a loaded machine, where processes wait for a core)
+    final_margin = 0.1 + min(0.3, 0.01 * float(seconds)) + 0.00015 * nV + 0.00005 * prep.n_agents
     search_deadline = deadline - final_margin
     terrs = territories(prep, target_agents, seed) if prep.n_agents else []
     if strategy == "auto":
@@ -1257,7 +1307,7 @@ def solve(problem: Problem | Mapping[str, Any], seconds: float = 10.0, warm_star
     insert_leftovers(prep, routes, tg + max(0.05, 0.15 * (search_deadline - tg)), allowed)
     stats["greedy"] = list(evaluate(prep, routes)[:2])
     stats["greedy_s"] = round(time.perf_counter() - tg, 3)
-    if servable and prep.n_agents:
+    if servable and prep.n_agents and search_deadline - time.perf_counter() > 0.1:
         pool = _Pool(prep, workers)
         try:
             S = _Search(prep, pool, search_deadline, seed)
