@@ -228,6 +228,9 @@ class PacketSchema(ma.Schema):
     cursor = ma.fields.Integer()
     visits = ma.fields.List(ma.fields.Dict())
     rules = ma.fields.Dict()
+    strategies = ma.fields.Dict()
+    organisation = ma.fields.Dict()
+    settings = ma.fields.Dict(metadata={"description": "map_tile_url: tiles for the day's map ('' = draw without tiles)"})
 
 
 class ChangesSchema(ma.Schema):

@@ -2,6 +2,7 @@
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import selectinload
 
@@ -49,7 +50,7 @@ def build_packet(*, user, agent, day: date) -> dict:
     """
     from ..cases.models import Account, Case, Debtor
     from ..policy.rules import rules_snapshot
-    from ..policy.strategies import approved_script_rows, case_facts
+    from ..policy.strategies import approved_script_rows, approved_scripts, case_facts
     from ..visits.models import Visit
 
     cursor = feed_head()
@@ -76,6 +77,7 @@ def build_packet(*, user, agent, day: date) -> dict:
     tz = ZoneInfo(branch.timezone)
     valid_until = to_utc_naive(datetime.combine(day + timedelta(days=1), time.min, tz))
     jurisdiction = branch.jurisdiction
+    config = current_app.config
     return {
         "date": day,
         "agent": {
@@ -91,6 +93,11 @@ def build_packet(*, user, agent, day: date) -> dict:
         "cursor": cursor,
         "visits": [visit_brief(visit, locale=user.locale, scripts=scripts, facts=facts[visit.case_id]) for visit in visits],
         "rules": {**rules_snapshot(jurisdiction), "valid_until": _z(valid_until)},
+        # the whole approved script book (each visit's `recommended` names its strategies)
+        "strategies": approved_scripts(user.locale),
+        # named in the disclosure (R6): who the agent acts for and where to complain
+        "organisation": {"name": config["ORG_NAME"], "complaint_phone": config["ORG_COMPLAINT_PHONE"]},
+        "settings": {"map_tile_url": config["MAP_TILE_URL"]},
     }
 
 

@@ -1,5 +1,6 @@
 """Day packet (size budget, only own cases) and the delta feed (monotonic cursor, stop-work)."""
 import json
+from datetime import date
 
 
 def _fifteen_visit_day(db, make_case, field_agent, day):
@@ -95,3 +96,11 @@ def test_changes_page_with_more(db, client, agent_headers, field_agent):
     assert page["more"] is True and len(page["changes"]) == 3
     rest = client.get(f"/api/sync/changes?since={page['cursor']}&limit=3", headers=agent_headers).get_json()
     assert rest["more"] is False and len(rest["changes"]) == 2
+
+
+def test_packet_carries_the_script_book_organisation_and_map_settings(client, app, make_visit, auth):
+    visit = make_visit(day=date.today())
+    packet = client.get(f"/api/sync/packet?date={date.today().isoformat()}", headers=auth(visit.agent.user)).get_json()
+    assert packet["organisation"] == {"name": app.config["ORG_NAME"], "complaint_phone": app.config["ORG_COMPLAINT_PHONE"]}
+    assert packet["settings"] == {"map_tile_url": app.config["MAP_TILE_URL"]}
+    assert {s["key"] for s in packet["strategies"]["strategies"]} >= {"empathy", "installment_plan"}
