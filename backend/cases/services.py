@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from flask import g
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 
 from ..common import canonical_json, sha256_hex, utcnow
 from ..errors import abort
@@ -25,29 +25,36 @@ def _event_hash(*, case_id: int, seq: int, kind: str, at: datetime, actor_id: in
     return sha256_hex(canonical_json(body))
 
 
+# built once: a statement object keeps its cache key, so the per-event cost is the round trip
+_LOCK_CASE = select(Case.id).where(Case.id == bindparam("case_id")).with_for_update()
+_CHAIN_TIP = (
+    select(TimelineEvent.seq, TimelineEvent.hash)
+    .where(TimelineEvent.case_id == bindparam("case_id"))
+    .order_by(TimelineEvent.seq.desc())
+    .limit(1)
+)
+
+
 def append_event(*, case: Case, kind: str, actor_id: int | None, data: dict | None = None) -> TimelineEvent:
     """Append one event to the case's hash chain (the case row is locked while we read the tip)."""
     data = data or {}
-    db.session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
-    last = db.session.execute(
-        select(TimelineEvent.seq, TimelineEvent.hash)
-        .where(TimelineEvent.case_id == case.id)
-        .order_by(TimelineEvent.seq.desc())
-        .limit(1)
-    ).first()
+    case_id = case.id
+    if db.session.get_bind().dialect.name != "sqlite":  # SQLite has no row locks: one writer at a time
+        db.session.execute(_LOCK_CASE, {"case_id": case_id})
+    last = db.session.execute(_CHAIN_TIP, {"case_id": case_id}).first()
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
     # JSON round-trip so the stored data hashes the same way when read back
     data = _json_roundtrip(data)
     at = utcnow()
     event = TimelineEvent(
-        case_id=case.id,
+        case_id=case_id,
         seq=seq,
         kind=kind,
         at=at,
         actor_id=actor_id,
         data=data,
         prev_hash=prev,
-        hash=_event_hash(case_id=case.id, seq=seq, kind=kind, at=at, actor_id=actor_id, data=data, prev_hash=prev),
+        hash=_event_hash(case_id=case_id, seq=seq, kind=kind, at=at, actor_id=actor_id, data=data, prev_hash=prev),
     )
     db.session.add(event)
     db.session.flush()

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import marshmallow as ma
 from flask import current_app
-from sqlalchemy import exists, select, text
+from sqlalchemy import bindparam, exists, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
@@ -94,7 +94,7 @@ def apply_op(*, user_id: int, agent_id: int | None, device_id: str, op_id: str, 
     """Effects and the op record commit together; the record's primary key makes a replay collide.
 
     A replay racing this one (another worker, another device) runs into the primary key when its
-    record is flushed — PostgreSQL makes it wait for this transaction first — and everything it
+    record is inserted — PostgreSQL makes it wait for this transaction first — and everything it
     did is rolled back: it answers "duplicate" with this op's answer.
     """
     ctx = _start(user_id=user_id, agent_id=agent_id, device_id=device_id, op_id=op_id, raw=raw)
@@ -138,7 +138,8 @@ def _write_lock():
 
 def _begin_write() -> None:
     """SQLite: take the write lock up front, so two workers never deadlock upgrading read locks."""
-    db.session.commit()
+    if db.session().in_transaction():  # (committing an idle session would begin and end an empty one)
+        db.session.commit()
     if db.session.get_bind().dialect.name == "sqlite":
         db.session.execute(text("BEGIN IMMEDIATE"))
 
@@ -210,7 +211,7 @@ def _run(ctx: OpContext) -> dict:
     if code:
         result["code"] = code
     record.result = result
-    db.session.add(record)
+    _insert_record(record)
     if status != "applied" and ctx.case is not None and ctx.case_related:
         append_event(
             case=ctx.case,
@@ -219,6 +220,17 @@ def _run(ctx: OpContext) -> dict:
             data={"op_id": ctx.op_id, "type": ctx.type, "reason": detail, "errors": errors, "device_id": ctx.device_id},
         )
     return result
+
+
+def _insert_record(record: SyncOp) -> None:
+    """The op record by a plain INSERT, not the unit of work: nothing reads it back in this
+    transaction, and the ORM's bookkeeping for it was a measurable share of an op's CPU. The
+    object stays transient: a replay later in the same batch reads the first answer from it."""
+    state = record.__dict__
+    db.session.execute(_SYNC_OPS.insert(), {c.key: state[c.key] for c in _SYNC_OPS.columns if c.key in state})
+
+
+_SYNC_OPS = SyncOp.__table__
 
 
 def _undo() -> None:
@@ -315,17 +327,11 @@ def _ever_held_visit(user_id: int, visit_id: int) -> bool:
 def _own_visit(ctx: OpContext) -> Visit:
     """The op's visit, locked; someone else's → rejected; taken away or cancelled → conflict."""
     visit_id = ctx.payload["visit_id"]
-    case_id = db.session.scalar(select(Visit.case_id).where(Visit.id == visit_id))
-    if case_id is not None:
-        _lock_case(case_id)
-    # one round trip for what every visit op reads (case, its flags, address, outcome); row-locked
-    # against a concurrent office edit (PostgreSQL; SQLite writers are serialized anyway)
-    visit = db.session.scalars(
-        select(Visit)
-        .where(Visit.id == visit_id)
-        .options(joinedload(Visit.case).selectinload(Case.flags), joinedload(Visit.address), joinedload(Visit.outcome))
-        .with_for_update(of=Visit)
-    ).unique().first()
+    if _is_postgresql():  # the case lock comes before anything of the case is read (SQLite: no-op)
+        case_id = db.session.scalar(_VISIT_CASE_ID, {"visit_id": visit_id})
+        if case_id is not None:
+            _lock_case(case_id)
+    visit = db.session.scalars(_OWN_VISIT, {"visit_id": visit_id}).unique().first()
     if visit is None:
         raise OpProblem("rejected", "Not your visit.", errors={"payload.visit_id": ["no such visit on your route"]}, code="not_your_visit")
     if visit.agent_id != ctx.agent_id:
@@ -345,6 +351,24 @@ def _own_visit(ctx: OpContext) -> Visit:
     return visit
 
 
+# built once (a statement keeps its cache key). One round trip for what every visit op reads
+# (case with its account, branch and flags; address; outcome), so nothing lazy-loads later;
+# row-locked against a concurrent office edit (PostgreSQL; SQLite writers are serialized anyway)
+_CASE_WITH = (joinedload(Case.account), joinedload(Case.branch), joinedload(Case.flags))
+_VISIT_CASE_ID = select(Visit.case_id).where(Visit.id == bindparam("visit_id"))
+_OWN_VISIT = (
+    select(Visit)
+    .where(Visit.id == bindparam("visit_id"))
+    .options(joinedload(Visit.case).options(*_CASE_WITH), joinedload(Visit.address), joinedload(Visit.outcome))
+    .with_for_update(of=Visit)
+)
+_OWN_CASE = select(Case).where(Case.id == bindparam("case_id")).options(*_CASE_WITH)
+
+
+def _is_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
 def _lock_case(case_id: int) -> None:
     """One op at a time per case, taken before the op reads or writes anything of it.
 
@@ -355,12 +379,13 @@ def _lock_case(case_id: int) -> None:
     lock on the case id queues them instead; office edits do not take it, so no new cycle.
     SQLite needs none: its sync writers are queued on the file lock.
     """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:space, :case_id)"), {"space": CASE_LOCK_SPACE, "case_id": case_id})
+    if _is_postgresql():
+        db.session.execute(_CASE_LOCK, {"space": CASE_LOCK_SPACE, "case_id": case_id})
 
 
 # the advisory-lock key space of "one sync op per case" (any constant, distinct from the feed's)
 CASE_LOCK_SPACE = 0x5C
+_CASE_LOCK = text("SELECT pg_advisory_xact_lock(:space, :case_id)")
 
 
 def _check_version(ctx: OpContext, visit: Visit) -> None:
@@ -392,7 +417,7 @@ def _check_version(ctx: OpContext, visit: Visit) -> None:
 def _own_case(ctx: OpContext) -> Case:
     case_id = ctx.payload["case_id"]
     _lock_case(case_id)
-    case = db.session.get(Case, case_id)
+    case = db.session.scalars(_OWN_CASE, {"case_id": case_id}).unique().first()
     if case is None:
         raise OpProblem("rejected", "Not your case.", errors={"payload.case_id": ["no such case on your route"]}, code="not_your_case")
     visit = db.session.get(Visit, ctx.payload["visit_id"]) if ctx.payload.get("visit_id") is not None else None
