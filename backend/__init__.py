@@ -32,6 +32,7 @@ def create_app(config: type = Config) -> Flask:
     _ensure_secret_key(app)
 
     db.init_app(app)
+    _tune_sqlite(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     api.init_app(app)
 
@@ -49,6 +50,26 @@ def create_app(config: type = Config) -> Flask:
     _register_pwa(app)
     _register_security_headers(app)
     return app
+
+
+def _tune_sqlite(app: Flask) -> None:
+    """The embedded database serves several gunicorn threads and workers: WAL lets readers
+    run beside the writer, and a busy timeout waits for the lock instead of failing."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(connection, _record):
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 15000")
+        if app.config["SQLALCHEMY_DATABASE_URI"] not in ("sqlite://", "sqlite:///:memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
 
 
 def _import_models() -> None:

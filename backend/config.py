@@ -20,6 +20,8 @@ class Config:
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     JSON_SORT_KEYS = False
+    # an ops batch may carry signatures and photos (each ≤ ATTACHMENT_MAX_BYTES)
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024)))
 
     # OpenAPI (flask-smorest)
     API_TITLE = "Doorstep API"

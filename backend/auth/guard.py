@@ -9,6 +9,7 @@ from functools import wraps
 
 from flask import g, request
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from ..common import sha256_hex, utcnow
 from ..errors import abort
@@ -31,8 +32,12 @@ def _authenticate() -> User:
     if not user.active:
         abort(401, "This account is disabled.", code="account_disabled")
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        # best effort: a busy database must not fail the request over a "last seen" time
         token.last_used_at = now
-        db.session.commit()
+        try:
+            db.session.commit()
+        except OperationalError:
+            db.session.rollback()
     g.token = token
     g.user = user
     g.agent = user.agent if user.role == "agent" else None

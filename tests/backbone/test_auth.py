@@ -115,3 +115,18 @@ def test_cookies_never_authenticate(client, make_user):
     token = _login(client, "cookie").get_json()["token"]
     client.set_cookie("token", token)
     assert client.get("/api/auth/me").status_code == 401
+
+
+def test_a_busy_database_does_not_fail_a_request_over_last_seen(client, make_user, db, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    make_user(username="busy")
+    headers = {"Authorization": f"Bearer {_login(client, 'busy').get_json()['token']}"}
+    real_commit = db.session.commit
+
+    def locked():
+        raise OperationalError("UPDATE tokens", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(db.session, "commit", locked)
+    assert client.get("/api/auth/me", headers=headers).status_code == 200
+    monkeypatch.setattr(db.session, "commit", real_commit)

@@ -28,3 +28,10 @@ def test_tile_host_is_allowed_for_images_and_fetches(app):
     policy = other.test_client().get("/api/docs").headers["Content-Security-Policy"]
     assert "img-src 'self' data: blob: https://*.tiles.example.org;" in policy
     assert "connect-src 'self' https://*.tiles.example.org;" in policy
+
+
+def test_request_bodies_are_bounded(client, app):
+    assert app.config["MAX_CONTENT_LENGTH"] == 16 * 1024 * 1024
+    response = client.post("/api/auth/login", data=b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1), content_type="application/json")
+    assert response.status_code == 413
+    assert response.get_json()["code"] == "too_large"
