@@ -50,6 +50,16 @@ def notify_route_published(*, plan, user_ids, date=None, **_) -> None:
     day = date or plan.date
     if isinstance(day, str):
         day = dt.date.fromisoformat(day)
+    _push_day_changed(day=day, plan_id=plan.id, user_ids=user_ids)
+
+
+@on("visit.reassigned")
+def notify_visit_reassigned(*, visit, user_ids, **_) -> None:
+    """One published visit moved between agents: both agents' days changed."""
+    _push_day_changed(day=visit.date, plan_id=visit.route_plan_id, user_ids=user_ids)
+
+
+def _push_day_changed(*, day: dt.date, plan_id: int | None, user_ids) -> None:
     stops = dict(
         db.session.execute(
             select(Agent.user_id, func.count(Visit.id))
@@ -61,7 +71,7 @@ def notify_route_published(*, plan, user_ids, date=None, **_) -> None:
     for user_id in set(user_ids):
         # Topic: a newer route message for the same day replaces one still waiting at the push service
         queue_push(kind="route_published", user_id=user_id,
-                   data={"date": day.isoformat(), "plan_id": plan.id, "stops": stops.get(user_id, 0)},
+                   data={"date": day.isoformat(), "plan_id": plan_id, "stops": stops.get(user_id, 0)},
                    topic=f"route-{day.isoformat()}")
 
 

@@ -139,8 +139,10 @@ def assign_visit(*, visit: Visit, agent_id: int | None, actor_id: int | None) ->
     old = visit.agent
     if (old.id if old else None) == (new.id if new else None):
         return visit
+    told: set[int] = set()
     if old is not None and visit.status == "published":
         record_change(user_id=old.user_id, kind="visit.remove", ref_type="visit", ref_id=visit.id, data={"reason": "reassigned"})
+        told.add(old.user_id)
     visit.agent_id = new.id if new else None
     visit.version += 1
     append_event(case=visit.case, kind="visit.assigned", actor_id=actor_id, data={"visit_id": visit.id, "from": old.id if old else None, "to": visit.agent_id})
@@ -149,6 +151,9 @@ def assign_visit(*, visit: Visit, agent_id: int | None, actor_id: int | None) ->
             visit.status = "planned"
         else:
             record_change(user_id=new.user_id, kind="visit.upsert", ref_type="visit", ref_id=visit.id)
+            told.add(new.user_id)
+    if told:
+        emit("visit.reassigned", visit=visit, user_ids=told)
     return visit
 
 

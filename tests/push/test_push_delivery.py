@@ -110,6 +110,27 @@ def test_cancelled_visit_reaches_its_agent(client, auth, make_user, make_agent, 
     assert received.headers["urgency"] == "high"
 
 
+def test_a_visit_moved_to_another_agent_tells_both(client, auth, make_user, make_agent, make_visit, push_service,
+                                                  browser_keys, subscribe, settle):
+    before, after = make_agent(), make_agent()
+    visit = make_visit(agent=before, publish=True)
+    keys = {"before": browser_keys(), "after": browser_keys()}
+    endpoints = {"before": push_service.endpoint("before"), "after": push_service.endpoint("after")}
+    subscribe(before.user, endpoints["before"], keys["before"])
+    subscribe(after.user, endpoints["after"], keys["after"])
+
+    response = client.post(f"/api/visits/{visit.id}/assign", headers=auth(make_user(role="dispatcher")),
+                           json={"agent_id": after.id, "version": visit.version})
+    assert response.status_code == 200
+    settle()
+
+    for who, stops in (("before", 0), ("after", 1)):
+        received = _one(push_service, endpoints[who])
+        assert keys[who].decrypt(received.body) == {
+            "kind": "route_published", "locale": "zh-CN", "date": visit.date.isoformat(), "plan_id": None, "stops": stops,
+        }
+
+
 def test_cancelling_an_unpublished_visit_sends_nothing(client, auth, make_user, make_agent, make_visit,
                                                        push_service, browser_keys, subscribe, settle):
     agent = make_agent()
