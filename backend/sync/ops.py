@@ -66,6 +66,8 @@ class OpContext:
     device_at: datetime | None
     raw: dict
     payload: dict = field(default_factory=dict)
+    invalid: dict = field(default_factory=dict)  # per-field messages found by _parse
+    parse_failure: Exception | None = None
     record: SyncOp | None = None
     case: Case | None = None
     visit: Visit | None = None
@@ -98,6 +100,8 @@ def apply_op(*, user_id: int, agent_id: int | None, device_id: str, op_id: str, 
     did is rolled back: it answers "duplicate" with this op's answer.
     """
     ctx = _start(user_id=user_id, agent_id=agent_id, device_id=device_id, op_id=op_id, raw=raw)
+    if agent_id is not None:
+        _parse(ctx)
     try:
         with _write_lock():
             _begin_write()
@@ -240,9 +244,19 @@ def _undo() -> None:
 
 
 def _validate(ctx: OpContext) -> None:
-    errors: dict = {}
     if ctx.agent_id is None:
         raise OpProblem("rejected", "Only field agents send ops.", code="not_agent")
+    if ctx.parse_failure is not None:
+        raise ctx.parse_failure
+    if ctx.invalid:
+        _attach_case(ctx)
+        raise OpProblem("rejected", "The op has invalid fields.", errors=ctx.invalid, code="validation_error")
+
+
+def _parse(ctx: OpContext) -> None:
+    """The payload through its schema, before the write lock: it needs no database, and on SQLite
+    everything inside the lock is serialized across workers."""
+    errors: dict = {}
     if ctx.type not in PAYLOADS:
         errors["type"] = [f"unknown op type; one of {', '.join(sorted(PAYLOADS))}"]
     if ctx.device_at is None:
@@ -254,9 +268,9 @@ def _validate(ctx: OpContext) -> None:
             ctx.payload = _PAYLOAD_SCHEMAS[ctx.type].load(ctx.raw["payload"])
         except ma.ValidationError as exc:
             errors.update({f"payload.{k}" if not k.startswith("payload") else k: v for k, v in _flat(exc.messages).items()})
-    if errors:
-        _attach_case(ctx)
-        raise OpProblem("rejected", "The op has invalid fields.", errors=errors, code="validation_error")
+        except Exception as exc:  # a bug: raised again inside the op, where it keeps the op as rejected
+            ctx.parse_failure = exc
+    ctx.invalid = errors
 
 
 def _attach_case(ctx: OpContext) -> None:
@@ -363,6 +377,8 @@ _OWN_VISIT = (
     .with_for_update(of=Visit)
 )
 _OWN_CASE = select(Case).where(Case.id == bindparam("case_id")).options(*_CASE_WITH)
+# a plan proposed at the door reads whom the visit met (R5)
+_VISIT_WITH_OUTCOME = select(Visit).where(Visit.id == bindparam("visit_id")).options(joinedload(Visit.outcome))
 
 
 def _is_postgresql() -> bool:
@@ -420,7 +436,7 @@ def _own_case(ctx: OpContext) -> Case:
     case = db.session.scalars(_OWN_CASE, {"case_id": case_id}).unique().first()
     if case is None:
         raise OpProblem("rejected", "Not your case.", errors={"payload.case_id": ["no such case on your route"]}, code="not_your_case")
-    visit = db.session.get(Visit, ctx.payload["visit_id"]) if ctx.payload.get("visit_id") is not None else None
+    visit = db.session.scalars(_VISIT_WITH_OUTCOME, {"visit_id": ctx.payload["visit_id"]}).first() if ctx.payload.get("visit_id") is not None else None
     own_visit = visit is not None and visit.case_id == case.id and visit.agent_id == ctx.agent_id
     held_now = own_visit or db.session.scalar(select(exists().where(Visit.case_id == case.id, Visit.agent_id == ctx.agent_id)))
     if not held_now:
