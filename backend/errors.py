@@ -78,33 +78,43 @@ def _storable(text: str) -> bool:
     return True
 
 
-def _out_of_range(value, path: str, limit: int, found: dict) -> None:
-    if isinstance(value, bool):
+def _check_value(field: ma.fields.Field, value, path: str, found: dict) -> None:
+    """Declared fields only: a free-form Dict or Raw (a sync op's payload, plan terms) is
+    stored as JSON or checked by its own domain, per item."""
+    if value is None:
         return
-    if isinstance(value, int) and not -limit <= value <= limit:
-        found.setdefault(path or "_schema", []).append(f"Number out of range (at most {limit}).")
-    elif isinstance(value, str) and not _storable(value):
-        found.setdefault(path or "_schema", []).append("Text with a NUL character or a lone surrogate.")
-    elif isinstance(value, dict):
-        for key, inner in value.items():
-            key = str(key)
-            if not _storable(key):
-                found.setdefault(path or "_schema", []).append("A key with a NUL character or a lone surrogate.")
-            _out_of_range(inner, path or key, ID_MAX if _is_id(key) else limit, found)
-    elif isinstance(value, (list, tuple)):
-        for inner in value:
-            _out_of_range(inner, path, limit, found)
+    if isinstance(field, ma.fields.Integer) and not isinstance(value, bool):
+        limit = ID_MAX if _is_id(path.rsplit(".", 1)[-1]) else INT64_MAX
+        if not -limit <= value <= limit:
+            found.setdefault(path, []).append(f"Number out of range (at most {limit}).")
+    elif isinstance(field, ma.fields.String) and isinstance(value, str) and not _storable(value):
+        found.setdefault(path, []).append("Text with a NUL character or a lone surrogate.")
+    elif isinstance(field, ma.fields.List) and isinstance(value, (list, tuple)):
+        for item in value:
+            _check_value(field.inner, item, path, found)
+    elif isinstance(field, ma.fields.Nested) and value:
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, dict):
+                _check_schema(field.schema, item, f"{path}.", found)
+
+
+def _check_schema(schema: ma.Schema, data: dict, prefix: str, found: dict) -> None:
+    for name, field in schema.fields.items():
+        key = field.attribute or name
+        if key in data:
+            _check_value(field, data[key], f"{prefix}{name}", found)
 
 
 class BoundedParser(FlaskParser):
-    """webargs' parser, refusing what the database cannot hold or compare, wherever it is in
-    the parsed arguments: integers past a 32-bit INTEGER (ids, pages) or 64 bits (anything
-    else), text with NUL or lone surrogates — a 422 per field instead of a driver's error."""
+    """webargs' parser, refusing what the database cannot hold or compare in the declared
+    fields: integers past a 32-bit INTEGER (ids, pages) or 64 bits (anything else), text with
+    NUL or lone surrogates — a 422 per field instead of a driver's error (a 500)."""
 
     def _process_location_data(self, location_data, schema, req, location, unknown, validators):
         data = super()._process_location_data(location_data, schema, req, location, unknown, validators)
         found: dict = {}
-        _out_of_range(data, "", INT64_MAX, found)
+        if isinstance(data, dict):
+            _check_schema(schema, data, "", found)
         if found:
             raise ma.ValidationError(found)
         return data
