@@ -78,9 +78,26 @@ def _storable(text: str) -> bool:
     return True
 
 
+def _walk_free(value, path: str, limit: int, found: dict) -> None:
+    """Free-form content (a Dict or Raw field: a sync op's payload, plan terms): every number
+    and text in it, ids by their key's name."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int) and not -limit <= value <= limit:
+        found.setdefault(path, []).append(f"Number out of range (at most {limit}).")
+    elif isinstance(value, str) and not _storable(value):
+        found.setdefault(path, []).append("Text with a NUL character or a lone surrogate.")
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            if not _storable(str(key)):
+                found.setdefault(path, []).append("A key with a NUL character or a lone surrogate.")
+            _walk_free(inner, path, ID_MAX if _is_id(str(key)) else limit, found)
+    elif isinstance(value, (list, tuple)):
+        for inner in value:
+            _walk_free(inner, path, limit, found)
+
+
 def _check_value(field: ma.fields.Field, value, path: str, found: dict) -> None:
-    """Declared fields only: a free-form Dict or Raw (a sync op's payload, plan terms) is
-    stored as JSON or checked by its own domain, per item."""
     if value is None:
         return
     if isinstance(field, ma.fields.Integer) and not isinstance(value, bool):
@@ -96,6 +113,8 @@ def _check_value(field: ma.fields.Field, value, path: str, found: dict) -> None:
         for item in value if isinstance(value, (list, tuple)) else [value]:
             if isinstance(item, dict):
                 _check_schema(field.schema, item, f"{path}.", found)
+    elif isinstance(field, (ma.fields.Dict, ma.fields.Raw)):
+        _walk_free(value, path, ID_MAX if _is_id(path.rsplit(".", 1)[-1]) else INT64_MAX, found)
 
 
 def _check_schema(schema: ma.Schema, data: dict, prefix: str, found: dict) -> None:
@@ -106,9 +125,10 @@ def _check_schema(schema: ma.Schema, data: dict, prefix: str, found: dict) -> No
 
 
 class BoundedParser(FlaskParser):
-    """webargs' parser, refusing what the database cannot hold or compare in the declared
-    fields: integers past a 32-bit INTEGER (ids, pages) or 64 bits (anything else), text with
-    NUL or lone surrogates — a 422 per field instead of a driver's error (a 500)."""
+    """webargs' parser, refusing what the database cannot hold or compare, anywhere in the
+    arguments (free-form content included — docs/sync.md relies on it for a batch's ops):
+    integers past a 32-bit INTEGER (ids, pages) or 64 bits (anything else), text with NUL or
+    lone surrogates — a 422 per field instead of a driver's error (a 500, or a 503 resent forever)."""
 
     def _process_location_data(self, location_data, schema, req, location, unknown, validators):
         data = super()._process_location_data(location_data, schema, req, location, unknown, validators)

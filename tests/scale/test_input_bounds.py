@@ -44,9 +44,12 @@ def test_a_list_of_ids_is_checked_item_by_item(client, admin_headers):
     assert response.status_code == 422 and "out of range" in response.get_json()["errors"]["agent_ids"][0]
 
 
-def test_free_form_content_is_left_to_its_domain(client, admin_headers):
-    """A sync batch's ops are judged one by one by the sync domain (never the whole batch refused
-    for one op's content); plan terms are free-form JSON checked by the plan policy."""
+def test_free_form_content_is_checked_too(client, admin_headers):
+    """Inside a Dict field (plan terms; a sync batch's op payloads, docs/sync.md) the same limits
+    hold, ids by their key's name: PostgreSQL would refuse them with an error, not a field message."""
     response = client.post("/api/policy/plans/check", json={"case_id": 1, "terms": {"note": "a\u0000b"}},
                            headers=admin_headers)
-    assert response.status_code == 404  # no case 1: the terms were not refused at the door
+    assert response.status_code == 422 and "terms" in response.get_json()["errors"]
+    response = client.post("/api/policy/plans/check", json={"case_id": 1, "terms": {"plan_id": 2**40}},
+                           headers=admin_headers)
+    assert response.status_code == 422 and "out of range" in response.get_json()["errors"]["terms"][0]
