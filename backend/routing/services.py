@@ -121,10 +121,13 @@ def solve_route_plan(*, plan_id: int, now: datetime | None = None) -> RoutePlan 
         plan.meta = built.meta
         plan.excluded = built.excluded
         plan.progress = BUILD_PERCENT
+        seconds = plan.seconds
         db.session.commit()
-        engine_handle = db.engine
-        with _ProgressTicker(engine_handle, plan.id, plan.seconds):
-            solution = run_engine(built.problem, seconds=plan.seconds, warm_start=built.warm_start)
+        # no transaction may stay open through the solve: touching the (expired) plan after the
+        # commit would begin one, and a lock waiting behind it (TRUNCATE, ALTER) would then block
+        # the progress ticker and this job in a wait PostgreSQL cannot see as a deadlock
+        with _ProgressTicker(db.engine, plan_id, seconds):
+            solution = run_engine(built.problem, seconds=seconds, warm_start=built.warm_start)
         plan = db.session.get(RoutePlan, plan_id)
         if plan.status != "solving":  # marked failed as stale meanwhile: keep that verdict
             return plan

@@ -355,3 +355,24 @@ def test_our_checks_agree_with_the_shared_plan_checker(client, db, team, tomorro
     assert moved["violations"]
     verdict = verify.score(*exported(plan["id"]))
     assert not verdict["feasible"] and "skills" in verdict["errors"][0]
+
+
+def test_no_transaction_is_held_open_while_the_engine_solves(db, make_branch, make_agent, make_case, tomorrow, monkeypatch):
+    """A transaction open through a long solve would queue every exclusive lock behind it
+    (TRUNCATE, ALTER TABLE) and with them the progress ticker: a wait no database detects."""
+    from backend.routing import services
+
+    branch = make_branch(timezone="Asia/Shanghai")
+    make_agent(branch=branch)
+    make_case(branch=branch)
+    seen = []
+    real = services.run_engine
+
+    def spy(problem, **kwargs):
+        seen.append(db.session().in_transaction())
+        return real(problem, **kwargs)
+
+    monkeypatch.setattr(services, "run_engine", spy)
+    plans = services.plan_and_publish_day(day=tomorrow, seconds=SECONDS)
+    assert plans[0].status == "published", (plans[0].status, plans[0].error)
+    assert seen == [False]
