@@ -61,7 +61,7 @@ def check(problem: dict, solution) -> dict:
         routes[aid[r["agent"]]] = [vid[s["visit"]] for s in r["stops"]]
     prio, travel, ok = engine.evaluate(prep, routes)
     assert ok and travel == doc["travel_s"]
-    return {"priority_served": prio, "travel_s": travel}
+    return {"priority_served": prio, "travel_s": travel, "priority_total": sum(v["priority"] for v in p["visits"])}
 
 
 # --- travel model ----------------------------------------------------------------------
