@@ -362,7 +362,8 @@ def run_device(server: Server, agent: SeededAgent, ops: list[dict], tally: Tally
             # the response is lost, the server may well have applied the batch: resend later
             tally.add(requests=1, sent=len(sendable), lost_responses=1)
             continue
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+            # a kill mid-response is a network error to a device too: resend later
             tally.add(requests=1, sent=len(sendable), network_errors=1)
             time.sleep(0.05)
             continue
