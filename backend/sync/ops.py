@@ -19,7 +19,7 @@ from decimal import Decimal
 import marshmallow as ma
 from flask import current_app
 from sqlalchemy import bindparam, exists, select, text
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
@@ -200,7 +200,11 @@ def _run(ctx: OpContext) -> dict:
         errors = data.get("errors") or {}
         code = data.get("error_code")
         server = _conflict_server(ctx) if status == "conflict" else {}
-    except DBAPIError:
+    except DataError:  # a value the database cannot hold: resending would fail forever, so keep it rejected
+        _undo()
+        current_app.logger.warning("sync op %s (%s): value out of range", ctx.op_id, ctx.type)
+        status, detail, errors, server, code = "rejected", "A value in this op is out of range for the server.", {}, {}, "out_of_range"
+    except DBAPIError:  # the database is unavailable or busy: the batch stops with 503 and is resent
         raise
     except Exception:  # a bug must not lose the op: it is kept as rejected for the owner to replay
         _undo()

@@ -220,3 +220,23 @@ def test_every_applied_op_is_on_the_timeline_and_the_chain_holds(db, send, owned
     for op in ops:
         assert op_ids.count(op["id"]) == 1
     assert verify_timeline(case_id=owned_visit.case_id)["verified"]
+
+
+def test_a_value_the_database_cannot_hold_rejects_the_op_instead_of_stalling_the_outbox(db, send, owned_visit, monkeypatch):
+    """A permanent data error (e.g. a number past its column) must not answer 503: the device
+    would resend that batch forever. The op is kept as rejected; the rest of the batch applies."""
+    from sqlalchemy.exc import DataError
+
+    from backend.sync import ops
+
+    def out_of_range(ctx):
+        raise DataError("INSERT INTO notes ...", {}, Exception("integer out of range"))
+
+    monkeypatch.setitem(ops.HANDLERS, "note.add", out_of_range)
+    bad = make_op("note.add", {"case_id": owned_visit.case_id, "text": "x"})
+    good = checkin_op(owned_visit)
+    status, body = send([bad, good])
+    assert status == 200
+    assert [(r["status"], r.get("code")) for r in body["results"]][0] == ("rejected", "out_of_range")
+    assert body["results"][1]["status"] == "applied"
+    assert db.session.get(SyncOp, bad["id"]).status == "rejected"
