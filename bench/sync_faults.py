@@ -319,6 +319,8 @@ class Tally:
     server_errors: int = 0
     latencies: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    finished: int = 0  # devices with every op answered, waiting for the killer to be done
+    kills_done: threading.Event = field(default_factory=threading.Event)
 
     def add(self, **kw):
         with self.lock:
@@ -329,6 +331,16 @@ class Tally:
                     self.latencies.append(v)
                 else:
                     setattr(self, k, getattr(self, k) + v)
+
+
+def _wait_for_the_killer(tally: Tally, answered: dict, deadline: float) -> bool:
+    """A device with every answer stays until every kill has happened, so the run lasts past
+    the last kill however fast the server is. True: nothing left to do."""
+    if tally.kills_done.is_set():
+        return True
+    tally.add(finished=1)
+    tally.kills_done.wait(max(0.0, deadline - time.monotonic()))
+    return True
 
 
 def run_device(server: Server, agent: SeededAgent, ops: list[dict], tally: Tally, rng: random.Random, *,
@@ -342,7 +354,7 @@ def run_device(server: Server, agent: SeededAgent, ops: list[dict], tally: Tally
     headers = {"Authorization": f"Bearer {agent.token}"}
     answered: dict[str, str] = {}
     pending = list(ops)
-    while pending:
+    while pending or not _wait_for_the_killer(tally, answered, deadline):
         if time.monotonic() > deadline:
             raise TimeoutError(f"{agent.username}: {len(pending)} ops still without an answer")
         batch = pending[: rng.randint(1, max_batch)]
@@ -385,22 +397,26 @@ def run_device(server: Server, agent: SeededAgent, ops: list[dict], tally: Tally
 
 
 def run_killer(server: Server, stop: threading.Event, tally: "Tally", *, kills: int, expected_requests: int,
-               interval: tuple[float, float], rng: random.Random) -> None:
+               interval: tuple[float, float], rng: random.Random, devices: int) -> None:
     """SIGKILL the server while devices are mid-batch, then restart it on the same port.
 
     Each kill waits for both a random pause and a random point in the run (a request count
     drawn from its first 80 %), so the kills land mid-run however fast the machine is.
     """
     points = sorted(rng.sample(range(2, max(kills + 3, int(expected_requests * 0.8))), kills))
-    for point in points:
-        if stop.wait(rng.uniform(*interval)):
-            return
-        while tally.requests < point:
-            if stop.wait(0.01):
+    try:
+        for point in points:
+            if stop.wait(rng.uniform(*interval)):
                 return
-        server.kill()
-        time.sleep(rng.uniform(0.05, 0.3))
-        server.start()
+            # a fast machine may finish before the point: then the kill lands while devices wait
+            while tally.requests < point and tally.finished < devices:
+                if stop.wait(0.01):
+                    return
+            server.kill()
+            time.sleep(rng.uniform(0.05, 0.3))
+            server.start()
+    finally:
+        tally.kills_done.set()
 
 
 def race(server: Server, agent: SeededAgent, ops: list[dict], *, copies: int = 6) -> list[list[str]]:
@@ -524,6 +540,7 @@ def run(*, n_agents: int, visits_per_agent: int, kills: int, kill_interval=(0.5,
         expected_requests = int(len(all_ops) / ((1 + max_batch) / 2))
         killer = threading.Thread(target=run_killer, args=(server, stop, tally),
                                   kwargs=dict(kills=kills, expected_requests=expected_requests, interval=kill_interval,
+                                              devices=len(world["agents"]),
                                               rng=random.Random(rng.random())))
         deadline = time.monotonic() + timeout_s
         answers: dict[str, str] = {}
