@@ -48,6 +48,17 @@ class PageArgs(ma.Schema):
     per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))
 
 
+def page_schema(item_schema: type[ma.Schema], name: str | None = None) -> type[ma.Schema]:
+    """The envelope paginate() returns, around one item schema (named <Item>PageSchema)."""
+    name = name or item_schema.__name__.removesuffix("Schema") + "PageSchema"
+    return type(name, (ma.Schema,), {
+        "items": ma.fields.List(ma.fields.Nested(item_schema)),
+        "page": ma.fields.Integer(),
+        "per_page": ma.fields.Integer(),
+        "total": ma.fields.Integer(),
+    })
+
+
 def paginate(select_stmt, page: int, per_page: int):
     from .extensions import db
 

@@ -2,7 +2,7 @@ import marshmallow as ma
 from flask import g
 from marshmallow import validate
 
-from ..common import PageArgs, UTCDateTime
+from ..common import PageArgs, UTCDateTime, page_schema
 from .models import BUCKETS, FLAGS, STAGES
 
 
@@ -69,11 +69,7 @@ class CaseSchema(ma.Schema):
         return FlagSchema(many=True).dump(case.active_flags())
 
 
-class CasePageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(CaseSchema))
-    page = ma.fields.Integer()
-    per_page = ma.fields.Integer()
-    total = ma.fields.Integer()
+CasePageSchema = page_schema(CaseSchema)
 
 
 class CaseQuerySchema(PageArgs):

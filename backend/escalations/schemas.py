@@ -1,7 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from ..common import PageArgs, UTCDateTime
+from ..common import PageArgs, UTCDateTime, page_schema
 from .models import KINDS, QUEUES, STATUSES
 
 
@@ -38,11 +38,7 @@ class TicketSchema(ma.Schema):
     flag_cleared = ma.fields.Boolean()
 
 
-class TicketPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(TicketSchema))
-    page = ma.fields.Integer()
-    per_page = ma.fields.Integer()
-    total = ma.fields.Integer()
+TicketPageSchema = page_schema(TicketSchema)
 
 
 class TicketResolveSchema(ma.Schema):

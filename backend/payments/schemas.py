@@ -1,7 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from ..common import PageArgs, UTCDateTime
+from ..common import PageArgs, UTCDateTime, page_schema
 from .models import FOLLOW_UP_KINDS, PROMISE_STATES
 
 
@@ -46,11 +46,7 @@ class PaymentSchema(ma.Schema):
     allocations = ma.fields.List(ma.fields.Nested(AllocationSchema))
 
 
-class PaymentPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(PaymentSchema))
-    page = ma.fields.Integer()
-    per_page = ma.fields.Integer()
-    total = ma.fields.Integer()
+PaymentPageSchema = page_schema(PaymentSchema)
 
 
 class EvaluateSchema(ma.Schema):
@@ -81,11 +77,7 @@ class PromiseSchema(ma.Schema):
     detail = ma.fields.String()
 
 
-class PromisePageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(PromiseSchema))
-    page = ma.fields.Integer()
-    per_page = ma.fields.Integer()
-    total = ma.fields.Integer()
+PromisePageSchema = page_schema(PromiseSchema)
 
 
 class FollowUpQuerySchema(PageArgs):
@@ -108,11 +100,7 @@ class FollowUpSchema(ma.Schema):
     visit_id = ma.fields.Integer(allow_none=True)
 
 
-class FollowUpPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(FollowUpSchema))
-    page = ma.fields.Integer()
-    per_page = ma.fields.Integer()
-    total = ma.fields.Integer()
+FollowUpPageSchema = page_schema(FollowUpSchema)
 
 
 class FollowUpCloseSchema(ma.Schema):

@@ -1,7 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from ..common import PageArgs, UTCDateTime
+from ..common import PageArgs, UTCDateTime, page_schema
 from .models import STATUSES
 
 
@@ -53,11 +53,7 @@ class PlanDetailSchema(PlanSchema):
     signatures = ma.fields.List(ma.fields.Nested(SignatureSchema))
 
 
-class PlanPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(PlanSchema))
-    page = ma.fields.Integer()
-    per_page = ma.fields.Integer()
-    total = ma.fields.Integer()
+PlanPageSchema = page_schema(PlanSchema)
 
 
 class PlanQuerySchema(PageArgs):

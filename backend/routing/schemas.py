@@ -1,7 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from ..common import PageArgs, UTCDateTime
+from ..common import PageArgs, UTCDateTime, page_schema
 from .models import STATUSES
 
 SECONDS = validate.Range(min=0.5, max=600, error="between 0.5 and 600 seconds")
@@ -111,11 +111,7 @@ class RoutePlanSchema(RoutePlanSummarySchema):
     violations = ma.fields.List(ma.fields.Dict(), metadata={"description": "[{agent, visit?, rule, message}]; publishing is refused while any"})
 
 
-class RoutePlanPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(RoutePlanSummarySchema))
-    page = ma.fields.Integer()
-    per_page = ma.fields.Integer()
-    total = ma.fields.Integer()
+RoutePlanPageSchema = page_schema(RoutePlanSummarySchema, "RoutePlanPageSchema")
 
 
 class MoveResultSchema(ma.Schema):

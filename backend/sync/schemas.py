@@ -4,7 +4,7 @@ import uuid
 import marshmallow as ma
 from marshmallow import validate
 
-from ..common import PageArgs, UTCDateTime
+from ..common import PageArgs, UTCDateTime, page_schema
 from ..plans.models import KINDS
 from ..visits.models import OUTCOMES
 
@@ -262,11 +262,7 @@ class ExceptionSchema(ma.Schema):
     review_note = ma.fields.String(allow_none=True)
 
 
-class ExceptionPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(ExceptionSchema))
-    page = ma.fields.Integer()
-    per_page = ma.fields.Integer()
-    total = ma.fields.Integer()
+ExceptionPageSchema = page_schema(ExceptionSchema)
 
 
 class ReviewSchema(ma.Schema):

@@ -1,7 +1,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from ..common import PageArgs, UTCDateTime
+from ..common import PageArgs, UTCDateTime, page_schema
 from .models import OUTCOMES, STATUSES
 
 
@@ -53,11 +53,7 @@ class VisitSchema(ma.Schema):
         return visit.address.timezone or (visit.case.branch.timezone if visit.case.branch else None)
 
 
-class VisitPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(VisitSchema))
-    page = ma.fields.Integer()
-    per_page = ma.fields.Integer()
-    total = ma.fields.Integer()
+VisitPageSchema = page_schema(VisitSchema)
 
 
 class VisitQuerySchema(PageArgs):
