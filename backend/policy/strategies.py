@@ -89,14 +89,16 @@ def approved_script_rows(locale: str) -> dict[str, dict]:
     return out
 
 
-def approved_scripts(locale: str = "zh-CN") -> dict:
+def approved_scripts(locale: str = "zh-CN", *, rows: dict | None = None) -> dict:
     """The full approved script set for the day packet's top-level `strategies`.
 
     Legal-wording scripts are included but marked; the device shows them only for a case whose
-    recommendation lists legal_deterrence (a legal-stage case, R7).
+    recommendation lists legal_deterrence (a legal-stage case, R7). `rows`: approved_script_rows(locale),
+    when the caller already has them.
     """
     locale = _locale(locale)
-    rows = approved_script_rows(locale)
+    if rows is None:
+        rows = approved_script_rows(locale)
     by_strategy: dict[str, list] = defaultdict(list)
     for row in rows.values():
         by_strategy[row["strategy"]].append({k: row[k] for k in ("key", "version", "text", "legal_wording")})

@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -44,3 +44,23 @@ class SyncOp(db.Model):
     reviewed_at: Mapped[datetime | None]
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     review_note: Mapped[str | None] = mapped_column(Text)
+
+
+class PacketCache(db.Model):
+    """An agent's day packet as last built, served again while nothing in it changed.
+
+    Valid while no feed entry after `head` concerns it (the agent, its user, one of `case_ids`, or
+    everything — see sync.services packet invalidation), `fingerprint` still names this code and
+    configuration, and `expires_at` (a flag starting, ending or cleared later) has not passed.
+    """
+
+    __tablename__ = "packet_cache"
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    head: Mapped[int]  # the feed head read before the packet's rows: its cursor
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    etag: Mapped[str] = mapped_column(String(64))
+    case_ids: Mapped[list] = mapped_column(db.JSON, default=list)
+    expires_at: Mapped[datetime | None]
+    body: Mapped[str] = mapped_column(Text)  # the JSON as served, without server_time
+    built_at: Mapped[datetime] = mapped_column(default=utcnow)

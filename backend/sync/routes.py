@@ -1,8 +1,8 @@
-from flask import g
+from flask import Response, g, request
 from flask_smorest import Blueprint
 
 from ..auth.guard import roles
-from ..common import paginate
+from ..common import paginate, utcnow
 from ..errors import abort
 from ..extensions import db
 from .ops import apply_batch
@@ -18,7 +18,7 @@ from .schemas import (
     PacketSchema,
     ReviewSchema,
 )
-from .services import build_packet, exception_item, exceptions_query, feed_head, list_changes, review_exception
+from .services import cached_packet, exception_item, exceptions_query, feed_head, list_changes, review_exception
 
 blp = Blueprint("sync", __name__, url_prefix="/api", description="Offline sync: day packet, delta feed, operations")
 
@@ -33,9 +33,17 @@ def _agent():
 @roles("agent")
 @blp.arguments(PacketArgs, location="query")
 @blp.response(200, PacketSchema)
+@blp.alt_response(304, description="If-None-Match names the packet as it still is: keep the one you have")
 def get_packet(args):
     """The agent's day: ordered visits with the door's brief, rules and a feed cursor"""
-    return build_packet(user=g.user, agent=_agent(), day=args["date"])
+    body, etag = cached_packet(user=g.user, agent=_agent(), day=args["date"])
+    if request.if_none_match.contains_weak(etag):
+        response = Response(status=304)
+    else:  # the stored JSON as built, with the clock of this answer
+        now = PacketSchema(only=("server_time",)).dump({"server_time": utcnow()})["server_time"]
+        response = Response('{"server_time": "%s", %s' % (now, body[1:]), mimetype="application/json")
+    response.set_etag(etag, weak=True)  # weak: server_time differs between equal packets
+    return response
 
 
 @blp.route("/sync/changes", methods=["GET"])

@@ -1,15 +1,19 @@
 """The agent's day packet, the delta feed, and the owner's queue of kept conflicts and rejections."""
+import hashlib
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, event, func, inspect, or_, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, selectinload
 
-from ..common import to_utc_naive, utcnow
+from ..common import canonical_json, to_utc_naive, utcnow
 from ..errors import abort
 from ..extensions import db
-from .models import Change, SyncOp
+from .models import Change, PacketCache, SyncOp
 
 PACKET_STATUSES = ("published", "checked_in", "completed", "failed")
 
@@ -43,10 +47,11 @@ def feed_head() -> int:
 # --- day packet ------------------------------------------------------------------------
 
 
-def build_packet(*, user, agent, day: date) -> dict:
+def build_packet(*, user, agent, day: date, loaded: list | None = None) -> dict:
     """Everything the device needs for the day, and nothing about other cases.
 
     The cursor is read before the visits: anything that changes meanwhile is in the feed after it.
+    `loaded`, when given, receives the Visit rows (the cache keys its validity on their cases).
     """
     from ..cases.models import Account, Case, Debtor
     from ..policy.rules import rules_snapshot
@@ -69,6 +74,8 @@ def build_packet(*, user, agent, day: date) -> dict:
             selectinload(Visit.outcome),
         )
     ).all()
+    if loaded is not None:
+        loaded.extend(visits)
     scripts = approved_script_rows(user.locale)  # the same for every visit of the day
     facts = case_facts([visit.case_id for visit in visits])
     for case_id, rows in _past_visits([visit.case_id for visit in visits]).items():
@@ -94,7 +101,7 @@ def build_packet(*, user, agent, day: date) -> dict:
         "visits": [visit_brief(visit, locale=user.locale, scripts=scripts, facts=facts[visit.case_id]) for visit in visits],
         "rules": {**rules_snapshot(jurisdiction), "valid_until": _z(valid_until)},
         # the whole approved script book (each visit's `recommended` names its strategies)
-        "strategies": approved_scripts(user.locale),
+        "strategies": approved_scripts(user.locale, rows=scripts),
         # named in the disclosure (R6): who the agent acts for and where to complain
         "organisation": {"name": config["ORG_NAME"], "complaint_phone": config["ORG_COMPLAINT_PHONE"]},
         "settings": {"map_tile_url": config["MAP_TILE_URL"]},
@@ -187,6 +194,238 @@ def case_history(case, *, exclude_visit_id: int | None = None, last: int = 3, fa
         "broken_promises": case.broken_promises,
         "open_plan": open_plan,
     }
+
+
+# --- the packet cache -------------------------------------------------------------------
+#
+# A day packet costs ~20 queries and ~15 ms of CPU to build (docs/load.md); an agent pulls it
+# at sign-in, again on every app start, and the morning burst asks for all of them at once. So
+# each (agent, day) packet is kept as served (packet_cache) and served again while provably
+# nothing in it changed:
+#
+# - every transaction that writes a row a packet is built from leaves a `packet.stale` entry in
+#   the feed (after_flush notes what was touched, before_commit writes the entries): per case
+#   (visits, outcomes, flags, notes, plans and their installments and promise state, the
+#   account, debtor and addresses), per agent (its visits and profile), per user (name, locale),
+#   or for everyone (branches, policy settings, scripts, bulk statements). This covers writes
+#   that never call record_change (payment imports, office notes, flag changes, plan decisions,
+#   policy edits): they go through the same session.
+# - the feed's ids become visible in order (record_change's lock), so a packet built after
+#   reading head H reflects everything up to H; it stays valid while no entry after H concerns
+#   it, its code and configuration are unchanged (fingerprint), and no flag of its cases starts,
+#   expires or is cleared in between (expires_at).
+
+STALE = "packet.stale"
+_MARKS = "packet_marks"
+
+
+def _case_ids(obj) -> dict:
+    return {"case": {obj.case_id}}
+
+
+def _input_tables() -> dict:
+    """Mapped class -> the marks a write to one of its rows leaves."""
+    from ..auth.models import User
+    from ..cases.models import Account, Address, Case, CaseFlag, Debtor, Note
+    from ..org.models import Agent, Branch
+    from ..payments.models import PromiseTrack
+    from ..plans.models import Installment, RepaymentPlan
+    from ..policy.models import PolicySetting, ScriptTemplate
+    from ..visits.models import Outcome, Visit
+
+    def visit(obj):
+        agents = {obj.agent_id} | set(inspect(obj).attrs.agent_id.history.deleted or ())
+        return {"case": {obj.case_id}, "agent": {a for a in agents if a is not None}}
+
+    return {
+        Visit: visit,
+        Case: lambda obj: {"case": {obj.id}},
+        CaseFlag: _case_ids,
+        Note: _case_ids,
+        Outcome: _case_ids,
+        RepaymentPlan: _case_ids,
+        Installment: lambda obj: {"plan": {obj.plan_id}},
+        PromiseTrack: lambda obj: {"plan": {obj.plan_id}},
+        Account: lambda obj: {"account": {obj.id}},
+        Debtor: lambda obj: {"debtor": {obj.id}},
+        Address: lambda obj: {"debtor": {obj.debtor_id}},
+        Agent: lambda obj: {"agent": {obj.id}},
+        User: lambda obj: {"user": {obj.id}},
+        Branch: lambda obj: {"all": {0}},
+        PolicySetting: lambda obj: {"all": {0}},
+        ScriptTemplate: lambda obj: {"all": {0}},
+    }
+
+
+@lru_cache(maxsize=1)
+def _inputs() -> tuple[dict, frozenset]:
+    tables = _input_tables()
+    return tables, frozenset(cls.__table__.name for cls in tables)
+
+
+def _note(session: Session, marks: dict) -> None:
+    pending = session.info.setdefault(_MARKS, {})
+    for kind, ids in marks.items():
+        pending.setdefault(kind, set()).update(i for i in ids if i is not None)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_packet_inputs(session, flush_context):
+    tables, _ = _inputs()
+    for group, modified_only in ((session.new, False), (session.dirty, True), (session.deleted, False)):
+        for obj in group:
+            marks = tables.get(type(obj))
+            if marks is not None and (not modified_only or session.is_modified(obj, include_collections=False)):
+                _note(session, marks(obj))
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_writes(state):
+    # an UPDATE/DELETE/INSERT statement names no rows we can see: every packet is stale
+    if state.is_update or state.is_delete or state.is_insert:
+        table = getattr(state.statement, "table", None)
+        if table is not None and getattr(table, "name", None) in _inputs()[1]:
+            _note(state.session, {"all": {0}})
+
+
+@event.listens_for(Session, "before_commit")
+def _write_packet_stale(session):
+    if not session.info.get(_MARKS) and not session.new and not session.dirty and not session.deleted:
+        return
+    session.flush()  # the commit's own flush comes after this hook: note what it would write now
+    marks = session.info.pop(_MARKS, None)
+    if not marks:
+        return
+    from ..cases.models import Account, Case
+    from ..plans.models import RepaymentPlan
+
+    cases = set(marks.get("case", ()))
+    if not marks.get("all"):
+        if marks.get("plan"):
+            cases.update(session.scalars(select(RepaymentPlan.case_id).where(RepaymentPlan.id.in_(marks["plan"]))))
+        if marks.get("account"):
+            cases.update(session.scalars(select(Case.id).where(Case.account_id.in_(marks["account"]))))
+        if marks.get("debtor"):
+            cases.update(session.scalars(
+                select(Case.id).join(Account, Account.id == Case.account_id).where(Account.debtor_id.in_(marks["debtor"]))))
+    if marks.get("all"):
+        entries = [("all", 0)]
+    else:
+        entries = [("case", i) for i in sorted(cases)]
+        entries += [("agent", i) for i in sorted(marks.get("agent", ()))]
+        entries += [("user", i) for i in sorted(marks.get("user", ()))]
+    if not entries:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})  # ids visible in order
+    session.add_all([Change(user_id=None, kind=STALE, ref_type=kind, ref_id=ref_id, data={}) for kind, ref_id in entries])
+    session.info.pop(_MARKS, None)  # the entries' own flush notes nothing; be sure
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_packet_inputs(session, previous_transaction):
+    if not session.in_transaction():
+        session.info.pop(_MARKS, None)
+
+
+_PACKET_MODULES = ("sync/services.py", "sync/schemas.py", "policy/strategies.py", "policy/rules.py",
+                   "policy/plan_policy.py", "policy/settings.py", "policy/data")
+
+
+@lru_cache(maxsize=8)
+def _fingerprint(config_items: tuple) -> str:
+    """This code and configuration: a deploy that changes either never serves an old packet."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256(canonical_json(list(config_items)).encode())
+    for name in _PACKET_MODULES:
+        path = root / name
+        for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            if file.is_file():
+                digest.update(file.name.encode() + file.read_bytes())
+    return digest.hexdigest()
+
+
+def packet_fingerprint() -> str:
+    config = current_app.config
+    return _fingerprint(tuple(str(config.get(k)) for k in ("ORG_NAME", "ORG_COMPLAINT_PHONE", "MAP_TILE_URL", "DEFAULT_TIMEZONE")))
+
+
+def _flag_turns(visits, now: datetime) -> datetime | None:
+    """The next time a flag of the day's cases starts, expires or is cleared: the brief changes then."""
+    times = [t for visit in visits for f in visit.case.flags for t in (f.set_at, f.expires_at, f.cleared_at)
+             if t is not None and t > now]
+    return min(times, default=None)
+
+
+def _stale_since(row: PacketCache, *, user, agent, head: int) -> bool:
+    if head <= row.head:
+        return False
+    concerns = or_(
+        Change.user_id == user.id,
+        and_(Change.kind == STALE, or_(
+            Change.ref_type == "all",
+            and_(Change.ref_type == "agent", Change.ref_id == agent.id),
+            and_(Change.ref_type == "user", Change.ref_id == user.id),
+            and_(Change.ref_type == "case", Change.ref_id.in_(row.case_ids)),
+        )),
+    )
+    return db.session.scalar(select(Change.id).where(Change.id > row.head, Change.id <= head, concerns).limit(1)) is not None
+
+
+def cached_packet(*, user, agent, day: date) -> tuple[str, str]:
+    """The day packet as JSON text without `server_time`, and its entity tag (built when stale)."""
+    from .schemas import PacketSchema
+
+    head = feed_head()
+    now = utcnow()
+    fingerprint = packet_fingerprint()
+    row = db.session.get(PacketCache, (agent.id, day))
+    if (row is not None and row.fingerprint == fingerprint and (row.expires_at is None or row.expires_at > now)
+            and not _stale_since(row, user=user, agent=agent, head=head)):
+        return row.body, row.etag
+    visits: list = []
+    packet = build_packet(user=user, agent=agent, day=day, loaded=visits)
+    body = current_app.json.dumps(PacketSchema(exclude=("server_time",)).dump(packet))
+    etag = hashlib.sha256(body.encode()).hexdigest()[:32]
+    _store_packet(agent_id=agent.id, day=day, head=packet["cursor"], fingerprint=fingerprint, etag=etag,
+                  case_ids=sorted({v.case_id for v in visits}), expires_at=_flag_turns(visits, now), body=body)
+    return body, etag
+
+
+def _store_packet(**values) -> None:
+    """Best effort: a busy database must not fail the pull over keeping a copy."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(PacketCache).values(**values, built_at=utcnow())
+    fresh = {k: stmt.excluded[k] for k in ("head", "fingerprint", "etag", "case_ids", "expires_at", "body", "built_at")}
+    # two workers building the same packet: the one that read the later feed head stays
+    stmt = stmt.on_conflict_do_update(index_elements=["agent_id", "day"], set_=fresh,
+                                      where=PacketCache.__table__.c.head <= stmt.excluded.head)
+    try:
+        db.session.execute(stmt)
+        db.session.commit()
+    except DBAPIError:
+        db.session.rollback()
+
+
+def warm_packets(*, day: date) -> int:
+    """Build every agent's packet for `day` ahead of the morning (after the routes are published)."""
+    from ..auth.models import User
+    from ..org.models import Agent
+    from ..visits.models import Visit
+
+    agent_ids = db.session.scalars(
+        select(Visit.agent_id).where(Visit.date == day, Visit.status.in_(PACKET_STATUSES)).distinct()
+    ).all()
+    for agent_id in agent_ids:
+        agent = db.session.get(Agent, agent_id)
+        user = db.session.get(User, agent.user_id)
+        cached_packet(user=user, agent=agent, day=day)
+        db.session.expunge_all()  # one agent's rows at a time
+    return len(agent_ids)
 
 
 # --- delta feed ------------------------------------------------------------------------
