@@ -60,14 +60,21 @@ def create_plan(
     )
     db.session.add(plan)
     db.session.flush()
-    for item in schedule:
-        db.session.add(
-            Installment(
-                plan_id=plan.id,
-                seq=int(item["seq"]),
-                due_date=date.fromisoformat(str(item["due_date"])),
-                amount=Decimal(str(item["amount"])),
-            )
+    if schedule:
+        # one executemany, not one flushed INSERT per installment (a year's plan has twelve)
+        db.session.connection().execute(
+            _INSERT_INSTALLMENT,
+            [
+                {
+                    "plan_id": plan.id,
+                    "seq": int(item["seq"]),
+                    "due_date": date.fromisoformat(str(item["due_date"])),
+                    "amount": Decimal(str(item["amount"])),
+                    "paid_amount": Decimal("0"),
+                    "status": "due",
+                }
+                for item in schedule
+            ],
         )
     superseded = _supersede_open_plans(case_id=case.id, by=plan)
     append_event(
@@ -86,6 +93,9 @@ def create_plan(
     )
     emit("plan.proposed", plan=plan)
     return plan
+
+
+_INSERT_INSTALLMENT = Installment.__table__.insert()
 
 
 def _supersede_open_plans(*, case_id: int, by: RepaymentPlan) -> list[int]:
@@ -197,18 +207,27 @@ def _plan_audience(plan: RepaymentPlan) -> set[int]:
 def store_blob(*, data: bytes, content_type: str) -> str:
     """Content-addressed: the same bytes are stored once, whoever sends them first."""
     digest = sha256_hex(data)
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    connection = db.session.connection()
     # two devices may send the same bytes at once: the loser's insert is a no-op, not an error
-    db.session.execute(
-        insert(Blob)
-        .values(sha256=digest, content_type=content_type, size=len(data), data=data, created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["sha256"])
+    connection.execute(
+        _insert_blob(connection.dialect.name),
+        {"sha256": digest, "content_type": content_type, "size": len(data), "data": data, "created_at": utcnow()},
     )
     return digest
+
+
+def _insert_blob(dialect: str):
+    if dialect not in _INSERT_BLOB:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        _INSERT_BLOB[dialect] = insert(Blob).on_conflict_do_nothing(index_elements=["sha256"])
+    return _INSERT_BLOB[dialect]
+
+
+# built once per dialect: a statement object keeps its compiled form in the cache
+_INSERT_BLOB: dict = {}
 
 
 def add_signature(
@@ -225,21 +244,21 @@ def add_signature(
     visit_id: int | None = None,
     op_id: str | None = None,
 ) -> Signature:
-    signature = Signature(
-        case_id=case.id,
-        plan_id=plan.id,
-        visit_id=visit_id or plan.visit_id,
-        blob_sha256=blob_sha256,
-        terms_hash=terms_hash,
-        strokes=strokes or [],
-        signer_name=signer_name,
-        refused=refused_reason is not None,
-        refused_reason=refused_reason,
-        signed_at=signed_at,
-        op_id=op_id,
-    )
-    db.session.add(signature)
-    db.session.flush()
+    values = {
+        "case_id": case.id,
+        "plan_id": plan.id,
+        "visit_id": visit_id or plan.visit_id,
+        "blob_sha256": blob_sha256,
+        "terms_hash": terms_hash,
+        "strokes": strokes or [],
+        "signer_name": signer_name,
+        "refused": refused_reason is not None,
+        "refused_reason": refused_reason,
+        "signed_at": signed_at,
+        "op_id": op_id,
+    }
+    # a plain INSERT: nothing reads the row back through the session in this transaction
+    signature = Signature(id=db.session.connection().execute(_INSERT_SIGNATURE, values).inserted_primary_key[0], **values)
     append_event(
         case=case,
         kind="plan.signature_refused" if signature.refused else "plan.signed",
@@ -254,6 +273,9 @@ def add_signature(
         },
     )
     return signature
+
+
+_INSERT_SIGNATURE = Signature.__table__.insert()
 
 
 def get_blob_for_user(sha256: str) -> Blob:

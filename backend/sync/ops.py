@@ -144,8 +144,9 @@ def _begin_write() -> None:
     """SQLite: take the write lock up front, so two workers never deadlock upgrading read locks."""
     if db.session().in_transaction():  # (committing an idle session would begin and end an empty one)
         db.session.commit()
-    if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(text("BEGIN IMMEDIATE"))
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _start(*, user_id, agent_id, device_id, op_id, raw) -> OpContext:
@@ -235,10 +236,11 @@ def _insert_record(record: SyncOp) -> None:
     transaction, and the ORM's bookkeeping for it was a measurable share of an op's CPU. The
     object stays transient: a replay later in the same batch reads the first answer from it."""
     state = record.__dict__
-    db.session.execute(_SYNC_OPS.insert(), {c.key: state[c.key] for c in _SYNC_OPS.columns if c.key in state})
+    db.session.connection().execute(_INSERT_SYNC_OP, {c.key: state[c.key] for c in _SYNC_OPS.columns if c.key in state})
 
 
 _SYNC_OPS = SyncOp.__table__
+_INSERT_SYNC_OP = _SYNC_OPS.insert()
 
 
 def _undo() -> None:
@@ -400,7 +402,7 @@ def _lock_case(case_id: int) -> None:
     SQLite needs none: its sync writers are queued on the file lock.
     """
     if _is_postgresql():
-        db.session.execute(_CASE_LOCK, {"space": CASE_LOCK_SPACE, "case_id": case_id})
+        db.session.connection().execute(_CASE_LOCK, {"space": CASE_LOCK_SPACE, "case_id": case_id})
 
 
 # the advisory-lock key space of "one sync op per case" (any constant, distinct from the feed's)
@@ -507,7 +509,8 @@ def _case_state(case: Case) -> dict:
     return {"id": case.id, "version": case.version, "flags": [{"flag": f.flag, "reason": f.reason} for f in case.active_flags()]}
 
 
-def _visit_state(visit: Visit) -> dict:
+def _visit_state(visit: Visit, outcome_code: str | None = None) -> dict:
+    """outcome_code: the outcome this op just recorded (a plain INSERT: visit.outcome is as loaded)."""
     return {
         "id": visit.id,
         "case_id": visit.case_id,
@@ -520,7 +523,7 @@ def _visit_state(visit: Visit) -> dict:
         "checkin_distance_m": visit.checkin_distance_m,
         "checkin_flag": visit.checkin_flag,
         "checkout_at": visit.checkout_at.isoformat() + "Z" if visit.checkout_at else None,
-        "outcome": visit.outcome.code if visit.outcome is not None else None,
+        "outcome": outcome_code or (visit.outcome.code if visit.outcome is not None else None),
     }
 
 
@@ -600,7 +603,7 @@ def _outcome(ctx: OpContext) -> dict:
         visit=visit, code=p["code"], met=p["met"], disclosure_at=p.get("disclosure_at"), data=data,
         recorded_at=ctx.device_at, actor_id=ctx.user_id, compliance_flags=findings, op_id=ctx.op_id,
     )
-    return {"visit": _visit_state(visit), "outcome_id": outcome.id, "plan_id": plan.id if plan else None, "compliance_flags": findings}
+    return {"visit": _visit_state(visit, outcome.code), "outcome_id": outcome.id, "plan_id": plan.id if plan else None, "compliance_flags": findings}
 
 
 def _propose(ctx: OpContext) -> dict:
