@@ -120,9 +120,10 @@ async def scenario(agents, batches, *, port, day, duration, ramp, think, seed) -
     return stats, time.monotonic() - started
 
 
-def row(n: int, stats: Stats, elapsed: float, cpu_s: float, load: float) -> dict:
+def row(n: int, stats: Stats, elapsed: float, cpu_s: float, load: float, client_cpu_s: float) -> dict:
     out = {"agents": n, "requests": stats.requests, "rps": stats.requests / elapsed,
            "cpu_ms_per_request": 1000 * cpu_s / max(1, stats.requests), "load_avg": load,
+           "client_cpu_ms_per_request": 1000 * client_cpu_s / max(1, stats.requests),
            "errors": sum(stats.errors.values()), "error_kinds": dict(stats.errors), "resent_503": stats.resent}
     for endpoint in ENDPOINTS:
         values = stats.latency[endpoint]
@@ -133,13 +134,13 @@ def row(n: int, stats: Stats, elapsed: float, cpu_s: float, load: float) -> dict
 def print_table(rows: list[dict]) -> None:
     print()
     print("| agents | requests | req/s | packet p50 / p95 / p99 ms | changes p50 / p95 / p99 ms | ops p50 / p95 / p99 ms "
-          "| server CPU ms/request | errors | machine load avg |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| server CPU ms/request | client CPU ms/request | errors | machine load avg |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         cells = [f"{r[e]['p50']:.0f} / {r[e]['p95']:.0f} / {r[e]['p99']:.0f} (n={r[e]['n']})" for e in ENDPOINTS]
         errors = f"{r['errors']}" + (f" {r['error_kinds']}" if r["errors"] else "") + (f", {r['resent_503']} resent 503" if r["resent_503"] else "")
         print(f"| {r['agents']} | {r['requests']} | {r['rps']:.0f} | " + " | ".join(cells)
-              + f" | {r['cpu_ms_per_request']:.1f} | {errors} | {r['load_avg']:.1f} |")
+              + f" | {r['cpu_ms_per_request']:.1f} | {r['client_cpu_ms_per_request']:.1f} | {errors} | {r['load_avg']:.1f} |")
 
 
 def main(argv=None) -> int:
@@ -151,6 +152,9 @@ def main(argv=None) -> int:
     parser.add_argument("--think", type=float, default=2.0, help="mean seconds between an agent's requests")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--cold", action="store_true",
+                        help="no packet built ahead: every agent's first pull builds it (default: built as the RQ "
+                             "worker does when the route is published, outside the timed scenario)")
     parser.add_argument("--json", help="also write the rows here")
     args = parser.parse_args(argv)
 
@@ -177,21 +181,37 @@ def main(argv=None) -> int:
                 per_visit[-1].append(harness.wire(op))
             batches[agent.agent_id] = [json.dumps({"device_id": f"phone-{agent.agent_id}", "ops": b}).encode()
                                        for b in per_visit]
+        if not args.cold:
+            # what the production layout's RQ worker does on route.published (sync.services.warm_published_day)
+            from backend.sync.services import warm_packets
+
+            app = harness.make_app(db_url)
+            with app.app_context():
+                t0 = time.perf_counter()
+                built = warm_packets(day=world["day"])
+                print(f"load: built {built} packets ahead in {time.perf_counter() - t0:.1f} s "
+                      "(the worker's job at route publish)", file=sys.stderr)
+                from backend.extensions import db
+
+                db.session.remove()
+                db.engine.dispose()
         server = harness.Server(db_url, workdir, workers=args.workers, threads=args.threads)
         server.start()
         port = server.port
         rows = []
         for n in args.agents:
             load = os.getloadavg()[0]  # the machine is shared: other work skews latency, not CPU per request
-            cpu_before = server_cpu_s(server)
+            cpu_before, client_before = server_cpu_s(server), time.process_time()
             stats, elapsed = asyncio.run(scenario(world["agents"][:n], batches, port=port, day=world["day"].isoformat(),
                                                   duration=args.duration, ramp=args.ramp, think=args.think, seed=n))
-            rows.append(row(n, stats, elapsed, server_cpu_s(server) - cpu_before, load))
+            rows.append(row(n, stats, elapsed, server_cpu_s(server) - cpu_before, load,
+                            client_cpu_s=time.process_time() - client_before))
             r = rows[-1]
             print(f"load: {n} agents: {r['requests']} requests in {elapsed:.1f} s, packet p95 {r['packet']['p95']:.0f} ms, "
                   f"errors {r['errors']}", file=sys.stderr)
         print(f"\ngunicorn {args.workers} workers × {args.threads} threads, PostgreSQL on loopback, "
-              f"{args.visits} visits per packet, think {args.think} s, {args.duration:.0f} s per scenario")
+              f"{args.visits} visits per packet, think {args.think} s, ramp {args.ramp} s, {args.duration:.0f} s per scenario, "
+              f"packets {'cold' if args.cold else 'built ahead'}")
         print_table(rows)
         if args.json:
             Path(args.json).write_text(json.dumps(rows, indent=2))

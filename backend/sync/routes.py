@@ -2,7 +2,7 @@ from flask import Response, g, request
 from flask_smorest import Blueprint
 
 from ..auth.guard import roles
-from ..common import paginate, utcnow
+from ..common import paginate
 from ..errors import abort
 from ..extensions import db
 from .ops import apply_batch
@@ -18,7 +18,15 @@ from .schemas import (
     PacketSchema,
     ReviewSchema,
 )
-from .services import cached_packet, exception_item, exceptions_query, feed_head, list_changes, review_exception
+from .services import (
+    cached_packet,
+    exception_item,
+    exceptions_query,
+    feed_head,
+    list_changes,
+    review_exception,
+    with_server_time,
+)
 
 blp = Blueprint("sync", __name__, url_prefix="/api", description="Offline sync: day packet, delta feed, operations")
 
@@ -39,9 +47,8 @@ def get_packet(args):
     body, etag = cached_packet(user=g.user, agent=_agent(), day=args["date"])
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
-    else:  # the stored JSON as built, with the clock of this answer
-        now = PacketSchema(only=("server_time",)).dump({"server_time": utcnow()})["server_time"]
-        response = Response('{"server_time": "%s", %s' % (now, body[1:]), mimetype="application/json")
+    else:
+        response = Response(with_server_time(body), mimetype="application/json")
     response.set_etag(etag, weak=True)  # weak: server_time differs between equal packets
     return response
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..common import canonical_json, to_utc_naive, utcnow
 from ..errors import abort
+from ..events import on
 from ..extensions import db
 from .models import Change, PacketCache, SyncOp
 
@@ -376,10 +377,15 @@ def cached_packet(*, user, agent, day: date) -> tuple[str, str]:
     """The day packet as JSON text without `server_time`, and its entity tag (built when stale)."""
     from .schemas import PacketSchema
 
-    head = feed_head()
     now = utcnow()
     fingerprint = packet_fingerprint()
-    row = db.session.get(PacketCache, (agent.id, day))
+    # the kept packet and the feed head in one round trip (the head first when nothing is kept)
+    found = db.session.execute(
+        select(PacketCache, select(func.max(Change.id)).scalar_subquery())
+        .where(PacketCache.agent_id == agent.id, PacketCache.day == day)
+    ).first()
+    row, head = found if found is not None else (None, feed_head())
+    head = head or 0
     if (row is not None and row.fingerprint == fingerprint and (row.expires_at is None or row.expires_at > now)
             and not _stale_since(row, user=user, agent=agent, head=head)):
         return row.body, row.etag
@@ -390,6 +396,11 @@ def cached_packet(*, user, agent, day: date) -> tuple[str, str]:
     _store_packet(agent_id=agent.id, day=day, head=packet["cursor"], fingerprint=fingerprint, etag=etag,
                   case_ids=sorted({v.case_id for v in visits}), expires_at=_flag_turns(visits, now), body=body)
     return body, etag
+
+
+def with_server_time(body: str) -> str:
+    """The kept JSON with the clock of this answer (devices estimate their clock offset from it)."""
+    return '{"server_time": "%s", %s' % (_z(utcnow()), body[1:])
 
 
 def _store_packet(**values) -> None:
@@ -411,21 +422,37 @@ def _store_packet(**values) -> None:
         db.session.rollback()
 
 
-def warm_packets(*, day: date) -> int:
-    """Build every agent's packet for `day` ahead of the morning (after the routes are published)."""
+def warm_packets(*, day: date, user_ids: list[int] | None = None) -> int:
+    """Build the day's packets ahead of the morning burst (each agent with visits that day, or
+    only `user_ids`' agents). A packet warmed too early is only a wasted build: it is checked
+    against the feed like any other."""
     from ..auth.models import User
     from ..org.models import Agent
     from ..visits.models import Visit
 
-    agent_ids = db.session.scalars(
-        select(Visit.agent_id).where(Visit.date == day, Visit.status.in_(PACKET_STATUSES)).distinct()
-    ).all()
+    stmt = select(Visit.agent_id).where(Visit.date == day, Visit.status.in_(PACKET_STATUSES)).distinct()
+    if user_ids is not None:
+        stmt = stmt.where(Visit.agent_id.in_(select(Agent.id).where(Agent.user_id.in_(user_ids))))
+    agent_ids = db.session.scalars(stmt).all()
     for agent_id in agent_ids:
         agent = db.session.get(Agent, agent_id)
-        user = db.session.get(User, agent.user_id)
-        cached_packet(user=user, agent=agent, day=day)
-        db.session.expunge_all()  # one agent's rows at a time
+        cached_packet(user=db.session.get(User, agent.user_id), agent=agent, day=day)
     return len(agent_ids)
+
+
+def warm_packets_job(*, day: str, user_ids: list[int] | None = None) -> None:
+    warm_packets(day=date.fromisoformat(day), user_ids=user_ids)
+
+
+@on("route.published")
+def warm_published_day(*, user_ids, date=None, plan=None, **_) -> None:
+    """Production layout (RQ): a worker builds each agent's packet when the route is published,
+    so the morning's first pulls find it ready. The embedded set-up builds on the first pull."""
+    from ..jobs import enqueue, uses_rq
+
+    day = date or plan.date
+    if uses_rq() and user_ids:
+        enqueue(warm_packets_job, day=str(day), user_ids=sorted(user_ids))
 
 
 # --- delta feed ------------------------------------------------------------------------

@@ -314,3 +314,23 @@ def test_a_rolled_back_write_invalidates_nothing(client, db, world, builds):
     db.session.commit()
     pull(client, world)
     assert len(builds) == 1
+
+
+def test_packets_built_ahead_serve_the_first_pull(client, db, world, builds, monkeypatch):
+    """Production (RQ): publishing a route enqueues the build of each agent's packet."""
+    import backend.jobs
+    from backend.events import _listeners
+
+    assert sync_services.warm_published_day in _listeners["route.published"]
+
+    queued = []
+    monkeypatch.setattr(backend.jobs, "uses_rq", lambda app=None: True)
+    monkeypatch.setattr(backend.jobs, "enqueue", lambda fn, **kw: queued.append((fn, kw)))
+    sync_services.warm_published_day(plan=None, user_ids={world["agent"].user_id}, date=DAY)  # the listener
+    assert len(queued) == 1
+    fn, kwargs = queued[0]
+    fn(**kwargs)  # what the worker runs
+    assert builds == [world["agent"].id]
+    served = pull(client, world).get_json()
+    assert builds == [world["agent"].id]  # the first pull found it built
+    assert content(served) == content(fresh(db, world["agent"].id))
