@@ -8,9 +8,11 @@
 Engines (each run in its own subprocess, one after the other, so that wall time and
 peak RSS are per engine):
 
-* ours   — ``python -m backend.routing solve P --seconds T`` (run in-process by the runner:
-           the figure is the CLI path: reading the file, building, solving, printing);
-           RSS = the planner process and, separately, its largest worker.
+* ours   — ``python -m backend.routing solve P --seconds T`` as its own subprocess: the
+           wall time is the whole process from launch to exit (interpreter start-up,
+           imports, reading the file, solving, printing). Memory is sampled from /proc
+           every 0.1 s over the process tree: the planner's peak RSS (VmHWM), the largest
+           worker's, and the peak of the tree's summed RSS and PSS at one instant.
 * vroom  — VROOM through pyvroom, exploration 5, 2 threads, timeout = budget; skills as
            VROOM skills, pins as one extra skill per agent, several windows natively.
 * pyvrp  — PyVRP 0.14 Model API, optional clients with prize = priority x 100,000,
@@ -20,7 +22,7 @@ peak RSS are per engine):
            disjunction penalty = priority x 100,000, allowed vehicles for skills/pins.
 
 Peers' wall time is measured from the problem already parsed (JSON loading excluded) to
-their solution; ours includes reading the file. Every plan is re-checked by the shared
+their solution; ours is the whole command, start-up and reading the file included. Every plan is re-checked by the shared
 ``verify.py`` (subprocess); infeasible plans are flagged and never counted as best.
 
 The machine is shared: the load average is printed with every problem; use --repeat to
@@ -233,39 +235,82 @@ def _peak_rss_mb() -> float:
 
 
 def _runner(engine: str, problem_path: str, out_path: str, seconds: float) -> None:
-    """Subprocess body: run one engine, write its plan, print its figures as JSON."""
+    """Subprocess body for a peer: run it, write its plan, print its figures as JSON."""
     t_start = time.perf_counter()
-    if engine == "ours":
-        sys.path.insert(0, str(ROOT))
-        from backend.routing.__main__ import main  # start-up (Flask package import) not counted
-
-        t0 = time.perf_counter()
-        with open(out_path, "w") as fh:
-            real = sys.stdout
-            sys.stdout = fh
-            try:
-                rc = main(["solve", problem_path, "--seconds", str(seconds)])
-            finally:
-                sys.stdout = real
-        wall = time.perf_counter() - t0
-        if rc != 0:
-            raise SystemExit(rc)
-    else:
-        with open(problem_path) as fh:
-            problem = json.load(fh)
-        if engine == "pyvrp" and not _plain(problem):
-            print(json.dumps({"skipped": "PyVRP does not model skills, pins or several windows"}))
-            return
-        t0 = time.perf_counter()
-        sol = PEERS[engine](problem, seconds)
-        wall = time.perf_counter() - t0
-        sol["solve_s"] = wall
-        with open(out_path, "w") as fh:
-            json.dump(sol, fh)
-    me = _peak_rss_mb()
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # largest forked worker
+    with open(problem_path) as fh:
+        problem = json.load(fh)
+    if engine == "pyvrp" and not _plain(problem):
+        print(json.dumps({"skipped": "PyVRP does not model skills, pins or several windows"}))
+        return
+    t0 = time.perf_counter()
+    sol = PEERS[engine](problem, seconds)
+    wall = time.perf_counter() - t0
+    sol["solve_s"] = wall
+    with open(out_path, "w") as fh:
+        json.dump(sol, fh)
     print(json.dumps({"wall_s": wall, "process_s": time.perf_counter() - t_start,
-                      "rss_mb": me, "rss_workers_mb": kids}))
+                      "rss_mb": _peak_rss_mb()}))
+
+
+def _tree(pid: int) -> list[int]:
+    """pid and all its descendants (Linux /proc)."""
+    out = [pid]
+    try:
+        for t in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{t}/children") as fh:
+                for c in fh.read().split():
+                    out += _tree(int(c))
+    except OSError:
+        pass
+    return out
+
+
+def _proc_kb(path: str, keys: tuple[str, ...]) -> dict[str, int]:
+    got: dict[str, int] = {}
+    try:
+        with open(path) as fh:
+            for line in fh:
+                k = line.split(":", 1)[0]
+                if k in keys:
+                    got[k] = int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return got
+
+
+def run_ours(problem_path: Path, out: Path, seconds: float) -> dict:
+    """Our command line as one subprocess: wall from launch to exit, memory sampled."""
+    cmd = [sys.executable, "-m", "backend.routing", "solve", str(problem_path), "--seconds", str(seconds)]
+    hwm: dict[int, int] = {}  # pid -> peak RSS (VmHWM) seen, kB
+    tree_rss = tree_pss = 0
+    t0 = time.perf_counter()
+    with open(out, "w") as fh, tempfile.TemporaryFile("w+") as err:
+        p = subprocess.Popen(cmd, stdout=fh, stderr=err, cwd=ROOT)
+        while True:
+            try:
+                p.wait(timeout=0.1)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            rss = pss = 0
+            for pid in _tree(p.pid):
+                st = _proc_kb(f"/proc/{pid}/status", ("VmHWM", "VmRSS"))
+                if "VmHWM" in st:
+                    hwm[pid] = max(hwm.get(pid, 0), st["VmHWM"])
+                rss += st.get("VmRSS", 0)
+                pss += _proc_kb(f"/proc/{pid}/smaps_rollup", ("Pss",)).get("Pss", 0)
+            tree_rss, tree_pss = max(tree_rss, rss), max(tree_pss, pss)
+        wall = time.perf_counter() - t0
+        err.seek(0)
+        stderr = err.read()
+    if p.returncode != 0:
+        raise RuntimeError((stderr.strip().splitlines() or ["failed"])[-1][:200])
+    # VmHWM is each process's own high-water mark, so a sample taken after the peak still
+    # sees it; only growth in the last 0.1 s before a process exits can be missed
+    planner = hwm.get(p.pid, 0)
+    workers = max((v for k, v in hwm.items() if k != p.pid), default=0)
+    return {"wall_s": wall, "process_s": wall, "rss_mb": planner / 1024, "rss_workers_mb": workers / 1024,
+            "tree_rss_mb": tree_rss / 1024, "tree_pss_mb": tree_pss / 1024}
 
 
 # ---------------------------------------------------------------------------------------
@@ -274,19 +319,26 @@ def _runner(engine: str, problem_path: str, out_path: str, seconds: float) -> No
 
 def run_engine(engine: str, problem_path: Path, seconds: float, verify: Path, workdir: Path) -> dict:
     out = workdir / f"{problem_path.stem}.{engine}.json"
-    cmd = [sys.executable, str(Path(__file__).resolve()), "_run", engine, str(problem_path), str(out), str(seconds)]
-    t0 = time.perf_counter()
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds * 4 + 120, cwd=ROOT)
-    except subprocess.TimeoutExpired:
-        return {"engine": engine, "error": "timed out"}
-    outer = time.perf_counter() - t0
-    if p.returncode != 0:
-        return {"engine": engine, "error": (p.stderr.strip().splitlines() or ["failed"])[-1][:200]}
-    fig = json.loads(p.stdout.strip().splitlines()[-1])
-    if "skipped" in fig:
-        return {"engine": engine, "skipped": fig["skipped"]}
-    fig["outer_s"] = outer
+    if engine == "ours":
+        try:
+            fig = run_ours(problem_path, out, seconds)
+        except RuntimeError as e:
+            return {"engine": engine, "error": str(e)}
+    else:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "_run", engine, str(problem_path), str(out),
+               str(seconds)]
+        t0 = time.perf_counter()
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds * 4 + 120, cwd=ROOT)
+        except subprocess.TimeoutExpired:
+            return {"engine": engine, "error": "timed out"}
+        outer = time.perf_counter() - t0
+        if p.returncode != 0:
+            return {"engine": engine, "error": (p.stderr.strip().splitlines() or ["failed"])[-1][:200]}
+        fig = json.loads(p.stdout.strip().splitlines()[-1])
+        if "skipped" in fig:
+            return {"engine": engine, "skipped": fig["skipped"]}
+        fig["outer_s"] = outer
     v = subprocess.run([sys.executable, str(verify), str(problem_path), str(out)], capture_output=True, text=True)
     try:
         m = json.loads(v.stdout.strip().splitlines()[-1])
@@ -303,8 +355,10 @@ def _median_run(runs: list[dict]) -> dict:
     if not ok:
         return runs[0]
     out = dict(ok[0])
-    for k in ("priority", "travel_s", "wall_s", "rss_mb", "rss_workers_mb", "served"):
-        out[k] = statistics.median(r[k] for r in ok)
+    for k in ("priority", "travel_s", "wall_s", "rss_mb", "rss_workers_mb", "tree_rss_mb", "tree_pss_mb",
+              "served"):
+        if k in out:
+            out[k] = statistics.median(r[k] for r in ok)
     out["feasible"] = all(r["feasible"] for r in ok)
     out["runs"] = [(r["priority"], r["travel_s"], round(r["wall_s"], 1)) for r in ok]
     return out
@@ -322,8 +376,9 @@ def _fmt(r: dict) -> str:
         return "n/a (skills/pins/windows)"
     if "error" in r:
         return f"ERROR {r['error']}"
-    rss = r["rss_mb"] if not r.get("rss_workers_mb") else f"{r['rss_mb']:.0f}+{r['rss_workers_mb']:.0f}"
-    rss = f"{rss:.0f}" if isinstance(rss, float) else rss
+    rss = f"{r['rss_mb']:.0f}"
+    if r.get("rss_workers_mb"):
+        rss += f"+{r['rss_workers_mb']:.0f} (tree {r['tree_rss_mb']:.0f} RSS, {r['tree_pss_mb']:.0f} PSS)"
     flag = "" if r["feasible"] else " INFEASIBLE"
     return f"{r['priority']:,.0f} / {r['travel_s'] / 3600:.1f} h / {r['wall_s']:.1f} s / {rss} MB{flag}"
 
@@ -367,7 +422,8 @@ def print_table(rows: list[dict], engines: list[str], file=sys.stdout) -> None:
             cells.append("")
         cells.append(f"{row['load'][0]}→{row['load'][1]}")
         print("| " + " | ".join(cells) + " |", file=file)
-    print("\nCells: priority served / travel / wall / peak RSS (planner+largest worker). "
+    print("\nCells: priority served / travel / wall / peak RSS (ours: planner+largest worker, and the peak of "
+          "the whole process tree's summed RSS and PSS). "
           "Ratios: ours ÷ best feasible peer (priority ≥ 1 is better; travel ≤ 1 is better at equal priority).",
           file=file)
 

@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.no_db
+MODULE_LOADED = time.perf_counter()
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "routing"
-STARTUP_S = 8.0  # interpreter + package imports on a loaded 2-core box
+# the budget counts from the process start (imports and reading the file included); the
+# test's own clock also counts spawning the interpreter, a few ms on a loaded box
+SPAWN_SLACK_S = 0.3
 
 
 def cli(*args, timeout=120):
@@ -40,8 +43,8 @@ def test_samples_solve_within_budget_and_verify(tmp_path, name, seconds):
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     assert set(doc) == {"routes", "unassigned", "travel_s", "solve_s"}
-    assert doc["solve_s"] <= seconds + 0.25
-    assert wall <= seconds + STARTUP_S
+    assert doc["solve_s"] <= seconds
+    assert wall <= seconds + SPAWN_SLACK_S  # the whole command, start-up included
     out = tmp_path / "solution.json"
     out.write_text(p.stdout)
     m = verify(SHARED / name, out)
@@ -89,3 +92,13 @@ def test_fill_then_solve_a_problem_without_durations(tmp_path):
     if (SHARED / "verify.py").exists():
         m = verify(full, sol)
         assert m["served"] == 5 and m["travel_s"] == json.loads(p.stdout)["travel_s"]
+
+
+def test_process_age_counts_from_the_process_start():
+    from backend.routing.__main__ import process_age
+
+    before = process_age()
+    # this test process started before the test module was even collected
+    assert before >= time.perf_counter() - MODULE_LOADED > 0
+    time.sleep(0.2)
+    assert 0.19 <= process_age() - before <= 1.0
