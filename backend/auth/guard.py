@@ -8,8 +8,9 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import g, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import joinedload
 
 from ..common import sha256_hex, utcnow
 from ..errors import abort
@@ -19,12 +20,28 @@ from .models import Token, User
 PUBLIC = "public"
 
 
+def _token_query():
+    """Built once, on first use (the mappers must all be imported): the token with its user and the
+    user's agent profile in one round trip, as every request reads all three."""
+    global _TOKEN
+    if _TOKEN is None:
+        _TOKEN = (
+            select(Token)
+            .where(Token.token_hash == bindparam("token_hash"))
+            .options(joinedload(Token.user).joinedload(User.agent))
+        )
+    return _TOKEN
+
+
+_TOKEN = None
+
+
 def _authenticate() -> User:
     header = request.headers.get("Authorization", "")
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         abort(401, "Sign in first: send Authorization: Bearer <token>.")
-    token = db.session.scalar(select(Token).where(Token.token_hash == sha256_hex(raw.strip())))
+    token = db.session.scalars(_token_query(), {"token_hash": sha256_hex(raw.strip())}).first()
     now = utcnow()
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         abort(401, "This session has ended or was revoked; sign in again.", code="token_invalid")
