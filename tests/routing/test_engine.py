@@ -390,3 +390,24 @@ def test_decomposition_on_a_branchy_day():
     m = check(problem, sol)
     assert m["priority_served"] > 0.6 * m["priority_total"]
     assert all(u.reason for u in sol.unassigned)
+
+
+def test_whole_day_ends_with_a_priority_run_and_a_travel_only_run():
+    """Two cores on a day that does not fit: after VROOM and PyVRP, one core searches on
+    for priority while the other keeps exactly the visits served and shortens the travel;
+    the plan returned is the best of them by (priority, travel)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from gen_problems import generate
+
+    problem = generate(5, 60, seed=1)
+    sol = engine.solve(problem, seconds=3.0, workers=2, strategy="portfolio")
+    tasks = {t["what"]: t["keys"] for t in sol.stats["tasks"]}
+    assert {"pyvrp again", "pyvrp travel"} <= set(tasks)
+    start, polished = tasks["pyvrp travel"]["init"], tasks["pyvrp travel"]["pyvrp"]
+    # the travel-only run serves the same priority (its visits are required) at no more travel
+    assert polished[0] == start[0] and polished[1] >= start[1]
+    m = check(problem, sol)
+    best = max(tuple(k) for t in sol.stats["tasks"] for k in t["keys"].values())
+    assert (m["priority_served"], -m["travel_s"]) >= best  # (a last insertion pass may add more)
