@@ -145,7 +145,8 @@ class CaseFlag(db.Model):
 
 
 class TimelineEvent(db.Model):
-    """Append-only, hash-chained: each event stores the hash of the one before it."""
+    """Append-only, hash-chained: each event stores the hash of the one before it. The one
+    sanctioned change is retention's redaction of `data` (cases.services.redact_timeline)."""
 
     __tablename__ = "timeline_events"
     __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_timeline_events_case_seq"),)
@@ -156,6 +157,10 @@ class TimelineEvent(db.Model):
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     data: Mapped[dict] = mapped_column(db.JSON, default=dict)
+    # the chain commits to the data's digest, not the data: R8 retention can blank an event's
+    # personal data (`redacted_at` set) and the chain still verifies, digest for digest
+    data_sha256: Mapped[str] = mapped_column(String(64))
+    redacted_at: Mapped[datetime | None]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

@@ -106,6 +106,8 @@ class TimelineEventSchema(ma.Schema):
     at = UTCDateTime()
     actor_id = ma.fields.Integer(allow_none=True)
     data = ma.fields.Dict()
+    data_sha256 = ma.fields.String()
+    redacted_at = UTCDateTime(allow_none=True, metadata={"description": "set when R8 retention blanked the data"})
     prev_hash = ma.fields.String()
     hash = ma.fields.String()
 
@@ -113,6 +115,7 @@ class TimelineEventSchema(ma.Schema):
 class ChainSchema(ma.Schema):
     verified = ma.fields.Boolean()
     events = ma.fields.Integer()
+    redacted = ma.fields.Integer(metadata={"description": "events whose data R8 retention blanked (checked by digest)"})
     first_broken = ma.fields.Dict(allow_none=True)
     head = ma.fields.String()
 

@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from flask import g
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, exists, select, update
 
 from ..common import canonical_json, sha256_hex, utcnow
 from ..errors import abort
@@ -12,17 +12,21 @@ from .models import Account, Case, CaseFlag, TimelineEvent, bucket_for, days_ran
 GENESIS = "0" * 64
 
 
-def _event_hash(*, case_id: int, seq: int, kind: str, at: datetime, actor_id: int | None, data: dict, prev_hash: str) -> str:
+def _event_hash(*, case_id: int, seq: int, kind: str, at: datetime, actor_id: int | None, data_sha256: str, prev_hash: str) -> str:
     body = {
         "case_id": case_id,
         "seq": seq,
         "kind": kind,
         "at": at.isoformat(timespec="microseconds"),
         "actor_id": actor_id,
-        "data": data,
+        "data_sha256": data_sha256,
         "prev_hash": prev_hash,
     }
     return sha256_hex(canonical_json(body))
+
+
+def data_digest(data: dict) -> str:
+    return sha256_hex(canonical_json(data))
 
 
 # built once: a statement object keeps its cache key, so the per-event cost is the round trip
@@ -55,6 +59,7 @@ def append_event(*, case: Case, kind: str, actor_id: int | None, data: dict | No
     # JSON round-trip so the stored data hashes the same way when read back
     data = _json_roundtrip(data)
     at = utcnow()
+    digest = data_digest(data)
     values = {
         "case_id": case_id,
         "seq": seq,
@@ -62,8 +67,10 @@ def append_event(*, case: Case, kind: str, actor_id: int | None, data: dict | No
         "at": at,
         "actor_id": actor_id,
         "data": data,
+        "data_sha256": digest,
+        "redacted_at": None,
         "prev_hash": prev,
-        "hash": _event_hash(case_id=case_id, seq=seq, kind=kind, at=at, actor_id=actor_id, data=data, prev_hash=prev),
+        "hash": _event_hash(case_id=case_id, seq=seq, kind=kind, at=at, actor_id=actor_id, data_sha256=digest, prev_hash=prev),
     }
     event_id = connection.execute(_INSERT_EVENT, values).inserted_primary_key[0]
     return TimelineEvent(id=event_id, **values)
@@ -79,31 +86,65 @@ def _json_roundtrip(data: dict) -> dict:
 
 
 def verify_timeline(*, case_id: int) -> dict:
-    """Walk the chain; name the first event whose link or content does not hold."""
+    """Walk the chain; name the first event whose link or content does not hold. A redacted
+    event (R8) is checked by its recorded digest: its data is gone, its place in the chain is not."""
     events = db.session.scalars(
         select(TimelineEvent).where(TimelineEvent.case_id == case_id).order_by(TimelineEvent.seq)
     ).all()
     prev = GENESIS
+    redacted = 0
     for expected_seq, event in enumerate(events, start=1):
         problem = None
         if event.seq != expected_seq:
             problem = f"sequence gap: expected {expected_seq}"
         elif event.prev_hash != prev:
             problem = "prev_hash does not match the previous event"
+        elif event.redacted_at is None and data_digest(event.data) != event.data_sha256:
+            problem = "content does not match its hash"
         elif event.hash != _event_hash(
             case_id=event.case_id,
             seq=event.seq,
             kind=event.kind,
             at=event.at,
             actor_id=event.actor_id,
-            data=event.data,
+            data_sha256=event.data_sha256,
             prev_hash=event.prev_hash,
         ):
             problem = "content does not match its hash"
         if problem:
-            return {"verified": False, "events": len(events), "first_broken": {"seq": event.seq, "id": event.id, "problem": problem}}
+            return {"verified": False, "events": len(events), "redacted": redacted,
+                    "first_broken": {"seq": event.seq, "id": event.id, "problem": problem}}
+        redacted += event.redacted_at is not None
         prev = event.hash
-    return {"verified": True, "events": len(events), "first_broken": None, "head": prev}
+    return {"verified": True, "events": len(events), "redacted": redacted, "first_broken": None, "head": prev}
+
+
+# what a redacted event keeps: codes, ids and amounts, never free text, names, places or numbers of people
+REDACTION_KEEPS = frozenset({
+    "op_id", "type", "status", "code", "flag", "to", "from", "stage", "visit_id", "plan_id", "plan_ref",
+    "kind", "amount", "total", "total_amount", "months", "discount_pct", "outcome", "rule", "device_id",
+})
+
+
+def redact_timeline(*, case_id: int, reason: str) -> int:
+    """Blank the personal data of every event of the case (R8 retention); returns how many.
+
+    The one sanctioned change to the timeline, by a Core UPDATE (the ORM refuses updates):
+    each event keeps its digest, so the chain still verifies, and keeps the codes and ids in
+    REDACTION_KEEPS, with `redacted` naming why the rest is gone."""
+    connection = db.session.connection()
+    rows = connection.execute(
+        select(TimelineEvent.id, TimelineEvent.data)
+        .where(TimelineEvent.case_id == case_id, TimelineEvent.redacted_at.is_(None))
+    ).all()
+    now = utcnow()
+    for row in rows:
+        kept = {key: value for key, value in (row.data or {}).items() if key in REDACTION_KEEPS}
+        connection.execute(
+            update(TimelineEvent).where(TimelineEvent.id == row.id)
+            .values(data={**kept, "redacted": reason}, redacted_at=now)
+        )
+    return len(rows)
 
 
 # --- access ---------------------------------------------------------------

@@ -4,9 +4,11 @@ personal data are blanked.
 
 What is blanked: the debtor's name, phone, identity digits, availability; the addresses; the
 full account number; note texts; visit GPS fixes; outcome details; signature strokes, signer
-names and images; device op payloads. What stays: amounts, dates, codes and the hash-chained
-timeline, which still verifies, with a `data.purged` event appended saying what was blanked
-and why. A debtor with another case not yet due keeps the name and addresses until that one is.
+names and images; device op payloads; the timeline events' data but for codes, ids and amounts
+(cases.services.REDACTION_KEEPS). What stays: amounts, dates, codes and the hash-chained
+timeline, which still verifies (it commits to each event's data digest), with a `data.purged`
+event appended saying what was blanked and why. A debtor with another case not yet due keeps
+the name and addresses until that one is.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from sqlalchemy import delete, exists, func, select, update
 
 from ..auth.services import audit
 from ..cases.models import Account, Address, Case, Debtor, Note, TimelineEvent
-from ..cases.services import append_event
+from ..cases.services import append_event, redact_timeline
 from ..common import utcnow
 from ..extensions import db
 from ..plans.models import Blob, RepaymentPlan, Signature
@@ -119,6 +121,7 @@ def purge_case(*, case: Case, verdict: Verdict, purgeable_case_ids: set[int], ac
     counts["signatures"] = _purge_signatures(case.id)
     counts["device_ops"] = db.session.execute(
         update(SyncOp).where(SyncOp.case_id == case.id).values(payload={}, result={})).rowcount
+    counts["timeline_events"] = redact_timeline(case_id=case.id, reason="R8")
 
     debtor = account.debtor
     if _debtor_purgeable(debtor, purgeable_case_ids) and debtor.name != PURGED_NAME:

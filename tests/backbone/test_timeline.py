@@ -1,8 +1,9 @@
 import pytest
-from sqlalchemy import text
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import select, text
 
 from backend.cases.models import TimelineEvent
-from backend.cases.services import append_event, verify_timeline
+from backend.cases.services import append_event, redact_timeline, verify_timeline
 
 
 def test_chain_links_each_event_to_the_one_before(make_case, db):
@@ -13,7 +14,7 @@ def test_chain_links_each_event_to_the_one_before(make_case, db):
     assert (second.seq, third.seq) == (2, 3)
     assert third.prev_hash == second.hash
     result = verify_timeline(case_id=case.id)
-    assert result == {"verified": True, "events": 3, "first_broken": None, "head": third.hash}
+    assert result == {"verified": True, "events": 3, "redacted": 0, "first_broken": None, "head": third.hash}
 
 
 def _tamper(db, sql, **params):
@@ -71,3 +72,64 @@ def test_timeline_endpoint_reports_the_chain(client, make_case, make_user, auth,
     body = client.get(f"/api/cases/{case.id}/timeline", headers=auth(make_user(role="owner"))).get_json()
     assert body["chain"]["verified"] is True
     assert [e["seq"] for e in body["events"]] == [1, 2]
+
+
+def test_redaction_blanks_the_data_and_the_chain_still_verifies(make_case, db):
+    case = make_case()
+    append_event(case=case, kind="note.added", actor_id=None, data={"text": "works nights at the port", "visit_id": 7})
+    append_event(case=case, kind="visit.checkin", actor_id=None, data={"lat": 31.2, "lon": 121.4, "visit_id": 7})
+    db.session.commit()
+    digests = db.session.scalars(select(TimelineEvent.data_sha256).where(TimelineEvent.case_id == case.id)
+                                 .order_by(TimelineEvent.seq)).all()
+
+    assert redact_timeline(case_id=case.id, reason="R8") == 3
+    db.session.commit()
+    db.session.expire_all()
+
+    events = db.session.scalars(select(TimelineEvent).where(TimelineEvent.case_id == case.id).order_by(TimelineEvent.seq)).all()
+    assert [e.data for e in events[1:]] == [{"visit_id": 7, "redacted": "R8"}, {"visit_id": 7, "redacted": "R8"}]
+    assert all(e.redacted_at is not None for e in events)
+    assert [e.data_sha256 for e in events] == digests  # what was there stays committed to
+    assert verify_timeline(case_id=case.id) | {"head": None} == {
+        "verified": True, "events": 3, "redacted": 3, "first_broken": None, "head": None}
+    assert redact_timeline(case_id=case.id, reason="R8") == 0  # already done
+
+
+def test_a_redacted_events_digest_cannot_be_swapped(make_case, db):
+    case = make_case()
+    for i in range(3):
+        append_event(case=case, kind="note.added", actor_id=None, data={"i": i})
+    redact_timeline(case_id=case.id, reason="R8")
+    db.session.commit()
+    _tamper(db, "UPDATE timeline_events SET data_sha256 = :d WHERE case_id = :c AND seq = 2", d="a" * 64, c=case.id)
+    assert verify_timeline(case_id=case.id)["first_broken"]["seq"] == 2
+
+
+def test_marking_an_event_redacted_does_not_hide_a_content_change_of_another(make_case, db):
+    """Setting `redacted_at` skips the data check of that event only: its digest is still chained."""
+    case = make_case()
+    for i in range(3):
+        append_event(case=case, kind="note.added", actor_id=None, data={"i": i})
+    db.session.commit()
+    _tamper(db, "UPDATE timeline_events SET data = :d WHERE case_id = :c AND seq = 3", d='{"i": 99}', c=case.id)
+    _tamper(db, "UPDATE timeline_events SET redacted_at = '2030-01-01 00:00:00' WHERE case_id = :c AND seq = 2", c=case.id)
+    assert verify_timeline(case_id=case.id)["first_broken"]["seq"] == 3
+
+
+def test_the_digest_upgrade_relinks_intact_chains_and_keeps_a_tampered_one_broken(app, make_case, db):
+    intact, tampered = make_case(), make_case()
+    for case in (intact, tampered):
+        for i in range(3):
+            append_event(case=case, kind="note.added", actor_id=None, data={"i": i})
+    db.session.commit()
+    intact_id, tampered_id = intact.id, tampered.id
+    db.session.remove()
+    try:
+        downgrade(revision="timeline2@-1")  # back to the chain over the data itself
+        # a change made while the old form was in force: the upgrade must not launder it
+        _tamper(db, "UPDATE timeline_events SET data = :d WHERE case_id = :c AND seq = 3", d='{"i": 99}', c=tampered_id)
+        db.session.remove()
+    finally:
+        upgrade(revision="heads")
+    assert verify_timeline(case_id=intact_id)["verified"] is True
+    assert verify_timeline(case_id=tampered_id)["first_broken"]["seq"] == 3

@@ -1,5 +1,6 @@
 """R8 retention: closed cases past their jurisdiction's period lose their personal data,
 the timeline still verifies and says so; recent, open and oral-plan-unpaid cases are kept."""
+import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -8,7 +9,7 @@ from sqlalchemy import select
 
 from backend.auth.models import AuditEvent
 from backend.cases.models import Note, TimelineEvent
-from backend.cases.services import verify_timeline
+from backend.cases.services import append_event, verify_timeline
 from backend.plans.models import RepaymentPlan
 from backend.retention.services import PURGED_NAME, run_retention
 from backend.visits.models import Visit
@@ -36,6 +37,9 @@ def aged_case(db, make_case, make_branch, monkeypatch):
 
 def test_cn_closed_case_past_two_years_is_purged_and_timeline_still_verifies(db, aged_case, app):
     case = aged_case(years_ago=2.2)
+    number = case.account.account_number
+    append_event(case=case, kind="case.updated", actor_id=None, data={"source": "import", "changes": {"account_number": number}})
+    append_event(case=case, kind="note.added", actor_id=None, data={"text": "works nights at the port", "visit_id": 5})
     at = datetime(2028, 3, 1, 2)
     visit = Visit(case_id=case.id, address_id=case.account.debtor.addresses[0].id, date=at.date(), status="done",
                   window_start=at, window_end=at + timedelta(hours=2), checkin_at=at, checkin_lat=31.2, checkin_lon=121.4)
@@ -57,6 +61,10 @@ def test_cn_closed_case_past_two_years_is_purged_and_timeline_still_verifies(db,
     assert case.account.balance == Decimal("20000.00")
     check = verify_timeline(case_id=case.id)
     assert check["verified"], check
+    # the timeline's own copies of personal data are gone too; codes and ids stay
+    assert check["redacted"] == check["events"] - 1  # all but the data.purged event itself
+    timeline = json.dumps([e.data for e in db.session.scalars(select(TimelineEvent).where(TimelineEvent.case_id == case.id))])
+    assert number not in timeline and "port" not in timeline and '"visit_id": 5' in timeline
     last = db.session.scalars(select(TimelineEvent).where(TimelineEvent.case_id == case.id)
                               .order_by(TimelineEvent.seq.desc())).first()
     assert last.kind == "data.purged" and last.data["jurisdiction"] == "CN" and last.data["blanked"]["debtor"]
