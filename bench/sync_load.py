@@ -26,10 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sync_faults as harness  # noqa: E402  (the same seed, ops and server process)
 
 
-def server_cpu_s(server) -> float:
-    """User + system CPU of gunicorn's master and workers (its process group), from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+def _proc_stats():
+    """(pid, ppid, pgrp, utime + stime, cutime + cstime) of every process, from /proc."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -37,8 +35,43 @@ def server_cpu_s(server) -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[2]) == server.proc.pid:  # pgrp: gunicorn runs in a session of its own
-            total += int(fields[11]) + int(fields[12])
+        yield int(entry.name), int(fields[1]), int(fields[2]), int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+
+
+def server_cpu_s(server) -> float:
+    """User + system CPU of gunicorn's master and workers (its process group)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    # pgrp: gunicorn runs in a session of its own
+    return sum(own for pid, _, pgrp, own, _ in _proc_stats() if pgrp == server.proc.pid) / tick
+
+
+def postmaster_pid(db_url: str) -> int | None:
+    """The PostgreSQL server's main process (the parent of our connection's backend), if it runs here."""
+    if not db_url.startswith("postgresql"):
+        return None
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    with psycopg.connect(make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)) as conn:
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+    try:
+        return int((Path("/proc") / str(backend) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:  # the server is on another host (or out of sight)
+        return None
+
+
+def database_cpu_s(postmaster: int | None) -> float:
+    """CPU of the PostgreSQL server: its main process, its live children, and its ended children
+    (connections closed, collected by the main process)."""
+    if postmaster is None:
+        return 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid, ppid, _, own, children in _proc_stats():
+        if pid == postmaster:
+            total += own + children
+        elif ppid == postmaster:
+            total += own
     return total / tick
 
 
@@ -98,7 +131,8 @@ def run(*, n_agents: int, visits: int, concurrency: int, workers: int, threads: 
                             statuses[result["status"]] = statuses.get(result["status"], 0) + 1
 
         t1 = time.perf_counter()
-        server_cpu0, client_cpu0 = server_cpu_s(server), time.process_time()
+        postmaster = postmaster_pid(db_url)
+        server_cpu0, client_cpu0, db_cpu0 = server_cpu_s(server), time.process_time(), database_cpu_s(postmaster)
         pool = [threading.Thread(target=device_loop) for _ in range(concurrency)]
         for t in pool:
             t.start()
@@ -106,6 +140,7 @@ def run(*, n_agents: int, visits: int, concurrency: int, workers: int, threads: 
             t.join()
         elapsed = time.perf_counter() - t1
         server_cpu, client_cpu = server_cpu_s(server) - server_cpu0, time.process_time() - client_cpu0
+        db_cpu = database_cpu_s(postmaster) - db_cpu0
         server.stop()
         latencies.sort()
         return {
@@ -118,6 +153,7 @@ def run(*, n_agents: int, visits: int, concurrency: int, workers: int, threads: 
             "concurrency": concurrency,
             # CPU seconds actually spent: on a shared machine the wall clock says more about the neighbours
             "server_cpu_ms_per_op": round(server_cpu / n_ops * 1000, 2), "client_cpu_ms_per_op": round(client_cpu / n_ops * 1000, 2),
+            "database_cpu_ms_per_op": round(db_cpu / n_ops * 1000, 2) if postmaster else None,
             "load_avg": os.getloadavg()[0],
         }
     finally:
@@ -133,7 +169,7 @@ def main(argv=None) -> int:
     parser.add_argument("--visits", type=int, default=15)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL") if os.environ.get("DATABASE_URL", "").startswith("postgresql") else None)
     args = parser.parse_args(argv)
     r = run(n_agents=args.agents, visits=args.visits, concurrency=args.concurrency, workers=args.workers,
@@ -143,8 +179,11 @@ def main(argv=None) -> int:
     verdict = ("met" if r["elapsed_s"] <= 60 else "NOT met") if r["agents"] >= 500 else "a scaled-down run: the target is for 500 agents"
     print(f"  whole day applied in {r['elapsed_s']} s   (target ≤ 60 s: {verdict})")
     print(f"  {r['ops_per_s']} ops/s   request latency p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms (6 ops per request)")
-    print(f"  CPU per op: server {r['server_cpu_ms_per_op']} ms, client {r['client_cpu_ms_per_op']} ms "
-          f"→ on 2 idle cores ≈ {round(2000 / (r['server_cpu_ms_per_op'] + r['client_cpu_ms_per_op']))} ops/s "
+    database = r["database_cpu_ms_per_op"] or 0
+    print(f"  CPU per op: server {r['server_cpu_ms_per_op']} ms, "
+          + (f"PostgreSQL {database} ms, " if r["database_cpu_ms_per_op"] is not None else "")
+          + f"client {r['client_cpu_ms_per_op']} ms "
+          f"→ on 2 idle cores ≈ {round(2000 / (r['server_cpu_ms_per_op'] + database + r['client_cpu_ms_per_op']))} ops/s "
           f"(load average during the run: {r['load_avg']:.1f})")
     print(f"  answers {r['statuses']}   resent after 5xx {r['retried_5xx']}   failed requests {r['n_failures']} {r['failures']}")
     return 0 if r["n_failures"] == 0 and r["statuses"].get("applied") == r["ops"] else 1

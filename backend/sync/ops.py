@@ -362,9 +362,7 @@ def _own_visit(ctx: OpContext) -> Visit:
     """The op's visit, locked; someone else's → rejected; taken away or cancelled → conflict."""
     visit_id = ctx.payload["visit_id"]
     if _is_postgresql():  # the case lock comes before anything of the case is read (SQLite: no-op)
-        case_id = db.session.scalar(_VISIT_CASE_ID, {"visit_id": visit_id})
-        if case_id is not None:
-            _lock_case(case_id)
+        db.session.connection().execute(_LOCK_CASE_OF_VISIT, {"space": CASE_LOCK_SPACE, "visit_id": visit_id})
     visit = db.session.scalars(_OWN_VISIT, {"visit_id": visit_id}).unique().first()
     if visit is None:
         raise OpProblem("rejected", "Not your visit.", errors={"payload.visit_id": ["no such visit on your route"]}, code="not_your_visit")
@@ -389,7 +387,6 @@ def _own_visit(ctx: OpContext) -> Visit:
 # (case with its account, branch and flags; address; outcome), so nothing lazy-loads later;
 # row-locked against a concurrent office edit (PostgreSQL; SQLite writers are serialized anyway)
 _CASE_WITH = (joinedload(Case.account), joinedload(Case.branch), joinedload(Case.flags))
-_VISIT_CASE_ID = select(Visit.case_id).where(Visit.id == bindparam("visit_id"))
 _OWN_VISIT = (
     select(Visit)
     .where(Visit.id == bindparam("visit_id"))
@@ -426,6 +423,8 @@ def _lock_case(case_id: int) -> None:
 # the advisory-lock key space of "one sync op per case" (any constant, distinct from the feed's)
 CASE_LOCK_SPACE = 0x5C
 _CASE_LOCK = text("SELECT pg_advisory_xact_lock(:space, :case_id)")
+# the same for a visit op, in the round trip that finds the visit's case (no row: no such visit)
+_LOCK_CASE_OF_VISIT = text("SELECT pg_advisory_xact_lock(:space, case_id) FROM visits WHERE id = :visit_id")
 
 
 def _check_version(ctx: OpContext, visit: Visit) -> None:
