@@ -33,6 +33,7 @@ from ..org.models import Agent
 from ..plans.models import RepaymentPlan
 from ..plans.services import PNG_MAGIC, add_signature, create_plan, store_blob, terms_hash_of
 from ..policy.rules import jurisdiction_for, rules_snapshot, sync_findings
+from ..policy.settings import effective_settings
 from ..visits.models import Visit
 from ..visits.services import checkin_visit, checkout_visit, record_outcome
 from .models import Change, SyncOp
@@ -85,7 +86,11 @@ def apply_batch(*, user: User, agent: Agent | None, device_id: str, ops: list[di
     user_id, agent_id = user.id, (agent.id if agent is not None and user.role == "agent" else None)
     ids = [_op_id(raw.get("id")) for raw in ops]
     known = {op.id: op for op in db.session.scalars(select(SyncOp).where(SyncOp.id.in_(set(ids))))} if ids else {}
-    db.session.commit()  # end the read transaction authentication and the look-up opened
+    if agent_id is not None and agent.branch is not None:
+        # the policy settings of the agent's jurisdiction, read before the write lock rather than
+        # by the first op inside it (they are kept for the request either way)
+        effective_settings(agent.branch.jurisdiction)
+    db.session.commit()  # end the read transaction authentication and the look-ups opened
     prepared = [
         None if op_id in known else _prepare(user_id=user_id, agent_id=agent_id, device_id=device_id, op_id=op_id, raw=raw)
         for op_id, raw in zip(ids, ops)
