@@ -29,8 +29,11 @@ def data_digest(data: dict) -> str:
     return sha256_hex(canonical_json(data))
 
 
-# built once: a statement object keeps its cache key, so the per-event cost is the round trip
-_LOCK_CASE = select(Case.id).where(Case.id == bindparam("case_id")).with_for_update()
+# built once: a statement object keeps its cache key, so the per-event cost is the round trip.
+# FOR NO KEY UPDATE: appends to one case queue behind each other, but not behind the KEY SHARE
+# locks that rows pointing at the case take (a note, an outcome inserted just before the append);
+# FOR UPDATE would conflict with those, and two such writers would deadlock.
+_LOCK_CASE = select(Case.id).where(Case.id == bindparam("case_id")).with_for_update(key_share=True)
 _CHAIN_TIP = (
     select(TimelineEvent.seq, TimelineEvent.hash)
     .where(TimelineEvent.case_id == bindparam("case_id"))

@@ -1,8 +1,10 @@
+import threading
+
 import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import select, text
 
-from backend.cases.models import TimelineEvent
+from backend.cases.models import Case, Note, TimelineEvent
 from backend.cases.services import append_event, redact_timeline, verify_timeline
 
 
@@ -133,3 +135,38 @@ def test_the_digest_upgrade_relinks_intact_chains_and_keeps_a_tampered_one_broke
         upgrade(revision="heads")
     assert verify_timeline(case_id=intact_id)["verified"] is True
     assert verify_timeline(case_id=tampered_id)["first_broken"]["seq"] == 3
+
+
+def test_two_writers_adding_rows_to_one_case_both_append_without_deadlock(app, make_case, db):
+    """Each inserts a row that points at the case (PostgreSQL: a KEY SHARE lock on it), then
+    appends. The append's case lock must not conflict with those (FOR NO KEY UPDATE): with
+    FOR UPDATE each would wait for the other's KEY SHARE — a deadlock, one of them aborted."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL (SQLite has one writer at a time)")
+    case_id = make_case().id
+    db.session.commit()
+    both_inserted = threading.Barrier(2, timeout=10)
+    errors = []
+
+    def writer(n):
+        with app.app_context():
+            try:
+                db.session.add(Note(case_id=case_id, text=f"writer {n}"))
+                db.session.flush()
+                both_inserted.wait()
+                append_event(case=db.session.get(Case, case_id), kind="note.added", actor_id=None, data={"n": n})
+                db.session.commit()
+            except Exception as exc:  # noqa: BLE001 — the test reports whatever went wrong
+                errors.append(exc)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert verify_timeline(case_id=case_id) | {"head": None} == {
+        "verified": True, "events": 3, "redacted": 0, "first_broken": None, "head": None}
