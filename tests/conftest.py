@@ -34,8 +34,6 @@ def app():
     with application.app_context():
         from flask_migrate import downgrade, upgrade
 
-        
-
         if application.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
             downgrade(revision="base")  # a clean schema even if a previous run died
         upgrade(revision="heads")
