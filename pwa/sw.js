@@ -3,7 +3,7 @@
  * API requests are not handled here: the page goes to the network first and falls back
  * to what it stored in IndexedDB. Queued work lives in IndexedDB, never in a cache, so
  * a new version of this worker can never hide or drop it. */
-const VERSION = '2026-11-28.5'; // bump with every change to a shell file: it names the cache
+const VERSION = '2026-11-28.6'; // bump with every change to a shell file: it names the cache
 const PREFIX = 'doorstep-';
 const SHELL_CACHE = `${PREFIX}shell-${VERSION}`;
 const TILE_CACHE = `${PREFIX}tiles`;

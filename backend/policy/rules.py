@@ -427,6 +427,7 @@ def rules_snapshot(jurisdiction: str, *, day: date | None = None) -> dict:
             category: by_locale for category, by_locale in lists["categories"].items()
         },
         "retention_years": s["retention_years"],  # R8
+        "device_purge_days": s["device_purge_days"],  # R15: the device deletes records this long after acknowledgement
         "visit_warn_minutes": s["visit_warn_minutes"],  # R11
         "asked_to_leave_flag": "asked_not_to_return",  # R11
         "vulnerability_flag": "vulnerable",  # R12

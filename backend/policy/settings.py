@@ -185,6 +185,12 @@ SETTINGS: dict[str, Spec] = {
     "checkin_max_distance_m": Spec(
         "rules", "R1", "Check-in farther than this from the address is flagged", {"*": 300}, _int(20, 5000)
     ),
+    "device_purge_days": Spec(
+        "rules", "R15",
+        "Days a device keeps a record after its acknowledgement (the server's answer, or the agent's for a problem); "
+        "a past day's visits and drafts go with their last record",
+        {"*": 1}, _int(0, 30),
+    ),
     "escalation_sla_hours": Spec(
         "rules", "R16", "Hours to resolve an escalation ticket, per queue", {"*": {"supervisor": 48, "legal": 120}},
         _int_map(("supervisor", "legal"), 1, 24 * 60),

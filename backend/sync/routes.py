@@ -24,6 +24,7 @@ from .services import (
     exceptions_query,
     feed_head,
     list_changes,
+    record_device_purge,
     review_exception,
     with_server_time,
 )
@@ -44,6 +45,8 @@ def _agent():
 @blp.alt_response(304, description="If-None-Match names the packet as it still is: keep the one you have")
 def get_packet(args):
     """The agent's day: ordered visits with the door's brief, rules and a feed cursor"""
+    if args.get("purged"):
+        record_device_purge(user=g.user, device_id=g.token.device_id, purged=args["purged"], purged_at=args.get("purged_at"))
     body, etag = cached_packet(user=g.user, agent=_agent(), day=args["date"])
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)

@@ -214,6 +214,9 @@ PAYLOADS = {
 
 class PacketArgs(ma.Schema):
     date = ma.fields.Date(required=True)
+    purged = ma.fields.Integer(validate=validate.Range(min=0, max=1_000_000), metadata={
+        "description": "R15: records the device deleted since its last report (journal items, visits, drafts)"})
+    purged_at = UTCDateTime(metadata={"description": "R15: when the device last deleted them"})
 
 
 class ChangesArgs(ma.Schema):

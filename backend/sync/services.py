@@ -455,6 +455,15 @@ def warm_published_day(*, user_ids, date=None, plan=None, **_) -> None:
         enqueue(warm_packets_job, day=str(day), user_ids=sorted(user_ids))
 
 
+def record_device_purge(*, user, device_id: str, purged: int, purged_at: datetime | None) -> None:
+    """R15: the device says it deleted debtor data it no longer needed; kept in the audit trail."""
+    from ..auth.services import audit
+
+    audit(actor=user, action="device.purge", target=f"device:{device_id}"[:120], purged=purged,
+          purged_at=_z(purged_at))
+    db.session.commit()
+
+
 # --- delta feed ------------------------------------------------------------------------
 
 

@@ -49,6 +49,7 @@ async function startFor(session) {
     return;
   }
   requestPersistence();
+  await sync.purge(); // R15: what expired while the app was closed goes before anything is shown
   renderShell(session);
   sync.start();
   route();

@@ -180,6 +180,9 @@
           enqueued_at: entry.enqueued_at,
           done_at: now,
           acknowledged: result.status === 'applied' || result.status === 'duplicate',
+          // R15: the purge clock starts at acknowledgement — the server's answer for a record it
+          // took, the agent's tap for a conflict or rejection (store.acknowledge)
+          acknowledged_at: result.status === 'applied' || result.status === 'duplicate' ? now : null,
         });
         s.outbox.delete(entry.seq);
       }

@@ -86,7 +86,7 @@ export async function journal() {
 export async function acknowledge(opId) {
   await tx(S.journal, 'readwrite', async (s) => {
     const item = await req(s.journal.get(opId));
-    if (item) s.journal.put(Object.assign(item, { acknowledged: true }));
+    if (item) s.journal.put(Object.assign(item, { acknowledged: true, acknowledged_at: new Date().toISOString() }));
   });
   core.notify({ type: 'outbox' });
 }
@@ -146,6 +146,74 @@ export async function applyChanges(changes, cursor) {
     s.kv.put(cursor, 'cursor');
   });
   return stopped;
+}
+
+/* The device's calendar day of a time (ms), as the day packet's `date` is written. */
+export function isoDay(ms) {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+const DAY_MS = 86400000;
+export const DEFAULT_PURGE_DAYS = 1;
+
+/* R15: debtor data stays on the device only as long as the work needs it. Run at start-up and
+ * after every sync. Deletes journal items acknowledged more than `rules.device_purge_days` ago,
+ * then the visits and drafts of past days that nothing keeps: no op of theirs waits in the
+ * outbox, no answer of theirs is unacknowledged or younger than the period. The outbox itself
+ * is never touched: what the agent recorded leaves the device only with the server's answer.
+ * Returns what went, by store. */
+export async function purgeExpired(nowMs = Date.now()) {
+  const purged = { journal: 0, visits: 0, drafts: 0 };
+  await tx([S.visits, S.drafts, S.journal, S.outbox, S.kv], 'readwrite', async (s) => {
+    const packet = await req(s.kv.get('packet'));
+    const rules = (packet && packet.rules) || {};
+    const days = Number.isFinite(rules.device_purge_days) ? rules.device_purge_days : DEFAULT_PURGE_DAYS;
+    const cutoff = nowMs - days * DAY_MS;
+    const today = isoDay(nowMs + ((packet && packet.clock_offset_ms) || 0));
+    const queued = await req(s.outbox.getAll());
+    const queuedOps = new Set(queued.map((e) => e.op && e.op.id));
+    const keep = new Set(queued.map((e) => e.meta && e.meta.visit_id).filter((id) => id != null));
+    for (const item of await req(s.journal.getAll())) {
+      const at = Date.parse(item.acknowledged_at || (item.acknowledged ? item.done_at : '') || '');
+      if (item.acknowledged && Number.isFinite(at) && at <= cutoff && !queuedOps.has(item.id)) {
+        s.journal.delete(item.id);
+        purged.journal += 1;
+      } else if (item.visit_id != null) {
+        keep.add(item.visit_id); // a problem not yet seen, or an answer still within the period
+      }
+    }
+    const stored = new Map((await req(s.visits.getAll())).map((v) => [v.id, v]));
+    for (const visit of stored.values()) {
+      if (visit.date && visit.date < today && !keep.has(visit.id)) {
+        s.visits.delete(visit.id);
+        stored.delete(visit.id);
+        purged.visits += 1;
+      }
+    }
+    for (const draft of await req(s.drafts.getAll())) {
+      const visit = stored.get(draft.visit_id);
+      if (!keep.has(draft.visit_id) && (!visit || (visit.date && visit.date < today))) {
+        s.drafts.delete(draft.visit_id);
+        purged.drafts += 1;
+      }
+    }
+    if (purged.journal || purged.visits || purged.drafts) {
+      const log = (await req(s.kv.get('purges'))) || [];
+      // what went and when (counts only): the next sync reports it to the server (R15 audit)
+      log.push(Object.assign({ at: new Date(nowMs).toISOString(), days }, purged));
+      s.kv.put(log.slice(-50), 'purges');
+    }
+  });
+  return purged;
+}
+
+/* The first `n` purge records were reported to the server. */
+export async function forgetPurges(n) {
+  await tx(S.kv, 'readwrite', async (s) => {
+    const log = (await req(s.kv.get('purges'))) || [];
+    s.kv.put(log.slice(n), 'purges');
+  });
 }
 
 /* Signing out removes the day's personal data; the device id and language stay. */

@@ -53,18 +53,32 @@ export async function serverNow() {
   return Date.now() + ((packet && packet.clock_offset_ms) || 0);
 }
 
-export function isoDay(ms) {
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-}
+export const isoDay = store.isoDay;
 
 export async function pullPacket(date) {
+  // R15: purges since the last report ride on the day's pull (the server keeps them in its audit trail)
+  const purges = (await store.kvGet('purges')) || [];
+  const purged = purges.reduce((n, p) => n + p.journal + p.visits + p.drafts, 0);
+  const report = purged ? `&purged=${purged}&purged_at=${encodeURIComponent(purges[purges.length - 1].at)}` : '';
   const sentAt = Date.now();
-  const packet = await request(`/api/sync/packet?date=${encodeURIComponent(date)}`);
+  const packet = await request(`/api/sync/packet?date=${encodeURIComponent(date)}${report}`);
   const receivedAt = Date.now();
   const offset = packet.server_time ? Date.parse(packet.server_time) - (sentAt + receivedAt) / 2 : 0;
   await store.storePacket(packet, Number.isFinite(offset) ? offset : 0);
+  if (purges.length) await store.forgetPurges(purges.length);
   return packet;
+}
+
+/* R15 purge, never in the way of syncing (an IndexedDB failure here must not stop the flush). */
+export async function purge() {
+  try {
+    const purged = await store.purgeExpired();
+    if (purged.visits || purged.drafts) window.dispatchEvent(new CustomEvent('doorstep:data'));
+    return purged;
+  } catch (err) {
+    console.warn('purge failed', err);
+    return null;
+  }
 }
 
 /* Today's packet when the day changed, else the delta feed from the stored cursor. */
@@ -105,6 +119,7 @@ export function syncNow() {
       const session = await store.getSession();
       if (!session || session.expired) return null;
       lastResult = await core.flush();
+      await purge(); // before a new day's pull, so that pull reports it
       try {
         const { stopped } = await pull();
         pullError = null;

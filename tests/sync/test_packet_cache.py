@@ -334,3 +334,26 @@ def test_packets_built_ahead_serve_the_first_pull(client, db, world, builds, mon
     served = pull(client, world).get_json()
     assert builds == [world["agent"].id]  # the first pull found it built
     assert content(served) == content(fresh(db, world["agent"].id))
+
+
+def test_the_device_purge_period_and_its_report(client, db, world):
+    """R15: the rules carry the purge period per jurisdiction; the device reports what it purged."""
+    from sqlalchemy import select
+
+    from backend.auth.models import AuditEvent
+    from backend.policy.settings import change_setting
+
+    assert pull(client, world).get_json()["rules"]["device_purge_days"] == 1
+    change_setting(jurisdiction=world["agent"].branch.jurisdiction, key="device_purge_days", value=3, reason="test",
+                   actor_id=world["admin"].id)
+    db.session.commit()
+    assert pull(client, world).get_json()["rules"]["device_purge_days"] == 3
+
+    url = f"/api/sync/packet?date={DAY.isoformat()}"
+    bad = client.get(url + "&purged=-1", headers=world["headers"])
+    assert bad.status_code == 422 and "purged" in bad.get_json()["errors"]
+    ok = client.get(url + "&purged=4&purged_at=2026-01-02T03:04:05Z", headers=world["headers"])
+    assert ok.status_code == 200
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "device.purge")).one()
+    assert event.actor_id == world["agent"].user_id and event.target == "device:test-device"
+    assert event.data == {"purged": 4, "purged_at": "2026-01-02T03:04:05Z"}
