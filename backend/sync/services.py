@@ -6,7 +6,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, event, func, inspect, or_, select, text
+from sqlalchemy import and_, delete, event, func, inspect, or_, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, selectinload
 
@@ -417,6 +417,9 @@ def _store_packet(**values) -> None:
                                       where=PacketCache.__table__.c.head <= stmt.excluded.head)
     try:
         db.session.execute(stmt)
+        # the agent's packets of days gone by are never served again: one row per agent and day at most two days old
+        db.session.execute(delete(PacketCache).where(PacketCache.agent_id == values["agent_id"],
+                                                     PacketCache.day < utcnow().date() - timedelta(days=2)))
         db.session.commit()
     except DBAPIError:
         db.session.rollback()

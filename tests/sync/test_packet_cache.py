@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 import backend.sync.services as sync_services
 from backend.cases.models import Account, Note
@@ -338,8 +338,6 @@ def test_packets_built_ahead_serve_the_first_pull(client, db, world, builds, mon
 
 def test_the_device_purge_period_and_its_report(client, db, world):
     """R15: the rules carry the purge period per jurisdiction; the device reports what it purged."""
-    from sqlalchemy import select
-
     from backend.auth.models import AuditEvent
     from backend.policy.settings import change_setting
 
@@ -357,3 +355,15 @@ def test_the_device_purge_period_and_its_report(client, db, world):
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "device.purge")).one()
     assert event.actor_id == world["agent"].user_id and event.target == "device:test-device"
     assert event.data == {"purged": 4, "purged_at": "2026-01-02T03:04:05Z"}
+
+
+def test_only_recent_days_are_kept(client, db, world):
+    from backend.sync.models import PacketCache
+
+    old = PacketCache(agent_id=world["agent"].id, day=date.today() - timedelta(days=3), head=0, fingerprint="x",
+                      etag="x", case_ids=[], body="{}")
+    db.session.add(old)
+    db.session.commit()
+    pull(client, world)
+    kept = db.session.scalars(select(PacketCache.day).where(PacketCache.agent_id == world["agent"].id)).all()
+    assert kept == [DAY]
