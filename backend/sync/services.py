@@ -1,5 +1,6 @@
 """The agent's day packet, the delta feed, and the owner's queue of kept conflicts and rejections."""
 import hashlib
+import weakref
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -7,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import and_, delete, event, func, inspect, or_, select, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, selectinload
 
@@ -210,7 +212,7 @@ def case_history(case, *, exclude_visit_id: int | None = None, last: int = 3, fa
 #   account, debtor and addresses), per agent (its visits and profile), per user (name, locale),
 #   or for everyone (branches, policy settings, scripts, bulk statements). This covers writes
 #   that never call record_change (payment imports, office notes, flag changes, plan decisions,
-#   policy edits): they go through the same session.
+#   policy edits) and plain INSERTs on the session's connection: they go through the same session.
 # - the feed's ids become visible in order (record_change's lock), so a packet built after
 #   reading head H reflects everything up to H; it stays valid while no entry after H concerns
 #   it, its code and configuration are unchanged (fingerprint), and no flag of its cases starts,
@@ -218,6 +220,7 @@ def case_history(case, *, exclude_visit_id: int | None = None, last: int = 3, fa
 
 STALE = "packet.stale"
 _MARKS = "packet_marks"
+_SESSION = "packet_session"
 
 
 def _case_ids(obj) -> dict:
@@ -280,13 +283,34 @@ def _note_packet_inputs(session, flush_context):
                 _note(session, marks(obj))
 
 
-@event.listens_for(Session, "do_orm_execute")
-def _note_bulk_writes(state):
-    # an UPDATE/DELETE/INSERT statement names no rows we can see: every packet is stale
-    if state.is_update or state.is_delete or state.is_insert:
-        table = getattr(state.statement, "table", None)
-        if table is not None and getattr(table, "name", None) in _inputs()[1]:
-            _note(state.session, {"all": {0}})
+@event.listens_for(Session, "after_begin")
+def _link_connection(session, transaction, connection):
+    # statements sent on the session's connection directly (plain INSERTs of the apply path) are
+    # noted for this session too (_note_core_writes)
+    connection.info[_SESSION] = weakref.ref(session)
+
+
+@event.listens_for(Engine, "before_execute")
+def _note_core_writes(conn, clauseelement, multiparams, params, execution_options):
+    """INSERT/UPDATE/DELETE statements that are not the ORM's flush (after_flush sees those):
+    an INSERT naming its case_id or plan_id marks that case; anything else marks every packet."""
+    if not getattr(clauseelement, "is_dml", False) or "compiled_cache" in execution_options:
+        return
+    table = getattr(clauseelement, "table", None)
+    if getattr(table, "name", None) not in _inputs()[1]:
+        return
+    ref = conn.info.get(_SESSION)
+    session = ref() if ref is not None else None
+    if session is None:
+        return
+    rows = [params] if isinstance(params, dict) and params else []
+    for item in multiparams or ():
+        rows += [item] if isinstance(item, dict) else [r for r in item if isinstance(r, dict)] if isinstance(item, (list, tuple)) else []
+    if clauseelement.is_insert and rows and all("case_id" in r or "plan_id" in r for r in rows):
+        _note(session, {"case": {r["case_id"] for r in rows if "case_id" in r},
+                        "plan": {r["plan_id"] for r in rows if "case_id" not in r}})
+    else:
+        _note(session, {"all": {0}})
 
 
 @event.listens_for(Session, "before_commit")

@@ -367,3 +367,16 @@ def test_only_recent_days_are_kept(client, db, world):
     pull(client, world)
     kept = db.session.scalars(select(PacketCache.day).where(PacketCache.agent_id == world["agent"].id)).all()
     assert kept == [DAY]
+
+
+def test_plain_statements_on_the_sessions_connection(client, db, world):
+    """The apply path inserts some rows without the ORM: the packet sees them too."""
+    before = pull(client, world).get_json()
+    db.session.connection().execute(Note.__table__.insert(), {
+        "case_id": world["cases"][1].id, "author_id": world["owner"].id, "text": "He was laid off in May", "created_at": utcnow()})
+    db.session.commit()
+    before = assert_current(client, db, world, before)
+    db.session.connection().execute(Account.__table__.update().where(Account.id == world["cases"][0].account_id)
+                                    .values(days_past_due=400))
+    db.session.commit()
+    assert_current(client, db, world, before)
