@@ -72,6 +72,8 @@ if [ "${1:-}" = run ]; then
 fi
 
 PORT=${PORT:-8000}
+# 4 workers × 4 threads on two cores: requests mostly wait on PostgreSQL; 8 × 2 measured the
+# same under bench/load.py (docs/load.md)
 WORKERS=${WORKERS:-4}
 if [ "${SEED:-1}" = 1 ]; then
   "$BIN/flask" demo seed --if-empty
