@@ -319,7 +319,7 @@ class Tally:
     server_errors: int = 0
     latencies: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    finished: int = 0  # devices with every op answered, waiting for the killer to be done
+    finished: int = 0  # client threads with every device done, waiting for the killer to be done
     kills_done: threading.Event = field(default_factory=threading.Event)
 
     def add(self, **kw):
@@ -333,14 +333,13 @@ class Tally:
                     setattr(self, k, getattr(self, k) + v)
 
 
-def _wait_for_the_killer(tally: Tally, answered: dict, deadline: float) -> bool:
-    """A device with every answer stays until every kill has happened, so the run lasts past
-    the last kill however fast the server is. True: nothing left to do."""
-    if tally.kills_done.is_set():
-        return True
+def _wait_for_the_killer(tally: Tally, deadline: float) -> None:
+    """A client thread with no device left stays until every kill has happened, so the run lasts
+    past the last kill however fast the server is. (The thread waits, not each device: a thread
+    waiting on a finished device could not start the next one, and the killer — waiting for
+    requests or for every thread to be waiting — would wait for it in turn.)"""
     tally.add(finished=1)
     tally.kills_done.wait(max(0.0, deadline - time.monotonic()))
-    return True
 
 
 def run_device(server: Server, agent: SeededAgent, ops: list[dict], tally: Tally, rng: random.Random, *,
@@ -354,7 +353,7 @@ def run_device(server: Server, agent: SeededAgent, ops: list[dict], tally: Tally
     headers = {"Authorization": f"Bearer {agent.token}"}
     answered: dict[str, str] = {}
     pending = list(ops)
-    while pending or not _wait_for_the_killer(tally, answered, deadline):
+    while pending:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{agent.username}: {len(pending)} ops still without an answer")
         batch = pending[: rng.randint(1, max_batch)]
@@ -397,7 +396,7 @@ def run_device(server: Server, agent: SeededAgent, ops: list[dict], tally: Tally
 
 
 def run_killer(server: Server, stop: threading.Event, tally: "Tally", *, kills: int, expected_requests: int,
-               interval: tuple[float, float], rng: random.Random, devices: int) -> None:
+               interval: tuple[float, float], rng: random.Random, clients: int) -> None:
     """SIGKILL the server while devices are mid-batch, then restart it on the same port.
 
     Each kill waits for both a random pause and a random point in the run (a request count
@@ -408,8 +407,8 @@ def run_killer(server: Server, stop: threading.Event, tally: "Tally", *, kills: 
         for point in points:
             if stop.wait(rng.uniform(*interval)):
                 return
-            # a fast machine may finish before the point: then the kill lands while devices wait
-            while tally.requests < point and tally.finished < devices:
+            # a fast machine may finish before the point: then the kill lands while the clients wait
+            while tally.requests < point and tally.finished < clients:
                 if stop.wait(0.01):
                     return
             server.kill()
@@ -540,7 +539,7 @@ def run(*, n_agents: int, visits_per_agent: int, kills: int, kill_interval=(0.5,
         expected_requests = int(len(all_ops) / ((1 + max_batch) / 2))
         killer = threading.Thread(target=run_killer, args=(server, stop, tally),
                                   kwargs=dict(kills=kills, expected_requests=expected_requests, interval=kill_interval,
-                                              devices=len(world["agents"]),
+                                              clients=concurrency,  # the client threads that wait for it
                                               rng=random.Random(rng.random())))
         deadline = time.monotonic() + timeout_s
         answers: dict[str, str] = {}
@@ -552,7 +551,7 @@ def run(*, n_agents: int, visits_per_agent: int, kills: int, kill_interval=(0.5,
             while True:
                 with lock:
                     if not queue:
-                        return
+                        break
                     agent = queue.pop()
                 try:
                     got = run_device(server, agent, plans[agent.username], tally, random.Random(rng.random()),
@@ -561,6 +560,7 @@ def run(*, n_agents: int, visits_per_agent: int, kills: int, kill_interval=(0.5,
                         answers.update(got)
                 except Exception as exc:  # reported, and the run fails
                     errors.append(repr(exc))
+            _wait_for_the_killer(tally, deadline)
 
         # first, a race: one agent's first visit sent by several devices at the same instant
         racer = world["agents"][0]
