@@ -1,4 +1,6 @@
 """One JSON error shape for every error: {"code", "message", "errors"}."""
+import math
+
 from flask import current_app
 from flask_smorest import Api, abort as _abort
 from flask_smorest.arguments import ArgumentsMixin
@@ -78,27 +80,61 @@ def _storable(text: str) -> bool:
     return True
 
 
-def _walk_free(value, path: str, limit: int, found: dict) -> None:
-    """Free-form content (a Dict or Raw field: a sync op's payload, plan terms): every number
-    and text in it, ids by their key's name."""
+def _walk_free(value, path: str, limit: int, found: dict, *, deep: bool = False) -> None:
+    """Free-form content (a Dict or Raw field: plan terms, a sync op's payload): every number
+    and text in it, ids by their key's name. `deep` names the place inside (`payload.text`),
+    else the field."""
     if isinstance(value, bool):
         return
     if isinstance(value, int) and not -limit <= value <= limit:
         found.setdefault(path, []).append(f"Number out of range (at most {limit}).")
+    elif isinstance(value, float) and not math.isfinite(value):  # 1e400 parses as infinity
+        found.setdefault(path, []).append("Number out of range (not finite).")
     elif isinstance(value, str) and not _storable(value):
         found.setdefault(path, []).append("Text with a NUL character or a lone surrogate.")
     elif isinstance(value, dict):
         for key, inner in value.items():
             if not _storable(str(key)):
                 found.setdefault(path, []).append("A key with a NUL character or a lone surrogate.")
-            _walk_free(inner, path, ID_MAX if _is_id(str(key)) else limit, found)
+            inner_path = f"{path}.{_printable(str(key))}" if deep else path
+            _walk_free(inner, inner_path, ID_MAX if _is_id(str(key)) else limit, found, deep=deep)
     elif isinstance(value, (list, tuple)):
-        for inner in value:
-            _walk_free(inner, path, limit, found)
+        for index, inner in enumerate(value):
+            _walk_free(inner, f"{path}.{index}" if deep else path, limit, found, deep=deep)
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+def unstorable_values(value, path: str) -> dict:
+    """Per place, what no database column can hold in free-form content (a sync op checks its
+    own payload with this, so one bad op is rejected and kept, not the whole batch refused)."""
+    found: dict = {}
+    _walk_free(value, path, INT64_MAX, found, deep=True)
+    return found
+
+
+def storable_copy(value):
+    """The same content with what no column can hold made visible text: NUL as `\\x00`, a lone
+    surrogate as `\\udxxx`, a number past 64 bits as its digits — kept for the case owner to read."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, int):
+        return value if -INT64_MAX <= value <= INT64_MAX else str(value)
+    if isinstance(value, str):
+        return value if _storable(value) else _printable(value)
+    if isinstance(value, dict):
+        return {storable_copy(str(key)): storable_copy(inner) for key, inner in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [storable_copy(inner) for inner in value]
+    return value
 
 
 def _check_value(field: ma.fields.Field, value, path: str, found: dict) -> None:
-    if value is None:
+    if value is None or field.metadata.get("checked_by_handler"):
         return
     if isinstance(field, ma.fields.Integer) and not isinstance(value, bool):
         limit = ID_MAX if _is_id(path.rsplit(".", 1)[-1]) else INT64_MAX
@@ -115,6 +151,7 @@ def _check_value(field: ma.fields.Field, value, path: str, found: dict) -> None:
                 _check_schema(field.schema, item, f"{path}.", found)
     elif isinstance(field, (ma.fields.Dict, ma.fields.Raw)):
         _walk_free(value, path, ID_MAX if _is_id(path.rsplit(".", 1)[-1]) else INT64_MAX, found)
+    # (a field marked `checked_by_handler` — a sync batch's ops — is checked op by op instead)
 
 
 def _check_schema(schema: ma.Schema, data: dict, prefix: str, found: dict) -> None:

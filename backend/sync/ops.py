@@ -27,6 +27,7 @@ from ..auth.models import User
 from ..cases.models import Case, Note
 from ..cases.services import append_event, set_flag
 from ..common import utcnow
+from ..errors import ID_MAX, storable_copy, unstorable_values
 from ..events import emit
 from ..extensions import db
 from ..org.models import Agent
@@ -74,6 +75,7 @@ class OpContext:
     visit: Visit | None = None
     # the case may get the conflict/rejection on its timeline: the agent held it
     case_related: bool = False
+    unstorable: dict = field(default_factory=dict)  # per field: content no column can hold
 
 
 def apply_batch(*, user: User, agent: Agent | None, device_id: str, ops: list[dict]) -> list[dict]:
@@ -169,6 +171,12 @@ def _begin_write() -> None:
 
 
 def _start(*, user_id, agent_id, device_id, op_id, raw) -> OpContext:
+    # what no column can hold (NUL, a lone surrogate, a number past 64 bits) rejects this op
+    # alone; the op is kept with that content made visible text
+    unstorable = unstorable_values({k: v for k, v in raw.items() if k != "id"}, "op")
+    if unstorable:
+        raw = {**storable_copy(raw), "id": raw.get("id")}
+        unstorable = {path.removeprefix("op."): messages for path, messages in unstorable.items()}
     op_type = raw.get("type") if isinstance(raw.get("type"), str) else ""
     device_at = None
     try:
@@ -187,7 +195,8 @@ def _start(*, user_id, agent_id, device_id, op_id, raw) -> OpContext:
         payload=_storable(op_type, payload, raw),
         result={},
     )
-    return OpContext(user_id=user_id, agent_id=agent_id, device_id=device_id, op_id=op_id, type=op_type, device_at=device_at, raw=raw, record=record)
+    return OpContext(user_id=user_id, agent_id=agent_id, device_id=device_id, op_id=op_id, type=op_type, device_at=device_at,
+                     raw=raw, record=record, unstorable=unstorable)
 
 
 def _storable(op_type: str, payload: dict, raw: dict) -> dict:
@@ -288,6 +297,7 @@ def _parse(ctx: OpContext) -> None:
         errors["at"] = ["required: ISO 8601 device time with offset"]
     if "_raw" in ctx.record.payload:
         errors["payload"] = ["must be an object"]
+    errors.update(ctx.unstorable)
     if not errors:
         try:
             ctx.payload = _PAYLOAD_SCHEMAS[ctx.type].load(ctx.raw["payload"])
@@ -302,12 +312,14 @@ def _attach_case(ctx: OpContext) -> None:
     """A malformed op still names its case when it can: the owner sees it with the case."""
     raw = ctx.raw.get("payload") if isinstance(ctx.raw.get("payload"), dict) else {}
     visit_id, case_id = raw.get("visit_id"), raw.get("case_id")
-    if isinstance(visit_id, int) and not isinstance(visit_id, bool):
+    visit_id, case_id = (v if isinstance(v, int) and not isinstance(v, bool) and 0 < v <= ID_MAX else None
+                         for v in (visit_id, case_id))
+    if visit_id is not None:
         visit = db.session.get(Visit, visit_id)
         if visit is not None and visit.agent_id == ctx.agent_id:
             ctx.visit, ctx.case, ctx.case_related = visit, visit.case, True
             return
-    if isinstance(case_id, int) and not isinstance(case_id, bool):
+    if case_id is not None:
         held = db.session.scalar(select(exists().where(Visit.case_id == case_id, Visit.agent_id == ctx.agent_id)))
         if held:
             ctx.case, ctx.case_related = db.session.get(Case, case_id), True

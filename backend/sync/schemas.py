@@ -27,8 +27,11 @@ class OpsEnvelopeSchema(ma.Schema):
     """Only what keeps ops addressable is checked here; each op's content is checked on its own."""
 
     device_id = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
+    # each op's content (text with NUL, numbers no column holds …) is checked on its own, so a bad
+    # op is rejected and kept while the rest of the batch is applied (backend.sync.ops._start)
     ops = ma.fields.List(
-        ma.fields.Dict(), required=True, validate=validate.Length(max=MAX_OPS_PER_BATCH)
+        ma.fields.Dict(), required=True, validate=validate.Length(max=MAX_OPS_PER_BATCH),
+        metadata={"checked_by_handler": True},
     )
 
     @ma.validates("ops")

@@ -240,3 +240,36 @@ def test_a_value_the_database_cannot_hold_rejects_the_op_instead_of_stalling_the
     assert [(r["status"], r.get("code")) for r in body["results"]][0] == ("rejected", "out_of_range")
     assert body["results"][1]["status"] == "applied"
     assert db.session.get(SyncOp, bad["id"]).status == "rejected"
+
+
+def test_content_no_column_can_hold_rejects_that_op_alone_and_keeps_it(db, send, owned_visit, client, auth, owner):
+    """A NUL in a note, a number past 64 bits, a lone surrogate, an infinite accuracy: each op
+    is rejected per field and kept (made readable), and the good op in the same batch applies.
+    (Refusing the whole batch would stall the device's outbox behind the one bad op.)"""
+    nul_note = make_op("note.add", {"case_id": owned_visit.case_id, "text": "gate code 4\u00002"})
+    huge = make_op("visit.checkout", {"visit_id": owned_visit.id, "version": 2**70})
+    surrogate = make_op("note.add", {"case_id": owned_visit.case_id, "text": "half \ud800 a pair"})
+    infinite = checkin_op(owned_visit, accuracy_m=float("inf"))
+    good = make_op("note.add", {"case_id": owned_visit.case_id, "text": "Neighbour says evenings."})
+    status, body = send([nul_note, huge, surrogate, infinite, good])
+
+    assert status == 200, body
+    results = {r["id"]: r for r in body["results"]}
+    assert results[nul_note["id"]]["status"] == "rejected" and "payload.text" in results[nul_note["id"]]["errors"]
+    assert "out of range" in results[huge["id"]]["errors"]["payload.version"][0]
+    assert "payload.text" in results[surrogate["id"]]["errors"]
+    assert "payload.accuracy_m" in results[infinite["id"]]["errors"]
+    assert results[good["id"]]["status"] == "applied"
+
+    kept = {op.id: op for op in db.session.scalars(select(SyncOp))}
+    assert set(kept) == {nul_note["id"], huge["id"], surrogate["id"], infinite["id"], good["id"]}
+    assert kept[nul_note["id"]].payload["text"] == "gate code 4\\x002"  # what the agent typed, readable
+    assert kept[huge["id"]].payload["version"] == str(2**70)
+    assert kept[nul_note["id"]].case_id == owned_visit.case_id and kept[infinite["id"]].visit_id == owned_visit.id
+    assert db.session.scalar(select(func.count(Note.id))) == 1
+    queue = client.get("/api/sync/exceptions", headers=auth(owner)).get_json()
+    assert {nul_note["id"], huge["id"], surrogate["id"], infinite["id"]} <= {item["op"]["id"] for item in queue["items"]}
+
+    # the device resends (it never saw the answer): each is a duplicate with the first answer
+    status, again = send([nul_note, infinite])
+    assert status == 200 and [r["status"] for r in again["results"]] == ["duplicate", "duplicate"]
