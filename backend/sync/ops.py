@@ -426,11 +426,12 @@ def _is_postgresql() -> bool:
 def _lock_case(case_id: int) -> None:
     """One op at a time per case, taken before the op reads or writes anything of it.
 
-    Row locks alone deadlock here: every insert that references the case or the visit (note,
-    plan, op record, timeline event) takes a FOR KEY SHARE lock on that row, and the timeline
-    append then asks for FOR UPDATE — two ops on one case (a replay racing its original, two
-    devices) would each hold the first and wait for the second. A transaction-scoped advisory
-    lock on the case id queues them instead; office edits do not take it, so no new cycle.
+    Row locks alone deadlock here: every insert that references the visit (outcome, note, plan)
+    takes a FOR KEY SHARE lock on it, and a visit op asks for the visit FOR UPDATE — two ops on
+    one case (a replay racing its original, two devices) would each hold the first and wait for
+    the second. (The timeline append's case lock is FOR NO KEY UPDATE, which such inserts do not
+    block.) A transaction-scoped advisory lock on the case id queues them instead; office edits
+    do not take it, so no new cycle.
     SQLite needs none: its sync writers are queued on the file lock.
     """
     if _is_postgresql():
