@@ -21,3 +21,5 @@ def retention_run(dry_run: bool, as_of: str | None):
                    f"last activity {case['last_activity'][:10]}, retained until {case['retain_until']}")
     action = "would purge" if dry_run else "purged"
     click.echo(f"retention as of {report['as_of']}: {report['judged']} closed cases judged, {action} {report['due']}")
+    if not dry_run:
+        click.echo(f"feed: {report['packet_stale_pruned']} packet invalidation entries no kept packet needs, deleted")

@@ -26,6 +26,7 @@ from ..plans.models import Blob, RepaymentPlan, Signature
 from ..policy.rules import jurisdiction_for, retention_until
 from ..policy.settings import effective_settings
 from ..sync.models import SyncOp
+from ..sync.services import prune_packet_stale
 from ..visits.models import Outcome, Visit
 
 PURGED_EVENT = "data.purged"
@@ -99,8 +100,10 @@ def run_retention(*, today: date | None = None, dry_run: bool = False, actor_id:
         if due:
             audit(actor=None, action="retention.run", target="cases", purged=len(due), as_of=today.isoformat())
         db.session.commit()
+    # the feed's packet invalidation entries live only as long as a kept packet may consult them
+    stale_pruned = 0 if dry_run else prune_packet_stale()
     return {"as_of": today.isoformat(), "dry_run": dry_run, "judged": len(verdicts), "due": len(due),
-            "purged": purged, "cases": [v.as_dict() for v in verdicts]}
+            "purged": purged, "cases": [v.as_dict() for v in verdicts], "packet_stale_pruned": stale_pruned}
 
 
 def purge_case(*, case: Case, verdict: Verdict, purgeable_case_ids: set[int], actor_id: int | None = None) -> dict:

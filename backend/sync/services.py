@@ -449,6 +449,22 @@ def _store_packet(**values) -> None:
         db.session.rollback()
 
 
+def prune_packet_stale(*, now: datetime | None = None, settle: timedelta = timedelta(hours=1)) -> int:
+    """Delete the `packet.stale` entries no kept packet can consult any more (run daily, with
+    retention). A packet consults only entries after its head, so those at or below the lowest
+    head kept are dead; the `settle` margin covers a packet being built right now from a head
+    read before the oldest packet kept (entries older than that were visible before it read)."""
+    now = now or utcnow()
+    lowest = db.session.scalar(select(func.min(PacketCache.head)))
+    if lowest is None:
+        lowest = feed_head()
+    deleted = db.session.execute(
+        delete(Change).where(Change.kind == STALE, Change.id <= lowest, Change.at < now - settle)
+    ).rowcount
+    db.session.commit()
+    return deleted
+
+
 def warm_packets(*, day: date, user_ids: list[int] | None = None) -> int:
     """Build the day's packets ahead of the morning burst (each agent with visits that day, or
     only `user_ids`' agents). A packet warmed too early is only a wasted build: it is checked
