@@ -1,22 +1,16 @@
 """JOBS_BACKEND=rq: background work leaves the web process through a real Redis and runs in a
 real worker process on the same database — a route plan's solve, and a push with a retry
 that waits on the queue's scheduler (a timer would die with RQ's work-horse)."""
-import base64
-import os
-import threading
 import time
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
-import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 
 from backend.push.models import PushSubscription
 from backend.push.sender import queue_push
 from backend.routing.jobs import wait_for_route_plans
+from tests.push.push_service import BrowserKeys, push_service  # noqa: F401 (push_service is a fixture)
 
 
 def test_a_route_plan_is_solved_by_the_rq_worker(client, db, rq_worker, make_branch, make_agent, make_case,
@@ -41,57 +35,21 @@ def test_a_route_plan_is_solved_by_the_rq_worker(client, db, rq_worker, make_bra
     assert rq_worker.poll() is None, "the worker died"
 
 
-class _PushEndpoint:
-    """A push service on loopback: 503 to the first request, 201 after."""
-
-    def __init__(self):
-        self.statuses = [503, 201]
-        self.received = []
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                endpoint.received.append(time.monotonic())
-                status = endpoint.statuses.pop(0) if len(endpoint.statuses) > 1 else endpoint.statuses[0]
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}/push/phone"
-
-
-@pytest.fixture
-def push_endpoint():
-    endpoint = _PushEndpoint()
-    yield endpoint
-    endpoint.server.shutdown()
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
 def test_a_push_goes_through_the_queue_and_its_retry_through_the_scheduler(client, db, rq_worker, make_agent,
-                                                                           auth, push_endpoint):
+                                                                           auth, push_service):
     agent = make_agent()
-    key = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
-    body = {"endpoint": push_endpoint.url, "expirationTime": None, "keys": {"p256dh": _b64(key), "auth": _b64(os.urandom(16))}}
+    endpoint = push_service.endpoint("phone", 503, 201)  # a 503 first: the retry must wait on the scheduler
+    keys = BrowserKeys()
+    body = {"endpoint": endpoint, "expirationTime": None, "keys": {"p256dh": keys.p256dh, "auth": keys.auth}}
     assert client.post("/api/push/subscriptions", json=body, headers=auth(agent.user)).status_code == 201
 
     queue_push(kind="stop_work", user_id=agent.user_id, data={"case_id": 1})
     db.session.commit()  # the hand-off happens after the commit, onto Redis
 
     deadline = time.monotonic() + 30
-    while len(push_endpoint.received) < 2 and time.monotonic() < deadline:
+    while len(push_service.requests_to(endpoint)) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert len(push_endpoint.received) == 2, "the 503 was not retried through the queue"
+    assert len(push_service.requests_to(endpoint)) == 2, "the 503 was not retried through the queue"
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         db.session.expire_all()
