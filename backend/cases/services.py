@@ -1,3 +1,4 @@
+import json
 from datetime import datetime
 
 from flask import g
@@ -59,10 +60,11 @@ def append_event(*, case: Case, kind: str, actor_id: int | None, data: dict | No
         connection.execute(_LOCK_CASE, {"case_id": case_id})
     last = connection.execute(_CHAIN_TIP, {"case_id": case_id}).first()
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-    # JSON round-trip so the stored data hashes the same way when read back
-    data = _json_roundtrip(data)
+    # the canonical text once: its digest is the chain's, and the data stored is that text read
+    # back, so it hashes the same way when verified (data_digest of it gives the same text)
+    text = canonical_json(data)
+    data, digest = json.loads(text), sha256_hex(text)
     at = utcnow()
-    digest = data_digest(data)
     values = {
         "case_id": case_id,
         "seq": seq,
@@ -80,12 +82,6 @@ def append_event(*, case: Case, kind: str, actor_id: int | None, data: dict | No
 
 
 _INSERT_EVENT = TimelineEvent.__table__.insert()
-
-
-def _json_roundtrip(data: dict) -> dict:
-    import json
-
-    return json.loads(canonical_json(data))
 
 
 def verify_timeline(*, case_id: int) -> dict:
