@@ -4,13 +4,18 @@ on Redis (production: `JOBS_BACKEND=rq`, `REDIS_URL`, and `python -m backend.wor
 A job is a module-level function taking keyword arguments of plain JSON; it runs inside an
 app context. On RQ it may run in any worker process, so it reads its state from the database.
 """
-from concurrent.futures import ThreadPoolExecutor
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from datetime import timedelta
 from importlib import import_module
 
 from flask import Flask, current_app
 
 _executor: ThreadPoolExecutor | None = None
+_running: set[Future] = set()  # in-process jobs not yet finished
+_running_lock = threading.Lock()
 
 
 def _path(fn) -> str:
@@ -74,7 +79,42 @@ def enqueue(fn, /, *, delay_s: float | None = None, **kwargs):
         return queue.enqueue(run_job, _path(fn), kwargs, job_timeout=timeout)
     if delay_s:
         raise ValueError("a delayed job needs JOBS_BACKEND=rq")
-    return _pool(app).submit(_run_in_context, app, _path(fn), kwargs)
+    future = _pool(app).submit(_run_in_context, app, _path(fn), kwargs)
+    with _running_lock:
+        _running.add(future)
+    future.add_done_callback(_finished)
+    return future
+
+
+def _finished(future: Future) -> None:
+    with _running_lock:
+        _running.discard(future)
+
+
+def wait_idle(app: Flask | None = None, timeout: float | None = 60.0) -> bool:
+    """Block until no background job is queued, scheduled or running (RQ: on the app's queue,
+    any process's; in-process: this process's, including jobs those jobs queued); `timeout`
+    None waits for ever. True if idle."""
+    app = app or current_app
+    deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+    if uses_rq(app):
+        from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+
+        queue = rq_queue(app)
+        registries = (StartedJobRegistry(queue=queue), ScheduledJobRegistry(queue=queue))
+        while queue.count or any(registry.count for registry in registries):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+    while True:
+        with _running_lock:
+            running = list(_running)
+        if not running:
+            return True
+        left = None if timeout is None else max(0.0, deadline - time.monotonic())
+        if wait_futures(running, timeout=left).not_done:
+            return False
 
 
 def _pool(app: Flask) -> ThreadPoolExecutor:

@@ -3,7 +3,6 @@ factories `make_*(**overrides)`; `auth(user)` headers; a live server for browser
 import os
 import tempfile
 import threading
-import time
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import count
@@ -11,7 +10,7 @@ from itertools import count
 import pytest
 from sqlalchemy import inspect, text
 
-from backend import create_app
+from backend import create_app, jobs
 from backend.config import TestConfig
 from backend.extensions import db as _db
 
@@ -41,24 +40,6 @@ def app():
     yield application
 
 
-def _finish_background_jobs(app, timeout_s: float = 60.0) -> None:
-    """Work a previous test queued (a packet built ahead, a push sent) must not run into this
-    test's emptied tables — or write rows into them: wait for it to finish."""
-    from backend import jobs
-
-    if jobs.uses_rq(app):
-        from rq.registry import StartedJobRegistry
-
-        queue = jobs.rq_queue(app)
-        started = StartedJobRegistry(queue=queue)
-        deadline = time.monotonic() + timeout_s
-        while (queue.count or started.count) and time.monotonic() < deadline:
-            time.sleep(0.05)
-    elif jobs._executor is not None:
-        pool, jobs._executor = jobs._executor, None  # the next enqueue starts a fresh pool
-        pool.shutdown(wait=True)
-
-
 def _empty_all_tables():
     existing = set(inspect(_db.engine).get_table_names())
     tables = [t.name for t in reversed(_db.metadata.sorted_tables) if t.name in existing]
@@ -78,7 +59,9 @@ def db(request, app):
         return
     ctx = app.app_context()
     ctx.push()
-    _finish_background_jobs(app)
+    # work a previous test queued (a packet built ahead, a push retry) must not run into this
+    # test's emptied tables — or write rows into them
+    assert jobs.wait_idle(app, timeout=60), "background jobs of the previous test still running"
     _empty_all_tables()
     yield _db
     _db.session.rollback()

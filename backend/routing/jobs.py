@@ -9,17 +9,15 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 
 log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _pending: dict[int, Future] = {}
-_queued: dict[int, object] = {}  # RQ jobs this process enqueued, until seen finished
 
 
 def _executor() -> ThreadPoolExecutor:
@@ -37,9 +35,7 @@ def submit_route_plan(plan_id: int) -> None:
     from ..jobs import enqueue, uses_rq
 
     if uses_rq():
-        job = enqueue(run_route_plan, plan_id=plan_id)
-        with _lock:
-            _queued[plan_id] = job
+        enqueue(run_route_plan, plan_id=plan_id)
         return
     app = current_app._get_current_object()
     future = _executor().submit(_run, app, plan_id)
@@ -55,52 +51,32 @@ def _forget(plan_id: int) -> None:
 
 def run_route_plan(*, plan_id: int) -> None:
     """The job, in an app context (an RQ worker's or the pool thread's)."""
-    from ..extensions import db
     from .services import solve_route_plan
 
     try:
         solve_route_plan(plan_id=plan_id)
     except Exception:  # solve_route_plan records failures itself; this is the last net
         log.exception("route plan job %s crashed", plan_id)
-    finally:
-        db.session.remove()
 
 
 def _run(app: Flask, plan_id: int) -> None:
+    from ..extensions import db
+
     with app.app_context():
-        run_route_plan(plan_id=plan_id)
+        try:
+            run_route_plan(plan_id=plan_id)
+        finally:
+            db.session.remove()  # (on RQ, backend.jobs.run_job does this)
 
 
 def wait_for_route_plans(timeout: float | None = None) -> bool:
-    """Block until the jobs this process queued are done (CLI, tests); True if all did."""
-    started = time.monotonic()
+    """Block until the plans this process solves in-process are done, or on RQ until the queue
+    is idle (CLI, tests); True if all did."""
+    from ..jobs import uses_rq, wait_idle
+
+    if has_app_context() and uses_rq():  # (no app context: nothing can have gone to a queue)
+        return wait_idle(timeout=timeout)
     with _lock:
         futures = list(_pending.values())
     done, not_done = wait(futures, timeout=timeout)
-    if not_done:
-        return False
-    while True:
-        with _lock:
-            jobs = list(_queued.items())
-        for plan_id, job in jobs:
-            if _rq_ended(job):
-                with _lock:
-                    _queued.pop(plan_id, None)
-        with _lock:
-            if not _queued:
-                return True
-        if timeout is not None and time.monotonic() - started > timeout:
-            return False
-        time.sleep(0.05)
-
-
-def _rq_ended(job) -> bool:
-    """The RQ job will not run again (done, failed, stopped, or already expired from Redis)."""
-    from rq.exceptions import InvalidJobOperation
-    from rq.job import JobStatus
-
-    try:
-        status = job.get_status(refresh=True)
-    except InvalidJobOperation:
-        return True
-    return status in (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
+    return not not_done
