@@ -32,11 +32,16 @@ def record_change(*, user_id: int | None, kind: str, ref_type: str, ref_id: int,
     id 101 before 100 commits and skip 100 forever. Writers of the feed therefore take one
     transaction-scoped lock: ids become visible in order. (SQLite has one writer at a time anyway.)
     """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})
+    lock_feed(db.session)
     change = Change(user_id=user_id, kind=kind, ref_type=ref_type, ref_id=ref_id, data=data or {})
     db.session.add(change)
     return change
+
+
+def lock_feed(session) -> None:
+    """Take the feed's order lock for this transaction (PostgreSQL; see record_change)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})
 
 
 def _z(value: datetime | None) -> str | None:
@@ -341,10 +346,8 @@ def _write_packet_stale(session):
         entries += [("user", i) for i in sorted(marks.get("user", ()))]
     if not entries:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})  # ids visible in order
+    lock_feed(session)  # ids visible in order
     session.add_all([Change(user_id=None, kind=STALE, ref_type=kind, ref_id=ref_id, data={}) for kind, ref_id in entries])
-    session.info.pop(_MARKS, None)  # the entries' own flush notes nothing; be sure
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -445,8 +448,9 @@ def _store_packet(**values) -> None:
         db.session.execute(delete(PacketCache).where(PacketCache.agent_id == values["agent_id"],
                                                      PacketCache.day < utcnow().date() - timedelta(days=2)))
         db.session.commit()
-    except DBAPIError:
+    except DBAPIError as exc:
         db.session.rollback()
+        current_app.logger.warning("day packet of agent %s not kept (served as built): %s", values["agent_id"], exc)
 
 
 def prune_packet_stale(*, now: datetime | None = None, settle: timedelta = timedelta(hours=1)) -> int:
