@@ -226,6 +226,7 @@ class DoorstepApi(Api):
             from .extensions import db
 
             db.session.rollback()
+            current_app.logger.warning("out of range for its column: %s", error)
             return error_body(422, "A number in the request is out of range.", code="out_of_range"), 422
         current_app.logger.exception("unhandled error")
         return self.handle_http_exception(InternalServerError("Something went wrong on the server."))

@@ -7,7 +7,7 @@ from copy import deepcopy
 from datetime import timedelta
 from functools import wraps
 
-from flask import g, request
+from flask import current_app, g, request
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
@@ -53,8 +53,9 @@ def _authenticate() -> User:
         token.last_used_at = now
         try:
             db.session.commit()
-        except OperationalError:
+        except OperationalError as exc:
             db.session.rollback()
+            current_app.logger.info("token last-used time not recorded (database busy): %s", exc)
     g.token = token
     g.user = user
     g.agent = user.agent if user.role == "agent" else None
