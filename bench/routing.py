@@ -224,14 +224,8 @@ PEERS = {"vroom": peer_vroom, "pyvrp": peer_pyvrp, "ortools": peer_ortools}
 def _peak_rss_mb() -> float:
     """This process's peak RSS since its exec (VmHWM; ru_maxrss would include the
     benchmark driver's memory, which Linux carries across exec)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_kb = _proc_kb("/proc/self/status", ("VmHWM",)).get("VmHWM")
+    return peak_kb / 1024 if peak_kb is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _runner(engine: str, problem_path: str, out_path: str, seconds: float) -> None:

@@ -535,7 +535,7 @@ def run(*, n_agents: int, visits_per_agent: int, kills: int, kill_interval=(0.5,
         server.start()
         tally = Tally()
         stop = threading.Event()
-        max_batch = 12
+        max_batch = 12  # the devices' batch size, and the killer's estimate of requests from it
         expected_requests = int(len(all_ops) / ((1 + max_batch) / 2))
         killer = threading.Thread(target=run_killer, args=(server, stop, tally),
                                   kwargs=dict(kills=kills, expected_requests=expected_requests, interval=kill_interval,
@@ -555,7 +555,8 @@ def run(*, n_agents: int, visits_per_agent: int, kills: int, kill_interval=(0.5,
                     agent = queue.pop()
                 try:
                     got = run_device(server, agent, plans[agent.username], tally, random.Random(rng.random()),
-                                     replay_rate=replay_rate, lost_rate=lost_rate, deadline=deadline)
+                                     max_batch=max_batch, replay_rate=replay_rate, lost_rate=lost_rate,
+                                     deadline=deadline)
                     with lock:
                         answers.update(got)
                 except Exception as exc:  # reported, and the run fails
