@@ -144,16 +144,13 @@ def purge_case(*, case: Case, verdict: Verdict, purgeable_case_ids: set[int], ac
 
 
 def _debtor_purgeable(debtor: Debtor, purgeable_case_ids: set[int]) -> bool:
-    others = db.session.scalars(
-        select(Case.id).join(Account, Case.account_id == Account.id).where(Account.debtor_id == debtor.id)
-    ).all()
-    return all(case_id in purgeable_case_ids or _is_purged(case_id) for case_id in others)
-
-
-def _is_purged(case_id: int) -> bool:
-    return bool(db.session.scalar(
-        select(func.count(TimelineEvent.id)).where(TimelineEvent.case_id == case_id, TimelineEvent.kind == PURGED_EVENT)
-    ))
+    """Every case of the debtor is being purged now or was purged before."""
+    still_needed = (
+        select(Case.id).join(Account, Case.account_id == Account.id)
+        .where(Account.debtor_id == debtor.id, Case.id.not_in(purgeable_case_ids), ~_already_purged())
+        .limit(1)
+    )
+    return db.session.scalar(still_needed) is None
 
 
 def _purge_signatures(case_id: int) -> int:

@@ -119,7 +119,8 @@ def test_a_debtor_with_another_live_case_keeps_name_and_address(db, aged_case, m
                       balance=Decimal("10"), overdue_amount=Decimal("10"), days_past_due=40)
     db.session.add(account)
     db.session.flush()
-    db.session.add(Case(account_id=account.id, stage="field", branch_id=old.branch_id))
+    live = Case(account_id=account.id, stage="field", branch_id=old.branch_id)
+    db.session.add(live)
     db.session.commit()
 
     report = run_retention(today=TODAY)
@@ -127,3 +128,11 @@ def test_a_debtor_with_another_live_case_keeps_name_and_address(db, aged_case, m
     assert report["purged"][0]["debtor"] is False and report["purged"][0]["account_number"] is True
     db.session.expire_all()
     assert debtor.name != PURGED_NAME and old.account.account_number.startswith("purged-")
+
+    # the other case closes and its time comes: now the debtor goes too (the first was purged before)
+    live.stage = "closed"
+    db.session.commit()
+    report = run_retention(today=TODAY)
+    assert [p["case_id"] for p in report["purged"]] == [live.id] and report["purged"][0]["debtor"] is True
+    db.session.expire_all()
+    assert debtor.name == PURGED_NAME
