@@ -7,7 +7,7 @@ from sqlalchemy import exists, select
 
 from ..cases.models import Case
 from ..cases.services import append_event, user_may_see_case
-from ..common import canonical_json, sha256_hex, utcnow
+from ..common import canonical_json, sha256_hex, upsert_insert, utcnow
 from ..errors import abort
 from ..events import emit
 from ..extensions import db
@@ -218,11 +218,7 @@ def store_blob(*, data: bytes, content_type: str) -> str:
 
 def _insert_blob(dialect: str):
     if dialect not in _INSERT_BLOB:
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        _INSERT_BLOB[dialect] = insert(Blob).on_conflict_do_nothing(index_elements=["sha256"])
+        _INSERT_BLOB[dialect] = upsert_insert(dialect)(Blob).on_conflict_do_nothing(index_elements=["sha256"])
     return _INSERT_BLOB[dialect]
 
 

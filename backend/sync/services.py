@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, selectinload
 
-from ..common import canonical_json, to_utc_naive, utcnow
+from ..common import canonical_json, to_utc_naive, upsert_insert, utcnow
 from ..errors import abort
 from ..events import on
 from ..extensions import db
@@ -432,12 +432,7 @@ def with_server_time(body: str) -> str:
 
 def _store_packet(**values) -> None:
     """Best effort: a busy database must not fail the pull over keeping a copy."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(PacketCache).values(**values, built_at=utcnow())
+    stmt = upsert_insert(db.session.get_bind().dialect.name)(PacketCache).values(**values, built_at=utcnow())
     fresh = {k: stmt.excluded[k] for k in ("head", "fingerprint", "etag", "case_ids", "expires_at", "body", "built_at")}
     # two workers building the same packet: the one that read the later feed head stays
     stmt = stmt.on_conflict_do_update(index_elements=["agent_id", "day"], set_=fresh,
