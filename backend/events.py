@@ -19,6 +19,12 @@ def on(name: str):
     return decorator
 
 
+def off(name: str, func: Callable) -> None:
+    """Stop `func` listening to `name` (a listener added for a while, e.g. by a test)."""
+    if func in _listeners[name]:
+        _listeners[name].remove(func)
+
+
 def emit(name: str, **payload) -> None:
     for listener in list(_listeners[name]):
         try:

@@ -61,4 +61,4 @@ def listen():
 
     yield subscribe
     for name, listener in added:
-        events._listeners[name].remove(listener)
+        events.off(name, listener)
