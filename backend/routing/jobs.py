@@ -9,15 +9,19 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app
 
 log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _pending: dict[int, Future] = {}
+# RQ jobs this process enqueued and has not seen end; the ended ones are dropped at each
+# submit, so a web worker holds only its jobs in flight
+_queued: dict[int, object] = {}
 
 
 def _executor() -> ThreadPoolExecutor:
@@ -35,7 +39,14 @@ def submit_route_plan(plan_id: int) -> None:
     from ..jobs import enqueue, uses_rq
 
     if uses_rq():
-        enqueue(run_route_plan, plan_id=plan_id)
+        job = enqueue(run_route_plan, plan_id=plan_id)
+        with _lock:
+            in_flight = list(_queued.items())
+        ended = [plan for plan, queued in in_flight if _rq_ended(queued)]
+        with _lock:
+            for plan in ended:
+                _queued.pop(plan, None)
+            _queued[plan_id] = job
         return
     app = current_app._get_current_object()
     future = _executor().submit(_run, app, plan_id)
@@ -70,13 +81,36 @@ def _run(app: Flask, plan_id: int) -> None:
 
 
 def wait_for_route_plans(timeout: float | None = None) -> bool:
-    """Block until the plans this process solves in-process are done, or on RQ until the queue
-    is idle (CLI, tests); True if all did."""
-    from ..jobs import uses_rq, wait_idle
-
-    if has_app_context() and uses_rq():  # (no app context: nothing can have gone to a queue)
-        return wait_idle(timeout=timeout)
+    """Block until the jobs this process queued are done (CLI, tests); True if all did. (On RQ
+    each job's own status is asked: an idle-looking queue can hide a job a worker has just taken.)"""
+    started = time.monotonic()
     with _lock:
         futures = list(_pending.values())
     done, not_done = wait(futures, timeout=timeout)
-    return not not_done
+    if not_done:
+        return False
+    while True:
+        with _lock:
+            jobs = list(_queued.items())
+        for plan_id, job in jobs:
+            if _rq_ended(job):
+                with _lock:
+                    _queued.pop(plan_id, None)
+        with _lock:
+            if not _queued:
+                return True
+        if timeout is not None and time.monotonic() - started > timeout:
+            return False
+        time.sleep(0.05)
+
+
+def _rq_ended(job) -> bool:
+    """The RQ job will not run again (done, failed, stopped, or already expired from Redis)."""
+    from rq.exceptions import InvalidJobOperation
+    from rq.job import JobStatus
+
+    try:
+        status = job.get_status(refresh=True)
+    except InvalidJobOperation:
+        return True
+    return status in (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
