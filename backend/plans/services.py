@@ -41,7 +41,7 @@ def create_plan(
     status = "pending_approval" if verdict["status"] == "pending_approval" else "active"
     discount = Decimal(str(terms.get("discount_pct", "0")))
     schedule = terms.get("schedule") or []
-    plan = RepaymentPlan(
+    values = dict(
         case_id=case.id,
         visit_id=visit_id,
         kind=terms["kind"],
@@ -57,9 +57,10 @@ def create_plan(
         policy_findings=verdict["findings"],
         created_by_id=actor_id,
         op_id=op_id,
+        created_at=utcnow(),
     )
-    db.session.add(plan)
-    db.session.flush()
+    # a plain INSERT (the sync path's hot write): the plan returned is not in the session
+    plan = RepaymentPlan(id=db.session.connection().execute(_INSERT_PLAN, values).inserted_primary_key[0], **values)
     if schedule:
         # one executemany, not one flushed INSERT per installment (a year's plan has twelve)
         db.session.connection().execute(
@@ -95,6 +96,7 @@ def create_plan(
     return plan
 
 
+_INSERT_PLAN = RepaymentPlan.__table__.insert()
 _INSERT_INSTALLMENT = Installment.__table__.insert()
 
 

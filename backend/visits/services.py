@@ -11,7 +11,7 @@ from ..events import emit
 from ..extensions import db
 from ..org.models import Agent
 from ..policy.rules import check_visit, windows_for
-from ..sync.services import record_change
+from ..sync.services import record_change, write_through
 from .models import OPEN_STATUSES, TRANSITIONS, Visit
 
 
@@ -109,10 +109,15 @@ def create_visit(
 
 
 def move_visit_status(visit: Visit, status: str) -> None:
+    moved = _moved(visit, status)
+    visit.status, visit.version = moved["status"], moved["version"]
+
+
+def _moved(visit: Visit, status: str) -> dict:
+    """The visit's columns after a move to `status` (409 when the move is not allowed)."""
     if status not in TRANSITIONS[visit.status]:
         abort(409, f"A {visit.status} visit cannot become {status}.", code="bad_transition")
-    visit.status = status
-    visit.version += 1
+    return {"status": status, "version": visit.version + 1}
 
 
 def publish_visit(*, visit: Visit, actor_id: int | None) -> None:
@@ -189,11 +194,9 @@ def checkin_visit(
         notes.append(f"{distance:.0f} m from the address (limit {max_distance_m:.0f} m): " + (reason_far or "no reason given"))
     if accuracy_m > max_distance_m:
         notes.append(f"GPS accuracy {accuracy_m:.0f} m")
-    move_visit_status(visit, "checked_in")
-    visit.checkin_at = at
-    visit.checkin_lat, visit.checkin_lon, visit.checkin_accuracy_m = lat, lon, accuracy_m
-    visit.checkin_distance_m = round(distance, 1)
-    visit.checkin_flag = "; ".join(notes) or None
+    # field events write their row through (write_through): they are the sync path's hot writes
+    write_through(visit, **_moved(visit, "checked_in"), checkin_at=at, checkin_lat=lat, checkin_lon=lon,
+                  checkin_accuracy_m=accuracy_m, checkin_distance_m=round(distance, 1), checkin_flag="; ".join(notes) or None)
     append_event(
         case=visit.case,
         kind="visit.checkin",
@@ -216,8 +219,7 @@ def checkout_visit(*, visit: Visit, at, actor_id: int | None, lat: float | None 
         abort(409, "The visit was never checked in.", code="bad_transition")
     if visit.checkout_at is not None:
         abort(409, "The visit is already checked out.", code="bad_transition")
-    visit.checkout_at = at
-    visit.checkout_lat, visit.checkout_lon = lat, lon
+    write_through(visit, checkout_at=at, checkout_lat=lat, checkout_lon=lon)
     append_event(case=visit.case, kind="visit.checkout", actor_id=actor_id, data={"visit_id": visit.id, "at": at.isoformat(), "op_id": op_id})
     return visit
 
@@ -259,10 +261,10 @@ def record_outcome(
     # a plain INSERT, not the unit of work (a measurable share of a sync op). The returned
     # outcome is not in the session, so visit.outcome stays as loaded: callers use the return value.
     outcome = Outcome(id=db.session.connection().execute(Outcome.__table__.insert(), values).inserted_primary_key[0], **values)
-    move_visit_status(visit, spec["visit"])
+    write_through(visit, **_moved(visit, spec["visit"]))
     case = visit.case
     if met in ("debtor", "third_party"):
-        case.last_contact_at = recorded_at
+        write_through(case, last_contact_at=recorded_at)
     append_event(
         case=case,
         kind="visit.outcome",
