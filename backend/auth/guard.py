@@ -21,14 +21,16 @@ PUBLIC = "public"
 
 
 def _token_query():
-    """Built once, on first use (the mappers must all be imported): the token with its user and the
-    user's agent profile in one round trip, as every request reads all three."""
+    """Built once, on first use (the mappers must all be imported): the token with its user, the
+    user's agent profile and its branch in one round trip, as every request reads them."""
     global _TOKEN
     if _TOKEN is None:
+        from ..org.models import Agent
+
         _TOKEN = (
             select(Token)
             .where(Token.token_hash == bindparam("token_hash"))
-            .options(joinedload(Token.user).joinedload(User.agent))
+            .options(joinedload(Token.user).joinedload(User.agent).joinedload(Agent.branch))
         )
     return _TOKEN
 

@@ -550,8 +550,7 @@ def _case_state(case: Case) -> dict:
     return {"id": case.id, "version": case.version, "flags": [{"flag": f.flag, "reason": f.reason} for f in case.active_flags()]}
 
 
-def _visit_state(visit: Visit, outcome_code: str | None = None) -> dict:
-    """outcome_code: the outcome this op just recorded (a plain INSERT: visit.outcome is as loaded)."""
+def _visit_state(visit: Visit) -> dict:
     return {
         "id": visit.id,
         "case_id": visit.case_id,
@@ -564,7 +563,7 @@ def _visit_state(visit: Visit, outcome_code: str | None = None) -> dict:
         "checkin_distance_m": visit.checkin_distance_m,
         "checkin_flag": visit.checkin_flag,
         "checkout_at": visit.checkout_at.isoformat() + "Z" if visit.checkout_at else None,
-        "outcome": outcome_code or (visit.outcome.code if visit.outcome is not None else None),
+        "outcome": visit.outcome.code if visit.outcome is not None else None,
     }
 
 
@@ -652,7 +651,7 @@ def _outcome(ctx: OpContext) -> dict:
         visit=visit, code=p["code"], met=p["met"], disclosure_at=p.get("disclosure_at"), data=data,
         recorded_at=ctx.device_at, actor_id=ctx.user_id, compliance_flags=findings, op_id=ctx.op_id,
     )
-    return {"visit": _visit_state(visit, outcome.code), "outcome_id": outcome.id, "plan_id": plan.id if plan else None, "compliance_flags": findings}
+    return {"visit": _visit_state(visit), "outcome_id": outcome.id, "plan_id": plan.id if plan else None, "compliance_flags": findings}
 
 
 def _propose(ctx: OpContext) -> dict:

@@ -2,6 +2,8 @@ from datetime import date
 
 from flask import g
 from sqlalchemy import select
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..cases.models import Case
 from ..cases.services import append_event, get_case_for_user
@@ -258,9 +260,12 @@ def record_outcome(
         "op_id": op_id,
         "compliance_flags": compliance_flags or [],
     }
-    # a plain INSERT, not the unit of work (a measurable share of a sync op). The returned
-    # outcome is not in the session, so visit.outcome stays as loaded: callers use the return value.
+    # a plain INSERT, not the unit of work (a measurable share of a sync op); the row then joins
+    # the session as loaded (persistent, nothing to flush) and becomes visit.outcome
     outcome = Outcome(id=db.session.connection().execute(Outcome.__table__.insert(), values).inserted_primary_key[0], **values)
+    make_transient_to_detached(outcome)
+    db.session.add(outcome)
+    set_committed_value(visit, "outcome", outcome)
     write_through(visit, **_moved(visit, spec["visit"]))
     case = visit.case
     if met in ("debtor", "third_party"):
