@@ -18,9 +18,10 @@ from decimal import Decimal
 
 import marshmallow as ma
 from flask import current_app
-from sqlalchemy import bindparam, exists, select, text
+from sqlalchemy import bindparam, exists, func, inspect, select, text
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.util import identity_key
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from ..auth.models import User
@@ -38,6 +39,7 @@ from ..policy.settings import effective_settings
 from ..visits.models import Visit
 from ..visits.services import checkin_visit, checkout_visit, record_outcome
 from .models import Change, SyncOp
+from .services import FEED_WRITTEN
 from .schemas import PAYLOADS, OpSchema, _op_id
 
 # R7: phrases that put a note up for review (threats, arrest, police, crime)
@@ -75,6 +77,9 @@ class OpContext:
     visit: Visit | None = None
     # the case may get the conflict/rejection on its timeline: the agent held it
     case_related: bool = False
+    # SQLite: the batch's earlier ops loaded the visit and case graph, and no one else has
+    # written since (_forget_reads_if_others_wrote): use them as loaded
+    keep_reads: bool = False
     unstorable: dict = field(default_factory=dict)  # per field: content no column can hold
 
 
@@ -84,6 +89,8 @@ def apply_batch(*, user: User, agent: Agent | None, device_id: str, ops: list[di
     Everything an op needs that is not the database (its record, its payload through the schema)
     is prepared before the write lock; the lock is then held for the batch (on SQLite: one file
     lock hand-over per batch instead of one per op, and the holder is not slowed by preparing).
+    Holding SQLite's only write lock, the batch also keeps what its ops loaded (the visit and its
+    case graph) from one op to the next, for as long as no one else commits in between.
     """
     user_id, agent_id = user.id, (agent.id if agent is not None and user.role == "agent" else None)
     ids = [_op_id(raw.get("id")) for raw in ops]
@@ -98,14 +105,22 @@ def apply_batch(*, user: User, agent: Agent | None, device_id: str, ops: list[di
         for op_id, raw in zip(ids, ops)
     ]
     results = []
-    with _write_lock():
-        for op_id, ctx in zip(ids, prepared):
-            if op_id in known:
-                results.append(_duplicate(known[op_id], user_id))
-                continue
-            result, record = apply_op(ctx)
-            known[op_id] = record  # the same id twice in one batch: the second is a duplicate
-            results.append(result)
+    session = db.session()
+    with _write_lock() as exclusive:
+        session.expire_on_commit = not exclusive
+        try:
+            for op_id, ctx in zip(ids, prepared):
+                if op_id in known:
+                    results.append(_duplicate(known[op_id], user_id))
+                    continue
+                ctx.keep_reads = exclusive
+                result, record = apply_op(ctx)
+                known[op_id] = record  # the same id twice in one batch: the second is a duplicate
+                results.append(result)
+        finally:
+            session.expire_on_commit = True
+            session.info.pop(_FEED_SEEN, None)
+            session.info.pop(FEED_WRITTEN, None)
     return results
 
 
@@ -126,6 +141,9 @@ def apply_op(ctx: "OpContext") -> tuple[dict, SyncOp]:
     op_id = ctx.op_id
     try:
         _begin_write()
+        if ctx.keep_reads:
+            head = _forget_reads_if_others_wrote()
+            db.session().info.pop(FEED_WRITTEN, None)  # (left by a transaction before this op)
         try:
             result = _run(ctx)
             db.session.flush()
@@ -136,6 +154,10 @@ def apply_op(ctx: "OpContext") -> tuple[dict, SyncOp]:
                 raise
             return _duplicate(first, ctx.user_id), first
         db.session.commit()
+        if ctx.keep_reads:
+            # the feed head this op left (its own packet.stale entries); none written: as found
+            info = db.session().info
+            info[_FEED_SEEN] = info.pop(FEED_WRITTEN, head)
     except DBAPIError as exc:
         db.session.rollback()
         current_app.logger.warning("sync op %s: database error: %s", op_id, exc)
@@ -147,18 +169,49 @@ def apply_op(ctx: "OpContext") -> tuple[dict, SyncOp]:
 def _write_lock():
     """SQLite has one writer: queue sync writers on a file lock (woken at once by the kernel)
     instead of SQLite's busy handler, which sleeps up to 100 ms between tries and leaves the
-    database idle under load. PostgreSQL needs no such thing (row locks)."""
+    database idle under load. PostgreSQL needs no such thing (row locks).
+
+    Yields whether the holder is now the only sync writer (a file lock was taken)."""
     bind = db.session.get_bind()
     path = bind.url.database if bind.dialect.name == "sqlite" else None
     if not path or path == ":memory:":
-        yield
+        yield False
         return
     with open(f"{path}.sync-lock", "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            yield
+            yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# the feed head as this batch's previous op left it (SQLite, inside the write lock)
+_FEED_SEEN = "sync_feed_seen"
+_FEED_HEAD = select(func.max(Change.id))
+
+
+def _forget_reads_if_others_wrote() -> int | None:
+    """SQLite, at the start of an op's write transaction: keep the objects the batch's earlier ops
+    loaded only if no one else committed since the last of them.
+
+    Every write to a row a packet is built from — the visit, the case, its account, branch,
+    flags and addresses, the outcome — leaves a `packet.stale` entry in the feed in its own
+    transaction (sync.services; tests/sync/test_packet_cache.py holds each such write to it).
+    Between our ops only other writers can add one, so a feed head unmoved since our last op
+    proves the loaded rows are still the database's. Returns the head found."""
+    session = db.session()
+    head = session.connection().execute(_FEED_HEAD).scalar()
+    if head is None or head != session.info.get(_FEED_SEEN):
+        session.expire_all()
+    return head
+
+
+def _loaded(ctx: "OpContext", cls, ident: int):
+    """The row as this batch already loaded it (ctx.keep_reads), else None: read it afresh."""
+    if not ctx.keep_reads:
+        return None
+    obj = db.session.identity_map.get(identity_key(cls, ident))
+    return obj if obj is not None and not inspect(obj).expired else None
 
 
 def _begin_write() -> None:
@@ -380,7 +433,7 @@ def _own_visit(ctx: OpContext) -> Visit:
     visit_id = ctx.payload["visit_id"]
     if _is_postgresql():  # the case lock comes before anything of the case is read (SQLite: no-op)
         db.session.connection().execute(_LOCK_CASE_OF_VISIT, {"space": CASE_LOCK_SPACE, "visit_id": visit_id})
-    visit = db.session.scalars(_OWN_VISIT, {"visit_id": visit_id}).unique().first()
+    visit = _loaded(ctx, Visit, visit_id) or db.session.scalars(_OWN_VISIT, {"visit_id": visit_id}).unique().first()
     if visit is None:
         raise OpProblem("rejected", "Not your visit.", errors={"payload.visit_id": ["no such visit on your route"]}, code="not_your_visit")
     if visit.agent_id != ctx.agent_id:
@@ -477,11 +530,12 @@ def _own_case(ctx: OpContext) -> Case:
     visit = None
     if ctx.payload.get("visit_id") is not None:
         # the usual op names its visit: visit, outcome and the case graph in one round trip
-        visit = db.session.scalars(_VISIT_WITH_CASE, {"visit_id": ctx.payload["visit_id"]}).unique().first()
+        visit = (_loaded(ctx, Visit, ctx.payload["visit_id"])
+                 or db.session.scalars(_VISIT_WITH_CASE, {"visit_id": ctx.payload["visit_id"]}).unique().first())
     if visit is not None and visit.case_id == case_id:
         case = visit.case
     else:
-        case = db.session.scalars(_OWN_CASE, {"case_id": case_id}).unique().first()
+        case = _loaded(ctx, Case, case_id) or db.session.scalars(_OWN_CASE, {"case_id": case_id}).unique().first()
     if case is None:
         raise OpProblem("rejected", "Not your case.", errors={"payload.case_id": ["no such case on your route"]}, code="not_your_case")
     own_visit = visit is not None and visit.case_id == case.id and visit.agent_id == ctx.agent_id

@@ -385,11 +385,14 @@ def _write_packet_stale(session):
     # a plain INSERT (one executemany), not the unit of work: the entries are write-only here,
     # and flushing them through the session was a tenth of a sync op's CPU
     at = utcnow()
-    session.connection().execute(_INSERT_CHANGE, [{"user_id": None, "kind": STALE, "ref_type": kind, "ref_id": ref_id,
-                                                   "data": {}, "at": at} for kind, ref_id in entries])
+    ids = session.connection().execute(_INSERT_CHANGE, [{"user_id": None, "kind": STALE, "ref_type": kind, "ref_id": ref_id,
+                                                         "data": {}, "at": at} for kind, ref_id in entries]).scalars().all()
+    session.info[FEED_WRITTEN] = max(ids)
 
 
-_INSERT_CHANGE = Change.__table__.insert()
+_INSERT_CHANGE = Change.__table__.insert().returning(Change.__table__.c.id)
+# session.info: the highest feed id this transaction's packet.stale entries took (sync.ops reads it)
+FEED_WRITTEN = "sync_feed_written"
 
 
 @event.listens_for(Session, "after_soft_rollback")
