@@ -13,7 +13,7 @@ from ..events import emit
 from ..extensions import db
 from ..org.models import Agent
 from ..policy.plan_policy import evaluate_plan
-from ..sync.services import record_change
+from ..sync.services import MARKS_OPTION, record_change
 from .models import OPEN_STATUSES, Blob, Installment, RepaymentPlan, Signature
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -76,6 +76,8 @@ def create_plan(
                 }
                 for item in schedule
             ],
+            # the packets this touches are the case's (named here, so no plan -> case look-up at commit)
+            execution_options={MARKS_OPTION: {"case": {case.id}}},
         )
     superseded = _supersede_open_plans(case_id=case.id, by=plan)
     append_event(
