@@ -75,6 +75,25 @@ def database_cpu_s(postmaster: int | None) -> float:
     return total / tick
 
 
+def calibration_ms(rounds: int = 3) -> float:
+    """A fixed CPU-bound Python workload (JSON, SHA-256, dict churn — what an op does), best of a
+    few rounds: this shared machine's speed drifts by a third within an hour, so a day's wall
+    clock is read beside the speed the machine had at the time (lower is faster)."""
+    import hashlib
+
+    record = {"visit_id": 123456, "lat": 31.2304, "lon": 121.4737, "text": "Visit note " * 20,
+              "schedule": [{"seq": n, "due_date": "2027-01-01", "amount": "1500.00"} for n in range(12)]}
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.process_time()
+        for n in range(4000):
+            text = json.dumps({**record, "n": n}, sort_keys=True)
+            hashlib.sha256(text.encode()).hexdigest()
+            json.loads(text)
+        best = min(best, time.process_time() - started)
+    return round(best * 1000, 1)
+
+
 def run(*, n_agents: int, visits: int, concurrency: int, workers: int, threads: int, database_url: str | None,
         signature_bytes: int = 8000, seed_value: int = 3) -> dict:
     rng = random.Random(seed_value)
@@ -130,6 +149,7 @@ def run(*, n_agents: int, visits: int, concurrency: int, workers: int, threads: 
                         for result in response.json()["results"]:
                             statuses[result["status"]] = statuses.get(result["status"], 0) + 1
 
+        calibration = calibration_ms()
         t1 = time.perf_counter()
         postmaster = postmaster_pid(db_url)
         server_cpu0, client_cpu0, db_cpu0 = server_cpu_s(server), time.process_time(), database_cpu_s(postmaster)
@@ -155,6 +175,7 @@ def run(*, n_agents: int, visits: int, concurrency: int, workers: int, threads: 
             "server_cpu_ms_per_op": round(server_cpu / n_ops * 1000, 2), "client_cpu_ms_per_op": round(client_cpu / n_ops * 1000, 2),
             "database_cpu_ms_per_op": round(db_cpu / n_ops * 1000, 2) if postmaster else None,
             "load_avg": os.getloadavg()[0],
+            "calibration_ms": [calibration, calibration_ms()],  # before and after the timed part
         }
     finally:
         if server is not None:
@@ -169,7 +190,7 @@ def main(argv=None) -> int:
     parser.add_argument("--visits", type=int, default=15)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)  # one thread per worker: docs/sync.md "third pass"
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL") if os.environ.get("DATABASE_URL", "").startswith("postgresql") else None)
     args = parser.parse_args(argv)
     r = run(n_agents=args.agents, visits=args.visits, concurrency=args.concurrency, workers=args.workers,
@@ -185,6 +206,8 @@ def main(argv=None) -> int:
           + f"client {r['client_cpu_ms_per_op']} ms "
           f"→ on 2 idle cores ≈ {round(2000 / (r['server_cpu_ms_per_op'] + database + r['client_cpu_ms_per_op']))} ops/s "
           f"(load average during the run: {r['load_avg']:.1f})")
+    print(f"  machine speed: calibration loop {r['calibration_ms'][0]} ms before, {r['calibration_ms'][1]} ms after "
+          f"(CPU time of a fixed workload; lower is faster — compare runs by it)")
     print(f"  answers {r['statuses']}   resent after 5xx {r['retried_5xx']}   failed requests {r['n_failures']} {r['failures']}")
     return 0 if r["n_failures"] == 0 and r["statuses"].get("applied") == r["ops"] else 1
 
