@@ -96,6 +96,7 @@ def _end_read_transactions(app: Flask) -> None:
     so every request would plan all its statements again. A transaction that wrote anything, or
     a request that failed, is still rolled back."""
     from sqlalchemy import event
+    from sqlalchemy.exc import DBAPIError
 
     with app.app_context():
         engine = db.engine
@@ -118,7 +119,10 @@ def _end_read_transactions(app: Flask) -> None:
             return
         if session.connection().info.get(_WROTE):
             return
-        session.commit()
+        try:
+            session.commit()
+        except DBAPIError as exc:  # nothing was written: the removal's rollback ends it instead
+            app.logger.info("read-only transaction not committed: %s", exc)
 
 
 def _import_models() -> None:

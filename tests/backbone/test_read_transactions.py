@@ -49,3 +49,16 @@ def test_a_failed_request_is_rolled_back_even_when_it_only_read(app, db, endings
     assert _branches(db) == 0
     app.do_teardown_appcontext(RuntimeError("the view failed"))
     assert endings == ["rollback"]
+
+
+def test_a_read_only_transaction_that_cannot_commit_is_left_to_the_rollback(app, db, endings, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    assert _branches(db) == 0
+
+    def refuse():
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(db.session(), "commit", refuse)
+    app.do_teardown_appcontext()  # must not raise: nothing was written
+    assert endings == ["rollback"]
