@@ -7,7 +7,7 @@ from sqlalchemy import bindparam, exists, select, update
 from ..common import canonical_json, sha256_hex, utcnow
 from ..errors import abort
 from ..extensions import db
-from ..sync.services import record_change
+from ..sync.services import insert_row, record_change
 from .models import Account, Case, CaseFlag, TimelineEvent, bucket_for, days_range_for
 
 GENESIS = "0" * 64
@@ -77,11 +77,7 @@ def append_event(*, case: Case, kind: str, actor_id: int | None, data: dict | No
         "prev_hash": prev,
         "hash": _event_hash(case_id=case_id, seq=seq, kind=kind, at=at, actor_id=actor_id, data_sha256=digest, prev_hash=prev),
     }
-    event_id = connection.execute(_INSERT_EVENT, values).inserted_primary_key[0]
-    return TimelineEvent(id=event_id, **values)
-
-
-_INSERT_EVENT = TimelineEvent.__table__.insert()
+    return insert_row(TimelineEvent, values)
 
 
 def verify_timeline(*, case_id: int) -> dict:

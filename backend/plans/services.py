@@ -13,7 +13,7 @@ from ..events import emit
 from ..extensions import db
 from ..org.models import Agent
 from ..policy.plan_policy import evaluate_plan
-from ..sync.services import MARKS_OPTION, record_change
+from ..sync.services import MARKS_OPTION, insert_row, record_change
 from .models import OPEN_STATUSES, Blob, Installment, RepaymentPlan, Signature
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -60,7 +60,7 @@ def create_plan(
         created_at=utcnow(),
     )
     # a plain INSERT (the sync path's hot write): the plan returned is not in the session
-    plan = RepaymentPlan(id=db.session.connection().execute(_INSERT_PLAN, values).inserted_primary_key[0], **values)
+    plan = insert_row(RepaymentPlan, values)
     if schedule:
         # one executemany, not one flushed INSERT per installment (a year's plan has twelve)
         db.session.connection().execute(
@@ -98,7 +98,6 @@ def create_plan(
     return plan
 
 
-_INSERT_PLAN = RepaymentPlan.__table__.insert()
 _INSERT_INSTALLMENT = Installment.__table__.insert()
 
 
@@ -258,7 +257,7 @@ def add_signature(
         "op_id": op_id,
     }
     # a plain INSERT: nothing reads the row back through the session in this transaction
-    signature = Signature(id=db.session.connection().execute(_INSERT_SIGNATURE, values).inserted_primary_key[0], **values)
+    signature = insert_row(Signature, values)
     append_event(
         case=case,
         kind="plan.signature_refused" if signature.refused else "plan.signed",
@@ -273,9 +272,6 @@ def add_signature(
         },
     )
     return signature
-
-
-_INSERT_SIGNATURE = Signature.__table__.insert()
 
 
 def get_blob_for_user(sha256: str) -> Blob:

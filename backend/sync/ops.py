@@ -39,7 +39,7 @@ from ..policy.settings import effective_settings
 from ..visits.models import Visit
 from ..visits.services import checkin_visit, checkout_visit, record_outcome
 from .models import Change, SyncOp
-from .services import FEED_WRITTEN
+from .services import FEED_WRITTEN, insert_row
 from .schemas import PAYLOADS, OpSchema, _op_id
 
 # R7: phrases that put a note up for review (threats, arrest, police, crime)
@@ -779,13 +779,10 @@ def _note(ctx: OpContext) -> dict:
     values = {"case_id": case.id, "visit_id": ctx.payload.get("visit_id"), "author_id": ctx.user_id, "text": text_,
               "created_at": ctx.device_at, "review_flag": f"R7: prohibited phrase '{match.group(0)}'" if match else None}
     # a plain INSERT (append-only, not read back in this op): the unit of work costs more than the row
-    note = Note(id=db.session.connection().execute(_INSERT_NOTE, values).inserted_primary_key[0], **values)
+    note = insert_row(Note, values)
     append_event(case=case, kind="note.added", actor_id=ctx.user_id,
                  data={"note_id": note.id, "visit_id": note.visit_id, "text": text_, "review_flag": note.review_flag, "op_id": ctx.op_id})
     return {"note_id": note.id, "review_flag": note.review_flag}
-
-
-_INSERT_NOTE = Note.__table__.insert()
 
 
 def _escalate(ctx: OpContext) -> dict:

@@ -329,6 +329,21 @@ def _note_core_writes(conn, clauseelement, multiparams, params, execution_option
 MARKS_OPTION = "packet_marks"
 
 
+def insert_row(cls, values: dict):
+    """INSERT one row by a plain statement, not the unit of work, and return it as an object
+    outside the session that carries its id: the apply path's hot, append-only writes, whose
+    flush bookkeeping cost more than the row. The packets it touches are noted from its case_id
+    or plan_id (_note_core_writes)."""
+    table = cls.__table__
+    row_id = db.session.connection().execute(_insert_row(table), values).inserted_primary_key[0]
+    return cls(id=row_id, **values)
+
+
+@lru_cache(maxsize=64)
+def _insert_row(table):
+    return table.insert()  # built once: a statement keeps its cache key
+
+
 def write_through(obj, **values) -> None:
     """UPDATE one loaded row by a plain statement and keep the object as written (not dirty).
 

@@ -13,7 +13,7 @@ from ..events import emit
 from ..extensions import db
 from ..org.models import Agent
 from ..policy.rules import check_visit, windows_for
-from ..sync.services import record_change, write_through
+from ..sync.services import insert_row, record_change, write_through
 from .models import OPEN_STATUSES, TRANSITIONS, Visit
 
 
@@ -262,7 +262,7 @@ def record_outcome(
     }
     # a plain INSERT, not the unit of work (a measurable share of a sync op); the row then joins
     # the session as loaded (persistent, nothing to flush) and becomes visit.outcome
-    outcome = Outcome(id=db.session.connection().execute(Outcome.__table__.insert(), values).inserted_primary_key[0], **values)
+    outcome = insert_row(Outcome, values)
     make_transient_to_detached(outcome)
     db.session.add(outcome)
     set_committed_value(visit, "outcome", outcome)
