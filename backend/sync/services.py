@@ -302,18 +302,15 @@ def _note_core_writes(conn, clauseelement, multiparams, params, execution_option
     an INSERT naming its case_id or plan_id marks that case; anything else marks every packet."""
     if not getattr(clauseelement, "is_dml", False) or "compiled_cache" in execution_options:
         return
-    if MARKS_OPTION in execution_options:  # the writer named what it touches (write_through)
-        ref = conn.info.get(_SESSION)
-        session = ref() if ref is not None else None
-        if session is not None:
-            _note(session, execution_options[MARKS_OPTION])
-        return
-    table = getattr(clauseelement, "table", None)
-    if getattr(table, "name", None) not in _inputs()[1]:
-        return
     ref = conn.info.get(_SESSION)
     session = ref() if ref is not None else None
     if session is None:
+        return
+    if MARKS_OPTION in execution_options:  # the writer named what it touches (write_through)
+        _note(session, execution_options[MARKS_OPTION])
+        return
+    table = getattr(clauseelement, "table", None)
+    if getattr(table, "name", None) not in _inputs()[1]:
         return
     rows = [params] if isinstance(params, dict) and params else []
     for item in multiparams or ():
