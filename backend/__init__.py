@@ -5,7 +5,9 @@ from pathlib import Path
 from flask import Flask, send_from_directory
 
 from .config import INSTANCE, ROOT, Config
-from .extensions import api, db, migrate
+from .db import configure_engine_options, tune_engine
+from .errors import abort, api
+from .extensions import db, migrate
 
 PWA_DIR = ROOT / "pwa"
 
@@ -31,10 +33,9 @@ def create_app(config: type = Config) -> Flask:
     app.config.from_object(config)
     _ensure_secret_key(app)
 
-    _tune_postgresql(app)
+    configure_engine_options(app)
     db.init_app(app)
-    _tune_sqlite(app)
-    _end_read_transactions(app)
+    tune_engine(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     api.init_app(app)
 
@@ -52,77 +53,6 @@ def create_app(config: type = Config) -> Flask:
     _register_pwa(app)
     _register_security_headers(app)
     return app
-
-
-def _tune_sqlite(app: Flask) -> None:
-    """The embedded database serves several gunicorn threads and workers: WAL lets readers
-    run beside the writer, and a busy timeout waits for the lock instead of failing."""
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        return
-    from sqlalchemy import event
-
-    with app.app_context():
-        engine = db.engine
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(connection, _record):
-        cursor = connection.cursor()
-        cursor.execute("PRAGMA busy_timeout = 15000")
-        if app.config["SQLALCHEMY_DATABASE_URI"] not in ("sqlite://", "sqlite:///:memory:"):
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
-            cursor.execute("PRAGMA cache_size = -65536")
-            cursor.execute("PRAGMA mmap_size = 1073741824")
-        cursor.close()
-
-
-def _tune_postgresql(app: Flask) -> None:
-    """psycopg prepares a statement on its second use on a connection (the default is the sixth):
-    the sync path runs the same few statements for every op. The prepared statements outlive
-    the request because a read-only request ends with COMMIT (_end_read_transactions)."""
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg"):
-        return
-    options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
-    options["connect_args"] = {"prepare_threshold": 1, **options.get("connect_args", {})}
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
-
-
-_WROTE = "doorstep_wrote"
-
-
-def _end_read_transactions(app: Flask) -> None:
-    """A request whose transaction only read ends it with COMMIT, not the ROLLBACK of the
-    session's removal: psycopg forgets every prepared statement of the connection on a rollback,
-    so every request would plan all its statements again. A transaction that wrote anything, or
-    a request that failed, is still rolled back."""
-    from sqlalchemy import event
-    from sqlalchemy.exc import DBAPIError
-
-    with app.app_context():
-        engine = db.engine
-
-    @event.listens_for(engine, "begin")
-    def _clean(conn):
-        conn.info.pop(_WROTE, None)
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _note_write(conn, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip()[:6].upper() == "SELECT":
-            conn.info[_WROTE] = True
-
-    @app.teardown_appcontext  # runs before Flask-SQLAlchemy's (teardowns run in reverse order)
-    def end_read_transaction(exc):
-        if exc is not None or not db.session.registry.has():
-            return
-        session = db.session()
-        if not session.in_transaction() or session.new or session.dirty or session.deleted:
-            return
-        if session.connection().info.get(_WROTE):
-            return
-        try:
-            session.commit()
-        except DBAPIError as exc:  # nothing was written: the removal's rollback ends it instead
-            app.logger.info("read-only transaction not committed: %s", exc)
 
 
 def _import_models() -> None:
@@ -198,8 +128,6 @@ def _register_pwa(app: Flask) -> None:
     @app.get("/<path:filename>")
     def pwa_file(filename: str):
         if filename.startswith("api/"):
-            from .errors import abort
-
             abort(404, "No such API endpoint.")
         response = send_from_directory(PWA_DIR, filename, max_age=0)
         if filename == "sw.js":

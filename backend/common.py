@@ -5,6 +5,8 @@ from datetime import datetime, timezone
 
 import marshmallow as ma
 
+from .extensions import db
+
 
 def utcnow() -> datetime:
     """Naive UTC: the one way times are stored (SQLite keeps no offsets)."""
@@ -17,18 +19,14 @@ def to_utc_naive(value: datetime) -> datetime:
     return value.astimezone(timezone.utc).replace(tzinfo=None)
 
 
+def iso_z(value: datetime | None) -> str | None:
+    """A stored naive-UTC time as ISO 8601 with an explicit Z (None stays None)."""
+    return value.isoformat() + "Z" if value is not None else None
+
+
 def canonical_json(value) -> str:
     """Deterministic JSON (sorted keys, no spaces) for hashing."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def upsert_insert(dialect: str):
-    """The dialect's INSERT that knows ON CONFLICT (PostgreSQL's, else SQLite's): `insert(table)`."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
 
 
 def sha256_hex(data: bytes | str) -> str:
@@ -69,8 +67,6 @@ def page_schema(item_schema: type[ma.Schema], name: str | None = None) -> type[m
 
 
 def paginate(select_stmt, page: int, per_page: int):
-    from .extensions import db
-
     result = db.paginate(select_stmt, page=page, per_page=per_page, error_out=False)
     return {
         "items": result.items,

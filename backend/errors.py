@@ -4,10 +4,13 @@ import math
 from flask import current_app
 from flask_smorest import Api, abort as _abort
 from flask_smorest.arguments import ArgumentsMixin
+from sqlalchemy.exc import DataError
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import IntegerConverter
 import marshmallow as ma
+
+from .extensions import db
 
 # the widest integer a database column can hold (SQLite and BIGINT); ids are INTEGER (32 bits)
 INT64_MAX = 2**63 - 1
@@ -223,8 +226,6 @@ class DoorstepApi(Api):
             return self.handle_http_exception(error)
         if _value_out_of_range(error):
             # a number that passed validation but not the column (e.g. a count into a 32-bit column)
-            from .extensions import db
-
             db.session.rollback()
             current_app.logger.warning("out of range for its column: %s", error)
             return error_body(422, "A number in the request is out of range.", code="out_of_range"), 422
@@ -232,13 +233,15 @@ class DoorstepApi(Api):
         return self.handle_http_exception(InternalServerError("Something went wrong on the server."))
 
 
+# the API extension (flask-smorest), bound in create_app beside extensions.db
+api = DoorstepApi()
+
+
 def _id_param_schema(converter: IdConverter) -> dict:
     return {"type": "integer", "minimum": 0, "maximum": converter.max}
 
 
 def _value_out_of_range(error: Exception) -> bool:
-    from sqlalchemy.exc import DataError
-
     if isinstance(error, OverflowError):  # SQLite: larger than 64 bits
         return True
     return isinstance(error, DataError) and type(error.orig).__name__ == "NumericValueOutOfRange"

@@ -1,10 +1,10 @@
-"""Extensions, created unbound here and bound in create_app."""
+"""Extensions, created unbound here and bound in create_app (the API extension, with the one
+error shape, is backend.errors.api)."""
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from .errors import DoorstepApi
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -21,4 +21,3 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
-api = DoorstepApi()

@@ -182,8 +182,8 @@ def main(argv=None) -> int:
             batches[agent.agent_id] = [json.dumps({"device_id": f"phone-{agent.agent_id}", "ops": b}).encode()
                                        for b in per_visit]
         if not args.cold:
-            # what the production layout's RQ worker does on route.published (sync.services.warm_published_day)
-            from backend.sync.services import warm_packets
+            # what the production layout's RQ worker does on route.published (sync.packet.warm_published_day)
+            from backend.sync.packet import warm_packets
 
             app = harness.make_app(db_url)
             with app.app_context():

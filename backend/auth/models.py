@@ -4,6 +4,7 @@ from sqlalchemy import ForeignKey, String, Boolean, Index
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..common import utcnow
+from .. import feed
 from ..extensions import db
 
 ROLES = ("agent", "dispatcher", "owner", "admin")
@@ -62,3 +63,6 @@ class AuditEvent(db.Model):
     target: Mapped[str] = mapped_column(String(120), default="")
     data: Mapped[dict] = mapped_column(db.JSON, default=dict)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+feed.watch(User, lambda user: {"user": {user.id}})

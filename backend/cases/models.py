@@ -1,10 +1,11 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String, Numeric, Text, UniqueConstraint, Boolean, event
+from sqlalchemy import ForeignKey, String, Numeric, Text, UniqueConstraint, Boolean, event, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..common import utcnow
+from .. import feed
 from ..extensions import db
 
 STAGES = ("phone", "letter", "field", "legal", "closed")
@@ -185,3 +186,21 @@ class Note(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # R7: flagged for review when it carries prohibited phrases
     review_flag: Mapped[str | None] = mapped_column(String(255))
+
+
+feed.watch(Case, lambda case: {"case": {case.id}})
+feed.watch(CaseFlag)
+feed.watch(Note)
+feed.watch(Account, lambda account: {"account": {account.id}})
+feed.watch(Debtor, lambda debtor: {"debtor": {debtor.id}})
+feed.watch(Address, lambda address: {"debtor": {address.debtor_id}})
+
+
+@feed.resolves("account")
+def _cases_of_accounts(session, ids):
+    return session.scalars(select(Case.id).where(Case.account_id.in_(ids)))
+
+
+@feed.resolves("debtor")
+def _cases_of_debtors(session, ids):
+    return session.scalars(select(Case.id).join(Account, Account.id == Case.account_id).where(Account.debtor_id.in_(ids)))

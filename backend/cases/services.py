@@ -5,10 +5,15 @@ from flask import g
 from sqlalchemy import bindparam, exists, select, update
 
 from ..common import canonical_json, sha256_hex, utcnow
+from ..db import lock_case_row
 from ..errors import abort
+from ..events import emit
 from ..extensions import db
-from ..sync.services import insert_row, record_change
-from .models import Account, Case, CaseFlag, TimelineEvent, bucket_for, days_range_for
+from ..feed import insert_row, record_change
+from ..org.models import Agent
+from ..policy.rules import review_flag_for
+from ..visits.models import OPEN_STATUSES, Visit
+from .models import Account, Case, CaseFlag, Note, TimelineEvent, bucket_for, days_range_for
 
 GENESIS = "0" * 64
 
@@ -30,11 +35,7 @@ def data_digest(data: dict) -> str:
     return sha256_hex(canonical_json(data))
 
 
-# built once: a statement object keeps its cache key, so the per-event cost is the round trip.
-# FOR NO KEY UPDATE: appends to one case queue behind each other, but not behind the KEY SHARE
-# locks that rows pointing at the case take (a note, an outcome inserted just before the append);
-# FOR UPDATE would conflict with those, and two such writers would deadlock.
-_LOCK_CASE = select(Case.id).where(Case.id == bindparam("case_id")).with_for_update(key_share=True)
+# built once: a statement object keeps its cache key, so the per-event cost is the round trip
 _CHAIN_TIP = (
     select(TimelineEvent.seq, TimelineEvent.hash)
     .where(TimelineEvent.case_id == bindparam("case_id"))
@@ -55,10 +56,8 @@ def append_event(*, case: Case, kind: str, actor_id: int | None, data: dict | No
     # locks keep the order they always had (the visit before the case), so no new deadlock
     db.session.flush()
     case_id = case.id
-    connection = db.session.connection()
-    if connection.dialect.name != "sqlite":  # SQLite has no row locks: one writer at a time
-        connection.execute(_LOCK_CASE, {"case_id": case_id})
-    last = connection.execute(_CHAIN_TIP, {"case_id": case_id}).first()
+    lock_case_row(case_id)  # appends to one case queue behind each other
+    last = db.session.connection().execute(_CHAIN_TIP, {"case_id": case_id}).first()
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
     # the canonical text once: its digest is the chain's, and the data stored is that text read
     # back, so it hashes the same way when verified (data_digest of it gives the same text)
@@ -142,11 +141,23 @@ def redact_timeline(*, case_id: int, reason: str) -> int:
     return len(rows)
 
 
+def add_note(*, case: Case, text: str, author_id: int, visit_id: int | None = None, created_at: datetime | None = None,
+             op_id: str | None = None) -> Note:
+    """A note on the case. R7: prohibited wording (policy.rules, the same list the device holds
+    in its packet and the script gate uses) puts it up for review; it is kept either way."""
+    values = {"case_id": case.id, "visit_id": visit_id, "author_id": author_id, "text": text,
+              "created_at": created_at or utcnow(), "review_flag": review_flag_for(text)}
+    # a plain INSERT (append-only, not read back in this transaction): the unit of work costs more than the row
+    note = insert_row(Note, values)
+    append_event(case=case, kind="note.added", actor_id=author_id,
+                 data={"note_id": note.id, "visit_id": visit_id, "text": text, "review_flag": note.review_flag, "op_id": op_id})
+    return note
+
+
 # --- access ---------------------------------------------------------------
 
 
 def agent_case_ids_subquery(agent_id: int):
-    from ..visits.models import Visit
 
     return select(Visit.case_id).where(Visit.agent_id == agent_id)
 
@@ -163,7 +174,6 @@ def user_may_see_case(case_id: int) -> bool:
     user = g.user
     if user.role != "agent":
         return True
-    from ..visits.models import Visit
 
     if g.agent is None:
         return False
@@ -244,8 +254,6 @@ def _flags_payload(case: Case) -> dict:
 
 
 def _open_visit_agent_user_ids(case: Case) -> set[int]:
-    from ..org.models import Agent
-    from ..visits.models import OPEN_STATUSES, Visit
 
     rows = db.session.scalars(
         select(Agent.user_id)
@@ -260,7 +268,6 @@ def notify_stop_work(*, case: Case, flag: str, reason: str) -> None:
     payload = {**_flags_payload(case), "stop_work": True, "flag": flag, "reason": reason}
     for user_id in _open_visit_agent_user_ids(case):
         record_change(user_id=user_id, kind="case.stop_work", ref_type="case", ref_id=case.id, data=payload)
-    from ..events import emit
 
     emit("case.stop_work", case=case, flag=flag, reason=reason, user_ids=_open_visit_agent_user_ids(case))
 

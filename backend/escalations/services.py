@@ -2,8 +2,8 @@
 lawyer letters go to the supervisor or legal queue with an SLA; the case carries the blocking
 `escalated` flag until a resolution clears it.
 
-Raised by the API (POST /api/escalations) or by the device's `case.escalate` op: the sync
-service emits events.emit("case.escalated", case=, reason=, kind=, actor_id=), heard below.
+Raised by the API (POST /api/escalations: raise_ticket) or by the device's `case.escalate` op
+(escalate_from_door).
 """
 from datetime import timedelta
 
@@ -13,7 +13,6 @@ from ..cases.models import Case
 from ..cases.services import append_event, clear_flag, set_flag
 from ..common import utcnow
 from ..errors import abort
-from ..events import on
 from ..extensions import db
 from ..policy.rules import jurisdiction_for
 from ..policy.settings import effective_settings
@@ -49,10 +48,13 @@ def raise_ticket(*, case: Case, kind: str, reason: str, actor_id: int | None, so
     return ticket
 
 
-@on("case.escalated")
-def _on_case_escalated(*, case, reason="", kind="other", actor_id=None, **_):
-    """The device's case.escalate op, applied by the sync service, becomes a ticket in the same transaction."""
-    raise_ticket(case=case, kind=kind or "other", reason=reason or "", actor_id=actor_id, source="device")
+def escalate_from_door(*, case: Case, kind: str, reason: str, actor_id: int, visit_id: int | None = None,
+                       op_id: str | None = None) -> EscalationTicket:
+    """R16 from the device (the case.escalate op): always accepted, even on a blocked case; on the
+    timeline as the agent raised it, then a ticket in its queue, which blocks visits."""
+    append_event(case=case, kind="case.escalated", actor_id=actor_id,
+                 data={"kind": kind, "reason": reason, "visit_id": visit_id, "op_id": op_id})
+    return raise_ticket(case=case, kind=kind or "other", reason=reason or "", actor_id=actor_id, source="device")
 
 
 def tickets_query(*, queue=None, status=None, case_id=None, overdue=None):

@@ -1,6 +1,7 @@
 from sqlalchemy import ForeignKey, String, Boolean
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import feed
 from ..extensions import db
 
 JURISDICTIONS = ("CN", "US", "UK", "IE")
@@ -38,3 +39,7 @@ class Agent(db.Model):
 
     user: Mapped["User"] = relationship(back_populates="agent")  # noqa: F821
     branch: Mapped[Branch] = relationship()
+
+
+feed.watch(Agent, lambda agent: {"agent": {agent.id}})
+feed.watch(Branch, feed.everyone)

@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..common import utcnow
+from .. import feed
 from ..extensions import db
 
 
@@ -87,3 +88,6 @@ class FollowUp(db.Model):
     done_at: Mapped[datetime | None]
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
+
+
+feed.watch(PromiseTrack, lambda track: {"plan": {track.plan_id}})

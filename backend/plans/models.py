@@ -1,10 +1,11 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String, Text, Numeric, Boolean, LargeBinary
+from sqlalchemy import ForeignKey, String, Text, Numeric, Boolean, LargeBinary, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..common import utcnow
+from .. import feed
 from ..extensions import db
 
 KINDS = ("full", "installments", "settlement", "promise")
@@ -47,6 +48,8 @@ class RepaymentPlan(db.Model):
     decision_reason: Mapped[str | None] = mapped_column(Text)
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("repayment_plans.id"))
     op_id: Mapped[str | None] = mapped_column(String(36))
+    # the device's own name for a plan proposed offline (later ops and the decision refer to it)
+    plan_ref: Mapped[str | None] = mapped_column(String(36))
 
     installments: Mapped[list["Installment"]] = relationship(
         back_populates="plan", order_by="Installment.seq"
@@ -94,3 +97,12 @@ class Signature(db.Model):
     op_id: Mapped[str | None] = mapped_column(String(36))
 
     plan: Mapped[RepaymentPlan | None] = relationship(back_populates="signatures")
+
+
+feed.watch(RepaymentPlan)
+feed.watch(Installment, lambda installment: {"plan": {installment.plan_id}})
+
+
+@feed.resolves("plan")
+def _cases_of_plans(session, ids):
+    return session.scalars(select(RepaymentPlan.case_id).where(RepaymentPlan.id.in_(ids)))

@@ -6,14 +6,16 @@ from flask import g
 from sqlalchemy import exists, select
 
 from ..cases.models import Case
-from ..cases.services import append_event, user_may_see_case
-from ..common import canonical_json, sha256_hex, upsert_insert, utcnow
+from ..cases.services import _open_visit_agent_user_ids, append_event, user_may_see_case
+from ..common import canonical_json, sha256_hex, utcnow
+from ..db import dialect_name, upsert_insert
 from ..errors import abort
 from ..events import emit
 from ..extensions import db
 from ..org.models import Agent
 from ..policy.plan_policy import evaluate_plan
-from ..sync.services import MARKS_OPTION, insert_row, record_change
+from ..feed import MARKS_OPTION, insert_row, record_change
+from ..visits.models import Visit
 from .models import OPEN_STATUSES, Blob, Installment, RepaymentPlan, Signature
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -25,7 +27,8 @@ def terms_hash_of(terms: dict) -> str:
 
 
 def create_plan(
-    *, case: Case, terms: dict, actor_id: int, role: str, visit_id: int | None = None, op_id: str | None = None
+    *, case: Case, terms: dict, actor_id: int, role: str, visit_id: int | None = None, op_id: str | None = None,
+    plan_ref: str | None = None,
 ) -> RepaymentPlan:
     """Check the terms against the plan policy and record the plan; it supersedes the open one.
 
@@ -57,6 +60,7 @@ def create_plan(
         policy_findings=verdict["findings"],
         created_by_id=actor_id,
         op_id=op_id,
+        plan_ref=plan_ref,
         created_at=utcnow(),
     )
     # a plain INSERT (the sync path's hot write): the plan returned is not in the session
@@ -119,7 +123,6 @@ def _supersede_open_plans(*, case_id: int, by: RepaymentPlan) -> list[int]:
 def plans_query(*, status: str | None = None, agent_id: int | None = None, case_id: int | None = None):
     stmt = select(RepaymentPlan).order_by(RepaymentPlan.id.desc())
     if g.user.role == "agent":
-        from ..visits.models import Visit
 
         own = g.agent.id if g.agent else -1
         stmt = stmt.where(RepaymentPlan.case_id.in_(select(Visit.case_id).where(Visit.agent_id == own)))
@@ -176,14 +179,9 @@ def decide_plan(*, plan: RepaymentPlan, approve: bool, reason: str, actor) -> Re
 
 
 def decision_payload(plan: RepaymentPlan) -> dict:
-    from ..sync.models import SyncOp
-
-    plan_ref = None
-    if plan.op_id:
-        plan_ref = db.session.scalar(select(SyncOp.plan_ref).where(SyncOp.id == plan.op_id))
     return {
         "plan_id": plan.id,
-        "plan_ref": plan_ref,
+        "plan_ref": plan.plan_ref,
         "case_id": plan.case_id,
         "status": plan.status,
         "terms_hash": plan.terms_hash,
@@ -194,7 +192,6 @@ def decision_payload(plan: RepaymentPlan) -> dict:
 
 def _plan_audience(plan: RepaymentPlan) -> set[int]:
     """The proposing agent, and any agent holding an open visit on the case."""
-    from ..cases.services import _open_visit_agent_user_ids
 
     users = set(_open_visit_agent_user_ids(db.session.get(Case, plan.case_id)))
     if plan.created_by_id is not None and db.session.scalar(
@@ -210,10 +207,9 @@ def _plan_audience(plan: RepaymentPlan) -> set[int]:
 def store_blob(*, data: bytes, content_type: str) -> str:
     """Content-addressed: the same bytes are stored once, whoever sends them first."""
     digest = sha256_hex(data)
-    connection = db.session.connection()
     # two devices may send the same bytes at once: the loser's insert is a no-op, not an error
-    connection.execute(
-        _insert_blob(connection.dialect.name),
+    db.session.connection().execute(
+        _insert_blob(dialect_name()),
         {"sha256": digest, "content_type": content_type, "size": len(data), "data": data, "created_at": utcnow()},
     )
     return digest
@@ -221,7 +217,7 @@ def store_blob(*, data: bytes, content_type: str) -> str:
 
 def _insert_blob(dialect: str):
     if dialect not in _INSERT_BLOB:
-        _INSERT_BLOB[dialect] = upsert_insert(dialect)(Blob).on_conflict_do_nothing(index_elements=["sha256"])
+        _INSERT_BLOB[dialect] = upsert_insert()(Blob).on_conflict_do_nothing(index_elements=["sha256"])
     return _INSERT_BLOB[dialect]
 
 
@@ -236,13 +232,19 @@ def add_signature(
     terms_hash: str,
     actor_id: int,
     signed_at,
-    blob_sha256: str | None = None,
+    png: bytes | None = None,
     strokes: list | None = None,
     signer_name: str = "",
     refused_reason: str | None = None,
     visit_id: int | None = None,
     op_id: str | None = None,
 ) -> Signature:
+    """The debtor's signature of the plan's terms (its image stored content-addressed), or the
+    refusal to sign; on the timeline either way."""
+    if terms_hash != plan.terms_hash:
+        abort(422, "The signature is for other terms than the plan's.",
+              errors={"terms_hash": [f"the plan's terms hash is {plan.terms_hash}"]}, code="terms_hash_mismatch")
+    blob_sha256 = store_blob(data=png, content_type="image/png") if png is not None else None
     values = {
         "case_id": case.id,
         "plan_id": plan.id,

@@ -5,6 +5,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..common import utcnow
+from .. import feed
 from ..extensions import db
 
 
@@ -51,3 +52,7 @@ class ScriptTemplate(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None]
+
+
+feed.watch(PolicySetting, feed.everyone)
+feed.watch(ScriptTemplate, feed.everyone)

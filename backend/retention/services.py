@@ -26,7 +26,7 @@ from ..plans.models import Blob, RepaymentPlan, Signature
 from ..policy.rules import jurisdiction_for, retention_until
 from ..policy.settings import effective_settings
 from ..sync.models import SyncOp
-from ..sync.services import prune_packet_stale
+from ..sync.packet import prune_packet_stale
 from ..visits.models import Outcome, Visit
 
 PURGED_EVENT = "data.purged"

@@ -27,7 +27,7 @@ from ..errors import abort
 from ..events import emit
 from ..extensions import db
 from ..org.models import Agent, Branch
-from ..sync.services import record_change
+from ..feed import record_change
 from ..visits.models import Visit
 from ..visits.services import create_visit, move_visit_status
 from . import engine

@@ -7,19 +7,6 @@ from ..common import utcnow
 from ..extensions import db
 
 
-class Change(db.Model):
-    """The delta feed: id is the monotonic server sequence devices use as a cursor."""
-
-    __tablename__ = "changes"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))  # visit.upsert, visit.cancel, case.stop_work, plan.decided…
-    ref_type: Mapped[str] = mapped_column(String(16))
-    ref_id: Mapped[int]
-    data: Mapped[dict] = mapped_column(db.JSON, default=dict)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
 class SyncOp(db.Model):
     """Every operation a device sent, keyed by its UUID, with its first answer.
 
@@ -50,7 +37,7 @@ class PacketCache(db.Model):
     """An agent's day packet as last built, served again while nothing in it changed.
 
     Valid while no feed entry after `head` concerns it (the agent, its user, one of `case_ids`, or
-    everything — see sync.services packet invalidation), `fingerprint` still names this code and
+    everything — see backend/feed.py), `fingerprint` still names this code and
     configuration, and `expires_at` (a flag starting, ending or cleared later) has not passed.
     """
 

@@ -18,16 +18,9 @@ from .schemas import (
     PacketSchema,
     ReviewSchema,
 )
-from .services import (
-    cached_packet,
-    exception_item,
-    exceptions_query,
-    feed_head,
-    list_changes,
-    record_device_purge,
-    review_exception,
-    with_server_time,
-)
+from ..feed import feed_head
+from .exceptions import exception_item, exceptions_query, review_exception
+from .packet import cached_packet, list_changes, record_device_purge, with_server_time
 
 blp = Blueprint("sync", __name__, url_prefix="/api", description="Offline sync: day packet, delta feed, operations")
 

@@ -201,17 +201,6 @@ class EscalatePayload(_Payload):
     reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
-PAYLOADS = {
-    "visit.checkin": CheckinPayload,
-    "visit.checkout": CheckoutPayload,
-    "visit.outcome": OutcomePayload,
-    "plan.propose": PlanProposePayload,
-    "signature.add": SignaturePayload,
-    "note.add": NotePayload,
-    "case.escalate": EscalatePayload,
-}
-
-
 # --- packet, feed, queue -------------------------------------------------------------
 
 

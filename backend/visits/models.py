@@ -5,6 +5,7 @@ from sqlalchemy import ForeignKey, String, Text, Boolean, Index
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..common import utcnow
+from .. import feed
 from ..extensions import db
 
 STATUSES = ("planned", "published", "checked_in", "completed", "failed", "cancelled")
@@ -97,3 +98,8 @@ class Outcome(db.Model):
     compliance_flags: Mapped[list] = mapped_column(db.JSON, default=list)
 
     visit: Mapped[Visit] = relationship(back_populates="outcome")
+
+
+# a visit feeds its case's packets and its agent's (and the previous agent's, when reassigned)
+feed.watch(Visit, lambda visit: {"case": {visit.case_id}, "agent": feed.agents_of(visit)})
+feed.watch(Outcome)

@@ -1,20 +1,23 @@
 from datetime import date
 
 from flask import g
+from geopy.distance import geodesic
 from sqlalchemy import select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..cases.models import Case
-from ..cases.services import append_event, get_case_for_user
+from ..cases.services import append_event, set_flag
 from ..common import utcnow
 from ..errors import abort
 from ..events import emit
 from ..extensions import db
 from ..org.models import Agent
+from ..feed import insert_row, record_change, write_through
+from ..plans.models import RepaymentPlan
+from ..plans.services import create_plan
 from ..policy.rules import check_visit, windows_for
-from ..sync.services import insert_row, record_change, write_through
-from .models import OPEN_STATUSES, TRANSITIONS, Visit
+from .models import OPEN_STATUSES, OUTCOMES, TRANSITIONS, Outcome, Visit
 
 
 def visits_query(*, date=None, agent_id=None, status=None, case_id=None):
@@ -185,8 +188,6 @@ def checkin_visit(
     op_id: str | None = None,
 ) -> Visit:
     """Check in at the door. Far from the address is allowed but flagged with the reason given."""
-    from geopy.distance import geodesic
-
     if visit.status != "published":
         abort(409, f"A {visit.status} visit cannot be checked in.", code="bad_transition")
     address = visit.address
@@ -235,18 +236,29 @@ def record_outcome(
     data: dict,
     recorded_at,
     actor_id: int | None,
+    plan: RepaymentPlan | None = None,
     compliance_flags: list | None = None,
     op_id: str | None = None,
-):
-    """The outcome of a visit: moves the visit on and raises the flag its code defines (OUTCOMES)."""
-    from ..cases.services import set_flag
-    from .models import OUTCOMES, Outcome
+) -> Outcome:
+    """The outcome of a visit: moves the visit on and raises the flag its code defines (OUTCOMES).
 
+    An outcome agreeing a plan names it (`plan`); a promise to pay without one becomes a plan of
+    kind "promise" (one open promise or plan per account) for data's amount and due_date."""
     spec = OUTCOMES[code]
     if visit.outcome is not None:
         abort(409, "The visit already has an outcome.", code="outcome_exists")
     if visit.status != "checked_in" and not (visit.status == "published" and spec["visit"] == "failed"):
         abort(409, f"An outcome cannot be recorded on a {visit.status} visit.", code="bad_transition")
+    if plan is None and code == "promise_to_pay":
+        amount = str(data["amount"])
+        terms = {
+            "case_id": visit.case_id, "kind": "promise", "currency": visit.case.account.currency, "total": amount,
+            "discount_pct": "0", "payable": amount, "down_payment": "0",
+            "schedule": [{"seq": 1, "due_date": str(data["due_date"]), "amount": amount}],
+        }
+        plan = create_plan(case=visit.case, terms=terms, actor_id=actor_id, role="agent", visit_id=visit.id, op_id=op_id)
+    if plan is not None:
+        data = {**data, "plan_id": plan.id}
     values = {
         "visit_id": visit.id,
         "case_id": visit.case_id,

@@ -2,7 +2,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from backend.sync.models import Change
+from backend.feed import Change
 
 
 def test_agent_sees_only_cases_of_its_own_visits(client, make_agent, make_case, make_visit, auth):

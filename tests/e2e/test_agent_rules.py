@@ -34,13 +34,14 @@ def test_catalogs_cover_the_servers_enumerations():
     from backend.cases.models import FLAGS
     from backend.plans.models import KINDS, STATUSES
     from backend.policy.strategies import playbook
-    from backend.sync.schemas import ESCALATION_KINDS, MET, PAYLOADS
+    from backend.sync.handlers import OPS
+    from backend.sync.schemas import ESCALATION_KINDS, MET
     from backend.visits.models import OUTCOMES
 
     needed = (
         [f"outcome.{c}" for c in OUTCOMES] + [f"outcome.{c}.hint" for c in OUTCOMES]
         + [f"flag.{f}" for f in FLAGS] + [f"plan.kind.{k}" for k in KINDS] + [f"plan.status.{s}" for s in STATUSES]
-        + [f"op.{t}" for t in PAYLOADS] + [f"escalate.kind.{k}" for k in ESCALATION_KINDS] + [f"met.{m}" for m in MET]
+        + [f"op.{t}" for t in OPS] + [f"escalate.kind.{k}" for k in ESCALATION_KINDS] + [f"met.{m}" for m in MET]
         + [f"strategy.{k}" for k in playbook()["order"]]
     )
     for name, catalog in CATALOGS.items():

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from backend.escalations.models import EscalationTicket
-from backend.events import emit
+from backend.escalations.services import escalate_from_door
 
 
 @pytest.fixture
@@ -31,10 +31,10 @@ def test_api_escalation_lands_in_the_right_queue_with_its_sla(client, auth, owne
     assert "escalated" in str(flags)
 
 
-def test_the_device_op_event_makes_a_ticket(db, make_case, make_agent):
+def test_an_escalation_from_the_door_makes_a_ticket(db, make_case, make_agent):
     agent = make_agent()
     case = make_case()
-    emit("case.escalated", case=case, reason="客户提出投诉", kind="complaint", actor_id=agent.user_id)
+    escalate_from_door(case=case, reason="客户提出投诉", kind="complaint", actor_id=agent.user_id)
     db.session.commit()
     ticket = db.session.scalar(select(EscalationTicket).where(EscalationTicket.case_id == case.id))
     assert ticket.source == "device" and ticket.queue == "supervisor" and ticket.raised_by_id == agent.user_id
@@ -43,7 +43,7 @@ def test_the_device_op_event_makes_a_ticket(db, make_case, make_agent):
 
 def test_an_unknown_kind_from_a_device_is_kept_as_other(db, make_case):
     case = make_case()
-    emit("case.escalated", case=case, reason="something odd", kind="weird", actor_id=None)
+    escalate_from_door(case=case, reason="something odd", kind="weird", actor_id=None)
     db.session.commit()
     assert db.session.scalar(select(EscalationTicket.kind).where(EscalationTicket.case_id == case.id)) == "other"
 

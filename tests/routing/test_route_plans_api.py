@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from backend import events
 from backend.routing.models import RoutePlan
-from backend.sync.models import Change
+from backend.feed import Change
 from backend.visits.models import Visit
 from backend.visits.services import create_visit
 

@@ -6,7 +6,7 @@ from sqlalchemy import event
 
 from backend.org.models import Agent
 from backend.plans.models import RepaymentPlan
-from backend.sync.services import build_packet
+from backend.sync.packet import build_packet
 
 
 def _packet_queries(db, agent_id: int, day: date) -> int:

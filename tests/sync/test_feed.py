@@ -87,7 +87,7 @@ def test_unknown_cursor_is_422(client, agent_headers):
 
 
 def test_changes_page_with_more(db, client, agent_headers, field_agent):
-    from backend.sync.services import record_change
+    from backend.feed import record_change
 
     for n in range(5):
         record_change(user_id=field_agent.user_id, kind="case.flags", ref_type="case", ref_id=n + 1, data={})

@@ -4,6 +4,7 @@ import uuid
 from sqlalchemy import func, select
 
 from backend.cases.models import CaseFlag, Note, TimelineEvent
+from backend.escalations.models import EscalationTicket
 from backend.sync.models import SyncOp
 from backend.visits.models import Outcome, Visit
 
@@ -193,15 +194,19 @@ def test_third_party_cannot_record_a_debt_outcome_r5(send, owned_visit):
     assert result["status"] == "rejected" and "payload.met" in result["errors"]
 
 
-def test_dispute_outcome_raises_the_flag_and_escalation_sets_escalated(db, send, owned_visit, listen):
-    seen = listen("case.escalated")
+def test_dispute_outcome_raises_the_flag_and_escalation_sets_escalated(db, send, owned_visit):
     send([checkin_op(owned_visit)])
     results = send([outcome_op(owned_visit, code="dispute", met="debtor", reason="Says the card was stolen"),
                     make_op("case.escalate", {"case_id": owned_visit.case_id, "kind": "dispute", "reason": "Fraud claim"})])[1]["results"]
     assert [r["status"] for r in results] == ["applied", "applied"], results
     flags = set(db.session.scalars(select(CaseFlag.flag).where(CaseFlag.case_id == owned_visit.case_id)))
     assert flags == {"dispute", "escalated"}
-    assert seen and seen[-1]["kind"] == "dispute" and seen[-1]["case"].id == owned_visit.case_id
+    # the escalation is a ticket in the supervisor's queue, raised from the door, in the op's transaction
+    ticket = db.session.scalars(select(EscalationTicket).where(EscalationTicket.case_id == owned_visit.case_id)).one()
+    assert (ticket.kind, ticket.queue, ticket.source, ticket.reason) == ("dispute", "supervisor", "device", "Fraud claim")
+    kinds = [e.kind for e in db.session.scalars(select(TimelineEvent).where(TimelineEvent.case_id == owned_visit.case_id)
+                                                .order_by(TimelineEvent.seq))]
+    assert kinds.index("case.escalated") < kinds.index("escalation.raised")
 
 
 def test_note_with_prohibited_phrase_is_flagged_for_review(db, send, owned_visit):
@@ -227,12 +232,12 @@ def test_a_value_the_database_cannot_hold_rejects_the_op_instead_of_stalling_the
     would resend that batch forever. The op is kept as rejected; the rest of the batch applies."""
     from sqlalchemy.exc import DataError
 
-    from backend.sync import ops
+    from backend.sync import handlers
 
     def out_of_range(ctx):
         raise DataError("INSERT INTO notes ...", {}, Exception("integer out of range"))
 
-    monkeypatch.setitem(ops.HANDLERS, "note.add", out_of_range)
+    monkeypatch.setitem(handlers.OPS, "note.add", (handlers.OPS["note.add"][0], out_of_range))
     bad = make_op("note.add", {"case_id": owned_visit.case_id, "text": "x"})
     good = checkin_op(owned_visit)
     status, body = send([bad, good])

@@ -16,7 +16,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, update
 
-import backend.sync.services as sync_services
+import backend.sync.packet as sync_services
 from backend.cases.models import Account, Note
 from backend.cases.services import clear_flag, set_flag
 from backend.common import utcnow

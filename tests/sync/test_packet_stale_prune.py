@@ -6,8 +6,10 @@ from sqlalchemy import func, select
 
 from backend.cases.models import Note
 from backend.common import utcnow
-from backend.sync.models import Change, PacketCache
-from backend.sync.services import STALE, prune_packet_stale
+from backend.feed import Change
+from backend.sync.models import PacketCache
+from backend.feed import STALE
+from backend.sync.packet import prune_packet_stale
 from test_packet_cache import content, fresh, pull, world  # noqa: F401  (world is a fixture)
 
 
