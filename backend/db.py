@@ -201,6 +201,14 @@ def upsert_insert(session=None):
     return insert
 
 
-def dialect_name(session=None) -> str:
-    """For statements built once per dialect and kept (a statement keeps its compiled form)."""
-    return (session or db.session).get_bind().dialect.name
+_IGNORING: dict = {}
+
+
+def insert_ignoring_conflict(model, *, key: tuple[str, ...]):
+    """INSERT … ON CONFLICT (key) DO NOTHING, built once per dialect (a statement object keeps
+    its compiled form in the cache)."""
+    cache_key = (model, key, db.session.get_bind().dialect.name)
+    stmt = _IGNORING.get(cache_key)
+    if stmt is None:
+        stmt = _IGNORING[cache_key] = upsert_insert()(model).on_conflict_do_nothing(index_elements=list(key))
+    return stmt

@@ -16,6 +16,7 @@ from ..common import sha256_hex, utcnow
 from ..errors import abort
 from ..extensions import db
 from .models import Token, User
+from ..org.models import Agent
 
 PUBLIC = "public"
 
@@ -25,8 +26,6 @@ def _token_query():
     user's agent profile and its branch in one round trip, as every request reads them."""
     global _TOKEN
     if _TOKEN is None:
-        from ..org.models import Agent
-
         _TOKEN = (
             select(Token)
             .where(Token.token_hash == bindparam("token_hash"))

@@ -1,13 +1,10 @@
-from flask import g, request
+from flask import g
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from ..auth.guard import ANY_ROLE, roles
-from ..auth.models import User
 from ..common import paginate
-from ..errors import abort
 from ..extensions import db
-from ..org.models import Branch
 from .importing import import_cases
 from .models import TimelineEvent
 from .schemas import (
@@ -22,7 +19,7 @@ from .schemas import (
     ImportReportSchema,
     TimelineSchema,
 )
-from .services import append_event, clear_flag, get_case_for_user, list_cases, set_flag, verify_timeline
+from .services import clear_flag, get_case_for_user, list_cases, set_flag, update_case, verify_timeline
 
 blp = Blueprint("cases", __name__, url_prefix="/api/cases", description="Case records")
 
@@ -34,7 +31,7 @@ blp = Blueprint("cases", __name__, url_prefix="/api/cases", description="Case re
 def get_cases(args):
     """Cases, filtered and paginated (an agent sees only its own visits' cases)"""
     page, per_page = args.pop("page"), args.pop("per_page")
-    return paginate(list_cases(**args), page, per_page)
+    return paginate(list_cases(user=g.user, **args), page, per_page)
 
 
 @blp.route("/<int:case_id>", methods=["GET"])
@@ -42,7 +39,7 @@ def get_cases(args):
 @blp.response(200, CaseSchema)
 def get_case(case_id):
     """One case with its account, debtor and active flags"""
-    return get_case_for_user(case_id)
+    return get_case_for_user(case_id, user=g.user)
 
 
 @blp.route("/<int:case_id>", methods=["PATCH"])
@@ -52,22 +49,9 @@ def get_case(case_id):
 @blp.alt_response(409, description="The case changed since you read it")
 def patch_case(args, case_id):
     """Move a case along the ladder or hand it to another owner or branch"""
-    case = get_case_for_user(case_id)
-    if args.pop("version") != case.version:
-        abort(409, "The case changed since you read it; reload and try again.", current_version=case.version)
-    reason = args.pop("reason")
-    if "owner_id" in args and args["owner_id"] is not None:
-        owner = db.session.get(User, args["owner_id"])
-        if owner is None or owner.role not in ("owner", "admin"):
-            abort(422, "No case owner with that id.", errors={"owner_id": ["not a case owner"]})
-    if args.get("branch_id") is not None and db.session.get(Branch, args["branch_id"]) is None:
-        abort(422, "No such branch.", errors={"branch_id": ["unknown branch"]})
-    changes = {k: {"from": getattr(case, k), "to": v} for k, v in args.items() if getattr(case, k) != v}
-    if changes:
-        for key, value in args.items():
-            setattr(case, key, value)
-        case.version += 1
-        append_event(case=case, kind="case.updated", actor_id=g.user.id, data={"changes": changes, "reason": reason})
+    case = get_case_for_user(case_id, user=g.user)
+    version, reason = args.pop("version"), args.pop("reason")
+    update_case(case=case, changes=args, version=version, reason=reason, actor=g.user)
     db.session.commit()
     return case
 
@@ -77,7 +61,7 @@ def patch_case(args, case_id):
 @blp.response(200, TimelineSchema)
 def get_timeline(case_id):
     """The case's append-only timeline and whether its hash chain verifies"""
-    case = get_case_for_user(case_id)
+    case = get_case_for_user(case_id, user=g.user)
     events = db.session.scalars(
         select(TimelineEvent).where(TimelineEvent.case_id == case.id).order_by(TimelineEvent.seq)
     ).all()
@@ -91,7 +75,7 @@ def get_timeline(case_id):
 @blp.alt_response(409, description="That flag is already active")
 def post_flag(args, case_id):
     """Set a visit-blocking flag; devices holding the case get a stop-work"""
-    case = get_case_for_user(case_id)
+    case = get_case_for_user(case_id, user=g.user)
     flag = set_flag(case=case, actor_id=g.user.id, **args)
     db.session.commit()
     return flag
@@ -103,7 +87,7 @@ def post_flag(args, case_id):
 @blp.response(204)
 def delete_flag(args, case_id, flag):
     """Clear an active flag (with a reason, kept on the timeline)"""
-    case = get_case_for_user(case_id)
+    case = get_case_for_user(case_id, user=g.user)
     clear_flag(case=case, flag=flag, reason=args["reason"], actor_id=g.user.id)
     db.session.commit()
 

@@ -1,7 +1,6 @@
 import json
 from datetime import datetime
 
-from flask import g
 from sqlalchemy import bindparam, exists, select, update
 
 from ..common import canonical_json, sha256_hex, utcnow
@@ -10,7 +9,8 @@ from ..errors import abort
 from ..events import emit
 from ..extensions import db
 from ..feed import insert_row, record_change
-from ..org.models import Agent
+from ..auth.models import User
+from ..org.models import Agent, Branch
 from ..policy.rules import review_flag_for
 from ..visits.models import OPEN_STATUSES, Visit
 from .models import Account, Case, CaseFlag, Note, TimelineEvent, bucket_for, days_range_for
@@ -141,6 +141,26 @@ def redact_timeline(*, case_id: int, reason: str) -> int:
     return len(rows)
 
 
+def update_case(*, case: Case, changes: dict, version: int, reason: str, actor) -> Case:
+    """Move a case along the ladder or hand it to another owner or branch; `version` is the one the
+    caller read (a case changed since is a 409). What changed lands on the timeline with the reason."""
+    if version != case.version:
+        abort(409, "The case changed since you read it; reload and try again.", current_version=case.version)
+    if changes.get("owner_id") is not None:
+        owner = db.session.get(User, changes["owner_id"])
+        if owner is None or owner.role not in ("owner", "admin"):
+            abort(422, "No case owner with that id.", errors={"owner_id": ["not a case owner"]})
+    if changes.get("branch_id") is not None and db.session.get(Branch, changes["branch_id"]) is None:
+        abort(422, "No such branch.", errors={"branch_id": ["unknown branch"]})
+    moved = {k: {"from": getattr(case, k), "to": v} for k, v in changes.items() if getattr(case, k) != v}
+    if moved:
+        for key, value in changes.items():
+            setattr(case, key, value)
+        case.version += 1
+        append_event(case=case, kind="case.updated", actor_id=actor.id, data={"changes": moved, "reason": reason})
+    return case
+
+
 def add_note(*, case: Case, text: str, author_id: int, visit_id: int | None = None, created_at: datetime | None = None,
              op_id: str | None = None) -> Note:
     """A note on the case. R7: prohibited wording (policy.rules, the same list the device holds
@@ -157,35 +177,37 @@ def add_note(*, case: Case, text: str, author_id: int, visit_id: int | None = No
 # --- access ---------------------------------------------------------------
 
 
-def agent_case_ids_subquery(agent_id: int):
+def agent_of(user):
+    """The field-agent profile an agent acts through (None for the office, or no profile)."""
+    return user.agent if user.role == "agent" else None
 
+
+def agent_case_ids_subquery(agent_id: int):
     return select(Visit.case_id).where(Visit.agent_id == agent_id)
 
 
-def get_case_for_user(case_id: int) -> Case:
-    """The case, if the signed-in user may see it; 404 otherwise (existence does not leak)."""
+def get_case_for_user(case_id: int, *, user) -> Case:
+    """The case, if `user` may see it; 404 otherwise (existence does not leak)."""
     case = db.session.get(Case, case_id)
-    if case is None or not user_may_see_case(case.id):
+    if case is None or not user_may_see_case(case.id, user=user):
         abort(404, f"No case {case_id}.")
     return case
 
 
-def user_may_see_case(case_id: int) -> bool:
-    user = g.user
+def user_may_see_case(case_id: int, *, user) -> bool:
     if user.role != "agent":
         return True
-
-    if g.agent is None:
+    agent = agent_of(user)
+    if agent is None:
         return False
-    return bool(
-        db.session.scalar(select(exists().where(Visit.case_id == case_id, Visit.agent_id == g.agent.id)))
-    )
+    return bool(db.session.scalar(select(exists().where(Visit.case_id == case_id, Visit.agent_id == agent.id))))
 
 
-def list_cases(*, stage=None, bucket=None, branch_id=None, owner_id=None, flag=None, q=None):
+def list_cases(*, user, stage=None, bucket=None, branch_id=None, owner_id=None, flag=None, q=None):
     stmt = select(Case).join(Account, Account.id == Case.account_id).order_by(Case.id)
-    if g.user.role == "agent":
-        stmt = stmt.where(Case.id.in_(agent_case_ids_subquery(g.agent.id if g.agent else -1)))
+    if user.role == "agent":
+        agent = agent_of(user)
+        stmt = stmt.where(Case.id.in_(agent_case_ids_subquery(agent.id if agent else -1)))
     if stage:
         stmt = stmt.where(Case.stage == stage)
     if bucket:

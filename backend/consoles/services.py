@@ -18,6 +18,8 @@ from ..plans.models import RepaymentPlan
 from ..sync.models import SyncOp
 from ..visits.models import Outcome, Visit
 from .kpis import _has_findings
+from ..routing.models import RoutePlan
+from ..routing.builder import build_problem
 
 # a stop not checked in this long after its planned arrival is shown late
 LATE_GRACE = timedelta(minutes=15)
@@ -314,8 +316,6 @@ def day_board(*, day: date | None = None, branch_id: int | None = None) -> dict:
 
 
 def _latest_route_plan(day: date, branch_id: int | None) -> dict | None:
-    from ..routing.models import RoutePlan
-
     stmt = select(RoutePlan).where(RoutePlan.date == day, RoutePlan.status != "superseded").order_by(RoutePlan.id.desc()).limit(1)
     if branch_id:
         stmt = stmt.where(RoutePlan.branch_id == branch_id)
@@ -329,8 +329,6 @@ def day_candidates(*, day: date, branch_id: int | None) -> list[dict]:
     """The routing builder's own view of the day: every case it would offer the planner (with
     the collectability points that make its priority) and every case it leaves out, with
     every rule that excludes it. Cases that already have a visit that day are on the board."""
-    from ..routing.builder import build_problem
-
     built = build_problem(day=day, branch_id=branch_id)
     locations = built.problem["locations"]
     problem_visits = {v["id"]: v for v in built.problem["visits"]}

@@ -18,7 +18,7 @@ WORKERS = ("owner", "admin")
 @blp.response(201, TicketSchema)
 def post_ticket(args):
     """Escalate a case: a ticket in the supervisor or legal queue, and visits blocked until cleared"""
-    case = get_case_for_user(args["case_id"])
+    case = get_case_for_user(args["case_id"], user=g.user)
     ticket = raise_ticket(case=case, kind=args["kind"], reason=args["reason"], actor_id=g.user.id)
     db.session.commit()
     return ticket

@@ -17,7 +17,7 @@ blp = Blueprint("plans", __name__, url_prefix="/api", description="Repayment pla
 def get_plans(args):
     """Plans by status, proposing agent or case (an agent sees only its own cases')"""
     page, per_page = args.pop("page"), args.pop("per_page")
-    stmt = plans_query(status=args.get("status"), agent_id=args.get("agent"), case_id=args.get("case"))
+    stmt = plans_query(user=g.user, status=args.get("status"), agent_id=args.get("agent"), case_id=args.get("case"))
     return paginate(stmt, page, per_page)
 
 
@@ -26,7 +26,7 @@ def get_plans(args):
 @blp.response(200, PlanDetailSchema)
 def get_plan(plan_id):
     """One plan with its schedule and signatures"""
-    return get_plan_for_user(plan_id)
+    return get_plan_for_user(plan_id, user=g.user)
 
 
 @blp.route("/plans/<int:plan_id>/approve", methods=["POST"])
@@ -36,7 +36,7 @@ def get_plan(plan_id):
 @blp.alt_response(409, description="The plan is not pending approval")
 def post_approve(args, plan_id):
     """Approve a plan beyond the agent's authority; the agent learns it in the delta feed"""
-    plan = decide_plan(plan=get_plan_for_user(plan_id), approve=True, reason=args["reason"], actor=g.user)
+    plan = decide_plan(plan=get_plan_for_user(plan_id, user=g.user), approve=True, reason=args["reason"], actor=g.user)
     db.session.commit()
     return plan
 
@@ -48,7 +48,7 @@ def post_approve(args, plan_id):
 @blp.alt_response(409, description="The plan is not pending approval")
 def post_reject(args, plan_id):
     """Reject a plan pending approval, with the reason the agent will see"""
-    plan = decide_plan(plan=get_plan_for_user(plan_id), approve=False, reason=args["reason"], actor=g.user)
+    plan = decide_plan(plan=get_plan_for_user(plan_id, user=g.user), approve=False, reason=args["reason"], actor=g.user)
     db.session.commit()
     return plan
 
@@ -58,7 +58,7 @@ def post_reject(args, plan_id):
 @blp.response(200, content_type="image/png", description="The attachment's bytes (content-addressed, immutable)")
 def get_blob(sha256):
     """A signature image by its SHA-256 (only for users who may see its case)"""
-    blob = get_blob_for_user(sha256)
+    blob = get_blob_for_user(sha256, user=g.user)
     response = Response(blob.data, mimetype=blob.content_type)
     response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
     response.set_etag(blob.sha256)

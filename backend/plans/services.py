@@ -2,13 +2,12 @@
 from datetime import date
 from decimal import Decimal
 
-from flask import g
 from sqlalchemy import exists, select
 
 from ..cases.models import Case
-from ..cases.services import _open_visit_agent_user_ids, append_event, user_may_see_case
+from ..cases.services import _open_visit_agent_user_ids, agent_of, append_event, user_may_see_case
 from ..common import canonical_json, sha256_hex, utcnow
-from ..db import dialect_name, upsert_insert
+from ..db import insert_ignoring_conflict
 from ..errors import abort
 from ..events import emit
 from ..extensions import db
@@ -120,11 +119,11 @@ def _supersede_open_plans(*, case_id: int, by: RepaymentPlan) -> list[int]:
     return [plan.id for plan in old]
 
 
-def plans_query(*, status: str | None = None, agent_id: int | None = None, case_id: int | None = None):
+def plans_query(*, user, status: str | None = None, agent_id: int | None = None, case_id: int | None = None):
     stmt = select(RepaymentPlan).order_by(RepaymentPlan.id.desc())
-    if g.user.role == "agent":
-
-        own = g.agent.id if g.agent else -1
+    if user.role == "agent":
+        agent = agent_of(user)
+        own = agent.id if agent else -1
         stmt = stmt.where(RepaymentPlan.case_id.in_(select(Visit.case_id).where(Visit.agent_id == own)))
     if status:
         stmt = stmt.where(RepaymentPlan.status == status)
@@ -135,9 +134,9 @@ def plans_query(*, status: str | None = None, agent_id: int | None = None, case_
     return stmt
 
 
-def get_plan_for_user(plan_id: int) -> RepaymentPlan:
+def get_plan_for_user(plan_id: int, *, user) -> RepaymentPlan:
     plan = db.session.get(RepaymentPlan, plan_id)
-    if plan is None or not user_may_see_case(plan.case_id):
+    if plan is None or not user_may_see_case(plan.case_id, user=user):
         abort(404, f"No plan {plan_id}.")
     return plan
 
@@ -209,20 +208,10 @@ def store_blob(*, data: bytes, content_type: str) -> str:
     digest = sha256_hex(data)
     # two devices may send the same bytes at once: the loser's insert is a no-op, not an error
     db.session.connection().execute(
-        _insert_blob(dialect_name()),
+        insert_ignoring_conflict(Blob, key=("sha256",)),
         {"sha256": digest, "content_type": content_type, "size": len(data), "data": data, "created_at": utcnow()},
     )
     return digest
-
-
-def _insert_blob(dialect: str):
-    if dialect not in _INSERT_BLOB:
-        _INSERT_BLOB[dialect] = upsert_insert()(Blob).on_conflict_do_nothing(index_elements=["sha256"])
-    return _INSERT_BLOB[dialect]
-
-
-# built once per dialect: a statement object keeps its compiled form in the cache
-_INSERT_BLOB: dict = {}
 
 
 def add_signature(
@@ -276,13 +265,13 @@ def add_signature(
     return signature
 
 
-def get_blob_for_user(sha256: str) -> Blob:
+def get_blob_for_user(sha256: str, *, user) -> Blob:
     """A blob is visible to whoever may see a case one of its signatures belongs to."""
     blob = db.session.get(Blob, sha256.lower())
     if blob is None:
         abort(404, "No such attachment.")
-    if g.user.role == "agent":
+    if user.role == "agent":
         case_ids = db.session.scalars(select(Signature.case_id).where(Signature.blob_sha256 == blob.sha256)).all()
-        if not any(user_may_see_case(case_id) for case_id in set(case_ids)):
+        if not any(user_may_see_case(case_id, user=user) for case_id in set(case_ids)):
             abort(404, "No such attachment.")
     return blob

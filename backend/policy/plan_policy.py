@@ -16,6 +16,8 @@ from decimal import Decimal, InvalidOperation, ROUND_UP
 
 from ..cases.models import bucket_for
 from .settings import ROLES_WITH_AUTHORITY, effective_settings, settings_version
+from .rules import jurisdiction_for
+from .strategies import hardship_signals
 
 PLAN_KEYS = (
     "max_term_months",
@@ -79,8 +81,6 @@ def evaluate_plan(*, terms: dict, case, role: str = "agent", as_of: date | None 
 
     `hardship` (default: read from the case's outcomes) makes a pay-all-now plan an R13 review.
     """
-    from .rules import jurisdiction_for
-
     jurisdiction = jurisdiction_for(case)
     s = effective_settings(jurisdiction)
     as_of = as_of or date.today()
@@ -217,8 +217,6 @@ def _bucket(case) -> str:
 def _hardship(case, hardship: bool | None) -> bool:
     if hardship is not None:
         return hardship
-    from .strategies import hardship_signals
-
     return bool(hardship_signals(case))
 
 

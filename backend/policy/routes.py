@@ -87,7 +87,7 @@ def get_plan_policy(args):
 @blp.response(200, PlanCheckResultSchema)
 def post_plan_check(args):
     """Check plan terms against the policy for the caller's role (proposed, pending approval or invalid)"""
-    case = get_case_for_user(args["case_id"])
+    case = get_case_for_user(args["case_id"], user=g.user)
     return evaluate_plan(terms=args["terms"], case=case, role=g.user.role, as_of=args.get("as_of"))
 
 
@@ -151,7 +151,7 @@ def get_approved_scripts(args):
 @blp.response(200, RecommendationSchema)
 def get_case_strategies(args, case_id):
     """The recommended approach for a case: ordered strategies with reasons and scripts"""
-    return recommend(get_case_for_user(case_id), args["locale"])
+    return recommend(get_case_for_user(case_id, user=g.user), args["locale"])
 
 
 @blp.route("/cases/<int:case_id>/eligibility", methods=["GET"])
@@ -160,7 +160,7 @@ def get_case_strategies(args, case_id):
 @blp.response(200, EligibilitySchema)
 def get_case_eligibility(args, case_id):
     """May the case be visited on a date, and in which windows (R1 hours ∩ R2 availability)"""
-    case = get_case_for_user(case_id)
+    case = get_case_for_user(case_id, user=g.user)
     addresses = case.account.debtor.addresses
     address = next((a for a in addresses if a.id == args.get("address_id")), None) if args.get("address_id") else (addresses[0] if addresses else None)
     if address is None:

@@ -18,11 +18,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from ..cases.models import Case
+from ..cases.models import Account, Case
 from ..common import canonical_json, sha256_hex, to_utc_naive, utcnow
 from ..escalations.models import KINDS as ESCALATION_KINDS
 from ..extensions import db
 from .settings import effective_settings, settings_version
+from ..visits.models import OUTCOMES, Outcome, Visit
+from ..payments.models import FollowUp
 
 DATA = Path(__file__).parent / "data"
 
@@ -188,9 +190,6 @@ def blocking_findings(case: Case, at: datetime | None = None) -> list[Finding]:
 
 
 def _visit_count(case: Case, day: date, days: int, exclude_visit_id: int | None) -> int:
-    from ..cases.models import Account
-    from ..visits.models import Visit
-
     stmt = (
         select(func.count(Visit.id))
         .join(Case, Case.id == Visit.case_id)
@@ -236,10 +235,6 @@ def visit_allowance(case: Case, day: date, *, visit_id: int | None = None) -> di
 
 
 def _cool_off_findings(case: Case, day: date, cool_off_days: int) -> list[Finding]:
-    from ..cases.models import Account
-    from ..payments.models import FollowUp
-    from ..visits.models import Outcome, Visit
-
     if cool_off_days <= 0:
         return []
     last = db.session.execute(
@@ -452,8 +447,6 @@ def sync_findings(*, case: Case, visit, op_type: str, device_at: datetime | None
     R6: an outcome with the debtor met but no disclosure acknowledged before it.
     R8: a plan whose terms do not match the hash it claims.
     """
-    from ..visits.models import OUTCOMES
-
     at = device_at or utcnow()
     findings = []
     if op_type in ("visit.checkin", "visit.outcome", "plan.propose", "signature.add"):

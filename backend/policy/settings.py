@@ -17,6 +17,7 @@ from ..cases.models import FLAGS
 from ..common import canonical_json, sha256_hex, utcnow
 from ..extensions import db
 from .models import PolicySetting
+from ..errors import abort
 
 JURISDICTIONS = ("CN", "US", "UK", "IE")
 ROLES_WITH_AUTHORITY = ("agent", "owner", "admin")
@@ -307,8 +308,6 @@ def setting_history(*, jurisdiction: str, key: str) -> list[PolicySetting]:
 
 def change_setting(*, jurisdiction: str, key: str, value, reason: str, actor_id: int | None) -> PolicySetting:
     """Record a new value (validated against the setting's spec); the old one stays as history."""
-    from ..errors import abort
-
     if jurisdiction not in JURISDICTIONS:
         abort(404, f"No jurisdiction profile {jurisdiction}.")
     spec = SETTINGS.get(key)

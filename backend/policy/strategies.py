@@ -23,6 +23,12 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from .models import ScriptTemplate
+from ..cases.models import Note
+from ..payments.models import PromiseTrack
+from ..plans.models import OPEN_STATUSES, RepaymentPlan
+from ..visits.models import Outcome
+from .rules import jurisdiction_for, legal_wording_allowed
+from .settings import effective_settings
 
 DATA = Path(__file__).parent / "data"
 LOCALES = ("zh-CN", "en")
@@ -119,11 +125,6 @@ def case_facts(case_ids: list[int]) -> dict[int, dict]:
     """What the profile reads per case — outcomes (by id), note texts, the newest open plan and
     its promise-track state — for many cases in four queries (the day packet: one per relation,
     not one per visit)."""
-    from ..cases.models import Note
-    from ..payments.models import PromiseTrack
-    from ..plans.models import OPEN_STATUSES, RepaymentPlan
-    from ..visits.models import Outcome
-
     facts = {case_id: {"outcomes": [], "notes": [], "open_plan": None, "plan_state": None} for case_id in case_ids}
     if not case_ids:
         return facts
@@ -171,9 +172,6 @@ def hardship_signals(case, *, facts: dict | None = None) -> list[str]:
 
 def case_profile(case, *, facts: dict | None = None) -> dict:
     """`facts`: case_facts()[case.id], when the caller has them for many cases at once."""
-    from .rules import jurisdiction_for, legal_wording_allowed
-    from .settings import effective_settings
-
     facts = facts if facts is not None else case_facts([case.id])[case.id]
     outcomes = facts["outcomes"]  # every outcome belongs to a visit (visit_id is required)
     codes = [o.code for o in outcomes]

@@ -18,7 +18,7 @@ blp = Blueprint("visits", __name__, url_prefix="/api/visits", description="Home 
 def get_visits(args):
     """Visits by date, agent, status or case (an agent sees only its own)"""
     page, per_page = args.pop("page"), args.pop("per_page")
-    return paginate(visits_query(**args), page, per_page)
+    return paginate(visits_query(user=g.user, **args), page, per_page)
 
 
 @blp.route("", methods=["POST"])
@@ -38,7 +38,7 @@ def post_visit(args):
 @blp.response(200, VisitSchema)
 def get_visit(visit_id):
     """One visit"""
-    return get_visit_for_user(visit_id)
+    return get_visit_for_user(visit_id, user=g.user)
 
 
 @blp.route("/<int:visit_id>/cancel", methods=["POST"])
@@ -47,7 +47,7 @@ def get_visit(visit_id):
 @blp.response(200, VisitSchema)
 def post_cancel(args, visit_id):
     """Cancel a visit; the agent's device learns it in the next delta"""
-    visit = get_visit_for_user(visit_id)
+    visit = get_visit_for_user(visit_id, user=g.user)
     cancel_visit(visit=visit, reason=args["reason"], actor_id=g.user.id)
     db.session.commit()
     return visit
@@ -59,7 +59,7 @@ def post_cancel(args, visit_id):
 @blp.response(200, VisitSchema)
 def post_assign(args, visit_id):
     """Give a visit to another agent (or none)"""
-    visit = get_visit_for_user(visit_id)
+    visit = get_visit_for_user(visit_id, user=g.user)
     if args["version"] != visit.version:
         abort(409, "The visit changed since you read it; reload and try again.", current_version=visit.version)
     assign_visit(visit=visit, agent_id=args["agent_id"], actor_id=g.user.id)

@@ -1,13 +1,12 @@
 from datetime import date
 
-from flask import g
 from geopy.distance import geodesic
 from sqlalchemy import select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..cases.models import Case
-from ..cases.services import append_event, set_flag
+from ..cases.services import agent_of, append_event, set_flag
 from ..common import utcnow
 from ..errors import abort
 from ..events import emit
@@ -20,10 +19,11 @@ from ..policy.rules import check_visit, windows_for
 from .models import OPEN_STATUSES, OUTCOMES, TRANSITIONS, Outcome, Visit
 
 
-def visits_query(*, date=None, agent_id=None, status=None, case_id=None):
+def visits_query(*, user, date=None, agent_id=None, status=None, case_id=None):
     stmt = select(Visit).order_by(Visit.date, Visit.agent_id, Visit.route_position, Visit.id)
-    if g.user.role == "agent":
-        agent_id = g.agent.id if g.agent else -1
+    if user.role == "agent":
+        agent = agent_of(user)
+        agent_id = agent.id if agent else -1
     if date:
         stmt = stmt.where(Visit.date == date)
     if agent_id:
@@ -35,9 +35,10 @@ def visits_query(*, date=None, agent_id=None, status=None, case_id=None):
     return stmt
 
 
-def get_visit_for_user(visit_id: int) -> Visit:
+def get_visit_for_user(visit_id: int, *, user) -> Visit:
     visit = db.session.get(Visit, visit_id)
-    if visit is None or (g.user.role == "agent" and (g.agent is None or visit.agent_id != g.agent.id)):
+    agent = agent_of(user)
+    if visit is None or (user.role == "agent" and (agent is None or visit.agent_id != agent.id)):
         abort(404, f"No visit {visit_id}.")
     return visit
 
