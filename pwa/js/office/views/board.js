@@ -4,7 +4,7 @@
  * re-plan, eligible and excluded cases with their reasons, and revoking a lost device. */
 import { h, clear, badge, describeError, empty, formatters, isoToday } from '../util.js';
 import { PALETTE } from '../charts.js';
-import { loadLeaflet } from '../map.js';
+import { loadLeaflet } from '../../leaflet.js';
 
 const RUNNING = ['queued', 'solving'];
 const POLL_MS = 600;
