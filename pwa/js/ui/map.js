@@ -3,6 +3,7 @@
  * are drawn on a plain background. */
 import { progressOf } from '../flow.js';
 import { loadLeaflet } from '../leaflet.js';
+import { h } from './dom.js';
 
 const TILE_CACHE = 'doorstep-tiles';
 const MAX_TILES = 250;
@@ -37,7 +38,7 @@ export async function mountMap(el, { visits, tileUrl, t, note }) {
     const n = visit.route_position ?? i + 1;
     const icon = L.divIcon({
       className: `map-stop ${progressOf(visit, null)}`,
-      html: `<span>${Number(n)}</span>`,
+      html: h('span', { text: String(n) }),
       iconSize: [32, 32],
       iconAnchor: [16, 16],
     });
