@@ -254,7 +254,7 @@ def test_names_that_look_like_markup_stay_text_on_the_board(desk, world, db, mak
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     agent = make_agent(branch=world.branch, user=make_user(role="agent", display_name=f"{MARKUP}外访"),
                        start_lat=31.2200, start_lon=121.4800)
-    visit = make_visit(case=make_case(branch=world.branch, debtor_name=f"<img src=/x id=p onerror=alert(1)>赵", lat=31.235, lon=121.48),
+    visit = make_visit(case=make_case(branch=world.branch, debtor_name="<img src=/x id=p onerror=alert(1)>赵", lat=31.235, lon=121.48),
                        agent=agent, day=today)
     visit.route_position = 1
     make_case(branch=world.branch, debtor_name=f"{MARKUP}钱", lat=31.236, lon=121.46, days_past_due=90)

@@ -94,7 +94,10 @@ def test_a_changed_shell_file_makes_the_worker_stale_until_regenerated(tmp_path)
     shutil.copytree(PWA, copy, ignore=shutil.ignore_patterns("vendor"))
     shutil.copy(PWA.parent / "package.json", tmp_path / "package.json")
     make_shell = load_make_shell(copy)
-    version = lambda: re.search(r"const SHELL_VERSION = '(\w+)'", (copy / "sw.js").read_text(encoding="utf-8")).group(1)
+
+    def version():
+        return re.search(r"const SHELL_VERSION = '(\w+)'", (copy / "sw.js").read_text(encoding="utf-8")).group(1)
+
     before = version()
     assert make_shell.main(["--check"]) == 0
     notes = copy / "js/ui/visit/notes.js"

@@ -43,7 +43,9 @@ def _argument(text: str, start: int) -> str:
 
 
 def findings(text: str, name: str) -> list[str]:
-    line = lambda pos: text.count("\n", 0, pos) + 1
+    def line(pos: int) -> int:
+        return text.count("\n", 0, pos) + 1
+
     found = [f"{name}:{line(m.start())}: {m.group(1)}" for m in SINKS.finditer(text)]
     for m in LEAFLET_CONTENT.finditer(text):
         content = _argument(text, m.end()).strip()

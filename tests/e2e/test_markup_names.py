@@ -1,7 +1,6 @@
 """Names that look like markup stay text on the agent's phone: the Today list, the route map
 and the visit screen show `<img src=/x id=p>` as characters — no element is made from it and
 nothing asks the server for /x. (The dispatcher's board: tests/consoles/test_e2e_office.py.)"""
-from tests.e2e.conftest import PASSWORD  # noqa: F401  (same fixtures)
 
 MARKUP = "<img src=/x id=p>"
 # Every Leaflet map the page makes, so a test can open each layer's tooltip as a hover would.
