@@ -12,7 +12,6 @@
 import argparse
 import gzip
 import os
-import re
 import statistics
 import sys
 import tempfile
@@ -31,9 +30,10 @@ PASSWORD = "bench-pass-1"
 
 
 def shell_files() -> list[str]:
-    text = (PWA / "sw.js").read_text(encoding="utf-8")
-    block = re.search(r"const SHELL = \[(.*?)\];", text, re.S).group(1)
-    return re.findall(r"'([^']+)'", block)
+    sys.path.insert(0, str(PWA))
+    from make_shell import shell_urls
+
+    return shell_urls()
 
 
 def shell_size() -> dict:

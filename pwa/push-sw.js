@@ -1,5 +1,5 @@
 /* Web push in the service worker: loaded by sw.js with importScripts('/push-sw.js'),
- * after importScripts('/js/core.js') (the device's IndexedDB: session, locale, outbox).
+ * after importScripts('/js/db.js', '/js/outbox.js') (the device's IndexedDB: session, locale, outbox).
  *
  * A push is a nudge, not the record: it carries ids and codes only (no debtor names or
  * amounts on a lock screen, nothing personal through the push service). The device
@@ -13,62 +13,12 @@
   'use strict';
 
   const DEFAULT_LOCALE = 'zh-CN';
-
-  /* Messages per locale; {name} is filled from the payload. */
-  const CATALOG = {
-    'zh-CN': {
-      'stop_work.title': '停止上门：案件 {case_id}',
-      'stop_work.body': '该案件已标记“{flag}”，请勿上门。打开应用同步最新情况。',
-      'visit_cancelled.title': '上门已取消',
-      'visit_cancelled.body': '{date} 案件 {case_id} 的上门已取消。',
-      'route_published.title': '路线已更新',
-      'route_published.body': '{date} 的路线已发布：{stops} 个站点。',
-      'plan_decided.approved.title': '还款方案已批准',
-      'plan_decided.approved.body': '案件 {case_id} 的还款方案已获批准。',
-      'plan_decided.rejected.title': '还款方案未获批准',
-      'plan_decided.rejected.body': '案件 {case_id} 的还款方案被驳回，请查看原因。',
-      'generic.title': 'Doorstep',
-      'generic.body': '有新的更新，打开应用同步。',
-      'flag.dispute': '争议',
-      'flag.bankruptcy': '破产',
-      'flag.deceased': '已故',
-      'flag.cease_contact': '停止联系',
-      'flag.attorney': '已委托律师',
-      'flag.vulnerable': '弱势客户',
-      'flag.complaint': '投诉处理中',
-      'flag.legal_hold': '法律冻结',
-      'flag.fraud_claim': '欺诈申诉',
-      'flag.plan_performing': '还款计划履行中',
-      'flag.asked_not_to_return': '要求勿再上门',
-      'flag.escalated': '已升级处理',
-    },
-    en: {
-      'stop_work.title': 'Stop: case {case_id}',
-      'stop_work.body': 'This case is now flagged "{flag}". Do not visit. Open the app to sync.',
-      'visit_cancelled.title': 'Visit cancelled',
-      'visit_cancelled.body': 'The visit to case {case_id} on {date} was cancelled.',
-      'route_published.title': 'Route updated',
-      'route_published.body': 'Your route for {date} is published: {stops} stops.',
-      'plan_decided.approved.title': 'Plan approved',
-      'plan_decided.approved.body': 'The repayment plan for case {case_id} was approved.',
-      'plan_decided.rejected.title': 'Plan not approved',
-      'plan_decided.rejected.body': 'The repayment plan for case {case_id} was rejected. See why in the app.',
-      'generic.title': 'Doorstep',
-      'generic.body': 'Something changed. Open the app to sync.',
-      'flag.dispute': 'dispute',
-      'flag.bankruptcy': 'bankruptcy',
-      'flag.deceased': 'deceased',
-      'flag.cease_contact': 'cease contact',
-      'flag.attorney': 'represented by an attorney',
-      'flag.vulnerable': 'vulnerable customer',
-      'flag.complaint': 'complaint open',
-      'flag.legal_hold': 'legal hold',
-      'flag.fraud_claim': 'fraud claim',
-      'flag.plan_performing': 'plan performing',
-      'flag.asked_not_to_return': 'asked not to return',
-      'flag.escalated': 'escalated',
-    },
-  };
+  const LOCALES = ['zh-CN', 'en'];
+  // The catalogues are js/i18n/push/<locale>.json, beside every other catalogue (js/i18n.js);
+  // they are part of the precached shell, so a push shows in the agent's language offline too.
+  const catalogUrl = (locale) => `/js/i18n/push/${locale}.json`;
+  // Last resort when no catalogue can be read: a push must still show a notification.
+  const FALLBACK = { 'generic.title': 'Doorstep', 'generic.body': '' };
 
   const core = () => sw.doorstepCore || null;
 
@@ -83,30 +33,44 @@
   /* The language picked on this device wins, then the user's own (in the payload). */
   function pickLocale(stored, payload) {
     for (const candidate of [stored, payload && payload.locale]) {
-      if (candidate && CATALOG[candidate]) return candidate;
+      if (candidate && LOCALES.includes(candidate)) return candidate;
     }
     return DEFAULT_LOCALE;
   }
 
-  function text(locale, key, params) {
-    const messages = CATALOG[locale];
-    const template = messages[key] || CATALOG.en[key] || key;
+  async function loadMessages(locale) {
+    const url = catalogUrl(locale);
+    try {
+      const response = (await caches.match(url)) || await fetch(url);
+      if (response.ok) return await response.json();
+    } catch (_) { /* offline and not cached: the fallback below */ }
+    return null;
+  }
+
+  /* The messages of a locale, with English under them for a key the locale lacks. */
+  async function catalog(locale) {
+    const [own, en] = await Promise.all([loadMessages(locale), locale === 'en' ? null : loadMessages('en')]);
+    return Object.assign({}, FALLBACK, en, own);
+  }
+
+  function text(messages, key, params) {
+    const template = messages[key] || key;
     return template.replace(/\{(\w+)\}/g, (match, name) => (params[name] ?? match));
   }
 
-  /* {title, options} for showNotification. */
-  function render(payload, locale) {
+  /* {title, options} for showNotification; `messages` from catalog(locale). */
+  function render(payload, locale, messages) {
     const kind = (payload && payload.kind) || 'generic';
     const params = Object.assign({}, payload);
     let key = kind;
-    if (kind === 'stop_work') params.flag = text(locale, `flag.${payload.flag}`, params);
+    if (kind === 'stop_work') params.flag = text(messages, `flag.${payload.flag}`, params);
     if (kind === 'plan_decided') key = `plan_decided.${payload.decision === 'approved' ? 'approved' : 'rejected'}`;
-    if (!CATALOG[locale][`${key}.title`]) key = 'generic';
+    if (!messages[`${key}.title`]) key = 'generic';
     const urgent = kind === 'stop_work' || kind === 'visit_cancelled';
     return {
-      title: text(locale, `${key}.title`, params),
+      title: text(messages, `${key}.title`, params),
       options: {
-        body: text(locale, `${key}.body`, params),
+        body: text(messages, `${key}.body`, params),
         lang: locale,
         // one notification per subject: a newer one about the same case or day replaces it
         tag: `doorstep:${kind}:${payload.case_id ?? payload.date ?? payload.plan_id ?? ''}`,
@@ -146,7 +110,7 @@
   async function onPush(event) {
     const payload = parse(event);
     const locale = pickLocale(await storedLocale(), payload);
-    const { title, options } = render(payload, locale);
+    const { title, options } = render(payload, locale, await catalog(locale));
     // userVisibleOnly: every push must show a notification, whatever else fails
     await sw.registration.showNotification(title, options);
     await requestSync(payload);
@@ -203,5 +167,5 @@
   sw.addEventListener('pushsubscriptionchange', (event) => event.waitUntil(onSubscriptionChange(event)));
 
   // For the page and for tests: how a payload reads in a locale.
-  sw.doorstepPush = Object.freeze({ render, pickLocale });
+  sw.doorstepPush = Object.freeze({ render, pickLocale, catalog });
 })(self);

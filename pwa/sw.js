@@ -3,43 +3,66 @@
  * API requests are not handled here: the page goes to the network first and falls back
  * to what it stored in IndexedDB. Queued work lives in IndexedDB, never in a cache, so
  * a new version of this worker can never hide or drop it. */
-const VERSION = '2026-11-28.6'; // bump with every change to a shell file: it names the cache
-const PREFIX = 'doorstep-';
-const SHELL_CACHE = `${PREFIX}shell-${VERSION}`;
-const TILE_CACHE = `${PREFIX}tiles`;
+// <shell> written by pwa/make_shell.py from the shell files' content: do not edit by hand
+const SHELL_VERSION = '8cfc564a32493ab1';
 const SHELL = [
   '/',
-  '/manifest.webmanifest',
   '/css/app.css',
-  '/js/app.js',
-  '/js/api.js',
-  '/js/core.js',
-  '/js/store.js',
-  '/js/sync.js',
-  '/js/plan.js',
-  '/js/geo.js',
-  '/js/flow.js',
-  '/js/i18n.js',
-  '/js/i18n/en.json',
-  '/js/i18n/zh-CN.json',
-  '/js/ui/dom.js',
-  '/js/ui/login.js',
-  '/js/ui/today.js',
-  '/js/ui/map.js',
-  '/js/ui/visit.js',
-  '/js/ui/signature.js',
-  '/js/ui/syncview.js',
-  '/js/ui/settings.js',
   '/icons/icon-192.png',
   '/icons/icon-512.png',
   '/icons/maskable-512.png',
+  '/js/api.js',
+  '/js/app.js',
+  '/js/db.js',
+  '/js/flow.js',
+  '/js/geo.js',
+  '/js/i18n.js',
+  '/js/i18n/en.json',
+  '/js/i18n/push/en.json',
+  '/js/i18n/push/zh-CN.json',
+  '/js/i18n/zh-CN.json',
+  '/js/leaflet.js',
+  '/js/ops.js',
+  '/js/outbox.js',
+  '/js/plan.js',
+  '/js/push.js',
+  '/js/store.js',
+  '/js/sync.js',
+  '/js/ui/dom.js',
+  '/js/ui/login.js',
+  '/js/ui/map.js',
+  '/js/ui/settings.js',
+  '/js/ui/signature.js',
+  '/js/ui/syncview.js',
+  '/js/ui/today.js',
+  '/js/ui/visit/brief.js',
+  '/js/ui/visit/checkin.js',
+  '/js/ui/visit/checkout.js',
+  '/js/ui/visit/disclosure.js',
+  '/js/ui/visit/done.js',
+  '/js/ui/visit/escalate.js',
+  '/js/ui/visit/header.js',
+  '/js/ui/visit/index.js',
+  '/js/ui/visit/met.js',
+  '/js/ui/visit/notes.js',
+  '/js/ui/visit/outcome.js',
+  '/js/ui/visit/parts.js',
+  '/js/ui/visit/plan.js',
+  '/js/ui/visit/scripts.js',
+  '/js/ui/visit/signature.js',
+  '/js/ui/visit/summary.js',
+  '/js/ui/visit/terms.js',
+  '/manifest.webmanifest',
   '/vendor/leaflet/leaflet.js',
   '/vendor/leaflet/leaflet.css',
 ];
-// Written by other parts of the team; cached when present, never required to install.
-const OPTIONAL = ['/js/push.js', '/js/office/index.js'];
+// </shell>
 
-importScripts('/js/core.js');
+const PREFIX = 'doorstep-';
+const SHELL_CACHE = `${PREFIX}shell-${SHELL_VERSION}`;
+const TILE_CACHE = `${PREFIX}tiles`;
+
+importScripts('/js/db.js', '/js/outbox.js');
 try {
   importScripts('/push-sw.js');
 } catch (err) {
@@ -53,12 +76,6 @@ self.addEventListener('install', (event) => {
 async function precache() {
   const cache = await caches.open(SHELL_CACHE);
   await cache.addAll(SHELL.map((url) => new Request(url, { cache: 'no-cache' })));
-  await Promise.all(OPTIONAL.map(async (url) => {
-    try {
-      const response = await fetch(url, { cache: 'no-cache' });
-      if (response.ok) await cache.put(url, response);
-    } catch (_) { /* optional */ }
-  }));
 }
 
 self.addEventListener('activate', (event) => {

@@ -1,5 +1,6 @@
 /* The JSON API as the page sees it: bearer token, time-outs, one error type. */
-import './core.js';
+import './db.js';
+import './outbox.js';
 
 const core = globalThis.doorstepCore;
 

@@ -146,7 +146,7 @@ const ROUTES = [
 
 const VIEWS = {
   today: () => import('./ui/today.js'),
-  visit: () => import('./ui/visit.js'),
+  visit: () => import('./ui/visit/index.js'),
   sync: () => import('./ui/syncview.js'),
   settings: () => import('./ui/settings.js'),
 };

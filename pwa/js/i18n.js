@@ -1,8 +1,15 @@
-/* Message catalogs (js/i18n/<locale>.json) and locale-aware formatting. Every string the
- * agent reads comes from a catalog. */
+/* Every catalogue and every translator, for the agent's app and the office consoles, with
+ * locale-aware formatting. The catalogues live together under js/i18n/:
+ *   <locale>.json         the agent's app (every string the agent reads)
+ *   office/<locale>.json  the office consoles
+ *   push/<locale>.json    notifications; read by the push worker (/push-sw.js) from the
+ *                         precached shell, so they show offline too
+ * A message is a template with {name} placeholders. */
 export const LOCALES = ['zh-CN', 'en'];
+const DOMAINS = { agent: '', office: 'office/', push: 'push/' };
+const loaded = {};
 let locale = 'zh-CN';
-let catalog = {};
+let agent = translator({}, 'agent');
 
 export function pickLocale(preferred) {
   if (LOCALES.includes(preferred)) return preferred;
@@ -10,10 +17,44 @@ export function pickLocale(preferred) {
   return nav.startsWith('zh') ? 'zh-CN' : 'en';
 }
 
+export const catalogUrl = (domain, wanted) => `/js/i18n/${DOMAINS[domain]}${wanted}.json`;
+
+export function format(template, params) {
+  return params ? template.replace(/\{(\w+)\}/g, (m, name) => (params[name] ?? m)) : template;
+}
+
+/* t(key, params) over one catalogue; t.has(key) for open-ended keys (timeline event kinds). */
+function translator(messages, domain) {
+  function t(key, params) {
+    let text = messages[key];
+    if (text === undefined) {
+      console.warn(`missing ${domain} message`, key);
+      text = key;
+    }
+    return format(text, params);
+  }
+  t.has = (key) => key in messages;
+  return t;
+}
+
+/* The translator of a domain's catalogue in a locale (fetched once per page). */
+export async function loadCatalog(domain, preferred) {
+  const wanted = pickLocale(preferred);
+  const url = catalogUrl(domain, wanted);
+  if (!loaded[url]) {
+    loaded[url] = fetch(url).then((response) => {
+      if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+      return response.json();
+    });
+    loaded[url].catch(() => { delete loaded[url]; });
+  }
+  return translator(await loaded[url], domain);
+}
+
+/* The agent's language for the whole page (the consoles follow it). */
 export async function setLocale(next) {
   const wanted = pickLocale(next);
-  const response = await fetch(`/js/i18n/${wanted}.json`);
-  catalog = await response.json();
+  agent = await loadCatalog('agent', wanted);
   locale = wanted;
   document.documentElement.lang = wanted;
   return wanted;
@@ -22,13 +63,7 @@ export async function setLocale(next) {
 export const currentLocale = () => locale;
 
 export function t(key, params) {
-  let text = catalog[key];
-  if (text === undefined) {
-    console.warn('missing message', key);
-    text = key;
-  }
-  if (params) text = text.replace(/\{(\w+)\}/g, (m, name) => (params[name] ?? m));
-  return text;
+  return agent(key, params);
 }
 
 export function money(amount, currency = 'CNY') {

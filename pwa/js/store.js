@@ -1,6 +1,7 @@
 /* What the page reads and writes on the device: session, the day's visits, visit drafts,
  * and field work recorded as (record + outbox op) in one transaction. */
-import './core.js';
+import './db.js';
+import './outbox.js';
 
 const core = globalThis.doorstepCore;
 const { S, tx, req } = core;

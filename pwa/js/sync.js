@@ -1,6 +1,7 @@
 /* Sync controller in the page: when to flush the outbox and pull the day, and the status
- * everyone sees (unsent count, last sync, problems). The flush itself is in core.js. */
-import './core.js';
+ * everyone sees (unsent count, last sync, problems). The flush itself is in outbox.js. */
+import './db.js';
+import './outbox.js';
 import { ApiError, NetworkError, request } from './api.js';
 import * as store from './store.js';
 

@@ -228,3 +228,52 @@ def test_owner_rejects_a_plan_on_its_case_page(desk, world, db):
     assert page.locator(f"article[data-plan-id='{world.plan.id}'] .o-decision").count() == 0
     db.session.expire_all()
     assert db.session.get(RepaymentPlan, world.plan.id).status == "rejected"
+
+
+MARKUP = "<img src=/x id=p>"
+# Every Leaflet map the page makes, so the test can open each layer's tooltip as a hover would.
+TRACK_MAPS = """(() => {
+  let leaflet;
+  Object.defineProperty(window, 'L', { configurable: true, get: () => leaflet, set: (value) => {
+    leaflet = value;
+    if (value && value.Map && !value.__tracked) {
+      value.__tracked = true;
+      value.Map.addInitHook(function () { (window.__maps = window.__maps || []).push(this); });
+    }
+  } });
+})()"""
+OPEN_TOOLTIPS = """() => {
+  for (const map of window.__maps || []) map.eachLayer((layer) => { if (layer.getTooltip && layer.getTooltip()) layer.openTooltip(); });
+  return [...document.querySelectorAll('.leaflet-tooltip')].map((el) => el.textContent);
+}"""
+
+
+def test_names_that_look_like_markup_stay_text_on_the_board(desk, world, db, make_agent, make_case, make_user, make_visit):
+    """Imported names are data: an agent and debtors named like HTML are shown as those characters
+    in the board's lists, map tooltips and pins; no element is made and nothing asks for /x."""
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    agent = make_agent(branch=world.branch, user=make_user(role="agent", display_name=f"{MARKUP}外访"),
+                       start_lat=31.2200, start_lon=121.4800)
+    visit = make_visit(case=make_case(branch=world.branch, debtor_name="<img src=/x id=p onerror=alert(1)>赵", lat=31.235, lon=121.48),
+                       agent=agent, day=today)
+    visit.route_position = 1
+    make_case(branch=world.branch, debtor_name=f"{MARKUP}钱", lat=31.236, lon=121.46, days_past_due=90)
+    db.session.commit()
+    page = desk.page
+    asked = []
+    page.on("request", lambda request: asked.append(request.url) if request.url.split("?")[0].endswith("/x") else None)
+    page.add_init_script(TRACK_MAPS)
+
+    desk.login(world.dispatcher.username)
+    page.locator("select[aria-label='分部']").select_option(str(world.branch.id))
+    card = page.locator(f".o-agent[data-agent-id='{agent.id}']")
+    card.wait_for()
+    assert card.locator(".o-agent-name strong").text_content() == f"{MARKUP}外访"
+    assert card.locator(".o-stop .o-link").text_content() == "<img src=/x id=p onerror=alert(1)>赵"
+    page.locator(".o-map .leaflet-marker-icon").first.wait_for()
+    page.wait_for_function("() => (window.__maps || []).length > 0")
+    tooltips = page.evaluate(OPEN_TOOLTIPS)
+    assert f"{MARKUP}外访" in tooltips  # the agent's start, as text
+    assert f"{MARKUP}钱" in tooltips  # an eligible case not yet planned, as text
+    assert page.evaluate("() => document.querySelectorAll('#p, img[src=\"/x\"]').length") == 0
+    assert asked == []

@@ -1,7 +1,9 @@
 """The device's copies of server rules stay in step with the server: outcome codes and who may be
 met, the plan policy and the terms hash, message catalogs, and the service worker's precache."""
+import importlib.util
 import json
 import re
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -30,6 +32,18 @@ def test_catalogs_have_the_same_keys_and_every_message_used():
 
 
 @pytest.mark.no_db
+@pytest.mark.parametrize("domain", ["office", "push"])
+def test_the_other_catalogs_have_the_same_keys_in_every_locale(domain):
+    from backend.cases.models import FLAGS
+
+    en, zh = (json.loads((PWA / f"js/i18n/{domain}/{name}.json").read_text(encoding="utf-8")) for name in ("en", "zh-CN"))
+    assert set(en) == set(zh)
+    assert all(isinstance(v, str) and v.strip() for v in [*en.values(), *zh.values()])
+    if domain == "push":  # a stop-work notification names the flag
+        assert not [f for f in FLAGS if f"flag.{f}" not in en]
+
+
+@pytest.mark.no_db
 def test_catalogs_cover_the_servers_enumerations():
     from backend.cases.models import FLAGS
     from backend.plans.models import KINDS, STATUSES
@@ -48,19 +62,52 @@ def test_catalogs_cover_the_servers_enumerations():
         assert not [k for k in needed if k not in catalog], name
 
 
+def load_make_shell(pwa: Path = PWA):
+    spec = importlib.util.spec_from_file_location("make_shell", PWA / "make_shell.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.PWA, module.SW = pwa, pwa / "sw.js"
+    return module
+
+
 @pytest.mark.no_db
 def test_service_worker_precaches_every_file_of_the_app():
+    assert load_make_shell().main(["--check"]) == 0, "pwa/sw.js: run .venv/bin/python pwa/make_shell.py"
     sw = (PWA / "sw.js").read_text(encoding="utf-8")
     shell = set(re.findall(r"'(/[^']*)'", re.search(r"const SHELL = \[(.*?)\];", sw, re.S).group(1)))
-    files = {f"/{p.relative_to(PWA)}" for p in agent_js_files()}
-    files |= {f"/{p.relative_to(PWA)}" for p in (PWA / "js/i18n").glob("*.json")}
+    files = {f"/{p.relative_to(PWA)}" for p in (PWA / "js").rglob("*.js") if not str(p.relative_to(PWA)).startswith("js/office/")}
+    files |= {f"/{p.relative_to(PWA)}" for p in [*(PWA / "js/i18n").glob("*.json"), *(PWA / "js/i18n/push").glob("*.json")]}
     files |= {f"/{p.relative_to(PWA)}" for p in (PWA / "icons").glob("*.png")}
     files |= {"/", "/css/app.css", "/manifest.webmanifest", "/vendor/leaflet/leaflet.js", "/vendor/leaflet/leaflet.css"}
     assert files == shell
+    assert "VERSION = '" not in sw.replace("SHELL_VERSION = '", "")  # no hand-kept version
     manifest = json.loads((PWA / "manifest.webmanifest").read_text(encoding="utf-8"))
     assert manifest["display"] == "standalone"
     assert {i["sizes"] for i in manifest["icons"]} >= {"192x192", "512x512"}
     assert any(i.get("purpose") == "maskable" for i in manifest["icons"])
+
+
+@pytest.mark.no_db
+def test_a_changed_shell_file_makes_the_worker_stale_until_regenerated(tmp_path):
+    """A copy of the app: one byte of a visit step changes; the check fails until the block is
+    written again, and then the worker names a new shell cache."""
+    copy = tmp_path / "pwa"
+    shutil.copytree(PWA, copy, ignore=shutil.ignore_patterns("vendor"))
+    shutil.copy(PWA.parent / "package.json", tmp_path / "package.json")
+    make_shell = load_make_shell(copy)
+
+    def version():
+        return re.search(r"const SHELL_VERSION = '(\w+)'", (copy / "sw.js").read_text(encoding="utf-8")).group(1)
+
+    before = version()
+    assert make_shell.main(["--check"]) == 0
+    notes = copy / "js/ui/visit/notes.js"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert make_shell.main(["--check"]) == 1
+    assert make_shell.main([]) == 0 and make_shell.main(["--check"]) == 0
+    assert version() != before
+    (copy / "js/ui/visit/extra.js").write_text("export const x = 1;\n", encoding="utf-8")
+    assert make_shell.main(["--check"]) == 1  # a new file is part of the shell too
 
 
 def test_outcome_codes_and_who_may_be_met_match_the_server(phone):

@@ -25,8 +25,9 @@ def test_update_is_offered_and_queued_work_survives_it(phone, agent_day, app, mo
     visit = agent_day.visits[0]
     assert page.evaluate(QUEUE_NOTE, {"id": visit.id, "case_id": visit.case_id}) == 1
     source = (PWA / "sw.js").read_text(encoding="utf-8")
-    newer = source.replace("const VERSION = '", "const VERSION = 'next-", 1)
-    # the next release: the same server, a sw.js with another VERSION
+    newer = source.replace("const SHELL_VERSION = '", "const SHELL_VERSION = 'next-", 1)
+    assert newer != source
+    # the next release: the same server, a sw.js whose shell files (so SHELL_VERSION) changed
     original = app.view_functions["pwa_file"]
 
     def pwa_file(filename):

@@ -1,7 +1,7 @@
 /* The office consoles: dispatcher (day board), case owner (review queue, case page, KPIs),
  * admin (all of them). app.js calls mount(container, ctx) after an office user signs in. */
+import { loadCatalog } from '../i18n.js';
 import { h, clear } from './util.js';
-import { loadCatalog } from './i18n.js';
 
 const VIEWS = {
   board: { roles: ['dispatcher', 'admin'], load: () => import('./views/board.js') },
@@ -26,7 +26,7 @@ export async function mount(container, ctx) {
   ensureStylesheet();
   const role = ctx.user.role;
   let locale = ctx.i18n.currentLocale();
-  let t = await loadCatalog(locale);
+  let t = await loadCatalog('office', locale);
   let cleanup = null;
   let token = 0;
   document.body.classList.add('office-body');
@@ -55,7 +55,7 @@ export async function mount(container, ctx) {
     locale = locale === 'zh-CN' ? 'en' : 'zh-CN';
     if (ctx.store) await ctx.store.kvSet('locale', locale);
     await ctx.i18n.setLocale(locale);
-    t = await loadCatalog(locale);
+    t = await loadCatalog('office', locale);
     route();
   });
   logoutBtn.addEventListener('click', async () => {

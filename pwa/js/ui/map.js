@@ -2,27 +2,11 @@
  * offline). With no tile URL, or offline with no saved tiles, the stops and their order
  * are drawn on a plain background. */
 import { progressOf } from '../flow.js';
+import { loadLeaflet } from '../leaflet.js';
+import { h } from './dom.js';
 
 const TILE_CACHE = 'doorstep-tiles';
 const MAX_TILES = 250;
-let leafletPromise = null;
-
-function loadLeaflet() {
-  if (!leafletPromise) {
-    leafletPromise = new Promise((resolve, reject) => {
-      const css = document.createElement('link');
-      css.rel = 'stylesheet';
-      css.href = '/vendor/leaflet/leaflet.css';
-      document.head.append(css);
-      const script = document.createElement('script');
-      script.src = '/vendor/leaflet/leaflet.js';
-      script.onload = () => resolve(window.L);
-      script.onerror = () => { leafletPromise = null; reject(new Error('leaflet')); };
-      document.head.append(script);
-    });
-  }
-  return leafletPromise;
-}
 
 export async function mountMap(el, { visits, tileUrl, t, note }) {
   const points = visits.filter((v) => v.address && v.address.lat != null);
@@ -54,7 +38,7 @@ export async function mountMap(el, { visits, tileUrl, t, note }) {
     const n = visit.route_position ?? i + 1;
     const icon = L.divIcon({
       className: `map-stop ${progressOf(visit, null)}`,
-      html: `<span>${Number(n)}</span>`,
+      html: h('span', { text: String(n) }),
       iconSize: [32, 32],
       iconAnchor: [16, 16],
     });

@@ -4,7 +4,7 @@
  * re-plan, eligible and excluded cases with their reasons, and revoking a lost device. */
 import { h, clear, badge, describeError, empty, formatters, isoToday } from '../util.js';
 import { PALETTE } from '../charts.js';
-import { loadLeaflet } from '../map.js';
+import { loadLeaflet } from '../../leaflet.js';
 
 const RUNNING = ['queued', 'solving'];
 const POLL_MS = 600;
@@ -377,7 +377,9 @@ export async function mount(container, ctx) {
         h('ul', { class: 'o-side-list' }, excluded.filter((c) => !c.rules.includes('ladder')).slice(0, 150).map(candItem))));
   }
 
-  /* One map for the view's life, made once even when renders overlap. */
+  /* One map for the view's life, made once even when renders overlap. Leaflet writes a
+   * string given as tooltip or icon content as HTML: names and everything else from data go
+   * in as DOM nodes built by h() (text only). */
   function ensureMap() {
     if (!mapReady) {
       mapReady = loadLeaflet().then((leaflet) => {
@@ -403,7 +405,7 @@ export async function mount(container, ctx) {
     const inPlan = planCaseIds();
     const eligibleOffMap = board.candidates.filter((c) => c.eligible && c.lat !== null && !inPlan.has(c.case_id));
     for (const c of eligibleOffMap) {
-      L.circleMarker([c.lat, c.lon], { radius: 3, color: '#8a94a6', weight: 1, fillOpacity: 0.5 }).bindTooltip(c.debtor_name).addTo(layers);
+      L.circleMarker([c.lat, c.lon], { radius: 3, color: '#8a94a6', weight: 1, fillOpacity: 0.5 }).bindTooltip(h('span', { text: c.debtor_name })).addTo(layers);
     }
     for (const r of shown) {
       const a = r.agent;
@@ -416,21 +418,21 @@ export async function mount(container, ctx) {
         bounds.push(p);
         const late = s.progress === 'late';
         L.marker(p, {
-          icon: L.divIcon({ className: 'o-pin', html: `<span style="--c:${r.colour}" class="${s.progress || ''} ${late ? 'late' : ''}">${i + 1}</span>`, iconSize: [22, 22], iconAnchor: [11, 11] }),
+          icon: L.divIcon({ className: 'o-pin', html: h('span', { style: `--c:${r.colour}`, class: `${s.progress || ''} ${late ? 'late' : ''}`, text: String(i + 1) }), iconSize: [22, 22], iconAnchor: [11, 11] }),
           title: `${a.name}: ${i + 1}. ${s.name}`,
         }).addTo(layers);
       });
       if (home) {
         bounds.push(home);
         path.push(home);
-        L.circleMarker(home, { radius: 6, color: r.colour, weight: 3, fillColor: '#fff', fillOpacity: 1 }).bindTooltip(a.name).addTo(layers);
+        L.circleMarker(home, { radius: 6, color: r.colour, weight: 3, fillColor: '#fff', fillOpacity: 1 }).bindTooltip(h('span', { text: a.name })).addTo(layers);
       }
       if (path.length > 1) L.polyline(path, { color: r.colour, weight: 3, opacity: 0.85 }).addTo(layers);
     }
     const unplaced = isDraft() ? plan.unassigned : board.unassigned;
     for (const u of unplaced) {
       const p = at.get(u.case_id);
-      if (p) L.circleMarker(p, { radius: 6, color: '#c92a2a', weight: 2, fillOpacity: 0 }).bindTooltip(`${t('board.unassigned')}: ${u.debtor || u.debtor_name}`).addTo(layers);
+      if (p) L.circleMarker(p, { radius: 6, color: '#c92a2a', weight: 2, fillOpacity: 0 }).bindTooltip(h('span', { text: `${t('board.unassigned')}: ${u.debtor || u.debtor_name}` })).addTo(layers);
     }
     if (!bounds.length) for (const c of eligibleOffMap) bounds.push([c.lat, c.lon]);
     // the grid may have resized the box since the last draw; refit without animation so a

@@ -1,5 +1,6 @@
-/* Leaflet from our own vendor copy (npm → pwa/vendor/leaflet), loaded once on demand.
- * No tile layer: routes are drawn on a plain canvas, so the board works offline. */
+/* Leaflet from our own vendor copy (npm → pwa/vendor/leaflet), loaded once on first use by
+ * the agent's map and the dispatcher's board. It is part of the precached shell, so the
+ * agent's map works offline. */
 let loading = null;
 
 export function loadLeaflet() {

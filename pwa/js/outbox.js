@@ -1,107 +1,22 @@
-/* Device storage and the outbox, shared by the page and the service worker.
- *
- * This stays a plain script (no import/export): the page imports it as a module for
- * its side effect, and the service worker — a classic worker, because it must
- * importScripts('/push-sw.js') — loads it with importScripts for Background Sync.
- * One implementation of the flush, wherever it runs.
+/* The outbox and its flush, the same code in the page and the service worker (Background
+ * Sync). Loaded after js/db.js, whose part of `doorstepCore` it uses; a plain script for the
+ * same reason (the worker loads both with importScripts).
  *
  * Rules kept here (ARCHITECTURE.md, Sync and Lessons):
  *  - a record and its outbox entry are written in ONE transaction (enqueue);
  *  - the outbox is FIFO and sent in order; the first retryable failure (network error,
  *    time-out, 5xx, 429) stops the flush and leaves everything queued;
  *  - one flusher at a time across tabs and the worker (Web Locks);
- *  - nothing is dropped: an op leaves the outbox only with the server's answer, which
- *    goes to the journal (conflicts and rejections are kept and shown);
- *  - queued data lives in IndexedDB, never in a versioned cache.
+ *  - nothing is dropped: an op leaves the outbox only with the server's answer, which goes
+ *    to the journal (conflicts and rejections are kept and shown).
  */
 (function (root) {
   'use strict';
 
-  const DB_NAME = 'doorstep';
-  const DB_VERSION = 1;
-  const S = Object.freeze({ kv: 'kv', visits: 'visits', drafts: 'drafts', outbox: 'outbox', journal: 'journal' });
+  const { S, tx, req, kvGet, kvSet, notify } = root.doorstepCore;
   const LOCK_NAME = 'doorstep-outbox-flush';
   const SYNC_TAG = 'doorstep-outbox';
-  const CHANNEL = 'doorstep';
   const RETRYABLE_STATUS = (status) => status >= 500 || status === 408 || status === 429;
-
-  let dbPromise = null;
-
-  function upgrade(db, oldVersion) {
-    if (oldVersion < 1) {
-      db.createObjectStore(S.kv);
-      db.createObjectStore(S.visits, { keyPath: 'id' }).createIndex('case_id', 'case_id');
-      db.createObjectStore(S.drafts, { keyPath: 'visit_id' });
-      db.createObjectStore(S.outbox, { keyPath: 'seq', autoIncrement: true });
-      db.createObjectStore(S.journal, { keyPath: 'id' }).createIndex('done_at', 'done_at');
-    }
-  }
-
-  function openDb() {
-    if (!dbPromise) {
-      dbPromise = new Promise((resolve, reject) => {
-        const request = indexedDB.open(DB_NAME, DB_VERSION);
-        request.onupgradeneeded = (event) => upgrade(request.result, event.oldVersion);
-        request.onsuccess = () => {
-          const db = request.result;
-          // Open again on next use after an unexpected close (iOS drops connections)
-          // or when another tab upgrades the schema.
-          db.onclose = () => { dbPromise = null; };
-          db.onversionchange = () => { db.close(); dbPromise = null; };
-          resolve(db);
-        };
-        request.onerror = () => { dbPromise = null; reject(request.error); };
-      });
-    }
-    return dbPromise;
-  }
-
-  function req(request) {
-    return new Promise((resolve, reject) => {
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
-  }
-
-  /* Run fn(stores) inside one transaction; resolves with fn's value after the commit.
-   * fn may await IndexedDB requests only — never the network (the transaction would close). */
-  async function tx(names, mode, fn) {
-    const db = await openDb();
-    const list = Array.isArray(names) ? names : [names];
-    return new Promise((resolve, reject) => {
-      let transaction;
-      try {
-        transaction = db.transaction(list, mode);
-      } catch (err) {
-        dbPromise = null; // a closed connection throws InvalidStateError: reopen next time
-        reject(err);
-        return;
-      }
-      const stores = {};
-      for (const name of list) stores[name] = transaction.objectStore(name);
-      let value;
-      Promise.resolve()
-        .then(() => fn(stores, transaction))
-        .then((v) => { value = v; }, (err) => {
-          try { transaction.abort(); } catch (_) { /* already finished */ }
-          reject(err);
-        });
-      transaction.oncomplete = () => resolve(value);
-      transaction.onerror = () => reject(transaction.error);
-      transaction.onabort = () => reject(transaction.error || new DOMException('Transaction aborted', 'AbortError'));
-    });
-  }
-
-  const kvGet = (key) => tx(S.kv, 'readonly', (s) => req(s.kv.get(key)));
-  const kvSet = (key, value) => tx(S.kv, 'readwrite', (s) => { s.kv.put(value, key); });
-
-  function notify(message) {
-    try {
-      const channel = new BroadcastChannel(CHANNEL);
-      channel.postMessage(message);
-      channel.close();
-    } catch (_) { /* BroadcastChannel missing: the same tab refreshes itself */ }
-  }
 
   /* Write the records and their ops in one transaction. `write(stores)` puts the records
    * (drafts, visits, kv); each op becomes an outbox entry after them. An op's `meta`
@@ -254,8 +169,5 @@
     return localFlush;
   }
 
-  root.doorstepCore = Object.freeze({
-    S, SYNC_TAG, CHANNEL, openDb, req, tx, kvGet, kvSet, enqueue, notify,
-    outboxAll, outboxCount, flush, fetchWithTimeout,
-  });
+  Object.assign(root.doorstepCore, { SYNC_TAG, enqueue, outboxAll, outboxCount, flush, fetchWithTimeout });
 })(typeof self !== 'undefined' ? self : globalThis);

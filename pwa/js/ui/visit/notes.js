@@ -1,0 +1,34 @@
+/* Notes: the rule set's prohibited phrases (R7) warn before saving; each note is its own op. */
+import * as ops from '../../ops.js';
+import { button, field, h } from '../dom.js';
+import { put } from './parts.js';
+
+export function render(el, s) {
+  const { t, i18n, visit, draft } = s;
+  const text = h('textarea', { rows: 4, value: draft.note_text || '', 'aria-describedby': 'note-warn' });
+  const warn = h('p', { class: 'warn-text', id: 'note-warn', role: 'status' });
+  // R7: the rule set's phrase lists (every category, both languages), else the catalog's short list
+  const lists = Object.values(s.rules().prohibited_phrases || {}).flatMap((byLocale) => Object.values(byLocale || {}).flat());
+  const words = (lists.length ? lists : t('notes.flag_words').split('|')).map((w) => String(w).trim().toLowerCase()).filter(Boolean);
+  const check = () => {
+    const hit = words.find((w) => text.value.toLowerCase().includes(w));
+    warn.textContent = hit ? t('notes.flagged', { word: hit }) : '';
+  };
+  text.addEventListener('input', () => { s.keep('note', { note_text: text.value }); check(); });
+  check();
+  const saveNote = async () => {
+    const value = text.value.trim();
+    if (!value) return;
+    await s.commit([ops.note(visit, value)],
+      { notes: (draft.notes || []).concat([{ text: value, at: new Date().toISOString() }]), note_text: '' });
+  };
+  put(el, h('section', { class: 'card' },
+    h('h2', { text: t('notes.title') }),
+    (draft.notes || []).length ? h('ul', { class: 'saved-notes' }, draft.notes.map((n) => h('li', {}, h('span', { class: 'muted', text: i18n.dateTime(n.at) }), h('p', { text: n.text })))) : null,
+    field(t('notes.label'), text, t('notes.hint')), warn,
+    button(t('notes.save'), (e) => s.guarded(e.currentTarget, saveNote), 'btn secondary block'),
+    button(t('notes.continue'), (e) => s.guarded(e.currentTarget, async () => {
+      if (text.value.trim()) await saveNote();
+      await s.saveOnly({ notes_done: true });
+    }), 'btn primary block big')));
+}
