@@ -2,7 +2,7 @@
 
 The real builders (pwa/js/ops.js, with terms from pwa/js/plan.js) run in Node with the inputs the
 visit screens give them; each payload is then loaded by the marshmallow schema the server uses
-for its op type (backend.sync.schemas.PAYLOADS), with unknown fields refused: a field the server
+for its op type (backend.sync.handlers.OPS), with unknown fields refused: a field the server
 does not declare, a missing required field or a wrong type fails here, not in the field."""
 import json
 import re
@@ -79,13 +79,13 @@ def run_builders() -> dict:
 
 def problems(op: dict) -> dict:
     """What the server's schema for this op type says about its payload; {} when it loads."""
-    from backend.sync.schemas import PAYLOADS
+    from backend.sync.handlers import OPS
 
-    if op["type"] not in PAYLOADS:
+    if op["type"] not in OPS:
         return {"type": [f"the server takes no op type {op['type']!r}"]}
     payload = {k: v for k, v in op["payload"].items() if k not in KEPT_RAW_ONLY.get(op["type"], ())}
     try:
-        PAYLOADS[op["type"]]().load(payload, unknown=ma.RAISE)
+        OPS[op["type"]][0]().load(payload, unknown=ma.RAISE)
     except ma.ValidationError as exc:
         return exc.messages
     return {}
@@ -107,10 +107,10 @@ def test_every_op_the_pwa_builds_loads_with_the_servers_schema(built):
 
 @pytest.mark.no_db
 def test_every_builder_and_every_op_type_is_covered(built):
-    from backend.sync.schemas import PAYLOADS
+    from backend.sync.handlers import OPS
 
     assert {item["builder"] for item in built["built"]} == set(built["exported"])
-    assert {item["op"]["type"] for item in built["built"]} == set(PAYLOADS)
+    assert {item["op"]["type"] for item in built["built"]} == set(OPS)
 
 
 @pytest.mark.no_db
@@ -126,9 +126,9 @@ def test_the_check_refuses_a_stray_field_and_a_missing_one(built):
 @pytest.mark.no_db
 def test_ops_are_built_only_in_ops_js():
     """No screen writes an op of its own: every {type, payload} for the outbox comes from ops.js."""
-    from backend.sync.schemas import PAYLOADS
+    from backend.sync.handlers import OPS
 
-    literal = re.compile(r"""['"`](%s)['"`]""" % "|".join(re.escape(t) for t in PAYLOADS))
+    literal = re.compile(r"""['"`](%s)['"`]""" % "|".join(re.escape(t) for t in OPS))
     found = []
     for path in sorted((PWA / "js").rglob("*.js")):
         if path == OPS_JS:
