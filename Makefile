@@ -35,7 +35,7 @@ vendor: node_modules/.installed
 install: $(VENV)/.runtime vendor system-fonts
 
 run: install
-	$(BIN)/flask db upgrade heads
+	$(BIN)/flask db upgrade
 	$(BIN)/flask demo seed --if-empty
 	$(BIN)/flask demo today
 	@echo ""

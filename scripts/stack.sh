@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The production layout, on loopback, in a temp dir: PostgreSQL, Redis, `flask db upgrade heads`,
+# The production layout, on loopback, in a temp dir: PostgreSQL, Redis, `flask db upgrade`,
 # an RQ worker (python -m backend.worker) and gunicorn with several workers. Foreground;
 # Ctrl-C stops everything and removes the temp dir.
 #
@@ -52,7 +52,7 @@ for _ in $(seq 100); do
 done
 echo "stack: Redis on 127.0.0.1:$REDIS_PORT, instance dir $DOORSTEP_INSTANCE" >&2
 
-"$BIN/flask" db upgrade heads >"$DIR/upgrade.log" 2>&1 || { cat "$DIR/upgrade.log" >&2; exit 1; }
+"$BIN/flask" db upgrade >"$DIR/upgrade.log" 2>&1 || { cat "$DIR/upgrade.log" >&2; exit 1; }
 
 "$BIN/python" -m backend.worker >"$DIR/worker.log" 2>&1 &
 PIDS+=($!)
