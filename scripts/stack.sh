@@ -44,6 +44,9 @@ PIDS+=($!)
 
 export FLASK_APP=wsgi.py
 export DOORSTEP_INSTANCE=$DIR/instance
+# production settings (wsgi.py refuses to start without them), made for this run unless given
+export SECRET_KEY=${SECRET_KEY:-$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')}
+export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:${PORT:-8000}}
 export JOBS_BACKEND=rq
 export REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
 for _ in $(seq 100); do
@@ -81,7 +84,7 @@ if [ "${SEED:-1}" = 1 ]; then
   export DOORSTEP_DEMO=1
 fi
 echo "stack: gunicorn, $WORKERS workers, on http://127.0.0.1:$PORT/  (Ctrl-C stops everything)" >&2
-"$BIN/gunicorn" --bind "127.0.0.1:$PORT" --workers "$WORKERS" --threads "${THREADS:-4}" --timeout 120 \
-  --access-logfile - wsgi:app &
+"$BIN/gunicorn" --config gunicorn.conf.py --bind "127.0.0.1:$PORT" --workers "$WORKERS" --threads "${THREADS:-4}" \
+  wsgi:app &
 PIDS+=($!)
 wait "${PIDS[-1]}"

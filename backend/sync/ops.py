@@ -24,6 +24,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.util import identity_key
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
+from .. import metrics
 from ..auth.models import User
 from ..cases.models import Case, Note
 from ..cases.services import append_event, set_flag
@@ -121,6 +122,7 @@ def apply_batch(*, user: User, agent: Agent | None, device_id: str, ops: list[di
             session.expire_on_commit = True
             session.info.pop(_FEED_SEEN, None)
             session.info.pop(FEED_WRITTEN, None)
+    metrics.count_sync_ops(results)
     return results
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, object_session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import metrics
 from ..common import canonical_json, to_utc_naive, upsert_insert, utcnow
 from ..errors import abort
 from ..events import on
@@ -473,7 +474,9 @@ def cached_packet(*, user, agent, day: date) -> tuple[str, str]:
     head = head or 0
     if (row is not None and row.fingerprint == fingerprint and (row.expires_at is None or row.expires_at > now)
             and not _stale_since(row, user=user, agent=agent, head=head)):
+        metrics.count_packet(hit=True)
         return row.body, row.etag
+    metrics.count_packet(hit=False)
     visits: list = []
     packet = build_packet(user=user, agent=agent, day=day, loaded=visits)
     body = current_app.json.dumps(PacketSchema(exclude=("server_time",)).dump(packet))
