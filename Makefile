@@ -34,15 +34,18 @@ vendor: node_modules/.installed
 
 install: $(VENV)/.runtime vendor system-fonts
 
+# the embedded demo: generated secret, PUBLIC_BASE_URL on loopback (production refuses both)
+run: export DOORSTEP_DEMO := 1
+run: export PORT := $(PORT)
 run: install
-	$(BIN)/flask db upgrade heads
+	$(BIN)/flask db upgrade
 	$(BIN)/flask demo seed --if-empty
 	$(BIN)/flask demo today
 	@echo ""
 	@echo "  Doorstep demo on http://127.0.0.1:$(PORT)/   (API docs: /api/docs)"
 	@echo "  users: admin, dispatcher, owner, agent1 … agent20 — password: demo (embedded demo only)"
 	@echo ""
-	DOORSTEP_DEMO=1 $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --timeout 120 wsgi:app
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --timeout 120 wsgi:app
 
 # A CJK font for the agreement PDFs (debtor names are Chinese); without it they fall back to Latin-only.
 system-fonts:

@@ -4,10 +4,13 @@ from pathlib import Path
 
 from flask import Flask, send_from_directory
 
+from . import logs, metrics
 from .config import INSTANCE, ROOT, Config
 from .db import configure_engine_options, tune_engine
 from .errors import abort, api
 from .extensions import db, migrate
+from .health.routes import blp as health_blp
+from .logs import configure_logging
 
 PWA_DIR = ROOT / "pwa"
 
@@ -31,6 +34,7 @@ DOMAINS = (
 def create_app(config: type = Config) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE), static_folder=None)
     app.config.from_object(config)
+    configure_logging(app.config["LOG_LEVEL"])
     _ensure_secret_key(app)
 
     configure_engine_options(app)
@@ -44,7 +48,10 @@ def create_app(config: type = Config) -> Flask:
     for name in DOMAINS:
         module = import_module(f".{name}.routes", __name__)
         api.register_blueprint(module.blp)
+    app.register_blueprint(health_blp)  # probes and metrics: for the platform, not in the API document
     _import_models()
+    logs.init_app(app)
+    metrics.init_app(app)
 
     from .cli import register_cli
 

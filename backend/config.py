@@ -1,13 +1,14 @@
 """Settings, read from the environment; tests pass their own config class."""
 import os
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = Path(os.environ.get("DOORSTEP_INSTANCE", ROOT / "instance"))
 
 
-def _bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
+def _bool(name: str, default: bool = False, environ=os.environ) -> bool:
+    value = environ.get(name)
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
@@ -18,7 +19,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE / 'doorstep.sqlite3'}"
     )
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # errors and logs show statements without their values (debtors' data, token hashes)
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
     JSON_SORT_KEYS = False
     # an ops batch may carry signatures and photos (each ≤ ATTACHMENT_MAX_BYTES)
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024)))
@@ -83,6 +85,44 @@ class Config:
     PROXY_FIX = _bool("PROXY_FIX")
 
     DEMO = _bool("DOORSTEP_DEMO")
+    # The origin users reach (https://doorstep.your-bank.example); required in production,
+    # the embedded demo serves http://127.0.0.1:$PORT
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or (
+        f"http://127.0.0.1:{os.environ.get('PORT', '5000')}" if DEMO else ""
+    )
+
+    # Operations: JSON log lines at this level (backend/logs.py); /metrics answers only to
+    # `Authorization: Bearer $METRICS_TOKEN` and is off (404) without it (backend/metrics.py)
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
+
+PRODUCTION_REQUIRED = {
+    "SECRET_KEY": "48+ random bytes shared by every web and worker process, e.g. from your secret store",
+    "PUBLIC_BASE_URL": "the https:// origin users reach, e.g. https://doorstep.your-bank.example",
+}
+
+
+def production_problems(environ=os.environ) -> list[str]:
+    """What a production start lacks: the embedded demo (DOORSTEP_DEMO=1) generates its secret
+    and serves on loopback, production must be told both."""
+    if _bool("DOORSTEP_DEMO", environ=environ):
+        return []
+    problems = [f"{name} is not set ({what})" for name, what in PRODUCTION_REQUIRED.items() if not environ.get(name)]
+    url = environ.get("PUBLIC_BASE_URL")
+    if url and not re.fullmatch(r"https?://[^/\s]+/?", url):
+        problems.append(f"PUBLIC_BASE_URL must be an origin like https://doorstep.your-bank.example, not {url!r}")
+    return problems
+
+
+def require_production_settings(environ=os.environ) -> None:
+    """Stop a production process before it serves anything without the settings it needs."""
+    problems = production_problems(environ)
+    if problems:
+        raise SystemExit(
+            "Doorstep refuses to start in production: " + "; ".join(problems)
+            + ". (For the embedded demo set DOORSTEP_DEMO=1, as `make run` does; docs/deploy.md lists the settings.)"
+        )
 
 
 class TestConfig(Config):
@@ -93,3 +133,4 @@ class TestConfig(Config):
     # cheap hashes keep the suite fast; production uses argon2-cffi's defaults
     ARGON2_PARAMS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
     PUSH_ALLOW_INSECURE_ENDPOINTS = True
+    PUBLIC_BASE_URL = "http://localhost"

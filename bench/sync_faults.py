@@ -271,7 +271,8 @@ class Server:
         self.kills = 0
 
     def start(self, timeout: float = 30.0) -> None:
-        env = dict(os.environ, DATABASE_URL=self.db_url, DOORSTEP_INSTANCE=self.workdir, SECRET_KEY="bench-secret")
+        env = dict(os.environ, DATABASE_URL=self.db_url, DOORSTEP_INSTANCE=self.workdir, SECRET_KEY="bench-secret",
+                   PUBLIC_BASE_URL=self.url)
         log = open(Path(self.workdir) / "gunicorn.log", "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),

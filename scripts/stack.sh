@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The production layout, on loopback, in a temp dir: PostgreSQL, Redis, `flask db upgrade heads`,
+# The production layout, on loopback, in a temp dir: PostgreSQL, Redis, `flask db upgrade`,
 # an RQ worker (python -m backend.worker) and gunicorn with several workers. Foreground;
 # Ctrl-C stops everything and removes the temp dir.
 #
@@ -44,6 +44,9 @@ PIDS+=($!)
 
 export FLASK_APP=wsgi.py
 export DOORSTEP_INSTANCE=$DIR/instance
+# production settings (wsgi.py refuses to start without them), made for this run unless given
+export SECRET_KEY=${SECRET_KEY:-$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')}
+export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:${PORT:-8000}}
 export JOBS_BACKEND=rq
 export REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
 for _ in $(seq 100); do
@@ -52,7 +55,7 @@ for _ in $(seq 100); do
 done
 echo "stack: Redis on 127.0.0.1:$REDIS_PORT, instance dir $DOORSTEP_INSTANCE" >&2
 
-"$BIN/flask" db upgrade heads >"$DIR/upgrade.log" 2>&1 || { cat "$DIR/upgrade.log" >&2; exit 1; }
+"$BIN/flask" db upgrade >"$DIR/upgrade.log" 2>&1 || { cat "$DIR/upgrade.log" >&2; exit 1; }
 
 "$BIN/python" -m backend.worker >"$DIR/worker.log" 2>&1 &
 PIDS+=($!)
@@ -81,7 +84,7 @@ if [ "${SEED:-1}" = 1 ]; then
   export DOORSTEP_DEMO=1
 fi
 echo "stack: gunicorn, $WORKERS workers, on http://127.0.0.1:$PORT/  (Ctrl-C stops everything)" >&2
-"$BIN/gunicorn" --bind "127.0.0.1:$PORT" --workers "$WORKERS" --threads "${THREADS:-4}" --timeout 120 \
-  --access-logfile - wsgi:app &
+"$BIN/gunicorn" --config gunicorn.conf.py --bind "127.0.0.1:$PORT" --workers "$WORKERS" --threads "${THREADS:-4}" \
+  wsgi:app &
 PIDS+=($!)
 wait "${PIDS[-1]}"

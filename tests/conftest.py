@@ -36,7 +36,7 @@ def app():
 
         if application.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
             downgrade(revision="base")  # a clean schema even if a previous run died
-        upgrade(revision="heads")
+        upgrade(revision="head")
     yield application
 
 

@@ -22,6 +22,7 @@ from pywebpush import WebPushException, webpush
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
+from .. import metrics
 from ..common import utcnow
 from ..extensions import db
 from ..jobs import enqueue, uses_rq
@@ -246,6 +247,7 @@ def _attempt(subscription_id: int, message: dict, attempt: int) -> float | None:
         return _failed(subscription, None, exc, attempt, transient=True)
     except Exception as exc:  # e.g. a bad VAPID subject: recorded on the row, not retried
         return _failed(subscription, None, exc, attempt)
+    metrics.count_push("sent")
     subscription.last_success_at = utcnow()
     subscription.failure_count = 0
     subscription.last_error = None
@@ -257,6 +259,7 @@ def _failed(subscription: PushSubscription, status: int | None, exc: Exception, 
             transient: bool = False) -> float | None:
     if status in _GONE:
         log.info("push: subscription %s gone (%s), removed", subscription.id, status)
+        metrics.count_push("gone")
         db.session.delete(subscription)
         db.session.commit()
         return None
@@ -268,8 +271,10 @@ def _failed(subscription: PushSubscription, status: int | None, exc: Exception, 
         subscription.failure_count += 1
         db.session.commit()
         log.warning("push: subscription %s refused (%s)", subscription.id, subscription.last_error)
+        metrics.count_push("refused")
         return None
     db.session.commit()
+    metrics.count_push("retry")
     return _backoff(attempt, getattr(exc, "response", None))
 
 

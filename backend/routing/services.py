@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from werkzeug.exceptions import HTTPException
 
+from .. import metrics
 from ..cases.models import Address, Case
 from ..cases.services import append_event
 from ..common import utcnow
@@ -128,6 +129,7 @@ def solve_route_plan(*, plan_id: int, now: datetime | None = None) -> RoutePlan 
         # the progress ticker and this job in a wait PostgreSQL cannot see as a deadlock
         with _ProgressTicker(db.engine, plan_id, seconds):
             solution = run_engine(built.problem, seconds=seconds, warm_start=built.warm_start)
+        metrics.observe_route_solve(float(solution.get("solve_s", 0.0)))
         plan = db.session.get(RoutePlan, plan_id)
         if plan.status != "solving":  # marked failed as stale meanwhile: keep that verdict
             return plan

@@ -16,6 +16,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
+from .. import metrics
 from ..auth.models import User
 from ..cases.models import Case
 from ..cases.services import append_event
@@ -77,6 +78,7 @@ def apply_batch(*, user: User, agent: Agent | None, device_id: str, ops: list[di
             session.expire_on_commit = True
             session.info.pop(_FEED_SEEN, None)
             session.info.pop(FEED_WRITTEN, None)
+    metrics.count_sync_ops(results)
     return results
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import selectinload
 
-from .. import jobs
+from .. import jobs, metrics
 from ..auth.models import User
 from ..auth.services import audit
 from ..cases.models import Account, Case, Debtor
@@ -238,7 +238,9 @@ def cached_packet(*, user, agent, day: date) -> tuple[str, str]:
     head = head or 0
     if (row is not None and row.fingerprint == fingerprint and (row.expires_at is None or row.expires_at > now)
             and not _stale_since(row, user=user, agent=agent, head=head)):
+        metrics.count_packet(hit=True)
         return row.body, row.etag
+    metrics.count_packet(hit=False)
     visits: list = []
     packet = build_packet(user=user, agent=agent, day=day, loaded=visits)
     body = current_app.json.dumps(PacketSchema(exclude=("server_time",)).dump(packet))

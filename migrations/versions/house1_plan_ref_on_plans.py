@@ -1,13 +1,13 @@
 """A plan keeps the device's plan_ref itself (the plans domain no longer reads the sync record)
 
 Revision ID: house1
-Revises: scale2
+Revises: merge1
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'house1'
-down_revision = 'scale2'
+down_revision = 'merge1'
 branch_labels = None
 depends_on = None
 

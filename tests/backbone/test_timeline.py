@@ -127,7 +127,7 @@ def test_the_digest_upgrade_relinks_intact_chains_and_keeps_a_tampered_one_broke
     intact_id, tampered_id = intact.id, tampered.id
     db.session.remove()
     try:
-        downgrade(revision="timeline2@-1")  # back to the chain over the data itself
+        downgrade(revision="timeline2@0001")  # back to the chain over the data itself (its parent)
         # a change made while the old form was in force: the upgrade must not launder it
         _tamper(db, "UPDATE timeline_events SET data = :d WHERE case_id = :c AND seq = 3", d='{"i": 99}', c=tampered_id)
         db.session.remove()
