@@ -105,6 +105,21 @@ def token_matches(app: Any, presented: str | None) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), expected.encode())
 
 
+# probes and scrapes give a hung Redis this long, not for ever
+PROBE_TIMEOUT_S = 2.0
+
+
+def redis_connection(app: Any):
+    """A connection with short time-outs for probes and scrapes (a hung Redis must not hang them)."""
+    from redis import Redis
+
+    connections = app.extensions.setdefault("doorstep_probe_redis", {})
+    url = app.config["REDIS_URL"]
+    if url not in connections:
+        connections[url] = Redis.from_url(url, socket_connect_timeout=PROBE_TIMEOUT_S, socket_timeout=PROBE_TIMEOUT_S)
+    return connections[url]
+
+
 class QueueDepth:
     """The RQ queues' lengths, read from Redis when scraped (no process keeps them)."""
 
@@ -115,8 +130,6 @@ class QueueDepth:
         gauge = GaugeMetricFamily("doorstep_rq_queue_depth", "Jobs waiting in an RQ queue.", labels=["queue"])
         if self.app.config.get("JOBS_BACKEND") == "rq":
             from rq import Queue
-
-            from .health.services import redis_connection
 
             from redis.exceptions import RedisError
 

@@ -9,8 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
+from ..metrics import redis_connection
 
-REDIS_TIMEOUT_S = 2.0
 
 
 def check_liveness() -> dict:
@@ -69,17 +69,6 @@ def _script_heads(app: Flask) -> set[str]:
         config = app.extensions["migrate"].migrate.get_config()
         heads = app.extensions["doorstep_migration_heads"] = set(ScriptDirectory.from_config(config).get_heads())
     return heads
-
-
-def redis_connection(app: Flask):
-    """A connection with short time-outs for probes and scrapes (a hung Redis must not hang them)."""
-    from redis import Redis
-
-    connections = app.extensions.setdefault("doorstep_probe_redis", {})
-    url = app.config["REDIS_URL"]
-    if url not in connections:
-        connections[url] = Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_S, socket_timeout=REDIS_TIMEOUT_S)
-    return connections[url]
 
 
 def _check_redis(app: Flask) -> dict:
