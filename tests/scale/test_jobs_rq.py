@@ -7,9 +7,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from backend import jobs
+
 from backend.push.models import PushSubscription
 from backend.push.sender import queue_push
-from backend.routing.jobs import wait_for_route_plans
 from tests.push.push_service import BrowserKeys, push_service  # noqa: F401 (push_service is a fixture)
 
 
@@ -26,7 +27,7 @@ def test_a_route_plan_is_solved_by_the_rq_worker(client, db, rq_worker, make_bra
                            headers=headers)
     assert response.status_code == 202, response.get_json()
     plan_id = response.get_json()["id"]
-    assert wait_for_route_plans(timeout=90), "the RQ job did not finish"
+    assert jobs.wait_idle(timeout=90), "the RQ job did not finish"
 
     plan = client.get(f"/api/route-plans/{plan_id}", headers=headers).get_json()
     assert plan["status"] == "draft", plan.get("error")
