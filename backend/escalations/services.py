@@ -2,8 +2,8 @@
 lawyer letters go to the supervisor or legal queue with an SLA; the case carries the blocking
 `escalated` flag until a resolution clears it.
 
-Raised by the API (POST /api/escalations) or by the device's `case.escalate` op: the sync
-service emits events.emit("case.escalated", case=, reason=, kind=, actor_id=), heard below.
+Raised by the API (POST /api/escalations) or by the device's `case.escalate` op, whose
+sync handler calls `raise_ticket(source="device")` in the op's own transaction.
 """
 from datetime import timedelta
 
@@ -13,7 +13,6 @@ from ..cases.models import Case
 from ..cases.services import append_event, clear_flag, set_flag
 from ..common import utcnow
 from ..errors import abort
-from ..events import on
 from ..extensions import db
 from ..policy.rules import jurisdiction_for
 from ..policy.settings import effective_settings
@@ -47,12 +46,6 @@ def raise_ticket(*, case: Case, kind: str, reason: str, actor_id: int | None, so
         data={"ticket_id": ticket.id, "queue": queue, "kind": kind, "reason": ticket.reason, "sla_due_at": ticket.sla_due_at.isoformat()},
     )
     return ticket
-
-
-@on("case.escalated")
-def _on_case_escalated(*, case, reason="", kind="other", actor_id=None, **_):
-    """The device's case.escalate op, applied by the sync service, becomes a ticket in the same transaction."""
-    raise_ticket(case=case, kind=kind or "other", reason=reason or "", actor_id=actor_id, source="device")
 
 
 def tickets_query(*, queue=None, status=None, case_id=None, overdue=None):

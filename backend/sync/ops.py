@@ -28,8 +28,8 @@ from ..auth.models import User
 from ..cases.models import Case, Note
 from ..cases.services import append_event, set_flag
 from ..common import utcnow
+from ..escalations.services import raise_ticket
 from ..errors import ID_MAX, storable_copy, unstorable_values
-from ..events import emit
 from ..extensions import db
 from ..org.models import Agent
 from ..plans.models import RepaymentPlan
@@ -793,7 +793,8 @@ def _escalate(ctx: OpContext) -> dict:
                  data={"kind": p["kind"], "reason": p["reason"], "visit_id": p.get("visit_id"), "op_id": ctx.op_id})
     if not any(f.flag == "escalated" for f in case.active_flags()):
         set_flag(case=case, flag="escalated", reason=f"{p['kind']}: {p['reason']}", actor_id=ctx.user_id)
-    emit("case.escalated", case=case, reason=p["reason"], kind=p["kind"], actor_id=ctx.user_id)
+    # the ticket is part of the op, in its transaction: a failure fails the op, not just a log line
+    raise_ticket(case=case, kind=p["kind"], reason=p["reason"], actor_id=ctx.user_id, source="device")
     return {"case": _case_state(case)}
 
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from backend.escalations.models import EscalationTicket
-from backend.events import emit
+from backend.escalations.services import raise_ticket
 
 
 @pytest.fixture
@@ -31,10 +31,10 @@ def test_api_escalation_lands_in_the_right_queue_with_its_sla(client, auth, owne
     assert "escalated" in str(flags)
 
 
-def test_the_device_op_event_makes_a_ticket(db, make_case, make_agent):
+def test_a_device_escalation_makes_a_ticket(db, make_case, make_agent):
     agent = make_agent()
     case = make_case()
-    emit("case.escalated", case=case, reason="客户提出投诉", kind="complaint", actor_id=agent.user_id)
+    raise_ticket(case=case, reason="客户提出投诉", kind="complaint", actor_id=agent.user_id, source="device")
     db.session.commit()
     ticket = db.session.scalar(select(EscalationTicket).where(EscalationTicket.case_id == case.id))
     assert ticket.source == "device" and ticket.queue == "supervisor" and ticket.raised_by_id == agent.user_id
@@ -43,7 +43,7 @@ def test_the_device_op_event_makes_a_ticket(db, make_case, make_agent):
 
 def test_an_unknown_kind_from_a_device_is_kept_as_other(db, make_case):
     case = make_case()
-    emit("case.escalated", case=case, reason="something odd", kind="weird", actor_id=None)
+    raise_ticket(case=case, reason="something odd", kind="weird", actor_id=None, source="device")
     db.session.commit()
     assert db.session.scalar(select(EscalationTicket.kind).where(EscalationTicket.case_id == case.id)) == "other"
 
@@ -116,7 +116,6 @@ def test_bad_input_is_a_422_per_field(client, auth, owner):
 
 
 def test_sla_hours_are_a_setting(db, make_case, make_user):
-    from backend.escalations.services import raise_ticket
     from backend.policy.settings import change_setting
 
     admin = make_user(role="admin")
@@ -126,7 +125,7 @@ def test_sla_hours_are_a_setting(db, make_case, make_user):
 
 
 def test_the_sync_op_makes_one_ticket_and_one_flag(client, auth, make_visit, db):
-    """End to end through POST /api/sync/ops: the sync service sets the flag and emits; the ticket follows."""
+    """End to end through POST /api/sync/ops: the sync op sets the flag and raises the ticket in its transaction."""
     import uuid
 
     from backend.cases.models import CaseFlag

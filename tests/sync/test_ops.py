@@ -193,15 +193,17 @@ def test_third_party_cannot_record_a_debt_outcome_r5(send, owned_visit):
     assert result["status"] == "rejected" and "payload.met" in result["errors"]
 
 
-def test_dispute_outcome_raises_the_flag_and_escalation_sets_escalated(db, send, owned_visit, listen):
-    seen = listen("case.escalated")
+def test_dispute_outcome_raises_the_flag_and_escalation_sets_escalated(db, send, owned_visit):
+    from backend.escalations.models import EscalationTicket
+
     send([checkin_op(owned_visit)])
     results = send([outcome_op(owned_visit, code="dispute", met="debtor", reason="Says the card was stolen"),
                     make_op("case.escalate", {"case_id": owned_visit.case_id, "kind": "dispute", "reason": "Fraud claim"})])[1]["results"]
     assert [r["status"] for r in results] == ["applied", "applied"], results
     flags = set(db.session.scalars(select(CaseFlag.flag).where(CaseFlag.case_id == owned_visit.case_id)))
     assert flags == {"dispute", "escalated"}
-    assert seen and seen[-1]["kind"] == "dispute" and seen[-1]["case"].id == owned_visit.case_id
+    ticket = db.session.scalars(select(EscalationTicket).where(EscalationTicket.case_id == owned_visit.case_id)).one()
+    assert (ticket.kind, ticket.source, ticket.reason) == ("dispute", "device", "Fraud claim")
 
 
 def test_note_with_prohibited_phrase_is_flagged_for_review(db, send, owned_visit):
