@@ -106,3 +106,37 @@ def test_a_push_is_delivered_while_a_long_solve_occupies_the_solves_worker(clien
 
     assert jobs.wait_idle(timeout=budget + 60), "the solve did not finish"
     assert plan_status() == "draft"
+
+
+def test_imported_addresses_are_geocoded_by_the_worker_one_job_at_a_time(client, db, rq_workers, make_branch,
+                                                                        make_user, auth):
+    """Two imports queue two geocoding jobs; RQ's rate limit lets one run at a time. The worker
+    has no geocoder here: the database cache answers, as it does for a repeated address."""
+    import io
+
+    from rq.rate_limit import RateLimitRegistry
+
+    from backend.cases.models import Case
+    from backend.geo.models import GeocodeCache
+
+    make_branch(code="PD")
+    for n in range(2):
+        db.session.add(GeocodeCache(query=f"浦东大道{n}号, 上海, CN", provider="nominatim", lat=31.2 + n / 100,
+                                    lon=121.5, found=True))
+    db.session.commit()
+    headers = auth(make_user(role="owner"))
+    case_ids = []
+    for n in range(2):
+        csv = ("account_number,debtor_name,address_line,city,country,balance,overdue_amount,days_past_due,branch_code\n"
+               f"6222300{n},债务人{n},浦东大道{n}号,上海,CN,3000,1000,50,PD\n")
+        response = client.post("/api/cases/import", data={"file": (io.BytesIO(csv.encode()), "cases.csv")},
+                               headers=headers, content_type="multipart/form-data")
+        assert response.get_json()["needs_geocode"] == 1
+        case_ids.append(response.get_json()["rows"][0]["case_id"])
+    (queue,) = jobs.rq_queues(names=("geocode",))
+    assert RateLimitRegistry(queue.name, queue.connection).concurrency == 1
+
+    assert jobs.wait_idle(timeout=60), "the geocoding jobs did not finish"
+    db.session.expire_all()
+    located = [db.session.get(Case, case_id).account.debtor.addresses[0] for case_id in case_ids]
+    assert [(a.geocode_status, a.lat) for a in located] == [("geocoded", 31.2), ("geocoded", 31.21)]
