@@ -81,9 +81,8 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL", "")
     JOBS_QUEUE = os.environ.get("JOBS_QUEUE", "doorstep")
     JOBS_TIMEOUT_S = int(os.environ.get("JOBS_TIMEOUT_S", "900"))  # RQ kills a job running longer
-    # embedded set-up: threads per queue (solves: ROUTING_WORKERS; geocode: always one)
+    # embedded set-up: threads sending pushes (solves: ROUTING_WORKERS; backend.jobs.pool_size)
     JOBS_PUSH_THREADS = int(os.environ.get("JOBS_PUSH_THREADS", "4"))
-    JOBS_PACKETS_THREADS = int(os.environ.get("JOBS_PACKETS_THREADS", "2"))
 
     # Behind a reverse proxy that terminates TLS: trust its X-Forwarded-* headers
     PROXY_FIX = _bool("PROXY_FIX")

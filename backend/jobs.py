@@ -6,8 +6,8 @@ the geocoder's pace) and `solves` (route plans, CPU-bound, up to JOBS_TIMEOUT_S)
 
 Two backends, by settings, with the same behaviour:
 - embedded (`JOBS_BACKEND=inprocess`, the default): a thread pool per queue in the web
-  process (sizes: JOBS_PUSH_THREADS, JOBS_PACKETS_THREADS, one for geocode, ROUTING_WORKERS
-  for solves); a delayed job waits on a daemon timer;
+  process (`pool_size`: JOBS_PUSH_THREADS, ROUTING_WORKERS for solves, one for geocode); a
+  delayed job waits on a daemon timer;
 - production (`JOBS_BACKEND=rq`): an RQ queue per name on Redis, drained by
   `python -m backend.worker` processes listening in the order above; a delayed job waits in
   RQ's scheduled registry (a timer would die with RQ's forked work-horse).
@@ -217,7 +217,7 @@ def pool_size(app: Flask, queue: str) -> int:
     """Threads per queue in the embedded set-up."""
     sizes = {
         "push": app.config.get("JOBS_PUSH_THREADS", 4),
-        "packets": app.config.get("JOBS_PACKETS_THREADS", 2),
+        "packets": 2,  # built ahead with RQ workers; the embedded set-up builds on the first pull
         "geocode": 1,  # one at a time: the geocoder's rate limit
         "solves": app.config.get("ROUTING_WORKERS", 1),  # CPU-bound: one plan at a time unless told
     }
