@@ -50,6 +50,8 @@ class Config:
     GEOCODER = os.environ.get("GEOCODER", "none")
     GEOCODER_URL = os.environ.get("GEOCODER_URL", "")
     GEOCODER_TIMEOUT_S = float(os.environ.get("GEOCODER_TIMEOUT_S", "5"))
+    # seconds between two requests to the geocoder (Nominatim's usage policy: 1 per second)
+    GEOCODER_MIN_DELAY_S = float(os.environ.get("GEOCODER_MIN_DELAY_S", "1"))
     DEFAULT_TIMEZONE = os.environ.get("DEFAULT_TIMEZONE", "Asia/Shanghai")
 
     # Map tiles for the PWA (empty: draw the route without tiles)
@@ -80,6 +82,9 @@ class Config:
     JOBS_BACKEND = os.environ.get("JOBS_BACKEND", "inprocess")
     REDIS_URL = os.environ.get("REDIS_URL", "")
     JOBS_QUEUE = os.environ.get("JOBS_QUEUE", "doorstep")
+    JOBS_TIMEOUT_S = int(os.environ.get("JOBS_TIMEOUT_S", "900"))  # RQ kills a job running longer
+    # embedded set-up: threads sending pushes (solves: ROUTING_WORKERS; backend.jobs.pool_size)
+    JOBS_PUSH_THREADS = int(os.environ.get("JOBS_PUSH_THREADS", "4"))
 
     # Behind a reverse proxy that terminates TLS: trust its X-Forwarded-* headers
     PROXY_FIX = _bool("PROXY_FIX")

@@ -1,6 +1,9 @@
-"""In-process domain signals: a domain announces what happened; others (push) listen.
+"""In-process domain signals for best-effort notifications: a domain announces what happened;
+push (a nudge to the phone) and the packet warm-up (a cache built ahead) listen.
 
-Kept tiny on purpose: listeners must never fail the request that emitted the event.
+A listener's failure is logged and never fails the request that emitted the event, so a write
+that must happen with the change is a direct call in the caller's transaction, never a
+listener; work that must wait for the commit is `backend.jobs.enqueue`.
 """
 from collections import defaultdict
 from typing import Callable

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The production layout, on loopback, in a temp dir: PostgreSQL, Redis, `flask db upgrade`,
-# an RQ worker (python -m backend.worker) and gunicorn with several workers. Foreground;
-# Ctrl-C stops everything and removes the temp dir.
+# two RQ workers (python -m backend.worker: the urgent queues; all queues) and gunicorn with
+# several workers. Foreground; Ctrl-C stops everything and removes the temp dir.
 #
 #   scripts/stack.sh                serve on 127.0.0.1:$PORT (default 8000), demo data unless SEED=0
-#   scripts/stack.sh run CMD...     PostgreSQL + Redis + RQ worker, then CMD with the same settings
+#   scripts/stack.sh run CMD...     PostgreSQL + Redis + RQ workers, then CMD with the same settings
 #                                   (TEST_DATABASE_URL, DATABASE_URL, JOBS_BACKEND=rq, REDIS_URL)
 #
 # Installs Debian's redis-server (and postgresql, through with-postgres.sh) when absent.
@@ -57,9 +57,13 @@ echo "stack: Redis on 127.0.0.1:$REDIS_PORT, instance dir $DOORSTEP_INSTANCE" >&
 
 "$BIN/flask" db upgrade >"$DIR/upgrade.log" 2>&1 || { cat "$DIR/upgrade.log" >&2; exit 1; }
 
-"$BIN/python" -m backend.worker >"$DIR/worker.log" 2>&1 &
+# the production layout (docs/deploy.md): one worker for the urgent queues only, so a push
+# never waits behind a solve, and one for every queue, most urgent first
+"$BIN/python" -m backend.worker push packets >"$DIR/worker-urgent.log" 2>&1 &
 PIDS+=($!)
-echo "stack: RQ worker (python -m backend.worker), log $DIR/worker.log" >&2
+"$BIN/python" -m backend.worker >"$DIR/worker-all.log" 2>&1 &
+PIDS+=($!)
+echo "stack: RQ workers (python -m backend.worker push packets; python -m backend.worker), logs $DIR/worker-*.log" >&2
 
 if [ "${1:-}" = run ]; then
   shift
@@ -67,10 +71,12 @@ if [ "${1:-}" = run ]; then
   "$@"
   status=$?
   set -e
-  if grep -q Traceback "$DIR/worker.log"; then
-    echo "stack: the RQ worker logged errors:" >&2
-    cat "$DIR/worker.log" >&2
-  fi
+  for log in "$DIR"/worker-*.log; do
+    if grep -q Traceback "$log"; then
+      echo "stack: an RQ worker logged errors ($(basename "$log")):" >&2
+      cat "$log" >&2
+    fi
+  done
   exit $status
 fi
 

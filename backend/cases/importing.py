@@ -11,7 +11,7 @@ from sqlalchemy import select
 from ..auth.models import User
 from ..errors import abort
 from ..extensions import db
-from ..geo.services import GeocoderUnavailable, geocode_address, timezone_at
+from ..geo.services import queue_geocoding, timezone_at
 from ..org.models import Branch
 from .models import STAGES, Account, Address, Case, Debtor
 from .services import append_event
@@ -126,21 +126,17 @@ def import_cases(*, raw: bytes, actor_id: int | None) -> dict:
         if address.geocode_status == "needs_geocode":
             report["needs_geocode"] += 1
         report["rows"].append(entry)
+    if report["needs_geocode"]:
+        queue_geocoding()  # handed over when the rows are committed
     db.session.commit()
     return report
 
 
 def _locate(data: dict, branch: Branch | None) -> dict:
-    """Coordinates (given or geocoded), geocode status and the debtor's timezone."""
-    lat, lon, status = data["lat"], data["lon"], "provided"
-    if lat is None:
-        query = ", ".join(p for p in (data["address_line"], data["city"], data["postal_code"], data["country"]) if p)
-        try:
-            found = geocode_address(query)
-            lat, lon = found if found else (None, None)
-            status = "geocoded" if found else "failed"
-        except GeocoderUnavailable:
-            status = "needs_geocode"
+    """Coordinates as given, or none yet and geocode status needs_geocode (the geocoding job,
+    queued at the commit, fills them in); the debtor's timezone."""
+    lat, lon = data["lat"], data["lon"]
+    status = "provided" if lat is not None else "needs_geocode"
     tz = timezone_at(lat, lon) if lat is not None else None
     tz = tz or (branch.timezone if branch else "") or ""
     return {"lat": lat, "lon": lon, "geocode_status": status, "timezone": tz}

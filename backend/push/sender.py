@@ -1,31 +1,27 @@
 """Web push delivery: queued during the request, sent after the commit, off the request thread.
 
-A message is plain data ({kind, user_id, data, topic}) so that a job queue can carry it:
-with JOBS_BACKEND=rq, `send_push` is the job and retries are delayed jobs (`deliver_push`).
-In the embedded default a small thread
-pool runs it and retries wait on timers, so the request that caused a message never
-waits for a push service and never fails because of one.
+A message is plain data ({kind, user_id, data, topic}) carried by backend.jobs on its most
+urgent queue, `push`: `send_push` fans it out to the user's subscriptions, and a transient
+failure retries as a delayed job (`deliver_push`) — threads and timers in the embedded set-up,
+RQ and its scheduler in production. The request that caused a message never waits for a push
+service and never fails because of one.
 
 Push is a nudge, not the record: every change it announces is also in the agent's
 delta feed (sync), which the device pulls when woken or opened.
 """
 import json
 import logging
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import requests
-from flask import Flask, current_app
+from flask import current_app
 from pywebpush import WebPushException, webpush
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import select
 
 from .. import metrics
 from ..common import utcnow
 from ..extensions import db
-from ..jobs import enqueue, uses_rq
+from ..jobs import enqueue
 from .models import PushSubscription
 from .vapid import get_vapid
 
@@ -49,171 +45,38 @@ KINDS = {
 # RFC 8030: the subscription expired or was unsubscribed; it will never work again
 _GONE = {404, 410}
 
-_PENDING = "doorstep_push_pending"
-
-
-@dataclass
-class _Queued:
-    transaction: SessionTransaction
-    app: Flask
-    message: dict
-
-
-# --- queueing inside the request's transaction ----------------------------------------
-
 
 def queue_push(*, kind: str, user_id: int, data: dict, topic: str | None = None) -> None:
     """Send `data` to the user's devices once the current transaction commits (never on rollback)."""
     if kind not in KINDS:
         raise ValueError(f"unknown push kind {kind!r}")
-    session = db.session()
-    transaction = session.get_nested_transaction() or session.get_transaction() or session.begin()
-    message = {"kind": kind, "user_id": user_id, "data": data, "topic": topic}
-    session.info.setdefault(_PENDING, []).append(_Queued(transaction, current_app._get_current_object(), message))
-
-
-def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
-    while transaction is not None:
-        if transaction is ancestor:
-            return True
-        transaction = transaction.parent
-    return False
-
-
-@event.listens_for(Session, "after_commit")
-def _send_after_commit(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # a savepoint: its messages wait for the outer commit
-    queued = session.info.pop(_PENDING, None)
-    for item in queued or ():
-        try:
-            if uses_rq(item.app):
-                with item.app.app_context():
-                    enqueue(send_push, message=item.message)
-            else:
-                dispatcher().submit(send_message, item.app, item.message)
-        except Exception:  # raising here would fail the commit's caller
-            log.exception("push: could not hand over %s", item.message["kind"])
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
-    queued = session.info.get(_PENDING)
-    if queued:
-        queued[:] = [item for item in queued if not _within(item.transaction, previous_transaction)]
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_at_end(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # the outer transaction ended: what its commit did not send is dropped
-        session.info.pop(_PENDING, None)
-
-
-# --- the in-process runner -------------------------------------------------------------
-
-
-class Dispatcher:
-    """A thread pool for sends plus daemon timers for retries; counts work in flight."""
-
-    def __init__(self, workers: int = 4):
-        self.pid = os.getpid()
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="push")
-        self._in_flight = 0
-        self._idle = threading.Condition()
-
-    def submit(self, func, *args) -> None:
-        self._enter()
-        try:
-            self._executor.submit(self._run, func, args)
-        except Exception:  # the pool is shutting down with the interpreter
-            self._leave()
-            raise
-
-    def later(self, delay_s: float, func, *args) -> None:
-        self._enter()
-        timer = threading.Timer(delay_s, self._fire, (func, args))
-        timer.daemon = True
-        timer.start()
-
-    def wait_idle(self, timeout: float) -> bool:
-        """True once nothing is queued, running or waiting to retry (tests, graceful shutdown)."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._in_flight == 0, timeout=timeout)
-
-    def _fire(self, func, args) -> None:
-        try:
-            self.submit(func, *args)
-        finally:
-            self._leave()
-
-    def _run(self, func, args) -> None:
-        try:
-            func(*args)
-        except Exception:
-            log.exception("push: %s failed", getattr(func, "__name__", func))
-        finally:
-            self._leave()
-
-    def _enter(self) -> None:
-        with self._idle:
-            self._in_flight += 1
-
-    def _leave(self) -> None:
-        with self._idle:
-            self._in_flight -= 1
-            self._idle.notify_all()
-
-
-_dispatcher: Dispatcher | None = None
-_dispatcher_lock = threading.Lock()
-
-
-def dispatcher() -> Dispatcher:
-    """One per process (a forked gunicorn worker makes its own)."""
-    global _dispatcher
-    with _dispatcher_lock:
-        if _dispatcher is None or _dispatcher.pid != os.getpid():
-            _dispatcher = Dispatcher()
-        return _dispatcher
+    enqueue(send_push, queue="push", message={"kind": kind, "user_id": user_id, "data": data, "topic": topic})
 
 
 # --- sending ---------------------------------------------------------------------------
 
 
-def send_message(app: Flask, message: dict) -> None:
-    """Fan one message out to every subscription its user has (the job)."""
-    with app.app_context():
-        ids = db.session.scalars(
-            select(PushSubscription.id).where(PushSubscription.user_id == message["user_id"])
-        ).all()
-    for subscription_id in ids:
-        deliver(app, subscription_id, message, attempt=1)
-
-
 def send_push(*, message: dict) -> None:
-    """The RQ job (JOBS_BACKEND=rq): the message is plain JSON, the worker's app is current."""
-    send_message(current_app._get_current_object(), message)
+    """The job: fan one message out to every subscription its user has."""
+    ids = db.session.scalars(
+        select(PushSubscription.id).where(PushSubscription.user_id == message["user_id"])
+    ).all()
+    db.session.commit()  # no transaction held while the sends wait on push services
+    for subscription_id in ids:
+        deliver_push(subscription_id=subscription_id, message=message, attempt=1)
 
 
 def deliver_push(*, subscription_id: int, message: dict, attempt: int) -> None:
-    """The RQ job for a retry, scheduled by the queue after its back-off."""
-    deliver(current_app._get_current_object(), subscription_id, message, attempt)
-
-
-def deliver(app: Flask, subscription_id: int, message: dict, attempt: int) -> None:
-    """One attempt to one subscription; schedules its own retry when the failure is transient."""
-    with app.app_context():
-        retry_in = _attempt(subscription_id, message, attempt)
-        max_attempts = int(app.config.get("PUSH_MAX_ATTEMPTS", 5))
-        if retry_in is not None and attempt < max_attempts:
-            if uses_rq(app):  # a timer would die with the RQ work-horse: the queue's scheduler waits
-                enqueue(deliver_push, delay_s=retry_in, subscription_id=subscription_id, message=message,
-                        attempt=attempt + 1)
-            else:
-                dispatcher().later(retry_in, deliver, app, subscription_id, message, attempt + 1)
-            return
-        if retry_in is not None:
-            _record_failure(subscription_id, f"gave up after {attempt} attempts")
+    """One attempt to one subscription (also the job of a retry); a transient failure
+    queues the next attempt after its back-off."""
+    retry_in = _attempt(subscription_id, message, attempt)
+    max_attempts = int(current_app.config.get("PUSH_MAX_ATTEMPTS", 5))
+    if retry_in is not None and attempt < max_attempts:
+        enqueue(deliver_push, queue="push", delay_s=retry_in, subscription_id=subscription_id, message=message,
+                attempt=attempt + 1)
+        return
+    if retry_in is not None:
+        _record_failure(subscription_id, f"gave up after {attempt} attempts")
 
 
 def _attempt(subscription_id: int, message: dict, attempt: int) -> float | None:

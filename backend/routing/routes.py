@@ -39,8 +39,8 @@ def post_route_plan(args):
     """Draft a day's routes; the solve runs in the background (GET shows the percent)"""
     plan = create_route_plan(day=args["date"], branch_id=args["branch_id"], agent_ids=args["agent_ids"],
                              seconds=args["seconds"], actor_id=g.user.id)
-    db.session.commit()
     submit_route_plan(plan.id)
+    db.session.commit()
     return route_plan_view(plan)
 
 
@@ -98,6 +98,6 @@ def post_publish(plan_id):
 def post_replan(args, plan_id):
     """Re-plan the rest of a published day: done and under-way visits stay, the rest is re-optimized"""
     plan = replan_route_plan(plan=get_route_plan(plan_id), seconds=args["seconds"], actor_id=g.user.id)
-    db.session.commit()
     submit_route_plan(plan.id)
+    db.session.commit()
     return route_plan_view(plan)

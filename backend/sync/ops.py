@@ -134,7 +134,7 @@ def _forget_reads_if_others_wrote() -> int | None:
 
     Every write to a row a packet is built from — the visit, the case, its account, branch,
     flags and addresses, the outcome — leaves a `packet.stale` entry in the feed in its own
-    transaction (sync.services; tests/sync/test_packet_cache.py holds each such write to it).
+    transaction (backend/feed.py; tests/sync/test_packet_cache.py holds each such write to it).
     Between our ops only other writers can add one, so a feed head unmoved since our last op
     proves the loaded rows are still the database's. Returns the head found."""
     session = db.session()

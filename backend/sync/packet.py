@@ -310,12 +310,12 @@ def warm_packets_job(*, day: str, user_ids: list[int] | None = None) -> None:
 
 @on("route.published")
 def warm_published_day(*, user_ids, date=None, plan=None, **_) -> None:
-    """Production layout (RQ): a worker builds each agent's packet when the route is published,
-    so the morning's first pulls find it ready. The embedded set-up builds on the first pull."""
-
+    """Production layout (RQ): a worker builds each agent's packet once the publishing
+    transaction commits, so the morning's first pulls find it ready. The embedded set-up
+    builds on the first pull."""
     day = date or plan.date
     if jobs.uses_rq() and user_ids:
-        jobs.enqueue(warm_packets_job, day=str(day), user_ids=sorted(user_ids))
+        jobs.enqueue(warm_packets_job, queue="packets", day=str(day), user_ids=sorted(user_ids))
 
 
 def record_device_purge(*, user, device_id: str, purged: int, purged_at: datetime | None) -> None:

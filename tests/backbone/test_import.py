@@ -98,6 +98,7 @@ def test_ungeocodable_rows_are_kept_as_needs_geocode(client, owner_headers, bran
 
 
 def test_geocoder_results_are_used_and_cached(client, owner_headers, branch, db, monkeypatch):
+    from backend import jobs
     from backend.geo import services
     from backend.geo.models import GeocodeCache
 
@@ -109,9 +110,13 @@ def test_geocoder_results_are_used_and_cached(client, owner_headers, branch, db,
             return type("Loc", (), {"latitude": 31.2, "longitude": 121.5})()
 
     monkeypatch.setattr(services, "_make_geocoder", lambda: FakeNominatim())
+    monkeypatch.setitem(client.application.config, "GEOCODER_MIN_DELAY_S", 0)
     content = HEADER + "62220009,,吴敏,,浦东大道9号,上海,CN,,,3000,1000,50,field,PD\n"
     report = _upload(client, owner_headers, content.encode()).get_json()
-    assert report["rows"][0]["geocode_status"] == "geocoded"
+    assert report["rows"][0]["geocode_status"] == "needs_geocode"  # the geocoding job has it
+    assert jobs.wait_idle(timeout=30)
+    address = db.session.get(Case, report["rows"][0]["case_id"]).account.debtor.addresses[0]
+    assert (address.geocode_status, address.lat, address.lon) == ("geocoded", 31.2, 121.5)
     assert db.session.scalar(select(func.count(GeocodeCache.id))) == 1
     services.geocode_address("浦东大道9号, 上海, CN")
     assert len(calls) == 1

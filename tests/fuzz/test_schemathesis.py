@@ -13,9 +13,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from backend import create_app
+from backend import create_app, jobs
 from backend.config import TestConfig
-from backend.routing.jobs import wait_for_route_plans
 
 EXAMPLES = 12  # per operation and mode
 _ROLE_ORDER = ("admin", "dispatcher", "owner", "agent")  # the caller: the first role the operation allows
@@ -60,4 +59,4 @@ def test_no_operation_answers_with_a_server_error(app, tokens, method, path):
         )
 
     call()
-    assert wait_for_route_plans(timeout=120), "a route plan job was still running"
+    assert jobs.wait_idle(app, timeout=120), "a background job was still running"

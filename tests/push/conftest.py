@@ -5,7 +5,7 @@ to a server on 127.0.0.1, and the test decrypts what arrived with the browser's 
 """
 import pytest
 
-from backend.push.sender import dispatcher
+from backend import jobs
 from tests.push.push_service import BrowserKeys, push_service  # noqa: F401 (push_service is a fixture)
 
 
@@ -21,15 +21,15 @@ def quick_retries(app, monkeypatch):
     monkeypatch.setitem(app.config, "PUSH_MAX_ATTEMPTS", 3)
     monkeypatch.setitem(app.config, "PUSH_TIMEOUT_S", 2)
     yield
-    assert dispatcher().wait_idle(timeout=30), "push sends still running after the test"
+    assert jobs.wait_idle(app, timeout=30), "push sends still running after the test"
 
 
 @pytest.fixture
-def settle():
+def settle(app):
     """Wait until every queued send, retry and prune has finished."""
 
     def wait(timeout: float = 15) -> None:
-        assert dispatcher().wait_idle(timeout=timeout), "push sends did not settle"
+        assert jobs.wait_idle(app, timeout=timeout), "push sends did not settle"
 
     return wait
 

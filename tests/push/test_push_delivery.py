@@ -149,7 +149,7 @@ def test_a_published_route_reaches_each_agent(client, auth, db, make_branch, mak
     """The dispatcher drafts a route (solved in the background) and publishes it."""
     from zoneinfo import ZoneInfo
 
-    from backend.routing.jobs import wait_for_route_plans
+    from backend import jobs
 
     day = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)
     branch = make_branch(timezone="Asia/Shanghai", lat=31.23, lon=121.47)
@@ -164,7 +164,7 @@ def test_a_published_route_reaches_each_agent(client, auth, db, make_branch, mak
     draft = client.post("/api/route-plans", json={"date": day.isoformat(), "branch_id": branch.id, "seconds": 1},
                         headers=auth_headers)
     assert draft.status_code == 202, draft.get_json()
-    assert wait_for_route_plans(timeout=60)
+    assert jobs.wait_idle(timeout=60)
     published = client.post(f"/api/route-plans/{draft.get_json()['id']}/publish", headers=auth_headers)
     assert published.status_code == 200, published.get_json()
     stops = next(r for r in published.get_json()["routes"] if r["agent_id"] == agent.id)["stops"]

@@ -8,13 +8,13 @@ import pytest
 
 from backend.auth.models import Token
 from backend.common import sha256_hex, utcnow
-from backend.routing.jobs import wait_for_route_plans
+from backend import jobs
 
 
 @pytest.fixture(autouse=True)
-def _no_job_outlives_its_test():
+def _no_job_outlives_its_test(app):
     yield
-    assert wait_for_route_plans(timeout=60), "a route plan job was still running"
+    assert jobs.wait_idle(app, timeout=60), "a route plan job was still running"
 
 
 @pytest.fixture
@@ -43,9 +43,9 @@ def fixed_day():
 
 
 @pytest.fixture
-def wait_plan(client):
+def wait_plan(app, client):
     def wait(plan_id, headers):
-        assert wait_for_route_plans(timeout=60)
+        assert jobs.wait_idle(app, timeout=60)
         body = client.get(f"/api/route-plans/{plan_id}", headers=headers).get_json()
         assert body["status"] not in ("queued", "solving"), body
         return body

@@ -1,5 +1,5 @@
-"""A real Redis (Debian's redis-server, started per session on a free loopback port) and a
-real RQ worker process (`python -m backend.worker`) on the tests' own database."""
+"""A real Redis (Debian's redis-server, started per session on a free loopback port) and real
+RQ worker processes (`python -m backend.worker`) on the tests' own database."""
 import os
 import shutil
 import socket
@@ -61,10 +61,15 @@ def rq_app(app, redis_url, monkeypatch):
     return app
 
 
+# the production layout (docs/deploy.md, scripts/stack.sh): a worker for the urgent queues
+# only, always free for a push, and one for every queue in order of urgency
+WORKERS = {"urgent": ["push", "packets"], "all": []}
+
+
 @pytest.fixture
-def rq_worker(rq_app):
-    """`python -m backend.worker` in its own process, on the same database, Redis and instance
-    directory (VAPID key) as the tests; stopped after the test."""
+def rq_workers(rq_app):
+    """`python -m backend.worker` processes as laid out in WORKERS, on the same database, Redis
+    and instance directory (VAPID key) as the tests; stopped after the test."""
     env = {
         **os.environ,
         "DATABASE_URL": rq_app.config["SQLALCHEMY_DATABASE_URI"],
@@ -77,13 +82,21 @@ def rq_worker(rq_app):
         "PUSH_BACKOFF_S": "0.2",
         "PUSH_MAX_ATTEMPTS": "3",
     }
-    process = subprocess.Popen([sys.executable, "-m", "backend.worker"], cwd=ROOT, env=env,
+    processes = {
+        name: subprocess.Popen([sys.executable, "-m", "backend.worker", *queues], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    yield process
-    process.terminate()
-    try:
-        output, _ = process.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output, _ = process.communicate()
-    assert "Traceback" not in output, output
+        for name, queues in WORKERS.items()
+    }
+    yield processes
+    outputs = []
+    for process in processes.values():
+        process.terminate()
+    for process in processes.values():
+        try:
+            output, _ = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+        outputs.append(output)
+    for output in outputs:
+        assert "Traceback" not in output, output

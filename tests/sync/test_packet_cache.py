@@ -329,6 +329,7 @@ def test_packets_built_ahead_serve_the_first_pull(client, db, world, builds, mon
     sync_services.warm_published_day(plan=None, user_ids={world["agent"].user_id}, date=DAY)  # the listener
     assert len(queued) == 1
     fn, kwargs = queued[0]
+    assert kwargs.pop("queue") == "packets"
     fn(**kwargs)  # what the worker runs
     assert builds == [world["agent"].id]
     served = pull(client, world).get_json()
