@@ -67,6 +67,8 @@ def _outcome(ctx: OpContext) -> dict:
     outcome = record_outcome(
         visit=visit, code=p["code"], met=p["met"], disclosure_at=p.get("disclosure_at"), data=data, plan=plan,
         recorded_at=ctx.device_at, actor_id=ctx.user_id, compliance_flags=findings, op_id=ctx.op_id,
+        disclosure_lat=p.get("disclosure_lat"), disclosure_lon=p.get("disclosure_lon"),
+        follow_up_date=p.get("follow_up_date"), follow_up_note=p.get("follow_up_note"),
     )
     return {"visit": visit_state(visit), "outcome_id": outcome.id, "plan_id": outcome.data.get("plan_id"), "compliance_flags": findings}
 
