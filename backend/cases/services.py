@@ -1,7 +1,9 @@
 import json
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, exists, select, update
+from flask import current_app
+from sqlalchemy import and_, bindparam, exists, false, or_, select, update
 
 from ..common import canonical_json, sha256_hex, utcnow
 from ..db import lock_case_row
@@ -182,8 +184,26 @@ def agent_of(user):
     return user.agent if user.role == "agent" else None
 
 
-def agent_case_ids_subquery(agent_id: int):
-    return select(Visit.case_id).where(Visit.agent_id == agent_id)
+# a visit gives its agent authority on the case while it is live: on their route now, or done today
+LIVE_STATUSES = ("published", "checked_in")
+DONE_STATUSES = ("completed", "failed")
+
+
+def agent_today(agent) -> date:
+    """The agent's calendar day, in their branch's timezone."""
+    tz = agent.branch.timezone if agent.branch is not None and agent.branch.timezone else current_app.config["DEFAULT_TIMEZONE"]
+    return datetime.now(ZoneInfo(tz)).date()
+
+
+def agent_case_ids_subquery(agent):
+    """The cases an agent may read and write: those they hold a live visit on (published, checked
+    in, or completed/failed today). A reassigned or cancelled visit gives nothing."""
+    if agent is None:
+        return select(Visit.case_id).where(false())
+    return select(Visit.case_id).where(
+        Visit.agent_id == agent.id,
+        or_(Visit.status.in_(LIVE_STATUSES), and_(Visit.status.in_(DONE_STATUSES), Visit.date >= agent_today(agent))),
+    )
 
 
 def get_case_for_user(case_id: int, *, user) -> Case:
@@ -200,14 +220,13 @@ def user_may_see_case(case_id: int, *, user) -> bool:
     agent = agent_of(user)
     if agent is None:
         return False
-    return bool(db.session.scalar(select(exists().where(Visit.case_id == case_id, Visit.agent_id == agent.id))))
+    return bool(db.session.scalar(select(agent_case_ids_subquery(agent).where(Visit.case_id == case_id).exists())))
 
 
 def list_cases(*, user, stage=None, bucket=None, branch_id=None, owner_id=None, flag=None, q=None):
     stmt = select(Case).join(Account, Account.id == Case.account_id).order_by(Case.id)
     if user.role == "agent":
-        agent = agent_of(user)
-        stmt = stmt.where(Case.id.in_(agent_case_ids_subquery(agent.id if agent else -1)))
+        stmt = stmt.where(Case.id.in_(agent_case_ids_subquery(agent_of(user))))
     if stage:
         stmt = stmt.where(Case.stage == stage)
     if bucket:

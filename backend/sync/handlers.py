@@ -92,7 +92,7 @@ def _propose(ctx: OpContext) -> dict:
     if used:
         raise OpProblem("rejected", "This plan_ref was already proposed; make a new one for new terms.", errors={"payload.plan_ref": ["already used"]}, code="plan_ref_used")
     sync_rules(ctx, case, ctx.visit)
-    plan = create_plan(case=case, terms=raw_terms, actor_id=ctx.user_id, role="agent", visit_id=p.get("visit_id"), op_id=ctx.op_id,
+    plan = create_plan(case=case, terms=raw_terms, actor_id=ctx.user_id, role="agent", visit_id=p["visit_id"], op_id=ctx.op_id,
                        plan_ref=p["plan_ref"])
     return {"plan_id": plan.id, "plan_ref": p["plan_ref"], "status": plan.status, "terms_hash": plan.terms_hash, "findings": plan.policy_findings}
 
@@ -111,7 +111,7 @@ def _signature(ctx: OpContext) -> dict:
     signature = add_signature(
         case=case, plan=plan, terms_hash=p["terms_hash"], actor_id=ctx.user_id, signed_at=ctx.device_at,
         png=png, strokes=p["strokes"], signer_name=p["signer_name"],
-        refused_reason=p.get("reason") if p["refused"] else None, visit_id=p.get("visit_id"), op_id=ctx.op_id,
+        refused_reason=p.get("reason") if p["refused"] else None, visit_id=p["visit_id"], op_id=ctx.op_id,
     )
     return {"signature_id": signature.id, "plan_id": plan.id, "blob_sha256": signature.blob_sha256, "refused": signature.refused}
 
@@ -135,7 +135,7 @@ def _png_bytes(encoded: str, claimed_sha: str) -> bytes:
 
 def _note(ctx: OpContext) -> dict:
     case = own_case(ctx)
-    note = add_note(case=case, text=ctx.payload["text"], author_id=ctx.user_id, visit_id=ctx.payload.get("visit_id"),
+    note = add_note(case=case, text=ctx.payload["text"], author_id=ctx.user_id, visit_id=ctx.payload["visit_id"],
                     created_at=ctx.device_at, op_id=ctx.op_id)
     return {"note_id": note.id, "review_flag": note.review_flag}
 
@@ -144,7 +144,7 @@ def _escalate(ctx: OpContext) -> dict:
     """R16: always accepted from the door, even on a blocked case; the playbook routes it to a ticket."""
     case = own_case(ctx)
     p = ctx.payload
-    escalate_from_door(case=case, kind=p["kind"], reason=p["reason"], actor_id=ctx.user_id, visit_id=p.get("visit_id"), op_id=ctx.op_id)
+    escalate_from_door(case=case, kind=p["kind"], reason=p["reason"], actor_id=ctx.user_id, visit_id=p["visit_id"], op_id=ctx.op_id)
     return {"case": case_state(case)}
 
 

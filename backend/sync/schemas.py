@@ -162,7 +162,7 @@ class PlanTerms(ma.Schema):
 
 class PlanProposePayload(_Payload):
     case_id = ma.fields.Integer(required=True, strict=True)
-    visit_id = ma.fields.Integer(strict=True, allow_none=True)
+    visit_id = ma.fields.Integer(required=True, strict=True, metadata={"description": "the visit it was recorded under: its authority"})
     plan_ref = ma.fields.String(required=True, validate=validate.Length(min=8, max=36))
     terms = ma.fields.Nested(PlanTerms, required=True)
     terms_hash = ma.fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$", error="64 lower-case hex digits"))
@@ -175,7 +175,7 @@ class PlanProposePayload(_Payload):
 
 class SignaturePayload(_Payload):
     case_id = ma.fields.Integer(required=True, strict=True)
-    visit_id = ma.fields.Integer(strict=True, allow_none=True)
+    visit_id = ma.fields.Integer(required=True, strict=True, metadata={"description": "the visit it was recorded under: its authority"})
     plan_ref = ma.fields.String(validate=validate.Length(max=36))
     plan_id = ma.fields.Integer(strict=True)
     terms_hash = ma.fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$", error="64 lower-case hex digits"))
@@ -204,13 +204,13 @@ class SignaturePayload(_Payload):
 
 class NotePayload(_Payload):
     case_id = ma.fields.Integer(required=True, strict=True)
-    visit_id = ma.fields.Integer(strict=True, allow_none=True)
+    visit_id = ma.fields.Integer(required=True, strict=True, metadata={"description": "the visit it was recorded under: its authority"})
     text = ma.fields.String(required=True, validate=validate.Length(min=1, max=5000))
 
 
 class EscalatePayload(_Payload):
     case_id = ma.fields.Integer(required=True, strict=True)
-    visit_id = ma.fields.Integer(strict=True, allow_none=True)
+    visit_id = ma.fields.Integer(required=True, strict=True, metadata={"description": "the visit it was recorded under: its authority"})
     kind = ma.fields.String(required=True, validate=validate.OneOf(ESCALATION_KINDS))
     reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
