@@ -159,8 +159,25 @@ def update_case(*, case: Case, changes: dict, version: int, reason: str, actor) 
         for key, value in changes.items():
             setattr(case, key, value)
         case.version += 1
+        if "stage" in moved:
+            case.stage_changed_at = utcnow()
         append_event(case=case, kind="case.updated", actor_id=actor.id, data={"changes": moved, "reason": reason})
+        if "stage" in moved:
+            notify_stage_stop(case=case, reason=reason)
     return case
+
+
+def stage_stop_code(case: Case) -> str:
+    return "case_closed" if case.stage == "closed" else "stage_changed"
+
+
+def notify_stage_stop(*, case: Case, reason: str) -> None:
+    """A move on the ladder (closed, back down, handed to legal…) stops field work on every visit
+    published before it: each device holding an open visit on the case learns it as stop-work."""
+    payload = {**_flags_payload(case), "stop_work": True, "code": stage_stop_code(case), "stage": case.stage, "reason": reason}
+    user_ids = _open_visit_agent_user_ids(case)
+    for user_id in user_ids:
+        record_change(user_id=user_id, kind="case.stop_work", ref_type="case", ref_id=case.id, data=payload)
 
 
 def add_note(*, case: Case, text: str, author_id: int, visit_id: int | None = None, created_at: datetime | None = None,

@@ -19,7 +19,7 @@ from ..policy.rules import Finding, jurisdiction_for, rules_snapshot
 from ..visits.services import checkin_visit, checkout_visit, record_outcome
 from .context import OpContext, OpProblem
 from .models import SyncOp
-from .preconditions import case_state, own_case, own_visit, plan_from_ref, sync_rules, visit_state
+from .preconditions import case_state, ladder_open, own_case, own_visit, plan_from_ref, sync_rules, visit_state
 from .schemas import (
     CheckinPayload,
     CheckoutPayload,
@@ -33,6 +33,7 @@ from .schemas import (
 
 def _checkin(ctx: OpContext) -> dict:
     visit = own_visit(ctx)
+    ladder_open(ctx, visit)
     findings = sync_rules(ctx, visit.case, visit)
     jurisdiction = jurisdiction_for(visit.case, visit.address)
     checkin_visit(
@@ -58,6 +59,7 @@ def _checkout(ctx: OpContext) -> dict:
 
 def _outcome(ctx: OpContext) -> dict:
     visit = own_visit(ctx)
+    ladder_open(ctx, visit)
     p = ctx.payload
     findings = sync_rules(ctx, visit.case, visit)
     data = {k: str(p[k]) if k in ("amount", "due_date") else p[k] for k in ("amount", "due_date", "reason", "plan_id", "plan_ref") if p.get(k) is not None}
@@ -75,6 +77,7 @@ def _outcome(ctx: OpContext) -> dict:
 
 def _propose(ctx: OpContext) -> dict:
     case = own_case(ctx)
+    ladder_open(ctx, ctx.visit)
     p = ctx.payload
     ctx.record.plan_ref = p["plan_ref"]
     raw_terms = ctx.raw["payload"]["terms"]
@@ -99,6 +102,7 @@ def _propose(ctx: OpContext) -> dict:
 
 def _signature(ctx: OpContext) -> dict:
     case = own_case(ctx)
+    ladder_open(ctx, ctx.visit)
     p = ctx.payload
     plan = plan_from_ref(ctx, plan_id=p.get("plan_id"), plan_ref=p.get("plan_ref"), field_name="plan_ref" if p.get("plan_ref") else "plan_id")
     sync_rules(ctx, case, ctx.visit)

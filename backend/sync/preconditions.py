@@ -14,6 +14,7 @@ from ..feed import Change
 from ..plans.models import RepaymentPlan
 from ..policy.rules import sync_findings
 from ..visits.models import Visit
+from ..visits.services import work_stopped
 from .context import OpContext, OpProblem, loaded
 from .models import SyncOp
 
@@ -175,6 +176,19 @@ def visit_state(visit: Visit) -> dict:
         "checkout_at": visit.checkout_at.isoformat() + "Z" if visit.checkout_at else None,
         "outcome": visit.outcome.code if visit.outcome is not None else None,
     }
+
+
+def ladder_open(ctx: OpContext, visit: Visit) -> None:
+    """A record made after the case was closed, or moved on the ladder since its visit was
+    published (back down, handed to legal) → conflict `case_closed` / `stage_changed`; one made
+    at the door before the move applies. Notes and escalations are not held back (R16)."""
+    now = utcnow()
+    stop = work_stopped(visit, min(ctx.device_at, now) if ctx.device_at else now)
+    if stop is None:
+        return
+    detail = ("The case was closed by the office." if stop["code"] == "case_closed"
+              else f"The case moved to the {stop['stage']} stage; field work on this visit stopped.")
+    raise OpProblem("conflict", detail, server={**conflict_server(ctx), "case": {"id": visit.case_id, "stage": stop["stage"]}}, code=stop["code"])
 
 
 def conflict_server(ctx: OpContext) -> dict:

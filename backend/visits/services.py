@@ -6,7 +6,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..cases.models import Case
-from ..cases.services import agent_of, append_event, set_flag
+from ..cases.services import agent_of, append_event, set_flag, stage_stop_code
 from ..common import utcnow
 from ..errors import abort
 from ..events import emit
@@ -167,6 +167,19 @@ def assign_visit(*, visit: Visit, agent_id: int | None, actor_id: int | None) ->
     if told:
         emit("visit.reassigned", visit=visit, user_ids=told)
     return visit
+
+
+def work_stopped(visit: Visit, at=None) -> dict | None:
+    """Why field work on this visit stopped on the ladder, or None: the case is closed, or its
+    stage moved after the visit was published (back down, or handed to legal). With `at` (when a
+    record was made), a record made before the move is not stopped by it."""
+    case = visit.case
+    changed = case.stage_changed_at
+    if case.stage != "closed" and (changed is None or visit.published_at is None or changed <= visit.published_at):
+        return None
+    if at is not None and changed is not None and at < changed:
+        return None
+    return {"code": stage_stop_code(case), "stage": case.stage, "since": changed}
 
 
 def open_visits_of_case(case_id: int) -> list[Visit]:
