@@ -9,6 +9,9 @@ from .. import feed
 from ..extensions import db
 
 STAGES = ("phone", "letter", "field", "legal", "closed")
+# the work of each rung below field, recorded as case events (contact.<channel>)
+CONTACT_CHANNELS = ("phone_call", "sms", "letter")
+RUNG_WORK = {"phone": ("phone_call", "sms"), "letter": ("letter",)}
 FLAGS = (
     "dispute",
     "bankruptcy",
