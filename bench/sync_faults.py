@@ -242,7 +242,7 @@ def day_ops(agent: SeededAgent, rng: random.Random, *, signature_bytes: int = 80
             # a note the server must refuse per field, and still keep
             add("note.add", {"case_id": v["case_id"], "text": ""}, _at(v, base + 17), expect="rejected")
         if not full_day and rng.random() < 0.05:
-            add("case.escalate", {"case_id": v["case_id"], "kind": "complaint", "reason": "Wants to complain about the bank"}, _at(v, base + 18))
+            add("case.escalate", {"case_id": v["case_id"], "visit_id": v["id"], "kind": "complaint", "reason": "Wants to complain about the bank"}, _at(v, base + 18))
         add("visit.checkout", {"visit_id": v["id"]}, _at(v, base + 20))
     return ops
 

@@ -9,6 +9,9 @@ from .. import feed
 from ..extensions import db
 
 STAGES = ("phone", "letter", "field", "legal", "closed")
+# the work of each rung below field, recorded as case events (contact.<channel>)
+CONTACT_CHANNELS = ("phone_call", "sms", "letter")
+RUNG_WORK = {"phone": ("phone_call", "sms"), "letter": ("letter",)}
 FLAGS = (
     "dispute",
     "bankruptcy",
@@ -102,6 +105,8 @@ class Case(db.Model):
     stage: Mapped[str] = mapped_column(String(16), default="phone", index=True)
     version: Mapped[int] = mapped_column(default=1)
     last_contact_at: Mapped[datetime | None]
+    # the last move on the ladder: field work on a visit published before it stops
+    stage_changed_at: Mapped[datetime | None]
     broken_promises: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -12,14 +12,16 @@ from .schemas import (
     CaseQuerySchema,
     CaseSchema,
     CaseUpdateSchema,
+    ContactCreateSchema,
     FlagClearSchema,
     FlagCreateSchema,
     FlagSchema,
     ImportFileSchema,
     ImportReportSchema,
+    TimelineEventSchema,
     TimelineSchema,
 )
-from .services import clear_flag, get_case_for_user, list_cases, set_flag, update_case, verify_timeline
+from .services import clear_flag, get_case_for_user, list_cases, record_contact, set_flag, update_case, verify_timeline
 
 blp = Blueprint("cases", __name__, url_prefix="/api/cases", description="Case records")
 
@@ -46,14 +48,26 @@ def get_case(case_id):
 @roles("owner", "admin")
 @blp.arguments(CaseUpdateSchema)
 @blp.response(200, CaseSchema)
-@blp.alt_response(409, description="The case changed since you read it")
+@blp.alt_response(409, description="The case changed since you read it, or the move skips a rung (code ladder)")
 def patch_case(args, case_id):
     """Move a case along the ladder or hand it to another owner or branch"""
     case = get_case_for_user(case_id, user=g.user)
-    version, reason = args.pop("version"), args.pop("reason")
-    update_case(case=case, changes=args, version=version, reason=reason, actor=g.user)
+    version, reason, skip = args.pop("version"), args.pop("reason"), args.pop("skip")
+    update_case(case=case, changes=args, version=version, reason=reason, actor=g.user, skip=skip)
     db.session.commit()
     return case
+
+
+@blp.route("/<int:case_id>/contacts", methods=["POST"])
+@roles("owner", "admin")
+@blp.arguments(ContactCreateSchema)
+@blp.response(201, TimelineEventSchema)
+def post_contact(args, case_id):
+    """Record a contact attempt (phone call, SMS, letter): the work of the ladder's early rungs"""
+    case = get_case_for_user(case_id, user=g.user)
+    event = record_contact(case=case, actor_id=g.user.id, **args)
+    db.session.commit()
+    return event
 
 
 @blp.route("/<int:case_id>/timeline", methods=["GET"])

@@ -3,7 +3,7 @@ from flask import g
 from marshmallow import validate
 
 from ..common import PageArgs, UTCDateTime, page_schema
-from .models import BUCKETS, FLAGS, STAGES
+from .models import BUCKETS, CONTACT_CHANNELS, FLAGS, STAGES
 
 
 class AddressSchema(ma.Schema):
@@ -87,6 +87,21 @@ class CaseUpdateSchema(ma.Schema):
     branch_id = ma.fields.Integer(allow_none=True)
     reason = ma.fields.String(load_default="", validate=validate.Length(max=500))
     version = ma.fields.Integer(required=True, metadata={"description": "the version you edited (optimistic lock)"})
+    skip = ma.fields.Boolean(load_default=False, metadata={
+        "description": "move forward past a rung whose work is not on the record (needs a reason; audited)"})
+
+    @ma.validates_schema
+    def _skip_has_reason(self, data, **kwargs):
+        if data.get("skip") and not data.get("reason", "").strip():
+            raise ma.ValidationError({"reason": ["why the case skips a rung of the ladder"]})
+
+
+class ContactCreateSchema(ma.Schema):
+    channel = ma.fields.String(required=True, validate=validate.OneOf(CONTACT_CHANNELS))
+    at = UTCDateTime(load_default=None, allow_none=True, metadata={"description": "when it was made (default: now)"})
+    result = ma.fields.String(load_default="", validate=validate.Length(max=64),
+                              metadata={"description": "e.g. no_answer, spoke_to_debtor, sent, returned"})
+    note = ma.fields.String(load_default="", validate=validate.Length(max=2000))
 
 
 class FlagCreateSchema(ma.Schema):

@@ -1,7 +1,9 @@
 import json
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, exists, select, update
+from flask import current_app
+from sqlalchemy import and_, bindparam, exists, false, or_, select, update
 
 from ..common import canonical_json, sha256_hex, utcnow
 from ..db import lock_case_row
@@ -12,8 +14,8 @@ from ..feed import insert_row, record_change
 from ..auth.models import User
 from ..org.models import Agent, Branch
 from ..policy.rules import review_flag_for
-from ..visits.models import OPEN_STATUSES, Visit
-from .models import Account, Case, CaseFlag, Note, TimelineEvent, bucket_for, days_range_for
+from ..visits.models import OPEN_STATUSES, Outcome, Visit
+from .models import RUNG_WORK, STAGES, Account, Case, CaseFlag, Note, TimelineEvent, bucket_for, days_range_for
 
 GENESIS = "0" * 64
 
@@ -141,9 +143,13 @@ def redact_timeline(*, case_id: int, reason: str) -> int:
     return len(rows)
 
 
-def update_case(*, case: Case, changes: dict, version: int, reason: str, actor) -> Case:
+def update_case(*, case: Case, changes: dict, version: int, reason: str, actor, skip: bool = False) -> Case:
     """Move a case along the ladder or hand it to another owner or branch; `version` is the one the
-    caller read (a case changed since is a 409). What changed lands on the timeline with the reason."""
+    caller read (a case changed since is a 409). What changed lands on the timeline with the reason.
+
+    The ladder is kept (phone → letter → field → legal; closed from any rung): a forward move past
+    a rung whose work is not on the record is a 409 `ladder`, unless `skip` (with a reason), which
+    is audited as its own `case.ladder_skipped` event."""
     if version != case.version:
         abort(409, "The case changed since you read it; reload and try again.", current_version=case.version)
     if changes.get("owner_id") is not None:
@@ -153,12 +159,59 @@ def update_case(*, case: Case, changes: dict, version: int, reason: str, actor) 
     if changes.get("branch_id") is not None and db.session.get(Branch, changes["branch_id"]) is None:
         abort(422, "No such branch.", errors={"branch_id": ["unknown branch"]})
     moved = {k: {"from": getattr(case, k), "to": v} for k, v in changes.items() if getattr(case, k) != v}
+    skipped = _rungs_without_work(case, changes["stage"]) if "stage" in moved else []
+    if skipped and not skip:
+        abort(409, f"The case would skip the {', '.join(skipped)} rung(s) of the ladder with no work on the record; "
+                   "record it, or skip with a reason.", code="ladder", errors={"stage": [f"{r}: no work on the record" for r in skipped]},
+              skipped=skipped)
     if moved:
         for key, value in changes.items():
             setattr(case, key, value)
         case.version += 1
+        if "stage" in moved:
+            case.stage_changed_at = utcnow()
+        if skipped:
+            append_event(case=case, kind="case.ladder_skipped", actor_id=actor.id,
+                         data={"from": moved["stage"]["from"], "to": moved["stage"]["to"], "skipped": skipped, "reason": reason})
         append_event(case=case, kind="case.updated", actor_id=actor.id, data={"changes": moved, "reason": reason})
+        if "stage" in moved:
+            notify_stage_stop(case=case, reason=reason)
     return case
+
+
+def _rungs_without_work(case: Case, to: str) -> list[str]:
+    """The rungs a forward move to `to` passes over with none of their work on the record."""
+    if to == "closed" or STAGES.index(to) <= STAGES.index(case.stage) + 1:
+        return []
+    passed = STAGES[STAGES.index(case.stage) + 1:STAGES.index(to)]
+    return [rung for rung in passed if not _rung_worked(case, rung)]
+
+
+def _rung_worked(case: Case, rung: str) -> bool:
+    if rung in RUNG_WORK:
+        kinds = [f"contact.{channel}" for channel in RUNG_WORK[rung]]
+        return bool(db.session.scalar(select(exists().where(TimelineEvent.case_id == case.id, TimelineEvent.kind.in_(kinds)))))
+    # the field rung's work: a visit that reached the door (an outcome recorded)
+    return bool(db.session.scalar(select(exists().where(Outcome.case_id == case.id))))
+
+
+def record_contact(*, case: Case, channel: str, at: datetime | None, result: str, note: str, actor_id: int) -> TimelineEvent:
+    """A contact attempt of the phone or letter rung (call, SMS, letter) as a case event."""
+    return append_event(case=case, kind=f"contact.{channel}", actor_id=actor_id,
+                        data={"channel": channel, "at": (at or utcnow()).isoformat(), "result": result, "note": note})
+
+
+def stage_stop_code(case: Case) -> str:
+    return "case_closed" if case.stage == "closed" else "stage_changed"
+
+
+def notify_stage_stop(*, case: Case, reason: str) -> None:
+    """A move on the ladder (closed, back down, handed to legal…) stops field work on every visit
+    published before it: each device holding an open visit on the case learns it as stop-work."""
+    payload = {**_flags_payload(case), "stop_work": True, "code": stage_stop_code(case), "stage": case.stage, "reason": reason}
+    user_ids = _open_visit_agent_user_ids(case)
+    for user_id in user_ids:
+        record_change(user_id=user_id, kind="case.stop_work", ref_type="case", ref_id=case.id, data=payload)
 
 
 def add_note(*, case: Case, text: str, author_id: int, visit_id: int | None = None, created_at: datetime | None = None,
@@ -182,8 +235,26 @@ def agent_of(user):
     return user.agent if user.role == "agent" else None
 
 
-def agent_case_ids_subquery(agent_id: int):
-    return select(Visit.case_id).where(Visit.agent_id == agent_id)
+# a visit gives its agent authority on the case while it is live: on their route now, or done today
+LIVE_STATUSES = ("published", "checked_in")
+DONE_STATUSES = ("completed", "failed")
+
+
+def agent_today(agent) -> date:
+    """The agent's calendar day, in their branch's timezone."""
+    tz = agent.branch.timezone if agent.branch is not None and agent.branch.timezone else current_app.config["DEFAULT_TIMEZONE"]
+    return datetime.now(ZoneInfo(tz)).date()
+
+
+def agent_case_ids_subquery(agent):
+    """The cases an agent may read and write: those they hold a live visit on (published, checked
+    in, or completed/failed today). A reassigned or cancelled visit gives nothing."""
+    if agent is None:
+        return select(Visit.case_id).where(false())
+    return select(Visit.case_id).where(
+        Visit.agent_id == agent.id,
+        or_(Visit.status.in_(LIVE_STATUSES), and_(Visit.status.in_(DONE_STATUSES), Visit.date >= agent_today(agent))),
+    )
 
 
 def get_case_for_user(case_id: int, *, user) -> Case:
@@ -200,14 +271,13 @@ def user_may_see_case(case_id: int, *, user) -> bool:
     agent = agent_of(user)
     if agent is None:
         return False
-    return bool(db.session.scalar(select(exists().where(Visit.case_id == case_id, Visit.agent_id == agent.id))))
+    return bool(db.session.scalar(select(agent_case_ids_subquery(agent).where(Visit.case_id == case_id).exists())))
 
 
 def list_cases(*, user, stage=None, bucket=None, branch_id=None, owner_id=None, flag=None, q=None):
     stmt = select(Case).join(Account, Account.id == Case.account_id).order_by(Case.id)
     if user.role == "agent":
-        agent = agent_of(user)
-        stmt = stmt.where(Case.id.in_(agent_case_ids_subquery(agent.id if agent else -1)))
+        stmt = stmt.where(Case.id.in_(agent_case_ids_subquery(agent_of(user))))
     if stage:
         stmt = stmt.where(Case.stage == stage)
     if bucket:

@@ -370,6 +370,16 @@ def create_follow_up(*, case: Case, plan: RepaymentPlan | None, as_of: date, rea
     return follow_up
 
 
+def agree_follow_up(*, case: Case, visit_id: int, due_on: date, note: str | None, actor_id: int | None) -> FollowUp:
+    """A return visit agreed at the door: an open follow-up of kind visit, due that day, on the timeline."""
+    follow_up = FollowUp(case_id=case.id, kind="visit", due_on=due_on, reason=note or f"Agreed at the door (visit {visit_id}).")
+    db.session.add(follow_up)
+    db.session.flush()
+    append_event(case=case, kind="follow_up.agreed", actor_id=actor_id,
+                 data={"follow_up_id": follow_up.id, "visit_id": visit_id, "due_on": due_on.isoformat(), "note": note})
+    return follow_up
+
+
 def close_follow_up(*, follow_up: FollowUp, actor_id: int, visit_id: int | None = None, status: str = "done") -> FollowUp:
     if follow_up.status != "open":
         abort(409, f"This follow-up is already {follow_up.status}.", code="bad_transition")

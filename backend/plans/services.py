@@ -5,7 +5,7 @@ from decimal import Decimal
 from sqlalchemy import exists, select
 
 from ..cases.models import Case
-from ..cases.services import _open_visit_agent_user_ids, agent_of, append_event, user_may_see_case
+from ..cases.services import _open_visit_agent_user_ids, agent_case_ids_subquery, agent_of, append_event, user_may_see_case
 from ..common import canonical_json, sha256_hex, utcnow
 from ..db import insert_ignoring_conflict
 from ..errors import abort
@@ -14,7 +14,6 @@ from ..extensions import db
 from ..org.models import Agent
 from ..policy.plan_policy import evaluate_plan
 from ..feed import MARKS_OPTION, insert_row, record_change
-from ..visits.models import Visit
 from .models import OPEN_STATUSES, Blob, Installment, RepaymentPlan, Signature
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -122,9 +121,7 @@ def _supersede_open_plans(*, case_id: int, by: RepaymentPlan) -> list[int]:
 def plans_query(*, user, status: str | None = None, agent_id: int | None = None, case_id: int | None = None):
     stmt = select(RepaymentPlan).order_by(RepaymentPlan.id.desc())
     if user.role == "agent":
-        agent = agent_of(user)
-        own = agent.id if agent else -1
-        stmt = stmt.where(RepaymentPlan.case_id.in_(select(Visit.case_id).where(Visit.agent_id == own)))
+        stmt = stmt.where(RepaymentPlan.case_id.in_(agent_case_ids_subquery(agent_of(user))))
     if status:
         stmt = stmt.where(RepaymentPlan.status == status)
     if agent_id:

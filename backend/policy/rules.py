@@ -238,7 +238,7 @@ def _cool_off_findings(case: Case, day: date, cool_off_days: int) -> list[Findin
     if cool_off_days <= 0:
         return []
     last = db.session.execute(
-        select(Visit.date, Outcome.data)
+        select(Visit.date)
         .join(Outcome, Outcome.visit_id == Visit.id)
         .join(Case, Case.id == Visit.case_id)
         .join(Account, Account.id == Case.account_id)
@@ -248,9 +248,7 @@ def _cool_off_findings(case: Case, day: date, cool_off_days: int) -> list[Findin
     ).first()
     if last is None or (day - last.date).days >= cool_off_days:
         return []
-    agreed = (last.data or {}).get("follow_up_date")
-    if agreed and agreed <= day.isoformat():
-        return []
+    # an agreed return (an outcome's follow_up_date, or one the office set) is an open follow-up
     follow_up = db.session.scalar(
         select(func.count(FollowUp.id)).where(
             FollowUp.case_id == case.id, FollowUp.status == "open", FollowUp.kind == "visit", FollowUp.due_on <= day

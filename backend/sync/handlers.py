@@ -19,7 +19,7 @@ from ..policy.rules import Finding, jurisdiction_for, rules_snapshot
 from ..visits.services import checkin_visit, checkout_visit, record_outcome
 from .context import OpContext, OpProblem
 from .models import SyncOp
-from .preconditions import case_state, own_case, own_visit, plan_from_ref, sync_rules, visit_state
+from .preconditions import case_state, ladder_open, own_case, own_visit, plan_from_ref, sync_rules, visit_state
 from .schemas import (
     CheckinPayload,
     CheckoutPayload,
@@ -33,6 +33,7 @@ from .schemas import (
 
 def _checkin(ctx: OpContext) -> dict:
     visit = own_visit(ctx)
+    ladder_open(ctx, visit)
     findings = sync_rules(ctx, visit.case, visit)
     jurisdiction = jurisdiction_for(visit.case, visit.address)
     checkin_visit(
@@ -58,6 +59,7 @@ def _checkout(ctx: OpContext) -> dict:
 
 def _outcome(ctx: OpContext) -> dict:
     visit = own_visit(ctx)
+    ladder_open(ctx, visit)
     p = ctx.payload
     findings = sync_rules(ctx, visit.case, visit)
     data = {k: str(p[k]) if k in ("amount", "due_date") else p[k] for k in ("amount", "due_date", "reason", "plan_id", "plan_ref") if p.get(k) is not None}
@@ -67,12 +69,15 @@ def _outcome(ctx: OpContext) -> dict:
     outcome = record_outcome(
         visit=visit, code=p["code"], met=p["met"], disclosure_at=p.get("disclosure_at"), data=data, plan=plan,
         recorded_at=ctx.device_at, actor_id=ctx.user_id, compliance_flags=findings, op_id=ctx.op_id,
+        disclosure_lat=p.get("disclosure_lat"), disclosure_lon=p.get("disclosure_lon"),
+        follow_up_date=p.get("follow_up_date"), follow_up_note=p.get("follow_up_note"),
     )
     return {"visit": visit_state(visit), "outcome_id": outcome.id, "plan_id": outcome.data.get("plan_id"), "compliance_flags": findings}
 
 
 def _propose(ctx: OpContext) -> dict:
     case = own_case(ctx)
+    ladder_open(ctx, ctx.visit)
     p = ctx.payload
     ctx.record.plan_ref = p["plan_ref"]
     raw_terms = ctx.raw["payload"]["terms"]
@@ -90,13 +95,14 @@ def _propose(ctx: OpContext) -> dict:
     if used:
         raise OpProblem("rejected", "This plan_ref was already proposed; make a new one for new terms.", errors={"payload.plan_ref": ["already used"]}, code="plan_ref_used")
     sync_rules(ctx, case, ctx.visit)
-    plan = create_plan(case=case, terms=raw_terms, actor_id=ctx.user_id, role="agent", visit_id=p.get("visit_id"), op_id=ctx.op_id,
+    plan = create_plan(case=case, terms=raw_terms, actor_id=ctx.user_id, role="agent", visit_id=p["visit_id"], op_id=ctx.op_id,
                        plan_ref=p["plan_ref"])
     return {"plan_id": plan.id, "plan_ref": p["plan_ref"], "status": plan.status, "terms_hash": plan.terms_hash, "findings": plan.policy_findings}
 
 
 def _signature(ctx: OpContext) -> dict:
     case = own_case(ctx)
+    ladder_open(ctx, ctx.visit)
     p = ctx.payload
     plan = plan_from_ref(ctx, plan_id=p.get("plan_id"), plan_ref=p.get("plan_ref"), field_name="plan_ref" if p.get("plan_ref") else "plan_id")
     sync_rules(ctx, case, ctx.visit)
@@ -109,7 +115,7 @@ def _signature(ctx: OpContext) -> dict:
     signature = add_signature(
         case=case, plan=plan, terms_hash=p["terms_hash"], actor_id=ctx.user_id, signed_at=ctx.device_at,
         png=png, strokes=p["strokes"], signer_name=p["signer_name"],
-        refused_reason=p.get("reason") if p["refused"] else None, visit_id=p.get("visit_id"), op_id=ctx.op_id,
+        refused_reason=p.get("reason") if p["refused"] else None, visit_id=p["visit_id"], op_id=ctx.op_id,
     )
     return {"signature_id": signature.id, "plan_id": plan.id, "blob_sha256": signature.blob_sha256, "refused": signature.refused}
 
@@ -133,7 +139,7 @@ def _png_bytes(encoded: str, claimed_sha: str) -> bytes:
 
 def _note(ctx: OpContext) -> dict:
     case = own_case(ctx)
-    note = add_note(case=case, text=ctx.payload["text"], author_id=ctx.user_id, visit_id=ctx.payload.get("visit_id"),
+    note = add_note(case=case, text=ctx.payload["text"], author_id=ctx.user_id, visit_id=ctx.payload["visit_id"],
                     created_at=ctx.device_at, op_id=ctx.op_id)
     return {"note_id": note.id, "review_flag": note.review_flag}
 
@@ -142,7 +148,7 @@ def _escalate(ctx: OpContext) -> dict:
     """R16: always accepted from the door, even on a blocked case; the playbook routes it to a ticket."""
     case = own_case(ctx)
     p = ctx.payload
-    escalate_from_door(case=case, kind=p["kind"], reason=p["reason"], actor_id=ctx.user_id, visit_id=p.get("visit_id"), op_id=ctx.op_id)
+    escalate_from_door(case=case, kind=p["kind"], reason=p["reason"], actor_id=ctx.user_id, visit_id=p["visit_id"], op_id=ctx.op_id)
     return {"case": case_state(case)}
 
 

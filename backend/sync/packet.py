@@ -34,6 +34,7 @@ from ..policy.plan_policy import policy_data
 from ..policy.rules import jurisdiction_for, rules_snapshot, timezone_for
 from ..policy.strategies import approved_script_rows, approved_scripts, case_facts, recommend
 from ..visits.models import Outcome, Visit
+from ..visits.services import work_stopped
 from .models import PacketCache
 from .schemas import PacketSchema
 
@@ -97,6 +98,13 @@ def build_packet(*, user, agent, day: date, loaded: list | None = None) -> dict:
     }
 
 
+def _stopped(visit) -> dict | None:
+    """The ladder stopped this visit (case closed, stage moved since it was published): the
+    device refuses check-in and says why."""
+    stop = work_stopped(visit)
+    return {"code": stop["code"], "stage": stop["stage"], "since": _z(stop["since"])} if stop else None
+
+
 def visit_brief(visit, *, locale: str = "zh-CN", scripts: dict | None = None, facts: dict | None = None) -> dict:
     """One visit as the device holds it: the door's brief (R15: only what the visit needs)."""
 
@@ -126,6 +134,7 @@ def visit_brief(visit, *, locale: str = "zh-CN", scripts: dict | None = None, fa
             "bucket": account.bucket,
         },
         "flags": [{"flag": f.flag, "reason": f.reason, "since": _z(f.set_at)} for f in case.active_flags()],
+        "stopped": _stopped(visit),
         "history": case_history(case, exclude_visit_id=visit.id, facts=facts),
         "plan_policy": policy_data(jurisdiction_for(case, address)),
         "recommended": recommend(case, locale, scripts=scripts, facts=facts),

@@ -14,6 +14,7 @@ from ..feed import Change
 from ..plans.models import RepaymentPlan
 from ..policy.rules import sync_findings
 from ..visits.models import Visit
+from ..visits.services import work_stopped
 from .context import OpContext, OpProblem, loaded
 from .models import SyncOp
 
@@ -60,7 +61,6 @@ _OWN_VISIT = (
     .options(joinedload(Visit.case).options(*_CASE_WITH), joinedload(Visit.address), joinedload(Visit.outcome))
     .with_for_update(of=Visit)
 )
-_OWN_CASE = select(Case).where(Case.id == bindparam("case_id")).options(*_CASE_WITH)
 # a case op naming its visit: the visit (a plan proposed at the door reads whom it met, R5) and its case
 _VISIT_WITH_CASE = (
     select(Visit)
@@ -96,41 +96,27 @@ def _check_version(ctx: OpContext, visit: Visit) -> None:
 
 
 def own_case(ctx: OpContext) -> Case:
-    case_id = ctx.payload["case_id"]
+    """A case-level op (note, plan, signature, escalation) is judged by the visit it was recorded
+    under: that visit of this case still the agent's and not cancelled → the case, the visit in
+    ctx; reassigned since → conflict `reassigned`; cancelled since → conflict `visit_cancelled`;
+    never theirs or not of this case → rejected. Kept either way, never applied on stale authority."""
+    case_id, visit_id = ctx.payload["case_id"], ctx.payload["visit_id"]
     lock_case(case_id)
-    visit = None
-    if ctx.payload.get("visit_id") is not None:
-        # the usual op names its visit: visit, outcome and the case graph in one round trip
-        visit = (loaded(ctx, Visit, ctx.payload["visit_id"])
-                 or db.session.scalars(_VISIT_WITH_CASE, {"visit_id": ctx.payload["visit_id"]}).unique().first())
-    if visit is not None and visit.case_id == case_id:
-        case = visit.case
-    else:
-        case = loaded(ctx, Case, case_id) or db.session.scalars(_OWN_CASE, {"case_id": case_id}).unique().first()
-    if case is None:
-        raise OpProblem("rejected", "Not your case.", errors={"payload.case_id": ["no such case on your route"]}, code="not_your_case")
-    own_visit = visit is not None and visit.case_id == case.id and visit.agent_id == ctx.agent_id
-    held_now = own_visit or db.session.scalar(select(exists().where(Visit.case_id == case.id, Visit.agent_id == ctx.agent_id)))
-    if not held_now:
-        held_before = db.session.scalar(
-            select(
-                exists().where(
-                    Change.user_id == ctx.user_id,
-                    Change.ref_type == "visit",
-                    Change.ref_id.in_(select(Visit.id).where(Visit.case_id == case.id)),
-                )
-            )
-        )
-        if held_before:
-            ctx.case, ctx.case_related = case, True
-            raise OpProblem("conflict", "The case is no longer on your route.", code="reassigned")
-        raise OpProblem("rejected", "Not your case.", errors={"payload.case_id": ["no such case on your route"]}, code="not_your_case")
-    ctx.case, ctx.case_related = case, True
-    if ctx.payload.get("visit_id") is not None:
-        if not own_visit:
-            raise OpProblem("rejected", "The visit is not yours or not of this case.", errors={"payload.visit_id": ["not your visit of this case"]}, code="not_your_visit")
-        ctx.visit = visit
-    return case
+    # visit, outcome and the case graph in one round trip
+    visit = loaded(ctx, Visit, visit_id) or db.session.scalars(_VISIT_WITH_CASE, {"visit_id": visit_id}).unique().first()
+    if visit is None or visit.case_id != case_id:
+        raise OpProblem("rejected", "Not your case.", errors={"payload.visit_id": ["no visit of this case on your route"]}, code="not_your_case")
+    if visit.agent_id != ctx.agent_id:
+        if _ever_held_visit(ctx.user_id, visit.id):
+            ctx.case, ctx.case_related = visit.case, True
+            raise OpProblem("conflict", "The visit this was recorded under was reassigned to another agent.",
+                            server={"visit": {"id": visit.id, "removed": True}}, code="reassigned")
+        raise OpProblem("rejected", "Not your case.", errors={"payload.visit_id": ["no visit of this case on your route"]}, code="not_your_case")
+    ctx.case, ctx.visit, ctx.case_related = visit.case, visit, True
+    if visit.status == "cancelled":
+        raise OpProblem("conflict", f"The visit this was recorded under was cancelled by the office: {visit.cancelled_reason or 'no reason given'}",
+                        server=conflict_server(ctx), code="visit_cancelled")
+    return visit.case
 
 
 def sync_rules(ctx: OpContext, case: Case, visit: Visit | None) -> list:
@@ -190,6 +176,19 @@ def visit_state(visit: Visit) -> dict:
         "checkout_at": visit.checkout_at.isoformat() + "Z" if visit.checkout_at else None,
         "outcome": visit.outcome.code if visit.outcome is not None else None,
     }
+
+
+def ladder_open(ctx: OpContext, visit: Visit) -> None:
+    """A record made after the case was closed, or moved on the ladder since its visit was
+    published (back down, handed to legal) → conflict `case_closed` / `stage_changed`; one made
+    at the door before the move applies. Notes and escalations are not held back (R16)."""
+    now = utcnow()
+    stop = work_stopped(visit, min(ctx.device_at, now) if ctx.device_at else now)
+    if stop is None:
+        return
+    detail = ("The case was closed by the office." if stop["code"] == "case_closed"
+              else f"The case moved to the {stop['stage']} stage; field work on this visit stopped.")
+    raise OpProblem("conflict", detail, server={**conflict_server(ctx), "case": {"id": visit.case_id, "stage": stop["stage"]}}, code=stop["code"])
 
 
 def conflict_server(ctx: OpContext) -> dict:

@@ -72,7 +72,9 @@ class OpsResponseSchema(ma.Schema):
 
 class _Payload(ma.Schema):
     class Meta:
-        unknown = ma.EXCLUDE  # the raw payload is kept whole in the op record anyway
+        # a field the server does not know would be kept only in the raw op record, applied
+        # nowhere: the op is rejected with a per-field error instead, so nothing is silently lost
+        unknown = ma.RAISE
 
 
 class CheckinPayload(_Payload):
@@ -97,6 +99,12 @@ class OutcomePayload(_Payload):
     code = ma.fields.String(required=True, validate=validate.OneOf(sorted(OUTCOMES)))
     met = ma.fields.String(required=True, validate=validate.OneOf(MET))
     disclosure_at = UTCDateTime(allow_none=True, load_default=None)
+    # R6 "time and GPS": where the disclosure was acknowledged, when the device had a fix
+    disclosure_lat = ma.fields.Float(validate=validate.Range(min=-90, max=90), allow_none=True)
+    disclosure_lon = ma.fields.Float(validate=validate.Range(min=-180, max=180), allow_none=True)
+    # "agreed to come back on …": becomes an open follow-up of kind visit, due that day
+    follow_up_date = ma.fields.Date()
+    follow_up_note = ma.fields.String(validate=validate.Length(min=1, max=500))
     amount = ma.fields.Decimal(validate=validate.Range(min=0, min_inclusive=False), as_string=True)
     due_date = ma.fields.Date()
     plan_id = ma.fields.Integer(strict=True)
@@ -116,6 +124,12 @@ class OutcomePayload(_Payload):
             elif data.get(name) in (None, ""):
                 errors[name] = [f"required for the {data['code']} outcome"]
         met = data.get("met")
+        if data.get("follow_up_note") and not data.get("follow_up_date"):
+            errors["follow_up_date"] = ["the day agreed to come back (the note goes with it)"]
+        if data.get("follow_up_date") and met not in ("debtor", "third_party"):
+            errors["follow_up_date"] = ["a return visit is agreed with someone met at the door"]
+        if (data.get("disclosure_lat") is None) != (data.get("disclosure_lon") is None):
+            errors["disclosure_lon" if data.get("disclosure_lon") is None else "disclosure_lat"] = ["latitude and longitude go together"]
         # R5: a debt outcome needs the debtor met; a third party gets no debt conversation
         if spec["contact"] == "rpc" and met != "debtor":
             errors["met"] = [f"{data['code']} needs the debtor met in person (right-party contact)"]
@@ -148,7 +162,7 @@ class PlanTerms(ma.Schema):
 
 class PlanProposePayload(_Payload):
     case_id = ma.fields.Integer(required=True, strict=True)
-    visit_id = ma.fields.Integer(strict=True, allow_none=True)
+    visit_id = ma.fields.Integer(required=True, strict=True, metadata={"description": "the visit it was recorded under: its authority"})
     plan_ref = ma.fields.String(required=True, validate=validate.Length(min=8, max=36))
     terms = ma.fields.Nested(PlanTerms, required=True)
     terms_hash = ma.fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$", error="64 lower-case hex digits"))
@@ -161,7 +175,7 @@ class PlanProposePayload(_Payload):
 
 class SignaturePayload(_Payload):
     case_id = ma.fields.Integer(required=True, strict=True)
-    visit_id = ma.fields.Integer(strict=True, allow_none=True)
+    visit_id = ma.fields.Integer(required=True, strict=True, metadata={"description": "the visit it was recorded under: its authority"})
     plan_ref = ma.fields.String(validate=validate.Length(max=36))
     plan_id = ma.fields.Integer(strict=True)
     terms_hash = ma.fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$", error="64 lower-case hex digits"))
@@ -190,13 +204,13 @@ class SignaturePayload(_Payload):
 
 class NotePayload(_Payload):
     case_id = ma.fields.Integer(required=True, strict=True)
-    visit_id = ma.fields.Integer(strict=True, allow_none=True)
+    visit_id = ma.fields.Integer(required=True, strict=True, metadata={"description": "the visit it was recorded under: its authority"})
     text = ma.fields.String(required=True, validate=validate.Length(min=1, max=5000))
 
 
 class EscalatePayload(_Payload):
     case_id = ma.fields.Integer(required=True, strict=True)
-    visit_id = ma.fields.Integer(strict=True, allow_none=True)
+    visit_id = ma.fields.Integer(required=True, strict=True, metadata={"description": "the visit it was recorded under: its authority"})
     kind = ma.fields.String(required=True, validate=validate.OneOf(ESCALATION_KINDS))
     reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
 

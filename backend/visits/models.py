@@ -88,6 +88,9 @@ class Outcome(db.Model):
     code: Mapped[str] = mapped_column(String(32))
     met: Mapped[str] = mapped_column(String(16), default="nobody")  # debtor | third_party | nobody
     disclosure_at: Mapped[datetime | None]
+    # R6: where the disclosure was acknowledged (the device's GPS, when it had a fix)
+    disclosure_lat: Mapped[float | None]
+    disclosure_lon: Mapped[float | None]
     data: Mapped[dict] = mapped_column(db.JSON, default=dict)
     recorded_at: Mapped[datetime]  # device time, for display only
     received_at: Mapped[datetime] = mapped_column(default=utcnow)

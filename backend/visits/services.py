@@ -6,12 +6,13 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..cases.models import Case
-from ..cases.services import agent_of, append_event, set_flag
+from ..cases.services import agent_of, append_event, set_flag, stage_stop_code
 from ..common import utcnow
 from ..errors import abort
 from ..events import emit
 from ..extensions import db
 from ..org.models import Agent
+from ..payments.services import agree_follow_up
 from ..feed import insert_row, record_change, write_through
 from ..plans.models import RepaymentPlan
 from ..plans.services import create_plan
@@ -168,6 +169,19 @@ def assign_visit(*, visit: Visit, agent_id: int | None, actor_id: int | None) ->
     return visit
 
 
+def work_stopped(visit: Visit, at=None) -> dict | None:
+    """Why field work on this visit stopped on the ladder, or None: the case is closed, or its
+    stage moved after the visit was published (back down, or handed to legal). With `at` (when a
+    record was made), a record made before the move is not stopped by it."""
+    case = visit.case
+    changed = case.stage_changed_at
+    if case.stage != "closed" and (changed is None or visit.published_at is None or changed <= visit.published_at):
+        return None
+    if at is not None and changed is not None and at < changed:
+        return None
+    return {"code": stage_stop_code(case), "stage": case.stage, "since": changed}
+
+
 def open_visits_of_case(case_id: int) -> list[Visit]:
     return db.session.scalars(select(Visit).where(Visit.case_id == case_id, Visit.status.in_(OPEN_STATUSES))).all()
 
@@ -240,16 +254,27 @@ def record_outcome(
     plan: RepaymentPlan | None = None,
     compliance_flags: list | None = None,
     op_id: str | None = None,
+    disclosure_lat: float | None = None,
+    disclosure_lon: float | None = None,
+    follow_up_date: date | None = None,
+    follow_up_note: str | None = None,
 ) -> Outcome:
     """The outcome of a visit: moves the visit on and raises the flag its code defines (OUTCOMES).
 
     An outcome agreeing a plan names it (`plan`); a promise to pay without one becomes a plan of
-    kind "promise" (one open promise or plan per account) for data's amount and due_date."""
+    kind "promise" (one open promise or plan per account) for data's amount and due_date. A day
+    agreed to come back (`follow_up_date`) becomes an open follow-up of kind visit, due that day,
+    which lifts the R3 cool-off for it."""
     spec = OUTCOMES[code]
     if visit.outcome is not None:
         abort(409, "The visit already has an outcome.", code="outcome_exists")
     if visit.status != "checked_in" and not (visit.status == "published" and spec["visit"] == "failed"):
         abort(409, f"An outcome cannot be recorded on a {visit.status} visit.", code="bad_transition")
+    if follow_up_date is not None and follow_up_date <= visit.date:
+        abort(422, "The day agreed to come back must be after the visit.",
+              errors={"follow_up_date": [f"after {visit.date.isoformat()}"]})
+    if follow_up_date is not None:
+        data = {**data, "follow_up_date": follow_up_date.isoformat(), **({"follow_up_note": follow_up_note} if follow_up_note else {})}
     if plan is None and code == "promise_to_pay":
         amount = str(data["amount"])
         terms = {
@@ -267,6 +292,8 @@ def record_outcome(
         "code": code,
         "met": met,
         "disclosure_at": disclosure_at,
+        "disclosure_lat": disclosure_lat,
+        "disclosure_lon": disclosure_lon,
         "data": data,
         "recorded_at": recorded_at,
         "received_at": utcnow(),
@@ -289,6 +316,8 @@ def record_outcome(
         actor_id=actor_id,
         data={"visit_id": visit.id, "code": code, "met": met, "data": data, "compliance_flags": compliance_flags or [], "op_id": op_id},
     )
+    if follow_up_date is not None:
+        agree_follow_up(case=case, visit_id=visit.id, due_on=follow_up_date, note=follow_up_note, actor_id=actor_id)
     flag = spec.get("flag")
     if flag and not any(f.flag == flag for f in case.active_flags()):
         set_flag(case=case, flag=flag, reason=str(data.get("reason") or code), actor_id=actor_id)

@@ -43,13 +43,14 @@ export function stepOf(draft) {
 }
 
 export function isBlocked(visit) {
-  return Boolean(visit && visit.flags && visit.flags.length);
+  return Boolean(visit && ((visit.flags && visit.flags.length) || visit.stopped));
 }
 
 /* Why a check-in is refused right now, as a catalog key with params; null when allowed. */
 export function checkinRefusal(visit, nowMs) {
   if (!visit) return { key: 'visit.missing' };
   if (visit.status === 'cancelled') return { key: 'checkin.cancelled', params: { reason: visit.cancelled_reason || '' } };
+  if (visit.stopped) return { key: `checkin.${visit.stopped.code}` };
   if (isBlocked(visit)) return { key: 'checkin.blocked' };
   const w = visit.window || {};
   if (w.start && nowMs < Date.parse(w.start)) return { key: 'checkin.too_early' };

@@ -17,7 +17,8 @@ export function checkout(visit, pos) {
 }
 
 /* An outcome: who was met, the disclosure's time and place when the debtor was met (R6),
- * and the fields its code requires (`fields`: amount, due_date, reason, plan_ref). */
+ * the fields its code requires (`fields`: amount, due_date, reason, plan_ref) and the return
+ * visit agreed at the door (`fields`: follow_up_date, follow_up_note). */
 export function outcome(visit, { code, met, disclosure }, fields = {}) {
   const payload = { visit_id: visit.id, version: visit.version, code, met };
   if (met === 'debtor') {
@@ -25,7 +26,7 @@ export function outcome(visit, { code, met, disclosure }, fields = {}) {
     payload.disclosure_at = d.at;
     if (d.lat != null) Object.assign(payload, { disclosure_lat: d.lat, disclosure_lon: d.lon });
   }
-  for (const name of ['amount', 'due_date', 'reason', 'plan_ref']) {
+  for (const name of ['amount', 'due_date', 'reason', 'plan_ref', 'follow_up_date', 'follow_up_note']) {
     if (fields[name] !== undefined) payload[name] = fields[name];
   }
   return { type: 'visit.outcome', payload };

@@ -135,7 +135,9 @@ export async function applyChanges(changes, cursor) {
           if (change.kind === 'case.stop_work' && data.flag && !flags.some((f) => f.flag === data.flag)) {
             flags = flags.concat([{ flag: data.flag, reason: data.reason || '' }]);
           }
-          s.visits.put(Object.assign(visit, { flags }));
+          // A move on the ladder (case closed, stage changed) stops the visit, with the office's reason.
+          const stop = change.kind === 'case.stop_work' && data.code ? { stopped: { code: data.code, stage: data.stage, reason: data.reason || '' } } : {};
+          s.visits.put(Object.assign(visit, { flags }, stop));
           if (change.kind === 'case.stop_work') stopped.push(visit.id);
         }
       } else if (change.kind === 'plan.decided') {

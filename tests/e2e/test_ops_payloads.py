@@ -17,10 +17,6 @@ PWA = Path(__file__).resolve().parents[2] / "pwa"
 OPS_JS = PWA / "js" / "ops.js"
 NODE = shutil.which("node")
 
-# Sent on purpose though OutcomePayload does not declare them: the disclosure's GPS (R6, "time
-# and GPS"). The server keeps the raw payload whole in the op record, so they are stored there.
-KEPT_RAW_ONLY = {"visit.outcome": {"disclosure_lat", "disclosure_lon"}}
-
 # The screens' inputs, fed to the real builders. Keep in step with pwa/js/ui/visit/*.
 BUILD = r"""
 const ops = await import(process.argv[1]);
@@ -46,6 +42,9 @@ for (const [met, codes] of Object.entries(CODES_BY_MET)) {
     for (const disclosure of met === 'debtor' ? disclosures : [null]) add('outcome', ops.outcome(visit, { code, met, disclosure }, fields));
   }
 }
+// the return visit agreed at the door, with and without its note
+add('outcome', ops.outcome(visit, { code: 'refused', met: 'debtor', disclosure: disclosures[0] }, { follow_up_date: '2026-12-01', follow_up_note: 'after payday' }));
+add('outcome', ops.outcome(visit, { code: 'third_party_only', met: 'third_party' }, { follow_up_date: '2026-12-01' }));
 const forms = {
   installments: { total: '6200.00', down_payment: '500.00', months: '6', first_due: '2026-12-28' },
   settlement: { total: '6200.00', discount_pct: '12.5', due_date: '2026-12-05' },
@@ -83,9 +82,8 @@ def problems(op: dict) -> dict:
 
     if op["type"] not in OPS:
         return {"type": [f"the server takes no op type {op['type']!r}"]}
-    payload = {k: v for k, v in op["payload"].items() if k not in KEPT_RAW_ONLY.get(op["type"], ())}
     try:
-        OPS[op["type"]][0]().load(payload, unknown=ma.RAISE)
+        OPS[op["type"]][0]().load(op["payload"], unknown=ma.RAISE)
     except ma.ValidationError as exc:
         return exc.messages
     return {}

@@ -201,9 +201,13 @@ def test_r3_cool_off_after_a_right_party_contact(db, make_case, make_outcome, po
 def test_r3_an_agreed_follow_up_lifts_the_cool_off(db, make_case, make_outcome, monday):
     from backend.policy.rules import cap_findings
 
+    from backend.payments.models import FollowUp
+
     case = make_case()
     contact = monday - timedelta(days=8)
-    make_outcome(case, contact, "promise_to_pay", data={"follow_up_date": (contact + timedelta(days=4)).isoformat()})
+    make_outcome(case, contact, "promise_to_pay")
+    db.session.add(FollowUp(case_id=case.id, kind="visit", due_on=contact + timedelta(days=4), reason="agreed"))
+    db.session.commit()
     day = contact + timedelta(days=5)
     # the contact visit itself still counts towards the 7-day cap; the agreed follow-up lifts only the cool-off
     assert not any("cool-off" in f.message for f in cap_findings(case, day))

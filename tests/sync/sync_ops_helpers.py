@@ -47,9 +47,10 @@ def plan_terms(case_id, *, total="6000.00", discount="0", months=3, kind="instal
             "payable": str(payable), "down_payment": str(down), "schedule": schedule}
 
 
-def propose_op(case_id, terms=None, plan_ref=None, **kw) -> dict:
-    terms = terms or plan_terms(case_id)
-    payload = {"case_id": case_id, "plan_ref": plan_ref or str(uuid.uuid4()), "terms": terms,
+def propose_op(visit, terms=None, plan_ref=None, **kw) -> dict:
+    """A plan proposed at the door of `visit` (the visit a case op is recorded under)."""
+    terms = terms or plan_terms(visit.case_id)
+    payload = {"case_id": visit.case_id, "visit_id": visit.id, "plan_ref": plan_ref or str(uuid.uuid4()), "terms": terms,
                "terms_hash": sha256_hex(canonical_json(terms))}
     payload.update(kw)
     return make_op("plan.propose", payload)
@@ -65,9 +66,9 @@ def signature_png(size=(240, 80)) -> bytes:
     return buffer.getvalue()
 
 
-def signature_op(case_id, plan_ref, terms_hash, png=None, **kw) -> dict:
+def signature_op(visit, plan_ref, terms_hash, png=None, **kw) -> dict:
     png = png if png is not None else signature_png()
-    payload = {"case_id": case_id, "plan_ref": plan_ref, "terms_hash": terms_hash,
+    payload = {"case_id": visit.case_id, "visit_id": visit.id, "plan_ref": plan_ref, "terms_hash": terms_hash,
                "png_base64": base64.b64encode(png).decode(), "png_sha256": sha256_hex(png),
                "strokes": [[[10, 40, 0], [60, 20, 16]]], "signer_name": "Debtor"}
     payload.update(kw)

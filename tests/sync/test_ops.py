@@ -41,8 +41,8 @@ def test_checkin_outcome_checkout_apply_once_and_replay_is_duplicate(db, send, o
 def test_malformed_op_is_rejected_per_field_and_kept_while_the_rest_apply(db, send, owned_visit):
     bad = make_op("visit.outcome", {"visit_id": owned_visit.id, "code": "promise_to_pay", "met": "debtor"})
     unknown = make_op("visit.teleport", {"visit_id": owned_visit.id})
-    no_time = make_op("note.add", {"case_id": owned_visit.case_id, "text": "x"}, at="yesterday-ish")
-    good = make_op("note.add", {"case_id": owned_visit.case_id, "text": "Neighbour says evenings."})
+    no_time = make_op("note.add", {"case_id": owned_visit.case_id, "visit_id": owned_visit.id, "text": "x"}, at="yesterday-ish")
+    good = make_op("note.add", {"case_id": owned_visit.case_id, "visit_id": owned_visit.id, "text": "Neighbour says evenings."})
     status, body = send([bad, unknown, no_time, good])
     assert status == 200
     results = {r["id"]: r for r in body["results"]}
@@ -76,7 +76,7 @@ def test_office_users_cannot_send_ops(client, auth, owner):
 
 def test_someone_elses_visit_is_rejected_never_500(db, send, make_visit):
     other = make_visit()
-    status, body = send([checkin_op(other), make_op("note.add", {"case_id": other.case_id, "text": "hi"}),
+    status, body = send([checkin_op(other), make_op("note.add", {"case_id": other.case_id, "visit_id": other.id, "text": "hi"}),
                          make_op("visit.checkin", {"visit_id": 999999, "lat": 1, "lon": 1, "accuracy_m": 5})])
     assert status == 200
     assert [r["status"] for r in body["results"]] == ["rejected"] * 3
@@ -152,8 +152,8 @@ def test_case_blocked_since_is_a_conflict_but_an_earlier_record_applies(db, send
     assert body["results"][0]["server"]["case"]["flags"][0]["flag"] == "dispute"
 
     # a note is not a visit record: it still applies; an escalation always applies
-    note = make_op("note.add", {"case_id": case.id, "text": "Left before hearing of the dispute."})
-    escalate = make_op("case.escalate", {"case_id": case.id, "kind": "dispute", "reason": "Debtor showed the dispute letter"})
+    note = make_op("note.add", {"case_id": case.id, "visit_id": owned_visit.id, "text": "Left before hearing of the dispute."})
+    escalate = make_op("case.escalate", {"case_id": case.id, "visit_id": owned_visit.id, "kind": "dispute", "reason": "Debtor showed the dispute letter"})
     assert [r["status"] for r in send([note, escalate])[1]["results"]] == ["applied", "applied"]
 
 
@@ -197,7 +197,7 @@ def test_third_party_cannot_record_a_debt_outcome_r5(send, owned_visit):
 def test_dispute_outcome_raises_the_flag_and_escalation_sets_escalated(db, send, owned_visit):
     send([checkin_op(owned_visit)])
     results = send([outcome_op(owned_visit, code="dispute", met="debtor", reason="Says the card was stolen"),
-                    make_op("case.escalate", {"case_id": owned_visit.case_id, "kind": "dispute", "reason": "Fraud claim"})])[1]["results"]
+                    make_op("case.escalate", {"case_id": owned_visit.case_id, "visit_id": owned_visit.id, "kind": "dispute", "reason": "Fraud claim"})])[1]["results"]
     assert [r["status"] for r in results] == ["applied", "applied"], results
     flags = set(db.session.scalars(select(CaseFlag.flag).where(CaseFlag.case_id == owned_visit.case_id)))
     assert flags == {"dispute", "escalated"}
@@ -210,14 +210,14 @@ def test_dispute_outcome_raises_the_flag_and_escalation_sets_escalated(db, send,
 
 
 def test_note_with_prohibited_phrase_is_flagged_for_review(db, send, owned_visit):
-    result = send([make_op("note.add", {"case_id": owned_visit.case_id, "text": "Told him the police would come"})])[1]["results"][0]
+    result = send([make_op("note.add", {"case_id": owned_visit.case_id, "visit_id": owned_visit.id, "text": "Told him the police would come"})])[1]["results"][0]
     assert result["status"] == "applied" and result["server"]["review_flag"].startswith("R7")
 
 
 def test_every_applied_op_is_on_the_timeline_and_the_chain_holds(db, send, owned_visit):
     from backend.cases.services import verify_timeline
 
-    ops = [checkin_op(owned_visit), make_op("note.add", {"case_id": owned_visit.case_id, "text": "ok"}),
+    ops = [checkin_op(owned_visit), make_op("note.add", {"case_id": owned_visit.case_id, "visit_id": owned_visit.id, "text": "ok"}),
            outcome_op(owned_visit, code="not_home"), make_op("visit.checkout", {"visit_id": owned_visit.id})]
     send(ops)
     events = db.session.scalars(select(TimelineEvent).where(TimelineEvent.case_id == owned_visit.case_id)).all()
@@ -238,7 +238,7 @@ def test_a_value_the_database_cannot_hold_rejects_the_op_instead_of_stalling_the
         raise DataError("INSERT INTO notes ...", {}, Exception("integer out of range"))
 
     monkeypatch.setitem(handlers.OPS, "note.add", (handlers.OPS["note.add"][0], out_of_range))
-    bad = make_op("note.add", {"case_id": owned_visit.case_id, "text": "x"})
+    bad = make_op("note.add", {"case_id": owned_visit.case_id, "visit_id": owned_visit.id, "text": "x"})
     good = checkin_op(owned_visit)
     status, body = send([bad, good])
     assert status == 200
@@ -251,11 +251,11 @@ def test_content_no_column_can_hold_rejects_that_op_alone_and_keeps_it(db, send,
     """A NUL in a note, a number past 64 bits, a lone surrogate, an infinite accuracy: each op
     is rejected per field and kept (made readable), and the good op in the same batch applies.
     (Refusing the whole batch would stall the device's outbox behind the one bad op.)"""
-    nul_note = make_op("note.add", {"case_id": owned_visit.case_id, "text": "gate code 4\u00002"})
+    nul_note = make_op("note.add", {"case_id": owned_visit.case_id, "visit_id": owned_visit.id, "text": "gate code 4\u00002"})
     huge = make_op("visit.checkout", {"visit_id": owned_visit.id, "version": 2**70})
-    surrogate = make_op("note.add", {"case_id": owned_visit.case_id, "text": "half \ud800 a pair"})
+    surrogate = make_op("note.add", {"case_id": owned_visit.case_id, "visit_id": owned_visit.id, "text": "half \ud800 a pair"})
     infinite = checkin_op(owned_visit, accuracy_m=float("inf"))
-    good = make_op("note.add", {"case_id": owned_visit.case_id, "text": "Neighbour says evenings."})
+    good = make_op("note.add", {"case_id": owned_visit.case_id, "visit_id": owned_visit.id, "text": "Neighbour says evenings."})
     status, body = send([nul_note, huge, surrogate, infinite, good])
 
     assert status == 200, body

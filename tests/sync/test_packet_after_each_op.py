@@ -19,14 +19,14 @@ def assert_fresh(client, db, world):
 def test_a_whole_visit_pushed_op_by_op(client, db, world):
     visit, case = world["visits"][0], world["cases"][0]
     pull(client, world)
-    propose = propose_op(case.id, visit_id=visit.id)
+    propose = propose_op(visit)
     steps = [
         checkin_op(visit),
         propose,
-        signature_op(case.id, propose["payload"]["plan_ref"], propose["payload"]["terms_hash"], visit_id=visit.id),
+        signature_op(visit, propose["payload"]["plan_ref"], propose["payload"]["terms_hash"]),
         outcome_op(visit, code="plan_agreed", met="debtor", plan_ref=propose["payload"]["plan_ref"]),
         make_op("note.add", {"case_id": case.id, "visit_id": visit.id, "text": "Agreed at the door; wife present"}),
-        make_op("case.escalate", {"case_id": case.id, "kind": "complaint", "reason": "Wants to complain about the bank"}),
+        make_op("case.escalate", {"case_id": case.id, "visit_id": visit.id, "kind": "complaint", "reason": "Wants to complain about the bank"}),
         make_op("visit.checkout", {"visit_id": visit.id}),
     ]
     for op in steps:

@@ -11,10 +11,10 @@ from sync_ops_helpers import checkin_op, make_op, outcome_op, plan_terms, propos
 
 
 def test_plan_within_authority_is_active_signed_and_agreed_offline_by_plan_ref(db, client, agent_headers, send, owned_visit):
-    propose = propose_op(owned_visit.case_id, visit_id=owned_visit.id)
+    propose = propose_op(owned_visit)
     ref, terms_hash = propose["payload"]["plan_ref"], propose["payload"]["terms_hash"]
     png = signature_png()
-    ops = [checkin_op(owned_visit), propose, signature_op(owned_visit.case_id, ref, terms_hash, png=png),
+    ops = [checkin_op(owned_visit), propose, signature_op(owned_visit, ref, terms_hash, png=png),
            outcome_op(owned_visit, code="plan_agreed", met="debtor", plan_ref=ref)]
     status, body = send(ops)
     assert [r["status"] for r in body["results"]] == ["applied"] * 4, body
@@ -33,10 +33,10 @@ def test_plan_within_authority_is_active_signed_and_agreed_offline_by_plan_ref(d
 
 
 def test_terms_hash_mismatch_and_policy_breaks_are_rejected(db, send, owned_visit):
-    bad_hash = propose_op(owned_visit.case_id, terms_hash="0" * 64)
+    bad_hash = propose_op(owned_visit, terms_hash="0" * 64)
     terms = plan_terms(owned_visit.case_id)
     terms["schedule"][0]["amount"] = "1.00"  # below the installment floor and no longer adds up
-    breaks = propose_op(owned_visit.case_id, terms=terms)
+    breaks = propose_op(owned_visit, terms=terms)
     results = send([bad_hash, breaks])[1]["results"]
     assert results[0]["status"] == "rejected" and "payload.terms_hash" in results[0]["errors"]
     assert results[1]["status"] == "rejected" and "terms.schedule" in results[1]["errors"]
@@ -45,8 +45,8 @@ def test_terms_hash_mismatch_and_policy_breaks_are_rejected(db, send, owned_visi
 
 def test_discount_beyond_authority_waits_for_the_owner_whose_decision_reaches_the_agent(db, client, auth, agent_headers, send, owned_visit, owner, listen):
     decided = listen("plan.decided")
-    first = propose_op(owned_visit.case_id)
-    big = propose_op(owned_visit.case_id, terms=plan_terms(owned_visit.case_id, discount="20", kind="settlement"))
+    first = propose_op(owned_visit)
+    big = propose_op(owned_visit, terms=plan_terms(owned_visit.case_id, discount="20", kind="settlement"))
     results = send([first, big])[1]["results"]
     assert results[0]["server"]["status"] == "active"
     assert results[1]["server"]["status"] == "pending_approval"
@@ -69,7 +69,7 @@ def test_discount_beyond_authority_waits_for_the_owner_whose_decision_reaches_th
 
 
 def test_owner_rejects_a_plan_and_filters_work(db, client, auth, send, owned_visit, owner):
-    big = propose_op(owned_visit.case_id, terms=plan_terms(owned_visit.case_id, discount="15", kind="settlement"))
+    big = propose_op(owned_visit, terms=plan_terms(owned_visit.case_id, discount="15", kind="settlement"))
     plan_id = send([big])[1]["results"][0]["server"]["plan_id"]
     assert client.post(f"/api/plans/{plan_id}/reject", json={}, headers=auth(owner)).status_code == 422
     response = client.post(f"/api/plans/{plan_id}/reject", json={"reason": "discount too deep"}, headers=auth(owner))
@@ -80,17 +80,17 @@ def test_owner_rejects_a_plan_and_filters_work(db, client, auth, send, owned_vis
 
 
 def test_admin_approves_above_owner_authority(db, client, auth, send, owned_visit, owner, make_user):
-    huge = propose_op(owned_visit.case_id, terms=plan_terms(owned_visit.case_id, discount="30", kind="settlement"))
+    huge = propose_op(owned_visit, terms=plan_terms(owned_visit.case_id, discount="30", kind="settlement"))
     plan_id = send([huge])[1]["results"][0]["server"]["plan_id"]
     assert client.post(f"/api/plans/{plan_id}/approve", json={}, headers=auth(owner)).status_code == 403
     assert client.post(f"/api/plans/{plan_id}/approve", json={}, headers=auth(make_user(role="admin"))).status_code == 200
 
 
 def test_signature_too_large_is_refused_before_anything_is_stored(db, app, send, owned_visit):
-    propose = propose_op(owned_visit.case_id)
+    propose = propose_op(owned_visit)
     send([propose])
     big = b"\x89PNG\r\n\x1a\n" + b"\0" * (app.config["ATTACHMENT_MAX_BYTES"] + 10)
-    op = signature_op(owned_visit.case_id, propose["payload"]["plan_ref"], propose["payload"]["terms_hash"], png=big)
+    op = signature_op(owned_visit, propose["payload"]["plan_ref"], propose["payload"]["terms_hash"], png=big)
     result = send([op])[1]["results"][0]
     assert result["status"] == "rejected" and result["code"] == "too_large"
     assert "payload.png_base64" in result["errors"]
@@ -102,14 +102,14 @@ def test_signature_too_large_is_refused_before_anything_is_stored(db, app, send,
 
 
 def test_signature_bytes_must_match_their_hash_and_the_plan_terms(db, send, owned_visit):
-    propose = propose_op(owned_visit.case_id)
+    propose = propose_op(owned_visit)
     send([propose])
     ref, terms_hash = propose["payload"]["plan_ref"], propose["payload"]["terms_hash"]
-    wrong_sha = signature_op(owned_visit.case_id, ref, terms_hash, png_sha256="a" * 64)
-    other_terms = signature_op(owned_visit.case_id, ref, "b" * 64)
-    not_png = signature_op(owned_visit.case_id, ref, terms_hash, png_base64=base64.b64encode(b"GIF89a...").decode(), png_sha256=sha256_hex(b"GIF89a..."))
-    unknown_ref = signature_op(owned_visit.case_id, "no-such-plan-ref", terms_hash)
-    refused = make_op("signature.add", {"case_id": owned_visit.case_id, "plan_ref": ref, "terms_hash": terms_hash, "refused": True, "reason": "Wants to read it at home"})
+    wrong_sha = signature_op(owned_visit, ref, terms_hash, png_sha256="a" * 64)
+    other_terms = signature_op(owned_visit, ref, "b" * 64)
+    not_png = signature_op(owned_visit, ref, terms_hash, png_base64=base64.b64encode(b"GIF89a...").decode(), png_sha256=sha256_hex(b"GIF89a..."))
+    unknown_ref = signature_op(owned_visit, "no-such-plan-ref", terms_hash)
+    refused = make_op("signature.add", {"case_id": owned_visit.case_id, "visit_id": owned_visit.id, "plan_ref": ref, "terms_hash": terms_hash, "refused": True, "reason": "Wants to read it at home"})
     results = send([wrong_sha, other_terms, not_png, unknown_ref, refused])[1]["results"]
     assert [r["status"] for r in results] == ["rejected", "rejected", "rejected", "rejected", "applied"], results
     assert "payload.png_sha256" in results[0]["errors"] and "payload.terms_hash" in results[1]["errors"]
@@ -118,20 +118,20 @@ def test_signature_bytes_must_match_their_hash_and_the_plan_terms(db, send, owne
 
 
 def test_same_bytes_twice_are_one_blob(db, send, owned_visit):
-    propose = propose_op(owned_visit.case_id)
+    propose = propose_op(owned_visit)
     send([propose])
     png = signature_png()
-    ops = [signature_op(owned_visit.case_id, propose["payload"]["plan_ref"], propose["payload"]["terms_hash"], png=png) for _ in range(2)]
+    ops = [signature_op(owned_visit, propose["payload"]["plan_ref"], propose["payload"]["terms_hash"], png=png) for _ in range(2)]
     assert [r["status"] for r in send(ops)[1]["results"]] == ["applied", "applied"]
     assert db.session.scalar(select(func.count(Blob.sha256))) == 1
     assert db.session.scalar(select(func.count(Signature.id))) == 2
 
 
 def test_blob_is_access_checked(db, client, auth, send, owned_visit, make_agent):
-    propose = propose_op(owned_visit.case_id)
+    propose = propose_op(owned_visit)
     send([propose])
     png = signature_png(size=(100, 50))
-    send([signature_op(owned_visit.case_id, propose["payload"]["plan_ref"], propose["payload"]["terms_hash"], png=png)])
+    send([signature_op(owned_visit, propose["payload"]["plan_ref"], propose["payload"]["terms_hash"], png=png)])
     url = f"/api/blobs/{sha256_hex(png)}"
     assert client.get(url, headers=auth(make_agent().user)).status_code == 404
     assert client.get(url, headers=auth(owned_visit.case.owner)).status_code == 200
@@ -150,11 +150,11 @@ def test_promise_to_pay_outcome_records_a_promise_plan(db, send, owned_visit):
 def test_signature_recorded_after_the_case_was_blocked_is_a_conflict(db, send, owned_visit):
     from backend.cases.services import set_flag
 
-    propose = propose_op(owned_visit.case_id)
+    propose = propose_op(owned_visit)
     send([propose])
     set_flag(case=owned_visit.case, flag="bankruptcy", reason="court notice", actor_id=None)
     db.session.commit()
-    op = signature_op(owned_visit.case_id, propose["payload"]["plan_ref"], propose["payload"]["terms_hash"])
+    op = signature_op(owned_visit, propose["payload"]["plan_ref"], propose["payload"]["terms_hash"])
     result = send([op])[1]["results"][0]
     assert result["status"] == "conflict" and result["code"] == "case_blocked"
     assert db.session.scalar(select(func.count(Signature.id))) == 0

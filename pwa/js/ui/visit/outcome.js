@@ -7,8 +7,28 @@ import { button, clear, field, h } from '../dom.js';
 import { put } from './parts.js';
 import { approachSection } from './scripts.js';
 
-/* The outcome op for this visit's draft, with `fields` its code requires. */
-export const outcomeOp = (s, code, fields) => ops.outcome(s.visit, { code, met: s.draft.met, disclosure: s.draft.disclosure }, fields);
+/* The outcome op for this visit's draft, with `fields` its code requires and the return visit
+ * agreed at the door, if any (it becomes an open follow-up on the server). */
+export const outcomeOp = (s, code, fields) => ops.outcome(s.visit, { code, met: s.draft.met, disclosure: s.draft.disclosure },
+  Object.assign(agreedReturn(s.draft), fields));
+
+function agreedReturn(draft) {
+  const form = draft.outcome || {};
+  if (!form.follow_up_date || draft.met === 'nobody') return {};
+  const note = (form.follow_up_note || '').trim();
+  return note ? { follow_up_date: form.follow_up_date, follow_up_note: note } : { follow_up_date: form.follow_up_date };
+}
+
+/* "Agreed to come back on …": asked whenever someone was met at the door. */
+function returnFields(s, form) {
+  const { t } = s;
+  const date = h('input', { type: 'date', name: 'follow_up_date', value: form.follow_up_date || '', min: addDays(s.todayIso(), 1) });
+  const note = h('input', { type: 'text', name: 'follow_up_note', maxlength: 500, value: form.follow_up_note || '' });
+  date.addEventListener('input', () => s.keep('outcome.follow_up_date', { outcome: { follow_up_date: date.value } }));
+  note.addEventListener('input', () => s.keep('outcome.follow_up_note', { outcome: { follow_up_note: note.value } }));
+  return h('div', { class: 'outcome-return' }, field(t('outcome.follow_up_date'), date, t('outcome.follow_up_date.hint')),
+    field(t('outcome.follow_up_note'), note));
+}
 
 export function render(el, s) {
   const { t, visit, draft } = s;
@@ -56,6 +76,6 @@ export function render(el, s) {
   }), 'btn primary block big');
   put(el, draft.met === 'third_party' ? h('section', { class: 'card' }, h('h2', { text: t('third_party.title') }),
     h('blockquote', { class: 'script', text: t('third_party.script', { name: visit.debtor.name }) })) : approachSection(s, false),
-  h('section', { class: 'card' }, radios, fields, error, submit,
+  h('section', { class: 'card' }, radios, fields, draft.met && draft.met !== 'nobody' ? returnFields(s, form) : null, error, submit,
     draft.met ? button(t('outcome.change_met'), (e) => s.guarded(e.currentTarget, () => s.saveOnly({ met: null, disclosure: null, outcome: { code: null } })), 'btn ghost block') : null));
 }
