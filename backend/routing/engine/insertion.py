@@ -1,0 +1,101 @@
+"""Greedy insertion: cheap insertion of left-over visits into any route with room, most
+valuable first, vectorized with numpy over all route positions. It builds the greedy
+plan every engine must beat and fills the slack left after the engines."""
+from __future__ import annotations
+
+import time
+from typing import Sequence
+
+import numpy as np
+
+from .model import Prepared, Routes
+from .schedule import route_ok, route_times
+
+
+def _latest_arrivals(prep: Prepared, k: int, seq: Sequence[int]) -> list[int]:
+    """Latest arrival at each stop (and at the end) keeping the rest of the route feasible.
+
+    With waiting allowed, the feasible arrival times at a stop form a down-set, so one
+    number per stop suffices: L_end = shift end; L_i = latest window-compatible start.
+    """
+    D = prep.D
+    L = [int(prep.a_shift[k, 1])]
+    nxt = int(prep.a_end[k])
+    for i in reversed(seq):
+        loc = int(prep.loc_v[i])
+        cap = L[-1] - int(D[loc, nxt]) - int(prep.service[i])
+        best = -(1 << 62)
+        for w0, w1 in prep.windows[i]:
+            hi = min(w1, cap)
+            if w0 <= hi:
+                best = max(best, hi)
+        L.append(best)
+        nxt = loc
+    L.reverse()
+    return L  # len(seq) + 1
+
+
+def insert_leftovers(prep: Prepared, routes: Routes, deadline: float,
+                     allowed: np.ndarray | None = None) -> int:
+    """Insert unserved visits (highest priority first) at their cheapest feasible position
+    in any eligible route (``allowed``: a narrower visit x agent mask). Returns the number
+    inserted."""
+    D = prep.D
+    elig = prep.elig if allowed is None else (prep.elig & allowed)
+    served = {i for seq in routes.values() for i in seq}
+    todo = [i for i in np.argsort(-prep.prio, kind="stable")
+            if i not in served and i not in prep.reasons]
+    if not todo or not routes:
+        return 0
+    agents = sorted(routes)
+
+    def arrays_for(k: int):
+        seq = routes[k]
+        times = route_times(prep, k, seq)
+        if times is None:
+            return None
+        nodes = [int(prep.a_start[k])] + [int(prep.loc_v[i]) for i in seq] + [int(prep.a_end[k])]
+        dep = [int(prep.a_shift[k, 0])] + [e for (_, _, e) in times[0]]
+        L = _latest_arrivals(prep, k, seq)
+        m = len(seq) + 1
+        return (np.array(nodes[:-1]), np.array(nodes[1:]), np.array(dep, dtype=np.int64),
+                np.array(L, dtype=np.int64), np.full(m, k), np.arange(m))
+
+    per = {k: arrays_for(k) for k in agents}
+
+    def concat():
+        parts = [per[k] for k in agents if per[k] is not None and len(routes[k]) < prep.a_cap[k]]
+        if not parts:
+            return None
+        return [np.concatenate([p[j] for p in parts]) for j in range(6)]
+
+    cat = concat()
+    n_ins = 0
+    for i in todo:
+        if cat is None or time.perf_counter() > deadline:
+            break
+        P_, Q_, dep, L, ag, pos = cat
+        m = elig[i, ag]
+        if not m.any():
+            continue
+        lu = int(prep.loc_v[i])
+        a = dep + D[P_, lu]
+        st = np.full(len(a), -1, dtype=np.int64)
+        for w0, w1 in reversed(prep.windows[i]):
+            ok_w = a <= w1
+            st = np.where(ok_w, np.maximum(a, w0), st)
+        feas = m & (st >= 0) & (st + prep.service[i] + D[lu, Q_] <= L)
+        if not feas.any():
+            continue
+        delta = D[P_, lu] + D[lu, Q_] - D[P_, Q_]
+        j = int(np.argmin(np.where(feas, delta, np.iinfo(np.int64).max)))
+        k = int(ag[j])
+        new = routes[k][:pos[j]] + [int(i)] + routes[k][pos[j]:]
+        if not route_ok(prep, k, new):  # paranoia: never accept an infeasible route
+            continue
+        routes[k] = new
+        per[k] = arrays_for(k)
+        cat = concat()
+        n_ins += 1
+    return n_ins
+

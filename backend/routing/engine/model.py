@@ -1,0 +1,176 @@
+"""The engine's data: the result types, and the problem in array form with which agent
+may take which visit (``prepare``) and why a visit nobody can take is left out."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import numpy as np
+
+from ..problem import Problem
+
+Routes = dict[int, list[int]]  # agent index -> ordered visit indices
+
+REASON_NO_ROOM = "no room left: eligible agents' shifts are full with higher-value visits"
+REASON_CAP = "eligible agents are all at max_visits"
+
+# max_visits of an agent without a cap
+NO_CAP = 1 << 30
+
+
+# ---------------------------------------------------------------------------------------
+# result types
+
+
+@dataclass
+class Stop:
+    visit: str
+    arrival: int
+    start: int
+    end: int
+
+
+@dataclass
+class PlannedRoute:
+    agent: str
+    stops: list[Stop]
+    travel_s: int
+    depart: int | None = None  # when the agent leaves its start (None: no stops)
+    back: int | None = None  # when the agent is back at its end
+
+
+@dataclass
+class Unassigned:
+    visit: str
+    reason: str
+
+
+@dataclass
+class Solution:
+    routes: list[PlannedRoute]
+    unassigned: list[Unassigned]
+    travel_s: int
+    solve_s: float
+    priority_served: int = 0
+    priority_total: int = 0
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """The route-solution v1 document (exactly its fields)."""
+        return {
+            "routes": [
+                {"agent": r.agent,
+                 "stops": [{"visit": s.visit, "arrival": s.arrival, "start": s.start, "end": s.end}
+                           for s in r.stops],
+                 "travel_s": r.travel_s}
+                for r in self.routes],
+            "unassigned": [{"visit": u.visit, "reason": u.reason} for u in self.unassigned],
+            "travel_s": self.travel_s,
+            "solve_s": round(self.solve_s, 3),
+        }
+
+
+# ---------------------------------------------------------------------------------------
+# problem in array form
+
+
+@dataclass
+class Prepared:
+    """Problem in array form, plus which agent may take which visit."""
+
+    problem: Problem
+    D: np.ndarray  # int64 travel seconds, n x n
+    elig: np.ndarray  # bool (n_visits, n_agents): skills, pins, cap > 0, single-visit feasible
+    reasons: dict[int, str]  # visit index -> why nobody can serve it
+    loc_v: np.ndarray  # visit location indices
+    service: np.ndarray
+    prio: np.ndarray
+    windows: list[tuple[tuple[int, int], ...]]  # merged, sorted, per visit
+    a_start: np.ndarray
+    a_end: np.ndarray
+    a_shift: np.ndarray  # (n_agents, 2)
+    a_cap: np.ndarray  # max visits (a large number when None)
+
+    @property
+    def n_agents(self) -> int:
+        return len(self.a_start)
+
+    @property
+    def n_visits(self) -> int:
+        return len(self.loc_v)
+
+
+def _skills_text(s: Iterable[str]) -> str:
+    s = sorted(s)
+    return ("skill " if len(s) == 1 else "skills ") + ", ".join(s)
+
+
+def prepare(problem: Problem, D: np.ndarray) -> Prepared:
+    P = problem
+    nA, nV = len(P.agents), len(P.visits)
+    loc_v = np.array([v.location for v in P.visits], dtype=np.int64)
+    service = np.array([v.service for v in P.visits], dtype=np.int64)
+    prio = np.array([v.priority for v in P.visits], dtype=np.int64)
+    windows = [v.merged_windows() for v in P.visits]
+    a_start = np.array([a.start for a in P.agents], dtype=np.int64)
+    a_end = np.array([a.end for a in P.agents], dtype=np.int64)
+    a_shift = np.array([a.shift for a in P.agents], dtype=np.int64).reshape(nA, 2)
+    a_cap = np.array([NO_CAP if a.max_visits is None else a.max_visits for a in P.agents],
+                     dtype=np.int64)
+    aidx = {a.id: k for k, a in enumerate(P.agents)}
+
+    elig = np.ones((nV, nA), dtype=bool)
+    by_skills: dict[frozenset[str], list[int]] = {}
+    for k, a in enumerate(P.agents):
+        by_skills.setdefault(a.skills, []).append(k)
+    for i, v in enumerate(P.visits):
+        if v.skills:
+            for s, ks in by_skills.items():
+                if not v.skills <= s:
+                    elig[i, ks] = False
+        if v.agent is not None:
+            k = aidx.get(v.agent)
+            keep = elig[i, k] if k is not None else False
+            elig[i] = False
+            if k is not None:
+                elig[i, k] = keep
+    # single-visit feasibility: start → visit within a window → end within the shift
+    feas = elig & (a_cap > 0)[None, :]
+    if nA and nV:
+        arr = a_shift[None, :, 0] + D[a_start[None, :], loc_v[:, None]]  # (nV, nA)
+        back = D[loc_v[:, None], a_end[None, :]]
+        ok = np.zeros((nV, nA), dtype=bool)
+        nw = max(len(w) for w in windows)
+        for j in range(nw):
+            w0 = np.array([w[j][0] if j < len(w) else 0 for w in windows], dtype=np.int64)[:, None]
+            w1 = np.array([w[j][1] if j < len(w) else -1 for w in windows], dtype=np.int64)[:, None]
+            s = np.maximum(arr, w0)
+            ok |= (s <= w1) & (s + service[:, None] + back <= a_shift[None, :, 1])
+        feas &= ok
+    reasons = {i: _reason(P, v, elig[i], windows[i], aidx, a_shift, a_cap)
+               for i, v in enumerate(P.visits) if not feas[i].any()}
+    return Prepared(P, D, feas, reasons, loc_v, service, prio, windows, a_start, a_end, a_shift, a_cap)
+
+
+def _reason(P: Problem, v, elig_row: np.ndarray, windows, aidx, a_shift, a_cap) -> str:
+    if not P.agents:
+        return "no agents in the problem"
+    if v.agent is not None:
+        k = aidx.get(v.agent)
+        if k is None:
+            return f"pinned agent {v.agent} not in problem"
+        a = P.agents[k]
+        if not v.skills <= a.skills:
+            return f"pinned agent {v.agent} lacks {_skills_text(v.skills - a.skills)}"
+    if not elig_row.any():
+        missing = v.skills - frozenset().union(*(a.skills for a in P.agents))
+        if missing:
+            return f"no agent has {_skills_text(missing)}"
+        return f"no agent has all of {_skills_text(v.skills)}"
+    ks = np.flatnonzero(elig_row)
+    if (a_cap[ks] <= 0).all():
+        return "every eligible agent has max_visits 0"
+    if not any(w0 <= a_shift[k, 1] and w1 >= a_shift[k, 0] for k in ks for w0, w1 in windows):
+        return "window outside every shift"
+    return "too far: cannot be reached in a window and back by the end of any eligible shift"
+
