@@ -1,5 +1,6 @@
 """Liveness and readiness, cheap enough to be probed every few seconds: readiness is two small
 queries, and with RQ a Redis ping and a read of the worker registry."""
+
 from __future__ import annotations
 
 from typing import Any

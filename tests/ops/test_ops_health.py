@@ -1,4 +1,5 @@
 """/healthz and /readyz: JSON, no auth, and readiness that says which dependency is missing."""
+
 import pytest
 from rq import Queue, Worker
 
