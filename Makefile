@@ -6,19 +6,32 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi.py
 
-.PHONY: run test test-sqlite test-postgres stack test-stack install install-dev system-test-deps system-fonts vendor bench clean
+.PHONY: run test test-sqlite test-postgres stack test-stack install install-dev system-test-deps system-fonts vendor bench lock clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.runtime: requirements.txt | $(BIN)/activate
-	$(BIN)/pip install -q -r requirements.txt
+# Python packages from the locks only, each file checked against its hash (`make lock` writes them)
+$(VENV)/.runtime: requirements.lock | $(BIN)/activate
+	$(BIN)/pip install -q --require-hashes -r requirements.lock
 	touch $@
 
-$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
-	$(BIN)/pip install -q -r requirements-dev.txt
+$(VENV)/.dev: requirements-dev.lock $(VENV)/.runtime
+	$(BIN)/pip install -q --require-hashes -r requirements-dev.lock
 	touch $@
+
+$(VENV)/.bench: requirements-bench.lock $(VENV)/.runtime
+	$(BIN)/pip install -q --require-hashes -r requirements-bench.lock
+	touch $@
+
+# The locks, from the pins in requirements*.txt, for this Python (3.11, as in the Dockerfile).
+lock: | $(BIN)/activate
+	$(BIN)/pip install -q pip-tools==7.6.2
+	for f in requirements requirements-dev requirements-bench; do \
+	  CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile -q --generate-hashes --allow-unsafe --strip-extras \
+	    --no-emit-index-url --no-emit-find-links -o $$f.lock $$f.txt || exit 1; \
+	done
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -56,7 +69,8 @@ system-fonts:
 	fi
 
 # Debian's Chromium for the browser tests (never a downloaded browser); Debian's redis-server
-# for the RQ tests (tests/scale start their own on a free port).
+# for the RQ tests (tests/scale and tests/ops start their own on a free port); Debian's nginx and
+# docker-compose to check deploy/nginx.conf and compose.yaml without a container engine (tests/ops).
 system-test-deps: system-fonts
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  echo "installing Debian's chromium"; \
@@ -65,6 +79,10 @@ system-test-deps: system-fonts
 	@if ! command -v redis-server >/dev/null; then \
 	  echo "installing Debian's redis-server"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	fi
+	@if ! command -v nginx >/dev/null || ! command -v docker-compose >/dev/null; then \
+	  echo "installing Debian's nginx and docker-compose"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx docker-compose >/dev/null; \
 	fi
 
 install-dev: $(VENV)/.dev vendor system-test-deps
@@ -93,7 +111,7 @@ test-stack: install-dev
 	scripts/stack.sh run bash -c '$(BIN)/python -m pytest -q -p no:cacheprovider --ignore=tests/push $(PYTEST_ARGS) \
 	  && JOBS_BACKEND=inprocess $(BIN)/python -m pytest -q -p no:cacheprovider tests/push $(PYTEST_ARGS)'
 
-bench: install-dev
+bench: install-dev $(VENV)/.bench
 	$(BIN)/python bench/routing.py --quick
 
 clean:

@@ -8,6 +8,7 @@
   gauges are dropped.
 Command-line flags (--bind, --workers, --threads) override what is set here.
 """
+
 import os
 from pathlib import Path
 

@@ -1,5 +1,6 @@
 """The production entry point (gunicorn wsgi:app, FLASK_APP=wsgi.py): refuses to start without
 the settings production needs, unless DOORSTEP_DEMO=1 (the embedded demo)."""
+
 from backend.config import require_production_settings
 
 require_production_settings()

@@ -4,13 +4,10 @@ from pathlib import Path
 
 from flask import Flask, send_from_directory
 
-from . import logs, metrics
 from .config import INSTANCE, ROOT, Config
 from .db import configure_engine_options, tune_engine
 from .errors import abort, api
 from .extensions import db, migrate
-from .health.routes import blp as health_blp
-from .logs import configure_logging
 
 PWA_DIR = ROOT / "pwa"
 
@@ -32,9 +29,12 @@ DOMAINS = (
 
 
 def create_app(config: type = Config) -> Flask:
+    from . import logs, metrics
+    from .health.routes import blp as health_blp
+
     app = Flask(__name__, instance_path=str(INSTANCE), static_folder=None)
     app.config.from_object(config)
-    configure_logging(app.config["LOG_LEVEL"])
+    logs.configure_logging(app.config["LOG_LEVEL"])
     _ensure_secret_key(app)
 
     configure_engine_options(app)

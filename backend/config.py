@@ -1,4 +1,5 @@
 """Settings, read from the environment; tests pass their own config class."""
+
 import os
 import re
 from pathlib import Path
@@ -16,9 +17,7 @@ def _bool(name: str, default: bool = False, environ=os.environ) -> bool:
 
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")  # generated into instance/ when absent
-    SQLALCHEMY_DATABASE_URI = os.environ.get(
-        "DATABASE_URL", f"sqlite:///{INSTANCE / 'doorstep.sqlite3'}"
-    )
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'doorstep.sqlite3'}")
     # errors and logs show statements without their values (debtors' data, token hashes)
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
     JSON_SORT_KEYS = False
@@ -92,9 +91,7 @@ class Config:
     DEMO = _bool("DOORSTEP_DEMO")
     # The origin users reach (https://doorstep.your-bank.example); required in production,
     # the embedded demo serves http://127.0.0.1:$PORT
-    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or (
-        f"http://127.0.0.1:{os.environ.get('PORT', '5000')}" if DEMO else ""
-    )
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or (f"http://127.0.0.1:{os.environ.get('PORT', '5000')}" if DEMO else "")
 
     # Operations: JSON log lines at this level (backend/logs.py); /metrics answers only to
     # `Authorization: Bearer $METRICS_TOKEN` and is off (404) without it (backend/metrics.py)
@@ -125,7 +122,8 @@ def require_production_settings(environ=os.environ) -> None:
     problems = production_problems(environ)
     if problems:
         raise SystemExit(
-            "Doorstep refuses to start in production: " + "; ".join(problems)
+            "Doorstep refuses to start in production: "
+            + "; ".join(problems)
             + ". (For the embedded demo set DOORSTEP_DEMO=1, as `make run` does; docs/deploy.md lists the settings.)"
         )
 

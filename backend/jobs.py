@@ -38,6 +38,8 @@ from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
+from . import logs
+
 log = logging.getLogger(__name__)
 
 # most urgent first: the order RQ workers take jobs in (backend.worker)
@@ -56,6 +58,8 @@ class _Job:
     kwargs: dict
     delay_s: float | None
     transaction: SessionTransaction | None = None
+    # the enqueuing request's id: the job's log lines carry it (backend.logs)
+    request_id: str | None = None
 
 
 def _path(fn) -> str:
@@ -83,7 +87,8 @@ def enqueue(fn, /, *, queue: str, delay_s: float | None = None, **kwargs) -> Non
     if queue not in QUEUES:
         raise ValueError(f"unknown job queue {queue!r}")
     # the same plain data in both modes: what would not survive the trip to Redis fails here
-    job = _Job(current_app._get_current_object(), queue, _path(fn), json.loads(json.dumps(kwargs)), delay_s)
+    job = _Job(current_app._get_current_object(), queue, _path(fn), json.loads(json.dumps(kwargs)), delay_s,
+               request_id=logs.job_meta().get("request_id"))
     session = db.session()
     if not session.in_transaction():
         _hand_over(job)
@@ -171,7 +176,7 @@ class _Runner:
 
     def _fire(self, job: _Job) -> None:
         try:
-            self.submit(_Job(job.app, job.queue, job.path, job.kwargs, None))
+            self.submit(_Job(job.app, job.queue, job.path, job.kwargs, None, request_id=job.request_id))
         except Exception:
             log.exception("jobs: could not run delayed %s", job.path)
         finally:
@@ -181,7 +186,7 @@ class _Runner:
         from .extensions import db
 
         try:
-            with job.app.app_context():
+            with job.app.app_context(), logs.bound_request_id(job.request_id):
                 try:
                     _resolve(job.path)(**job.kwargs)
                 except Exception:
@@ -251,11 +256,16 @@ def rq_queues(app: Flask | None = None, names=QUEUES) -> list:
 
 
 def run_job(path: str, kwargs: dict) -> None:
-    """Entry point for RQ workers (backend.worker has pushed the app context)."""
+    """Entry point for RQ workers (backend.worker has pushed the app context); the job's log
+    lines carry the id of the request that enqueued it."""
+    from rq import get_current_job
+
     from .extensions import db
 
+    rq_job = get_current_job()
     try:
-        _resolve(path)(**kwargs)
+        with logs.bound_request_id(rq_job.meta.get("request_id") if rq_job is not None else None):
+            _resolve(path)(**kwargs)
     finally:
         db.session.remove()  # the next job in this worker starts with a clean session
 
@@ -271,7 +281,9 @@ def _rq_enqueue(job: _Job) -> None:
 
     app = job.app
     (queue,) = rq_queues(app, (job.queue,))
-    options = {"job_timeout": app.config.get("JOBS_TIMEOUT_S", 900)}
+    # RQ's own log line names the function, not the arguments (which may carry push content)
+    options = {"job_timeout": app.config.get("JOBS_TIMEOUT_S", 900), "description": job.path,
+               "meta": {"request_id": job.request_id} if job.request_id else {}}
     if job.queue in ONE_AT_A_TIME:
         options["rate_limit"] = RateLimit(key=queue.name, concurrency=1)
     if job.delay_s:

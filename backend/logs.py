@@ -12,6 +12,7 @@ background jobs the request enqueues (`request_id`, `job_meta`, `bound_request_i
 Lines carry ids and codes, not personal data: no request bodies, query strings, headers or SQL
 parameters (the engine runs with `hide_parameters`).
 """
+
 from __future__ import annotations
 
 import logging

@@ -9,6 +9,7 @@ setting (embedded demo, tests) the process's own registry is served.
 The domain code records with one call each: `count_sync_ops`, `count_packet`,
 `observe_route_solve`, `count_push`. The RQ queue depth is read from Redis at scrape time.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -37,9 +38,7 @@ REQUEST_SECONDS = Histogram(
     ["method", "endpoint"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
-REQUESTS = Counter(
-    "doorstep_http_requests_total", "Requests answered, by endpoint, method and status.", ["method", "endpoint", "status"]
-)
+REQUESTS = Counter("doorstep_http_requests_total", "Requests answered, by endpoint, method and status.", ["method", "endpoint", "status"])
 SYNC_OPS = Counter("doorstep_sync_ops_total", "Sync ops answered, by their status.", ["status"])
 PACKET_CACHE = Counter("doorstep_packet_cache_total", "Day packet pulls: served kept (hit) or built (miss).", ["result"])
 ROUTE_SOLVE_SECONDS = Histogram(
@@ -47,9 +46,7 @@ ROUTE_SOLVE_SECONDS = Histogram(
     "Engine time of a route plan solve.",
     buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600),
 )
-PUSH_DELIVERIES = Counter(
-    "doorstep_push_deliveries_total", "Web push attempts, by result (sent, gone, refused, retry).", ["result"]
-)
+PUSH_DELIVERIES = Counter("doorstep_push_deliveries_total", "Web push attempts, by result (sent, gone, refused, retry).", ["result"])
 
 _NO_ROUTE = "(no route)"
 
@@ -129,9 +126,8 @@ class QueueDepth:
     def collect(self):
         gauge = GaugeMetricFamily("doorstep_rq_queue_depth", "Jobs waiting in an RQ queue.", labels=["queue"])
         if self.app.config.get("JOBS_BACKEND") == "rq":
-            from rq import Queue
-
             from redis.exceptions import RedisError
+            from rq import Queue
 
             try:
                 depths = [(queue.name, queue.count) for queue in Queue.all(connection=redis_connection(self.app))]

@@ -1,5 +1,6 @@
 """Probes and metrics for the platform, not for users: no bearer token, no /api prefix, and not
 in the API document (create_app registers this blueprint on the app, not on the API)."""
+
 from flask import Response, current_app, request
 from flask_smorest import Blueprint
 

@@ -1,4 +1,5 @@
 """Health shapes: a report of checks; when not ready it also carries the one error shape."""
+
 import marshmallow as ma
 
 

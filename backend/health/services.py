@@ -1,5 +1,6 @@
 """Liveness and readiness, cheap enough to be probed every few seconds: readiness is two small
 queries, and with RQ a Redis ping and a read of the worker registry."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -9,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
+from ..jobs import QUEUES
 from ..metrics import redis_connection
 
 
@@ -83,17 +85,20 @@ def _check_redis(app: Flask) -> dict:
 
 
 def _check_worker(app: Flask) -> dict:
-    """Workers registered on the app's queue whose heartbeat key is still alive."""
+    """Every queue (push, packets, geocode, solves) has a worker registered whose heartbeat key
+    is still alive: a queue nobody drains is not ready, whatever the others do."""
     from redis.exceptions import RedisError
     from rq import Queue, Worker
 
     connection = redis_connection(app)
+    prefix = app.config.get("JOBS_QUEUE", "doorstep")
     try:
-        queue = Queue(app.config.get("JOBS_QUEUE", "doorstep"), connection=connection)
-        workers = len(Worker.all(connection=connection, queue=queue))
+        counts = {name: len(Worker.all(connection=connection, queue=Queue(f"{prefix}-{name}", connection=connection)))
+                  for name in QUEUES}
     except RedisError as exc:
         current_app.logger.warning("readyz: RQ worker registry not read: %s", type(exc).__name__)
         return {"ok": False, "error": "unreachable"}
-    if workers == 0:
-        return {"ok": False, "error": "no RQ worker on the queue", "workers": 0}
-    return {"ok": True, "workers": workers}
+    idle = sorted(name for name, count in counts.items() if count == 0)
+    if idle:
+        return {"ok": False, "error": "no RQ worker on " + ", ".join(idle), "workers": counts}
+    return {"ok": True, "workers": counts}

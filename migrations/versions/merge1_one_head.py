@@ -10,8 +10,8 @@ Create Date: 2026-12-01 23:16:34.096329
 """
 
 # revision identifiers, used by Alembic.
-revision = 'merge1'
-down_revision = ('policy1', 'push1', 'routing1', 'scale2', 'timeline2')
+revision = "merge1"
+down_revision = ("policy1", "push1", "routing1", "scale2", "timeline2")
 branch_labels = None
 depends_on = None
 

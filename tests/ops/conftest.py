@@ -1,5 +1,6 @@
 """Ops fixtures: a Redis of our own (Debian's redis-server on a free loopback port) for the
 readiness and queue-depth checks with JOBS_BACKEND=rq."""
+
 import shutil
 import socket
 import subprocess
@@ -22,7 +23,8 @@ def redis_url():
     workdir = tempfile.mkdtemp(prefix="doorstep-ops-redis-")
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workdir],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"redis://127.0.0.1:{port}/0"
     deadline = time.monotonic() + 10

@@ -1,4 +1,5 @@
 """/healthz and /readyz: JSON, no auth, and readiness that says which dependency is missing."""
+
 import pytest
 from rq import Queue, Worker
 
@@ -43,26 +44,37 @@ def test_readyz_is_not_ready_before_the_first_migration(tmp_path):
     assert response.get_json()["errors"] == {"migrations": ["not migrated"]}
 
 
-def test_readyz_with_rq_needs_redis_and_a_worker(rq_app, client, db, redis_url):
+def test_readyz_with_rq_needs_redis_and_a_worker_on_every_queue(rq_app, client, db, redis_url):
     from redis import Redis
 
     body = client.get("/readyz")
     assert body.status_code == 503
     assert body.get_json()["checks"]["redis"] == {"ok": True}
-    assert body.get_json()["errors"] == {"worker": ["no RQ worker on the queue"]}
+    assert body.get_json()["errors"] == {"worker": ["no RQ worker on geocode, packets, push, solves"]}
 
     connection = Redis.from_url(redis_url)
-    worker = Worker([Queue("doorstep-ops-tests", connection=connection)], connection=connection)
-    worker.register_birth()
+    queue = lambda name: Queue(f"doorstep-ops-tests-{name}", connection=connection)  # noqa: E731
+    # the production layout: one worker for the urgent queues, one for every queue
+    urgent = Worker([queue("push"), queue("packets")], connection=connection)
+    urgent.register_birth()
     try:
         response = client.get("/readyz")
-        assert response.status_code == 200, response.get_json()
-        assert response.get_json()["checks"]["worker"] == {"ok": True, "workers": 1}
-        # a worker of another queue (another environment sharing the Redis) does not count
-        rq_app.config["JOBS_QUEUE"] = "another-queue"
-        assert client.get("/readyz").status_code == 503
+        assert response.status_code == 503
+        assert response.get_json()["errors"] == {"worker": ["no RQ worker on geocode, solves"]}
+        every = Worker([queue(name) for name in ("push", "packets", "geocode", "solves")], connection=connection)
+        every.register_birth()
+        try:
+            response = client.get("/readyz")
+            assert response.status_code == 200, response.get_json()
+            assert response.get_json()["checks"]["worker"] == {
+                "ok": True, "workers": {"push": 2, "packets": 2, "geocode": 1, "solves": 1}}
+            # workers of another environment's queues (sharing the Redis) do not count
+            rq_app.config["JOBS_QUEUE"] = "another-queue"
+            assert client.get("/readyz").status_code == 503
+        finally:
+            every.register_death()
     finally:
-        worker.register_death()
+        urgent.register_death()
 
 
 def test_readyz_with_rq_reports_redis_unreachable(rq_app, client, db, monkeypatch, closed_redis_url):

@@ -1,5 +1,6 @@
 """Logs: JSON lines from one place, a request id in and out (and into the jobs a request
 enqueues), one access line per request, and no personal data or secrets even at DEBUG."""
+
 import io
 import json
 import logging
@@ -18,8 +19,20 @@ CSV = (
     "62229876543210,6222 7777 8888 9911,欧阳娜娜,13912345678,长宁路977号,上海,CN,31.22,121.42,20000.00,5000.00,75,field,PD\n"
     "62229876543211,,Marguerite Quillfeather,+86 139 8765 4321,世纪大道88号,上海,CN,31.23,121.51,8000,8000,200,field,PD\n"
 )
-PERSONAL = ["62229876543210", "62229876543211", "6222 7777 8888 9911", "6222777788889911", "9911",
-            "欧阳娜娜", "Marguerite", "Quillfeather", "13912345678", "139 8765 4321", "长宁路977号", "世纪大道88号"]
+PERSONAL = [
+    "62229876543210",
+    "62229876543211",
+    "6222 7777 8888 9911",
+    "6222777788889911",
+    "9911",
+    "欧阳娜娜",
+    "Marguerite",
+    "Quillfeather",
+    "13912345678",
+    "139 8765 4321",
+    "长宁路977号",
+    "世纪大道88号",
+]
 NOTE = "Debtor asked us to call her sister on 13700001111"
 
 
@@ -47,26 +60,49 @@ def test_a_login_sync_and_import_flow_logs_no_personal_data_or_secrets(
     owner = make_user(role="owner", password="owner-Pa55word!")
     agent = make_agent(branch=branch, user=make_user(role="agent", password="agent-Pa55word!"))
 
-    assert client.post("/api/auth/login", json={"username": owner.username, "password": "wrong-Pa55word!", "device_id": "d1"}).status_code == 401
+    assert (
+        client.post("/api/auth/login", json={"username": owner.username, "password": "wrong-Pa55word!", "device_id": "d1"}).status_code
+        == 401
+    )
     login = client.post("/api/auth/login", json={"username": owner.username, "password": "owner-Pa55word!", "device_id": "d1"})
     owner_token = login.get_json()["token"]
     owner_headers = {"Authorization": f"Bearer {owner_token}"}
-    imported = client.post("/api/cases/import", data={"file": (io.BytesIO(CSV.encode()), "cases.csv")},
-                           headers=owner_headers, content_type="multipart/form-data")
+    imported = client.post(
+        "/api/cases/import",
+        data={"file": (io.BytesIO(CSV.encode()), "cases.csv")},
+        headers=owner_headers,
+        content_type="multipart/form-data",
+    )
     assert imported.status_code == 200, imported.get_json()
-    client.post("/api/cases/import", data={"file": (io.BytesIO(CSV.encode() + b"bad,row\n"), "cases.csv")},
-                headers=owner_headers, content_type="multipart/form-data")
+    client.post(
+        "/api/cases/import",
+        data={"file": (io.BytesIO(CSV.encode() + b"bad,row\n"), "cases.csv")},
+        headers=owner_headers,
+        content_type="multipart/form-data",
+    )
 
     case = db.session.query(Case).order_by(Case.id).first()
     visit = make_visit(case=case, agent=agent)
-    agent_login = client.post("/api/auth/login", json={"username": agent.user.username, "password": "agent-Pa55word!", "device_id": "phone-1"})
+    agent_login = client.post(
+        "/api/auth/login", json={"username": agent.user.username, "password": "agent-Pa55word!", "device_id": "phone-1"}
+    )
     agent_token = agent_login.get_json()["token"]
     agent_headers = {"Authorization": f"Bearer {agent_token}"}
     assert client.get(f"/api/sync/packet?date={visit.date.isoformat()}", headers=agent_headers).status_code == 200
-    ops = [{"id": str(uuid.uuid4()), "type": "note.add", "at": "2026-01-05T10:00:00+08:00",
-            "payload": {"case_id": case.id, "visit_id": visit.id, "text": NOTE}},
-           {"id": str(uuid.uuid4()), "type": "note.add", "at": "2026-01-05T10:00:00+08:00",
-            "payload": {"case_id": case.id, "text": "x" * 6000, "phone": "13912345678"}}]
+    ops = [
+        {
+            "id": str(uuid.uuid4()),
+            "type": "note.add",
+            "at": "2026-01-05T10:00:00+08:00",
+            "payload": {"case_id": case.id, "visit_id": visit.id, "text": NOTE},
+        },
+        {
+            "id": str(uuid.uuid4()),
+            "type": "note.add",
+            "at": "2026-01-05T10:00:00+08:00",
+            "payload": {"case_id": case.id, "text": "x" * 6000, "phone": "13912345678"},
+        },
+    ]
     synced = client.post("/api/sync/ops", json={"device_id": "phone-1", "ops": ops}, headers=agent_headers)
     assert synced.status_code == 200, synced.get_json()
     client.get("/api/cases?q=13912345678", headers=owner_headers)
@@ -77,9 +113,13 @@ def test_a_login_sync_and_import_flow_logs_no_personal_data_or_secrets(
     lines = _lines(log_file)
     assert sum(1 for line in lines if line["logger"] == "doorstep.access") >= 9  # every request above
     secrets = {
-        "password": "Pa55word!", "owner token": owner_token, "agent token": agent_token,
-        "token hash": sha256_hex(owner_token), "agent token hash": sha256_hex(agent_token),
-        "SECRET_KEY": app.config["SECRET_KEY"], "note": "13700001111",
+        "password": "Pa55word!",
+        "owner token": owner_token,
+        "agent token": agent_token,
+        "token hash": sha256_hex(owner_token),
+        "agent token hash": sha256_hex(agent_token),
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "note": "13700001111",
     }
     leaked = {name: value for name, value in secrets.items() if value in text}
     leaked.update({value: value for value in PERSONAL if value in text})

@@ -1,5 +1,6 @@
 """/metrics: Prometheus text behind METRICS_TOKEN; requests by URL rule; the domain counters;
 the RQ queue depth read at scrape time."""
+
 import uuid
 
 import pytest
@@ -47,10 +48,16 @@ def test_request_latency_is_labelled_by_url_rule_not_raw_path(client, db, scrape
         client.get(f"/api/cases/{case_id}", headers=headers)
     after = scrape()
     key = dict(method="GET", endpoint="/api/cases/<int:case_id>")
-    assert _value(after, "doorstep_http_request_duration_seconds_count", **key) - \
-        _value(before, "doorstep_http_request_duration_seconds_count", **key) == 3
-    assert _value(after, "doorstep_http_requests_total", status="404", **key) - \
-        _value(before, "doorstep_http_requests_total", status="404", **key) == 3
+    assert (
+        _value(after, "doorstep_http_request_duration_seconds_count", **key)
+        - _value(before, "doorstep_http_request_duration_seconds_count", **key)
+        == 3
+    )
+    assert (
+        _value(after, "doorstep_http_requests_total", status="404", **key)
+        - _value(before, "doorstep_http_requests_total", status="404", **key)
+        == 3
+    )
     assert not any("/api/cases/101" in str(labels) for _, labels in after)
 
 
@@ -61,13 +68,21 @@ def test_sync_ops_and_packet_cache_are_counted(client, db, scrape, make_agent, m
     before = scrape()
     for _ in range(2):  # built, then served kept
         assert client.get(f"/api/sync/packet?date={visit.date.isoformat()}", headers=headers).status_code == 200
-    op = {"id": str(uuid.uuid4()), "type": "note.add", "at": "2026-01-05T10:00:00+08:00",
-          "payload": {"case_id": visit.case_id, "text": "left a card"}}
+    op = {
+        "id": str(uuid.uuid4()),
+        "type": "note.add",
+        "at": "2026-01-05T10:00:00+08:00",
+        "payload": {"case_id": visit.case_id, "text": "left a card"},
+    }
     for _ in range(2):  # applied, then a replay: duplicate
         client.post("/api/sync/ops", json={"device_id": "p1", "ops": [op]}, headers=headers)
     after = scrape()
-    for name, labels in [("doorstep_packet_cache_total", {"result": "miss"}), ("doorstep_packet_cache_total", {"result": "hit"}),
-                         ("doorstep_sync_ops_total", {"status": "applied"}), ("doorstep_sync_ops_total", {"status": "duplicate"})]:
+    for name, labels in [
+        ("doorstep_packet_cache_total", {"result": "miss"}),
+        ("doorstep_packet_cache_total", {"result": "hit"}),
+        ("doorstep_sync_ops_total", {"status": "applied"}),
+        ("doorstep_sync_ops_total", {"status": "duplicate"}),
+    ]:
         assert _value(after, name, **labels) - _value(before, name, **labels) == 1, (name, labels)
 
 
@@ -79,7 +94,10 @@ def test_route_solves_and_push_results_are_recorded(scrape, db):
     metrics.count_push("gone")
     after = scrape()
     assert _value(after, "doorstep_route_plan_solve_seconds_count") - _value(before, "doorstep_route_plan_solve_seconds_count") == 1
-    assert _value(after, "doorstep_push_deliveries_total", result="gone") - _value(before, "doorstep_push_deliveries_total", result="gone") == 1
+    assert (
+        _value(after, "doorstep_push_deliveries_total", result="gone") - _value(before, "doorstep_push_deliveries_total", result="gone")
+        == 1
+    )
 
 
 def test_rq_queue_depth_is_read_at_scrape(rq_app, scrape, db, redis_url):

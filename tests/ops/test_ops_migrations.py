@@ -1,4 +1,5 @@
 """One migration head, so a plain `flask db upgrade` brings a fresh database to the models."""
+
 import uuid
 
 import pytest

@@ -1,5 +1,6 @@
 """The production entry point refuses to start without SECRET_KEY and PUBLIC_BASE_URL; the
 embedded demo makes its own."""
+
 import os
 import subprocess
 import sys
@@ -15,8 +16,14 @@ def _start_wsgi(tmp_path, **env):
     """Import wsgi.py as gunicorn does, in a clean process with only these settings."""
     base = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "PUBLIC_BASE_URL", "DOORSTEP_DEMO")}
     base.update(DOORSTEP_INSTANCE=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path}/wsgi.sqlite3", **env)
-    return subprocess.run([sys.executable, "-c", "import wsgi; print('started', wsgi.app.config['PUBLIC_BASE_URL'])"],
-                          cwd=ROOT, env=base, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", "import wsgi; print('started', wsgi.app.config['PUBLIC_BASE_URL'])"],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_production_without_its_settings_refuses_to_start(tmp_path):
