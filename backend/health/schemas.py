@@ -12,7 +12,7 @@ class CheckSchema(ma.Schema):
     error = ma.fields.String()
     revision = ma.fields.List(ma.fields.String())
     head = ma.fields.List(ma.fields.String())
-    workers = ma.fields.Integer()
+    workers = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), metadata={"description": "per queue: workers listening"})
 
 
 class ReadinessSchema(ma.Schema):

@@ -72,7 +72,7 @@ def test_sync_ops_and_packet_cache_are_counted(client, db, scrape, make_agent, m
         "id": str(uuid.uuid4()),
         "type": "note.add",
         "at": "2026-01-05T10:00:00+08:00",
-        "payload": {"case_id": visit.case_id, "text": "left a card"},
+        "payload": {"case_id": visit.case_id, "visit_id": visit.id, "text": "left a card"},
     }
     for _ in range(2):  # applied, then a replay: duplicate
         client.post("/api/sync/ops", json={"device_id": "p1", "ops": [op]}, headers=headers)
