@@ -6,6 +6,7 @@ from flask import Flask, send_from_directory
 
 from .config import INSTANCE, ROOT, Config
 from .extensions import api, db, migrate
+from .filemodes import restrict_file_modes
 
 PWA_DIR = ROOT / "pwa"
 
@@ -29,6 +30,7 @@ DOMAINS = (
 def create_app(config: type = Config) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE), static_folder=None)
     app.config.from_object(config)
+    restrict_file_modes(app.config["SQLALCHEMY_DATABASE_URI"])
     _ensure_secret_key(app)
 
     _tune_postgresql(app)
