@@ -27,6 +27,22 @@ def check_password(user: User, password: str) -> bool:
         return False
 
 
+_DUMMY_HASHES: dict[tuple, str] = {}
+
+
+def _spend_a_verification(password: str) -> None:
+    """The same argon2 work as checking a real password, for a username that does not exist or
+    is disabled: a failed sign-in takes as long either way, so its timing names no account."""
+    params = tuple(sorted(current_app.config.get("ARGON2_PARAMS", {}).items()))
+    dummy = _DUMMY_HASHES.get(params)
+    if dummy is None:
+        dummy = _DUMMY_HASHES.setdefault(params, _hasher().hash(secrets.token_urlsafe(32)))
+    try:
+        _hasher().verify(dummy, password)
+    except (VerificationError, InvalidHashError):
+        pass
+
+
 def create_user(*, username: str, password: str, role: str, display_name: str = "", locale: str = "zh-CN") -> User:
     if db.session.scalar(select(User).where(User.username == username)):
         abort(409, "That username is taken.", errors={"username": ["already exists"]})
@@ -69,7 +85,11 @@ def log_in(*, username: str, password: str, device_id: str = "", ip: str = "") -
             retry_after_s=window,
         )
     user = db.session.scalar(select(User).where(User.username == username))
-    ok = user is not None and user.active and check_password(user, password)
+    if user is not None and user.active:
+        ok = check_password(user, password)
+    else:
+        _spend_a_verification(password)
+        ok = False
     db.session.add(LoginAttempt(username=username, ip=ip, success=ok))
     if not ok:
         db.session.commit()
