@@ -10,6 +10,7 @@ from ..common import sha256_hex, utcnow
 from ..errors import abort
 from ..extensions import db
 from .models import AuditEvent, LoginAttempt, Token, User
+from .passwords import password_problems
 
 def _hasher() -> PasswordHasher:
     # argon2id with the library's defaults; tests lower the cost (TestConfig)
@@ -56,6 +57,15 @@ def create_user(*, username: str, password: str, role: str, display_name: str = 
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def set_password(*, user: User, password: str) -> None:
+    """A new password (checked against the deny list and the username); every session ends."""
+    problems = password_problems(password, user.username)
+    if problems:
+        abort(422, "The request has invalid fields.", errors={"password": problems})
+    user.password_hash = hash_password(password)
+    revoke_user_tokens(user=user, reason="password changed")
 
 
 def _recent_failures(username: str) -> int:

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from ..auth.guard import OFFICE, roles
 from ..auth.models import Token, User
 from ..auth.schemas import DeviceTokenSchema, UserCreateSchema, UserSchema, UserUpdateSchema
-from ..auth.services import audit, create_user, hash_password, revoke_user_tokens
+from ..auth.services import audit, create_user, revoke_user_tokens, set_password
 from ..errors import abort
 from ..extensions import db
 from .models import Agent, Branch
@@ -65,8 +65,7 @@ def patch_user(args, user_id):
     """Change a user's name, locale, role, password or active state"""
     user = _get(User, user_id)
     if "password" in args:
-        user.password_hash = hash_password(args.pop("password"))
-        revoke_user_tokens(user=user, reason="password changed")
+        set_password(user=user, password=args.pop("password"))
     for key, value in args.items():
         setattr(user, key, value)
     if args.get("active") is False:
