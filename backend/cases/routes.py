@@ -8,7 +8,7 @@ from ..common import paginate
 from ..errors import abort
 from ..extensions import db
 from ..org.models import Branch
-from .importing import import_cases
+from .importing import get_import_run, import_cases
 from .models import TimelineEvent
 from .schemas import (
     CasePageSchema,
@@ -20,6 +20,7 @@ from .schemas import (
     FlagSchema,
     ImportFileSchema,
     ImportReportSchema,
+    ImportRunSchema,
     TimelineSchema,
 )
 from .services import append_event, clear_flag, get_case_for_user, list_cases, set_flag, verify_timeline
@@ -118,3 +119,12 @@ def post_import(args):
     upload = args["file"]
     raw = upload.read() if hasattr(upload, "read") else bytes(upload)
     return import_cases(raw=raw, actor_id=g.user.id)
+
+
+@blp.route("/imports/<int:import_id>", methods=["GET"])
+@roles("owner", "admin")
+@blp.response(200, ImportRunSchema)
+@blp.alt_response(404, description="No such case import")
+def get_import(import_id):
+    """A case import's progress: rows applied so far, counts, and when done the rejected rows"""
+    return get_import_run(kind="cases", import_id=import_id)

@@ -1,6 +1,4 @@
 """Every CSV the product writes goes through one writer that disarms spreadsheet formulas."""
-import io
-
 import pytest
 
 from backend.csvexport import csv_text, spreadsheet_safe
