@@ -26,7 +26,7 @@ from .services import append_event
 
 REQUIRED_COLUMNS = ("account_number", "debtor_name", "address_line", "balance", "overdue_amount", "days_past_due")
 MAX_BYTES = 20 * 1024 * 1024
-CHUNK_ROWS = 500  # rows per transaction: well under a second of write lock
+CHUNK_ROWS = 200  # rows per transaction: a fraction of a second of write lock
 
 
 class ImportRow(ma.Schema):

@@ -32,7 +32,7 @@ from .models import TERMINAL_STATES, FollowUp, Payment, PaymentAllocation, Promi
 
 REQUIRED_COLUMNS = ("reference", "account_number", "amount", "paid_on")
 MAX_BYTES = 20 * 1024 * 1024
-CHUNK_ROWS = 500  # rows per transaction (also cases per promise-evaluation transaction)
+CHUNK_ROWS = 200  # rows per transaction (also cases per promise-evaluation transaction)
 FOLLOW_UP_HORIZON_DAYS = 14
 ZERO = Decimal("0.00")
 
