@@ -8,6 +8,7 @@ from .config import INSTANCE, ROOT, Config
 from .db import configure_engine_options, tune_engine
 from .errors import abort, api
 from .extensions import db, migrate
+from .filemodes import restrict_file_modes
 
 PWA_DIR = ROOT / "pwa"
 
@@ -34,6 +35,7 @@ def create_app(config: type = Config) -> Flask:
 
     app = Flask(__name__, instance_path=str(INSTANCE), static_folder=None)
     app.config.from_object(config)
+    restrict_file_modes(app.config["SQLALCHEMY_DATABASE_URI"])
     logs.configure_logging(app.config["LOG_LEVEL"])
     _ensure_secret_key(app)
 

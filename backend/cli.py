@@ -66,8 +66,12 @@ def cases_import(file: Path):
 @click.password_option()
 def users_create(username: str, role: str, password: str):
     """Create a user (for a production set-up: the first admin)."""
+    from .auth.passwords import password_problems
     from .auth.services import create_user
 
+    problems = password_problems(password, username)
+    if problems:
+        raise click.BadParameter(" ".join(problems), param_hint="password")
     create_user(username=username, password=password, role=role)
     db.session.commit()
     click.echo(f"created {role} {username}")

@@ -42,8 +42,13 @@ class Config:
 
     # Auth
     TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", "16"))
+    # failed sign-ins per window: per (username, client address), per client address, and a
+    # per-username ceiling over all addresses (ASVS 2.2.1: at most 100 an hour per account)
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+    LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "50"))
     LOGIN_FAILURE_WINDOW_S = int(os.environ.get("LOGIN_FAILURE_WINDOW_S", "900"))
+    LOGIN_MAX_FAILURES_PER_USER = int(os.environ.get("LOGIN_MAX_FAILURES_PER_USER", "100"))
+    LOGIN_USER_CEILING_WINDOW_S = int(os.environ.get("LOGIN_USER_CEILING_WINDOW_S", "3600"))
 
     # Geocoding: "none" (never reachable), "nominatim" (self-hosted URL)
     GEOCODER = os.environ.get("GEOCODER", "none")

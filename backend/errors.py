@@ -1,11 +1,15 @@
 """One JSON error shape for every error: {"code", "message", "errors"}."""
+import errno
+import json
 import math
 
 from flask import current_app
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api, abort as _abort
 from flask_smorest.arguments import ArgumentsMixin
 from sqlalchemy.exc import DataError
-from webargs.flaskparser import FlaskParser
+from webargs.core import missing
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import IntegerConverter
 import marshmallow as ma
@@ -164,11 +168,68 @@ def _check_schema(schema: ma.Schema, data: dict, prefix: str, found: dict) -> No
             _check_value(field, data[key], f"{prefix}{name}", found)
 
 
+# --- request bodies: nesting ---------------------------------------------------------
+
+# deeper than any shape the API takes (a sync op's payload is a few levels), far below the
+# recursion that would crash the parser
+JSON_MAX_DEPTH = 64
+
+
+class NestedTooDeeply(json.JSONDecodeError):
+    pass
+
+
+def _too_deep(value) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = item.values()
+        elif not isinstance(item, list):
+            continue
+        if depth > JSON_MAX_DEPTH:
+            return True
+        stack.extend((inner, depth + 1) for inner in item if isinstance(inner, (dict, list)))
+    return False
+
+
+def loads_bounded(text: str | bytes):
+    """json.loads with a nesting limit: too deep is a decoding error (a 400), never a RecursionError."""
+    message = f"JSON nested more than {JSON_MAX_DEPTH} levels deep."
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise NestedTooDeeply(message, "(body)", 0) from None  # (webargs takes an empty doc for "no body")
+    if _too_deep(value):
+        raise NestedTooDeeply(message, "(body)", 0)
+    return value
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON (request.get_json) with the nesting limit."""
+
+    def loads(self, s, **kwargs):
+        return loads_bounded(s)
+
+
 class BoundedParser(FlaskParser):
     """webargs' parser, refusing what the database cannot hold or compare, anywhere in the
     arguments (free-form content included — docs/sync.md relies on it for a batch's ops):
     integers past a 32-bit INTEGER (ids, pages) or 64 bits (anything else), text with NUL or
     lone surrogates — a 422 per field instead of a driver's error (a 500, or a 503 resent forever)."""
+
+    def _raw_load_json(self, req):
+        """webargs' loader with the nesting limit (webargs parses the body itself, not through Flask)."""
+        if not is_json_request(req):
+            return missing
+        try:
+            return loads_bounded(req.get_data(cache=True))
+        except UnicodeDecodeError as exc:
+            raise json.JSONDecodeError(f"Bytes decoding error: {exc.reason}", "", exc.start) from exc
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        reason = error.msg if isinstance(error, NestedTooDeeply) else "Invalid JSON body."
+        _abort(400, exc=error, messages={"json": [reason]})
 
     def _process_location_data(self, location_data, schema, req, location, unknown, validators):
         data = super()._process_location_data(location_data, schema, req, location, unknown, validators)
@@ -198,6 +259,7 @@ class DoorstepApi(Api):
     def init_app(self, app, *args, **kwargs):
         # before any blueprint's rules are bound: every <int:...> becomes a bounded id
         app.url_map.converters["int"] = IdConverter
+        app.json = BoundedJSONProvider(app)  # request.get_json with the nesting limit
         super().init_app(app, *args, **kwargs)
         self.register_converter(IdConverter, _id_param_schema)
 
@@ -219,22 +281,93 @@ class DoorstepApi(Api):
         headers = data.get("headers") or {}
         if error.code == 401:
             headers.setdefault("WWW-Authenticate", "Bearer")
+        if error.code == 503:  # every 503 says when to try again, in the body and the header
+            body.setdefault("retry_after", RETRY_AFTER_BUSY_S)
+            headers.setdefault("Retry-After", str(body["retry_after"]))
         return body, error.code, headers
 
     def handle_unexpected(self, error: Exception):
         if isinstance(error, HTTPException):
             return self.handle_http_exception(error)
+        # a failed flush leaves the session unusable: the teardown that ends the request's
+        # transaction would raise outside every handler (the server's own HTML 500)
+        _rollback_quietly()
         if _value_out_of_range(error):
             # a number that passed validation but not the column (e.g. a count into a 32-bit column)
-            db.session.rollback()
             current_app.logger.warning("out of range for its column: %s", error)
             return error_body(422, "A number in the request is out of range.", code="out_of_range"), 422
+        outage = storage_outage(error)
+        if outage is not None:
+            message, retry_after = outage
+            current_app.logger.warning("storage unavailable: %s", error)
+            return self.handle_http_exception(ServiceUnavailable(description=message, retry_after=retry_after))
         current_app.logger.exception("unhandled error")
         return self.handle_http_exception(InternalServerError("Something went wrong on the server."))
 
 
 # the API extension (flask-smorest), bound in create_app beside extensions.db
 api = DoorstepApi()
+
+
+# --- storage outages: 503 with retry_after ----------------------------------------------
+
+RETRY_AFTER_BUSY_S = 2  # a write lock held by another request: gone in moments
+RETRY_AFTER_DOWN_S = 30  # read-only, full or unreachable storage: an operator has to act
+
+_SQLITE_BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
+_SQLITE_DOWN = ("SQLITE_READONLY", "SQLITE_FULL", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_PROTOCOL", "SQLITE_NOLFS")
+# PostgreSQL SQLSTATEs: 40001 serialization, 40P01 deadlock, 55P03 lock not available;
+# 08 connection, 53 insufficient resources (disk full, out of memory, too many connections),
+# 57P0x shutdown / cannot connect now, 25006 read-only transaction (a standby)
+_PG_BUSY = ("40001", "40P01", "55P03")
+_PG_DOWN = ("08", "53", "57P0", "25006")
+_OS_DOWN = {errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EIO}
+
+
+class ServiceUnavailable(HTTPException):
+    code = 503
+
+    def __init__(self, description=None, response=None, retry_after: int = RETRY_AFTER_BUSY_S):
+        super().__init__(description=description, response=response)
+        self.data = {"extra": {"retry_after": retry_after}, "headers": {"Retry-After": str(retry_after)}}
+
+
+def storage_outage(error: BaseException) -> tuple[str, int] | None:
+    """(message, seconds to wait) when `error` says the database or the server's files cannot be
+    written right now — not a bug in the request or the code — else None."""
+    from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
+
+    busy = ("The database is busy; try again in a moment.", RETRY_AFTER_BUSY_S)
+    down = ("The server cannot write its data right now; try again later.", RETRY_AFTER_DOWN_S)
+    if isinstance(error, PoolTimeout):
+        return busy
+    if isinstance(error, DBAPIError):
+        orig = error.orig
+        name = getattr(orig, "sqlite_errorname", None)
+        if name is not None:
+            if name.startswith(_SQLITE_BUSY):
+                return busy
+            return down if name.startswith(_SQLITE_DOWN) else None
+        state = getattr(orig, "sqlstate", None)
+        if state:
+            if state.startswith(_PG_BUSY):
+                return busy
+            return down if state.startswith(_PG_DOWN) else None
+        if error.connection_invalidated or type(orig).__module__.startswith("psycopg"):
+            return down  # PostgreSQL could not be reached at all (no SQLSTATE)
+        return None
+    if isinstance(error, OSError) and error.errno in _OS_DOWN:
+        return down
+    return None
+
+
+def _rollback_quietly() -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        db.session.rollback()
+    except DBAPIError as exc:  # the connection is gone as well: the session's removal discards it
+        current_app.logger.info("rollback after a storage outage failed: %s", exc)
 
 
 def _id_param_schema(converter: IdConverter) -> dict:

@@ -42,10 +42,14 @@ class Token(db.Model):
 
 
 class LoginAttempt(db.Model):
-    """Kept in the database so the login rate limit holds across workers."""
+    """Kept in the database so the sign-in throttle holds across workers. `ip` is the client
+    address as counted (an IPv6 address as its /64)."""
 
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_username_at", "username", "at"),)
+    __table_args__ = (
+        Index("ix_login_attempts_username_at", "username", "at"),
+        Index("ix_login_attempts_ip_at", "ip", "at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64))
     ip: Mapped[str] = mapped_column(String(64), default="")

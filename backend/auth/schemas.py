@@ -3,6 +3,7 @@ from marshmallow import validate
 
 from ..common import UTCDateTime
 from .models import ROLES
+from .passwords import password_problems
 
 
 class LoginSchema(ma.Schema):
@@ -46,6 +47,13 @@ class UserCreateSchema(ma.Schema):
     role = ma.fields.String(required=True, validate=validate.OneOf(ROLES))
     display_name = ma.fields.String(load_default="", validate=validate.Length(max=120))
     locale = ma.fields.String(load_default="zh-CN", validate=validate.OneOf(["zh-CN", "en"]))
+
+    @ma.validates_schema
+    def _strong_enough(self, data, **kwargs):
+        if "password" in data and "username" in data:
+            problems = password_problems(data["password"], data["username"])
+            if problems:
+                raise ma.ValidationError(problems, field_name="password")
 
 
 class UserUpdateSchema(ma.Schema):

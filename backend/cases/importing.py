@@ -1,23 +1,32 @@
 """Case import from CSV (docs/import.md): validated per row, keyed on account number,
-idempotent, nothing dropped — every row is reported created, updated, unchanged or rejected."""
+idempotent, nothing dropped — every row is reported created, updated, unchanged or rejected.
+
+Rows are applied in chunks of CHUNK_ROWS, each in its own short transaction that also records
+the progress on the import's ImportRun: a large file never holds the database's write lock for
+long (SQLite has one writer), and one cut off part-way keeps what it applied — importing the
+same file again finishes it (applied rows come back unchanged)."""
 import csv
 import io
+from contextlib import contextmanager
 from decimal import Decimal
 
 import marshmallow as ma
 from marshmallow import validate
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from ..auth.models import User
+from ..common import sha256_hex, utcnow
 from ..errors import abort
 from ..extensions import db
 from ..geo.services import queue_geocoding, timezone_at
 from ..org.models import Branch
-from .models import STAGES, Account, Address, Case, Debtor
+from .models import STAGES, Account, Address, Case, Debtor, ImportRun
 from .services import append_event
 
 REQUIRED_COLUMNS = ("account_number", "debtor_name", "address_line", "balance", "overdue_amount", "days_past_due")
 MAX_BYTES = 20 * 1024 * 1024
+CHUNK_ROWS = 200  # rows per transaction: a fraction of a second of write lock
 
 
 class ImportRow(ma.Schema):
@@ -89,47 +98,118 @@ def parse_csv(raw: bytes) -> list[dict]:
         abort(422, f"The file is not valid CSV: {exc}.", errors={"file": [str(exc)]})
 
 
+# --- import runs: chunked transactions with progress (cases and payments) ------------------
+
+
+def start_import_run(*, kind: str, raw: bytes, total_rows: int, actor_id: int | None, counts: dict) -> ImportRun:
+    run = ImportRun(kind=kind, actor_id=actor_id, file_sha256=sha256_hex(raw), total_rows=total_rows, counts=dict(counts))
+    db.session.add(run)
+    db.session.commit()
+    return run
+
+
+def record_progress(run: ImportRun, *, processed_rows: int, counts: dict) -> None:
+    """Part of the chunk's transaction: the rows and the progress saying so commit together."""
+    run.processed_rows = processed_rows
+    run.counts = dict(counts)
+    run.updated_at = utcnow()
+
+
+def finish_import_run(run: ImportRun, *, rejected_rows: list) -> None:
+    run.status = "done"
+    run.rejected_rows = rejected_rows
+    run.pending_case_ids = []
+    run.updated_at = run.finished_at = utcnow()
+
+
+@contextmanager
+def failing_marks(run: ImportRun):
+    """An error part-way marks the run failed (its applied chunks stay) and goes on up."""
+    try:
+        yield
+    except BaseException as exc:
+        db.session.rollback()
+        run.status = "failed"
+        run.error = f"{type(exc).__name__}: {exc}"[:255]
+        run.updated_at = utcnow()
+        try:
+            db.session.commit()
+        except DBAPIError:  # the database itself failed: the run stays "running", its updated_at stale
+            db.session.rollback()
+        raise
+
+
+def chunks(rows: list, size: int):
+    """(row number, row) in lists of `size`; row 1 is the header."""
+    numbered = list(enumerate(rows, start=2))
+    for start in range(0, len(numbered), size):
+        yield numbered[start:start + size]
+
+
+def get_import_run(*, kind: str, import_id: int) -> ImportRun:
+    run = db.session.get(ImportRun, import_id)
+    if run is None or run.kind != kind:
+        abort(404, "No such import.")
+    return run
+
+
+# --- cases -------------------------------------------------------------------------------------
+
+
 def import_cases(*, raw: bytes, actor_id: int | None) -> dict:
     rows = parse_csv(raw)
     schema = ImportRow()
-    branches = {b.code: b for b in db.session.scalars(select(Branch))}
     report = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0, "needs_geocode": 0, "rows": []}
+    counts = {k: v for k, v in report.items() if k != "rows"}
+    run = start_import_run(kind="cases", raw=raw, total_rows=len(rows), actor_id=actor_id, counts=counts)
     seen: set[str] = set()
-    for number, row in enumerate(rows, start=2):  # row 1 is the header
-        extra = row.pop(None, None)
-        entry = {"row": number, "account_number": (row.get("account_number") or "").strip() or None, "errors": {}}
-        try:
-            if extra:
-                raise ma.ValidationError({"_row": ["more values than columns"]})
-            data = schema.load(row)
-            if data["account_number"] in seen:
-                raise ma.ValidationError({"account_number": ["appears twice in this file"]})
-            errors = {}
-            if data["branch_code"] and data["branch_code"] not in branches:
-                errors["branch_code"] = [f"unknown branch {data['branch_code']}"]
-            owner = None
-            if data["owner_username"]:
-                owner = db.session.scalar(select(User).where(User.username == data["owner_username"]))
-                if owner is None or owner.role not in ("owner", "admin"):
-                    errors["owner_username"] = ["no case owner with that username"]
-            if errors:
-                raise ma.ValidationError(errors)
-        except ma.ValidationError as exc:
-            entry.update(status="rejected", errors=exc.normalized_messages(), case_id=None)
-            report["rejected"] += 1
-            report["rows"].append(entry)
-            continue
-        seen.add(data["account_number"])
-        status, case, address = _upsert(data, branches.get(data["branch_code"]), owner, actor_id)
-        entry.update(status=status, case_id=case.id, geocode_status=address.geocode_status)
-        report[status] += 1
-        if address.geocode_status == "needs_geocode":
-            report["needs_geocode"] += 1
-        report["rows"].append(entry)
-    if report["needs_geocode"]:
-        queue_geocoding()  # handed over when the rows are committed
-    db.session.commit()
+    with failing_marks(run):
+        for chunk in chunks(rows, CHUNK_ROWS):
+            branches = {b.code: b for b in db.session.scalars(select(Branch))}
+            to_geocode = 0
+            for number, row in chunk:
+                entry = _import_case_row(number, row, schema, branches, seen, actor_id)
+                report[entry["status"]] += 1
+                if entry.get("geocode_status") == "needs_geocode":
+                    to_geocode += 1
+                report["rows"].append(entry)
+            report["needs_geocode"] += to_geocode
+            if to_geocode:
+                queue_geocoding()  # handed over when this chunk's rows are committed
+            record_progress(run, processed_rows=chunk[-1][0] - 1, counts={k: report[k] for k in counts})
+            db.session.commit()
+        finish_import_run(run, rejected_rows=[r for r in report["rows"] if r["status"] == "rejected"])
+        db.session.commit()
+    report["import_id"] = run.id
     return report
+
+
+def _import_case_row(number: int, row: dict, schema: ImportRow, branches: dict, seen: set, actor_id: int | None) -> dict:
+    extra = row.pop(None, None)
+    entry = {"row": number, "account_number": (row.get("account_number") or "").strip() or None, "errors": {}}
+    try:
+        if extra:
+            raise ma.ValidationError({"_row": ["more values than columns"]})
+        data = schema.load(row)
+        if data["account_number"] in seen:
+            raise ma.ValidationError({"account_number": ["appears twice in this file"]})
+        errors = {}
+        if data["branch_code"] and data["branch_code"] not in branches:
+            errors["branch_code"] = [f"unknown branch {data['branch_code']}"]
+        owner = None
+        if data["owner_username"]:
+            owner = db.session.scalar(select(User).where(User.username == data["owner_username"]))
+            if owner is None or owner.role not in ("owner", "admin"):
+                errors["owner_username"] = ["no case owner with that username"]
+        if errors:
+            raise ma.ValidationError(errors)
+    except ma.ValidationError as exc:
+        entry.update(status="rejected", errors=exc.normalized_messages(), case_id=None)
+        return entry
+    seen.add(data["account_number"])
+    status, case, address = _upsert(data, branches.get(data["branch_code"]), owner, actor_id)
+    entry.update(status=status, case_id=case.id, geocode_status=address.geocode_status)
+    return entry
 
 
 def _locate(data: dict, branch: Branch | None) -> dict:

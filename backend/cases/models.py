@@ -193,6 +193,28 @@ class Note(db.Model):
     review_flag: Mapped[str | None] = mapped_column(String(255))
 
 
+class ImportRun(db.Model):
+    """One CSV import (cases or payments) as it runs: applied in chunks, each its own short
+    transaction, so this record shows how far it got (docs/import.md)."""
+
+    __tablename__ = "import_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # cases | payments
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    file_sha256: Mapped[str] = mapped_column(String(64))  # which file it was
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | done | failed | resumed
+    total_rows: Mapped[int] = mapped_column(default=0)
+    processed_rows: Mapped[int] = mapped_column(default=0)
+    counts: Mapped[dict] = mapped_column(db.JSON, default=dict)
+    rejected_rows: Mapped[list] = mapped_column(db.JSON, default=list)
+    # payments: cases whose promises wait for the evaluation at the end of the import
+    pending_case_ids: Mapped[list] = mapped_column(db.JSON, default=list)
+    error: Mapped[str | None] = mapped_column(String(255))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
 feed.watch(Case, lambda case: {"case": {case.id}})
 feed.watch(CaseFlag)
 feed.watch(Note)

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from ..auth.guard import ANY_ROLE, roles
 from ..common import paginate
 from ..extensions import db
-from .importing import import_cases
+from .importing import get_import_run, import_cases
 from .models import TimelineEvent
 from .schemas import (
     CasePageSchema,
@@ -18,6 +18,7 @@ from .schemas import (
     FlagSchema,
     ImportFileSchema,
     ImportReportSchema,
+    ImportRunSchema,
     TimelineEventSchema,
     TimelineSchema,
 )
@@ -116,3 +117,12 @@ def post_import(args):
     upload = args["file"]
     raw = upload.read() if hasattr(upload, "read") else bytes(upload)
     return import_cases(raw=raw, actor_id=g.user.id)
+
+
+@blp.route("/imports/<int:import_id>", methods=["GET"])
+@roles("owner", "admin")
+@blp.response(200, ImportRunSchema)
+@blp.alt_response(404, description="No such case import")
+def get_import(import_id):
+    """A case import's progress: rows applied so far, counts, and when done the rejected rows"""
+    return get_import_run(kind="cases", import_id=import_id)

@@ -157,6 +157,24 @@ class ImportReportSchema(ma.Schema):
     rejected = ma.fields.Integer()
     needs_geocode = ma.fields.Integer()
     rows = ma.fields.List(ma.fields.Nested(ImportRowSchema))
+    import_id = ma.fields.Integer(metadata={"description": "the import's record: GET /api/cases/imports/<id>"})
+
+
+class ImportRunSchema(ma.Schema):
+    """An import as it runs (or ran): its chunks commit one by one."""
+
+    id = ma.fields.Integer()
+    kind = ma.fields.String(metadata={"description": "cases | payments"})
+    status = ma.fields.String(metadata={"description": "running | done | failed | resumed (a later import finished its work)"})
+    total_rows = ma.fields.Integer()
+    processed_rows = ma.fields.Integer(metadata={"description": "rows applied and committed so far"})
+    counts = ma.fields.Dict(metadata={"description": "rows per outcome so far"})
+    rejected_rows = ma.fields.List(ma.fields.Dict(), metadata={"description": "when done: the rejected rows with their errors"})
+    error = ma.fields.String(allow_none=True)
+    file_sha256 = ma.fields.String()
+    started_at = UTCDateTime()
+    updated_at = UTCDateTime()
+    finished_at = UTCDateTime(allow_none=True)
 
 
 class ImportFileSchema(ma.Schema):

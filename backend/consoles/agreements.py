@@ -57,15 +57,22 @@ def verification_code(terms_hash: str) -> str:
 
 
 def verify_agreement(*, code: str, terms_hash: str) -> dict:
-    """A code is valid when it was made from this hash here and a plan carries the hash."""
+    """A code is valid when it was made from this hash here and a plan carries the hash.
+
+    Only a right code opens the record: a wrong one gets the same answer whether or not the
+    hash was ever used, so the public check cannot be used to probe for signed terms."""
     terms_hash = terms_hash.lower()
     given = code.replace("-", "").upper()
     expected = verification_code(terms_hash).replace("-", "")
+    if not hmac.compare_digest(given, expected):
+        return {"valid": False, "terms_hash": terms_hash}
     plan_id = db.session.scalar(select(RepaymentPlan.id).where(RepaymentPlan.terms_hash == terms_hash).limit(1))
-    signed = plan_id is not None and db.session.scalar(
+    if plan_id is None:
+        return {"valid": False, "terms_hash": terms_hash}
+    signed = db.session.scalar(
         select(Signature.id).where(Signature.terms_hash == terms_hash, Signature.refused.is_(False)).limit(1)
     ) is not None
-    return {"valid": hmac.compare_digest(given, expected) and plan_id is not None, "terms_hash": terms_hash, "signed": signed}
+    return {"valid": True, "terms_hash": terms_hash, "signed": signed}
 
 
 def find_cjk_font() -> str | None:

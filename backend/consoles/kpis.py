@@ -5,8 +5,6 @@ outcomes, plans and their promise tracks (kept / broken as the payment feed deci
 payment feed itself, check-in coordinates, notes, escalation tickets and quarantined sync
 records. Each rate carries its numerator and denominator so a reader can check it.
 """
-import csv
-import io
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -19,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from ..cases.models import Case, Note
 from ..common import to_utc_naive
+from ..csvexport import csv_text
 from ..escalations.models import EscalationTicket
 from ..extensions import db
 from ..org.models import Agent
@@ -312,24 +311,21 @@ def _collected(scoped, agent_id, tally: _Tally, date_from: date, date_to: date) 
 
 def kpi_csv(report: dict) -> str:
     """One row per agent and a total row; counts, then each rate with its value."""
-    out = io.StringIO()
-    writer = csv.writer(out)
     rate_keys = [d["key"] for d in report["definitions"]]
-    writer.writerow(["agent_id", "agent", "branch_id", "from", "to", *COUNTS, *rate_keys])
     f = report["filters"]
 
-    def emit(row, label):
-        writer.writerow([
+    def row_of(row, label):
+        return [
             row.get("agent_id") or "", label, row.get("branch_id") or "", f["from"], f["to"],
             *(_fmt(row["counts"][name]) for name in COUNTS),
             *("" if row["rates"][k]["value"] is None else _fmt(row["rates"][k]["value"]) for k in rate_keys),
-        ])
+        ]
 
-    for row in report["agents"]:
-        emit(row, row["agent"])
-    emit(report["totals"], "TOTAL")
+    rows = [["agent_id", "agent", "branch_id", "from", "to", *COUNTS, *rate_keys]]
+    rows += [row_of(row, row["agent"]) for row in report["agents"]]
+    rows.append(row_of(report["totals"], "TOTAL"))
     # a byte-order mark so spreadsheet programs read the Chinese names as UTF-8
-    return "\ufeff" + out.getvalue()
+    return "\ufeff" + csv_text(rows)
 
 
 def _fmt(value: float) -> str:

@@ -2,7 +2,7 @@
 from sqlalchemy import select
 
 from ..auth.models import User
-from ..auth.services import audit, create_user, hash_password, revoke_user_tokens
+from ..auth.services import audit, create_user, revoke_user_tokens, set_password
 from ..errors import abort
 from ..extensions import db
 from .models import Agent, Branch
@@ -29,12 +29,11 @@ def add_user(*, actor: User, **fields) -> User:
 
 
 def update_user(*, user: User, actor: User, changes: dict) -> User:
-    """Name, locale, role, password or active state; a new password or a disabled account signs
-    every device out."""
+    """Name, locale, role, password or active state; a new password (checked against the deny
+    list, lifting the sign-in throttle) or a disabled account signs every device out."""
     changes = dict(changes)
     if "password" in changes:
-        user.password_hash = hash_password(changes.pop("password"))
-        revoke_user_tokens(user=user, reason="password changed")
+        set_password(user=user, password=changes.pop("password"))
     for key, value in changes.items():
         setattr(user, key, value)
     if changes.get("active") is False:

@@ -22,6 +22,8 @@ from .schemas import (
     PromisePageSchema,
     PromiseQuerySchema,
 )
+from ..cases.importing import get_import_run
+from ..cases.schemas import ImportRunSchema
 from .services import close_follow_up, evaluate_promises, import_payments
 
 blp = Blueprint("payments", __name__, url_prefix="/api", description="Payment feed, promises and follow-ups")
@@ -38,6 +40,15 @@ def post_payments_import(query, args):
     upload = args["file"]
     raw = upload.read() if hasattr(upload, "read") else bytes(upload)
     return import_payments(raw=raw, actor_id=g.user.id, as_of=query.get("as_of"))
+
+
+@blp.route("/payments/imports/<int:import_id>", methods=["GET"])
+@roles("owner", "admin")
+@blp.response(200, ImportRunSchema)
+@blp.alt_response(404, description="No such payment import")
+def get_payments_import(import_id):
+    """A payment import's progress: rows applied so far, counts, and when done the rejected rows"""
+    return get_import_run(kind="payments", import_id=import_id)
 
 
 @blp.route("/payments", methods=["GET"])

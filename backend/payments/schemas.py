@@ -19,6 +19,7 @@ class PaymentImportReportSchema(ma.Schema):
     rejected = ma.fields.Integer()
     rows = ma.fields.List(ma.fields.Dict())
     promises = ma.fields.Dict(metadata={"description": "promise states reached by the touched cases"})
+    import_id = ma.fields.Integer(metadata={"description": "the import's record: GET /api/payments/imports/<id>"})
 
 
 class PaymentQuerySchema(PageArgs):

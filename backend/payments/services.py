@@ -15,10 +15,11 @@ from decimal import Decimal
 
 import marshmallow as ma
 from marshmallow import validate
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from ..cases.models import Account, Case
+from ..cases.importing import chunks, failing_marks, finish_import_run, record_progress, start_import_run
+from ..cases.models import Account, Case, ImportRun
 from ..cases.services import append_event
 from ..common import utcnow
 from ..errors import abort
@@ -31,6 +32,7 @@ from .models import TERMINAL_STATES, FollowUp, Payment, PaymentAllocation, Promi
 
 REQUIRED_COLUMNS = ("reference", "account_number", "amount", "paid_on")
 MAX_BYTES = 20 * 1024 * 1024
+CHUNK_ROWS = 200  # rows per transaction (also cases per promise-evaluation transaction)
 FOLLOW_UP_HORIZON_DAYS = 14
 ZERO = Decimal("0.00")
 
@@ -79,34 +81,83 @@ def _read_csv(raw: bytes) -> list[dict]:
 
 
 def import_payments(*, raw: bytes, actor_id: int | None, as_of: date | None = None) -> dict:
-    """Import a payment feed; a reference seen before is a duplicate (or a conflict if it differs)."""
+    """Import a payment feed; a reference seen before is a duplicate (or a conflict if it differs).
+
+    Rows are applied and allocated in chunks of CHUNK_ROWS, each its own transaction with the
+    progress on the ImportRun. Promises are decided once every row is in (a later row may be
+    the payment that keeps one), over the touched cases — and over those of earlier payment
+    imports that were cut off before they got there, so importing the file again finishes them."""
     rows = _read_csv(raw)
     report = {"created": 0, "duplicate": 0, "rejected": 0, "rows": []}
+    counts = {k: 0 for k in ("created", "duplicate", "rejected")}
+    run = start_import_run(kind="payments", raw=raw, total_rows=len(rows), actor_id=actor_id, counts=counts)
     touched: set[int] = set()
     schema = PaymentRow()
-    for number, row in enumerate(rows, start=2):  # row 1 is the header
-        try:
-            data = schema.load(row)
-        except ma.ValidationError as exc:
-            report["rejected"] += 1
-            report["rows"].append({"row": number, "reference": (row.get("reference") or "").strip(), "status": "rejected", "errors": exc.messages})
-            continue
-        status, errors, payment = _import_row(data, actor_id)
-        report[status] += 1
-        entry = {"row": number, "reference": data["reference"], "status": status}
-        if errors:
-            entry["errors"] = errors
-        if payment is not None:
-            entry["payment_id"] = payment.id
-            if status == "created" and payment.case_id:
-                touched.add(payment.case_id)
-        report["rows"].append(entry)
-    db.session.flush()
-    for case_id in sorted(touched):
-        allocate_case_payments(case=db.session.get(Case, case_id))
-    report["promises"] = evaluate_promises(as_of=as_of or date.today(), case_ids=sorted(touched)) if touched else {}
-    db.session.commit()
+    with failing_marks(run):
+        for chunk in chunks(rows, CHUNK_ROWS):
+            chunk_touched: set[int] = set()
+            for number, row in chunk:
+                entry, case_id = _import_payment_row(number, row, schema, actor_id)
+                report[entry["status"]] += 1
+                report["rows"].append(entry)
+                if case_id is not None:
+                    chunk_touched.add(case_id)
+            db.session.flush()
+            for case_id in sorted(chunk_touched):
+                allocate_case_payments(case=db.session.get(Case, case_id))
+            touched |= chunk_touched
+            run.pending_case_ids = sorted(touched)
+            record_progress(run, processed_rows=chunk[-1][0] - 1, counts={k: report[k] for k in counts})
+            db.session.commit()
+        earlier = _cut_off_payment_imports(excluding=run.id)
+        for previous in earlier:
+            touched.update(previous.pending_case_ids)
+        promises: dict[str, int] = defaultdict(int)
+        case_ids = sorted(touched)
+        for start in range(0, len(case_ids), CHUNK_ROWS):
+            for state, number in evaluate_promises(as_of=as_of or date.today(), case_ids=case_ids[start:start + CHUNK_ROWS]).items():
+                promises[state] += number
+            db.session.commit()
+        report["promises"] = dict(promises)
+        for previous in earlier:
+            previous.status = "resumed"
+            previous.pending_case_ids = []
+        finish_import_run(run, rejected_rows=[r for r in report["rows"] if r["status"] == "rejected"])
+        db.session.commit()
+    report["import_id"] = run.id
     return report
+
+
+def _import_payment_row(number: int, row: dict, schema: PaymentRow, actor_id: int | None) -> tuple[dict, int | None]:
+    """The row's report entry, and the case whose payments it added to (or None)."""
+    try:
+        data = schema.load(row)
+    except ma.ValidationError as exc:
+        return {"row": number, "reference": (row.get("reference") or "").strip(), "status": "rejected", "errors": exc.messages}, None
+    status, errors, payment = _import_row(data, actor_id)
+    entry = {"row": number, "reference": data["reference"], "status": status}
+    if errors:
+        entry["errors"] = errors
+    if payment is None:
+        return entry, None
+    entry["payment_id"] = payment.id
+    return entry, payment.case_id if status == "created" and payment.case_id else None
+
+
+# an import whose progress has not moved for this long is no longer running: it was cut off
+STALLED_AFTER = timedelta(minutes=10)
+
+
+def _cut_off_payment_imports(*, excluding: int) -> list[ImportRun]:
+    """Earlier payment imports that stopped before deciding their cases' promises."""
+    stalled = utcnow() - STALLED_AFTER
+    runs = db.session.scalars(
+        select(ImportRun).where(
+            ImportRun.kind == "payments", ImportRun.id != excluding,
+            or_(ImportRun.status == "failed", and_(ImportRun.status == "running", ImportRun.updated_at < stalled)),
+        )
+    ).all()
+    return [r for r in runs if r.pending_case_ids]
 
 
 def _import_row(data: dict, actor_id: int | None):

@@ -55,11 +55,10 @@ def post_reject(args, plan_id):
 
 @blp.route("/blobs/<string:sha256>", methods=["GET"])
 @roles(*ANY_ROLE)
-@blp.response(200, content_type="image/png", description="The attachment's bytes (content-addressed, immutable)")
+@blp.response(200, content_type="image/png", description="The attachment's bytes (personal data: never stored by caches)")
 def get_blob(sha256):
     """A signature image by its SHA-256 (only for users who may see its case)"""
     blob = get_blob_for_user(sha256, user=g.user)
     response = Response(blob.data, mimetype=blob.content_type)
-    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
-    response.set_etag(blob.sha256)
+    response.headers["Cache-Control"] = "private, no-store"
     return response

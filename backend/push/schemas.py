@@ -1,5 +1,4 @@
 """Push API shapes. A browser's PushSubscription.toJSON() loads as it is."""
-import ipaddress
 import re
 from base64 import urlsafe_b64decode
 from datetime import datetime, timezone
@@ -10,9 +9,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from flask import current_app
 
 from ..common import UTCDateTime
+from .addresses import is_loopback, looks_private
 
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
-_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def decode_b64url(value: str) -> bytes:
@@ -43,7 +42,8 @@ def _validate_auth(value: str) -> None:
 
 
 def _validate_endpoint(value: str) -> None:
-    """https to a named push service; loopback http only when the setting allows it (tests, local runs)."""
+    """https to a public push service; loopback http only when the setting allows it (tests, local
+    runs). The host is resolved here and again at every send (backend/push/addresses.py)."""
     allow_local = bool(current_app.config.get("PUSH_ALLOW_INSECURE_ENDPOINTS"))
     expected = "an https URL of a push service" + (" (or http://127.0.0.1 / localhost)" if allow_local else "")
     try:
@@ -54,18 +54,11 @@ def _validate_endpoint(value: str) -> None:
         raise ma.ValidationError(f"Must be {expected}.") from exc
     if parts.username or parts.password or not host:
         raise ma.ValidationError(f"Must be {expected}.")
-    if allow_local and host in _LOOPBACK_HOSTS and parts.scheme in ("http", "https"):
+    if allow_local and parts.scheme in ("http", "https") and is_loopback(host):
         return
-    if parts.scheme != "https" or host in _LOOPBACK_HOSTS or _is_private_ip(host):
+    if parts.scheme != "https" or looks_private(host, allow_loopback=False):
         # the server POSTs to this URL: never to itself or the private network
-        raise ma.ValidationError(f"Must be {expected}.")
-
-
-def _is_private_ip(host: str) -> bool:
-    try:
-        return not ipaddress.ip_address(host).is_global
-    except ValueError:
-        return False  # a host name
+        raise ma.ValidationError(f"Must be {expected}, at a public address.")
 
 
 class KeysSchema(ma.Schema):

@@ -21,7 +21,8 @@ from sqlalchemy import select
 from .. import metrics
 from ..common import utcnow
 from ..extensions import db
-from ..jobs import enqueue
+from ..jobs import enqueue, uses_rq
+from .addresses import pinned_session
 from .models import PushSubscription
 from .vapid import get_vapid
 
@@ -93,22 +94,27 @@ def _attempt(subscription_id: int, message: dict, attempt: int) -> float | None:
     headers = {"Urgency": kind.urgency}
     if message.get("topic"):
         headers["Topic"] = message["topic"]
+    # the endpoint came from a browser: connect only to a public address, the one checked
+    # (backend/push/addresses.py), and take a redirect as the answer, not follow it
+    allow_loopback = bool(current_app.config.get("PUSH_ALLOW_INSECURE_ENDPOINTS"))
     try:
-        webpush(
-            subscription_info=subscription.subscription_info(),
-            data=json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
-            vapid_private_key=get_vapid(current_app),
-            vapid_claims={"sub": current_app.config["VAPID_SUBJECT"]},  # aud and exp are filled per endpoint
-            ttl=kind.ttl,
-            headers=headers,
-            timeout=float(current_app.config.get("PUSH_TIMEOUT_S", 10)),
-        )
+        with pinned_session(allow_loopback=allow_loopback) as session:
+            webpush(
+                subscription_info=subscription.subscription_info(),
+                data=json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+                vapid_private_key=get_vapid(current_app),
+                vapid_claims={"sub": current_app.config["VAPID_SUBJECT"]},  # aud and exp are filled per endpoint
+                ttl=kind.ttl,
+                headers=headers,
+                timeout=float(current_app.config.get("PUSH_TIMEOUT_S", 10)),
+                requests_session=session,
+            )
     except WebPushException as exc:
         status = exc.response.status_code if exc.response is not None else None
         return _failed(subscription, status, exc, attempt)
     except requests.RequestException as exc:  # time-out, refused, reset: the service may come back
         return _failed(subscription, None, exc, attempt, transient=True)
-    except Exception as exc:  # e.g. a bad VAPID subject: recorded on the row, not retried
+    except Exception as exc:  # e.g. a bad VAPID subject, a non-public address: recorded on the row, not retried
         return _failed(subscription, None, exc, attempt)
     metrics.count_push("sent")
     subscription.last_success_at = utcnow()

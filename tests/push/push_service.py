@@ -55,6 +55,7 @@ class PushService:
         self.received: list[Received] = []
         self.statuses: dict[str, list[int]] = {}
         self.delays: dict[str, float] = {}
+        self.locations: dict[str, str] = {}  # a Location header to send for a path (redirects)
         self._lock = threading.Lock()
         service = self
 
@@ -67,6 +68,8 @@ class PushService:
                     queue = service.statuses.get(self.path) or [201]
                     status = queue.pop(0) if len(queue) > 1 else queue[0]
                 self.send_response(status)
+                if self.path in service.locations:
+                    self.send_header("Location", service.locations[self.path])
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
