@@ -1,19 +1,18 @@
 """What a new password must not be: one of the commonest passwords, or the username.
 
 Length (8–256) is the schema's; anything else about the characters is left to the person
-(OWASP ASVS 2.1.9: no composition rules). The deny list ships in data/ (see its README).
+(OWASP ASVS 2.1.9: no composition rules). The deny list (OWASP ASVS 2.1.7, checked offline,
+no network service asked) is the 30,000 most common passwords from breach corpora that the
+zxcvbn package ships as its "passwords" frequency list.
 """
-import gzip
 from functools import lru_cache
-from pathlib import Path
 
-COMMON_PASSWORDS = Path(__file__).parent / "data" / "common-passwords.txt.gz"
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 
 @lru_cache(maxsize=1)
 def _common() -> frozenset[str]:
-    with gzip.open(COMMON_PASSWORDS, "rt", encoding="utf-8") as lines:
-        return frozenset(line.strip() for line in lines if line.strip())
+    return frozenset(FREQUENCY_LISTS["passwords"])
 
 
 def password_problems(password: str, username: str | None) -> list[str]:
