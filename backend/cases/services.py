@@ -196,7 +196,7 @@ def _rung_worked(case: Case, rung: str) -> bool:
     return bool(db.session.scalar(select(exists().where(Outcome.case_id == case.id))))
 
 
-def record_contact(*, case: Case, channel: str, at: datetime | None, result: str, note: str, actor_id: int) -> TimelineEvent:
+def record_contact(*, case: Case, channel: str, at: datetime | None, result: str, note: str, actor_id: int | None) -> TimelineEvent:
     """A contact attempt of the phone or letter rung (call, SMS, letter) as a case event."""
     return append_event(case=case, kind=f"contact.{channel}", actor_id=actor_id,
                         data={"channel": channel, "at": (at or utcnow()).isoformat(), "result": result, "note": note})

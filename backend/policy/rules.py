@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from ..cases.models import Account, Case
+from ..cases.models import RUNG_WORK, Account, Case, TimelineEvent
 from ..common import canonical_json, sha256_hex, to_utc_naive, utcnow
 from ..escalations.models import KINDS as ESCALATION_KINDS
 from ..extensions import db
@@ -272,7 +272,26 @@ def _cool_off_findings(case: Case, day: date, cool_off_days: int) -> list[Findin
 def stage_findings(case: Case) -> list[Finding]:
     if case.stage not in VISIT_STAGES:
         return [Finding("ladder", f"Case is at the {case.stage} stage; only field- and legal-stage cases get visits.")]
-    return []
+    return contact_findings(case)
+
+
+# the early rungs' work: a contact attempt recorded on the case (API or import)
+_CONTACT_KINDS = tuple(f"contact.{channel}" for channels in RUNG_WORK.values() for channel in channels)
+
+
+def contact_findings(case: Case) -> list[Finding]:
+    """Where the profile says so (`visit_requires_contact`), a visit needs a phone call, SMS or
+    letter on the case's record first: the door is not the first rung."""
+    if not effective_settings(jurisdiction_for(case))["visit_requires_contact"]:
+        return []
+    contacted = db.session.scalar(
+        select(func.count(TimelineEvent.id)).where(TimelineEvent.case_id == case.id, TimelineEvent.kind.in_(_CONTACT_KINDS))
+    )
+    if contacted:
+        return []
+    return [Finding("ladder", "No phone call, SMS or letter is on the case's record; in this jurisdiction a visit "
+                              "comes after one (record it: POST /api/cases/<id>/contacts or the case import).",
+                    extra={"setting": "visit_requires_contact"})]
 
 
 # --- ASSIGN and ROUTE -------------------------------------------------------------------------
