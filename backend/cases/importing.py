@@ -12,17 +12,17 @@ from decimal import Decimal
 
 import marshmallow as ma
 from marshmallow import validate
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import DBAPIError
 
 from ..auth.models import User
-from ..common import sha256_hex, utcnow
+from ..common import UTCDateTime, sha256_hex, utcnow
 from ..errors import abort
 from ..extensions import db
 from ..geo.services import queue_geocoding, timezone_at
 from ..org.models import Branch
-from .models import STAGES, Account, Address, Case, Debtor, ImportRun
-from .services import append_event
+from .models import CONTACT_CHANNELS, STAGES, Account, Address, Case, Debtor, ImportRun, TimelineEvent
+from .services import append_event, record_contact
 
 REQUIRED_COLUMNS = ("account_number", "debtor_name", "address_line", "balance", "overdue_amount", "days_past_due")
 MAX_BYTES = 20 * 1024 * 1024
@@ -52,6 +52,11 @@ class ImportRow(ma.Schema):
     stage = ma.fields.String(load_default="field", validate=validate.OneOf(STAGES))
     branch_code = ma.fields.String(load_default="")
     owner_username = ma.fields.String(load_default="")
+    # a contact attempt of the early rungs (the ladder's work), recorded as the case event
+    contact_channel = ma.fields.String(load_default=None, validate=validate.OneOf(CONTACT_CHANNELS))
+    contact_at = UTCDateTime(load_default=None)
+    contact_result = ma.fields.String(load_default="", validate=validate.Length(max=64))
+    contact_note = ma.fields.String(load_default="", validate=validate.Length(max=2000))
 
     @ma.pre_load
     def _blank_is_missing(self, data, **kwargs):
@@ -63,6 +68,17 @@ class ImportRow(ma.Schema):
             raise ma.ValidationError("give both lat and lon, or neither", "lat")
         if data.get("overdue_amount", 0) > data.get("balance", 0):
             raise ma.ValidationError("cannot exceed balance", "overdue_amount")
+
+    @ma.validates_schema
+    def _contact_complete(self, data, **kwargs):
+        if data.get("contact_channel") is None:
+            if data.get("contact_at") or data.get("contact_result") or data.get("contact_note"):
+                raise ma.ValidationError("which channel the contact used: " + ", ".join(CONTACT_CHANNELS), "contact_channel")
+            return
+        if data.get("contact_at") is None:
+            raise ma.ValidationError("when the contact was made (ISO 8601 with offset)", "contact_at")
+        if data["contact_at"] > utcnow():
+            raise ma.ValidationError("a contact cannot be in the future", "contact_at")
 
 
 def mask_card(number: str) -> str:
@@ -208,8 +224,23 @@ def _import_case_row(number: int, row: dict, schema: ImportRow, branches: dict, 
         return entry
     seen.add(data["account_number"])
     status, case, address = _upsert(data, branches.get(data["branch_code"]), owner, actor_id)
+    if data["contact_channel"] and _record_contact_once(case, data, actor_id) and status == "unchanged":
+        status = "updated"
     entry.update(status=status, case_id=case.id, geocode_status=address.geocode_status)
     return entry
+
+
+def _record_contact_once(case: Case, data: dict, actor_id: int | None) -> bool:
+    """The row's contact attempt as a `contact.<channel>` event, unless that channel at that time is
+    already on the case (re-importing the file records nothing twice). True when recorded."""
+    kind, at = f"contact.{data['contact_channel']}", data["contact_at"].isoformat()
+    known = db.session.scalar(select(exists().where(
+        TimelineEvent.case_id == case.id, TimelineEvent.kind == kind, TimelineEvent.data["at"].as_string() == at)))
+    if known:
+        return False
+    record_contact(case=case, channel=data["contact_channel"], at=data["contact_at"], result=data["contact_result"],
+                   note=data["contact_note"], actor_id=actor_id)
+    return True
 
 
 def _locate(data: dict, branch: Branch | None) -> dict:

@@ -7,6 +7,7 @@ from ..common import paginate
 from ..extensions import db
 from .importing import get_import_run, import_cases
 from .models import TimelineEvent
+from .projection import project_case, project_chain, project_event
 from .schemas import (
     CasePageSchema,
     CaseQuerySchema,
@@ -34,15 +35,16 @@ blp = Blueprint("cases", __name__, url_prefix="/api/cases", description="Case re
 def get_cases(args):
     """Cases, filtered and paginated (an agent sees only its own visits' cases)"""
     page, per_page = args.pop("page"), args.pop("per_page")
-    return paginate(list_cases(user=g.user, **args), page, per_page)
+    result = paginate(list_cases(user=g.user, **args), page, per_page)
+    return {**result, "items": [project_case(case, g.user) for case in result["items"]]}
 
 
 @blp.route("/<int:case_id>", methods=["GET"])
 @roles(*ANY_ROLE)
 @blp.response(200, CaseSchema)
 def get_case(case_id):
-    """One case with its account, debtor and active flags"""
-    return get_case_for_user(case_id, user=g.user)
+    """One case with its account, debtor and active flags (an agent: no account number, phone or identity digits)"""
+    return project_case(get_case_for_user(case_id, user=g.user), g.user)
 
 
 @blp.route("/<int:case_id>", methods=["PATCH"])
@@ -56,7 +58,7 @@ def patch_case(args, case_id):
     version, reason, skip = args.pop("version"), args.pop("reason"), args.pop("skip")
     update_case(case=case, changes=args, version=version, reason=reason, actor=g.user, skip=skip)
     db.session.commit()
-    return case
+    return project_case(case, g.user)
 
 
 @blp.route("/<int:case_id>/contacts", methods=["POST"])
@@ -75,12 +77,14 @@ def post_contact(args, case_id):
 @roles(*ANY_ROLE)
 @blp.response(200, TimelineSchema)
 def get_timeline(case_id):
-    """The case's append-only timeline and whether its hash chain verifies"""
+    """The case's append-only timeline and whether its hash chain verifies (an agent: hidden fields
+    read `hidden` and no chain material is shown; the verdict is the server's)"""
     case = get_case_for_user(case_id, user=g.user)
     events = db.session.scalars(
         select(TimelineEvent).where(TimelineEvent.case_id == case.id).order_by(TimelineEvent.seq)
     ).all()
-    return {"case_id": case.id, "chain": verify_timeline(case_id=case.id), "events": events}
+    return {"case_id": case.id, "chain": project_chain(verify_timeline(case_id=case.id), g.user),
+            "events": [project_event(event, g.user) for event in events]}
 
 
 @blp.route("/<int:case_id>/flags", methods=["POST"])

@@ -1,5 +1,4 @@
 import marshmallow as ma
-from flask import g
 from marshmallow import validate
 
 from ..common import PageArgs, UTCDateTime, page_schema
@@ -22,23 +21,20 @@ class AddressSchema(ma.Schema):
 class DebtorSchema(ma.Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()
-    phone = ma.fields.String()
+    phone = ma.fields.String(allow_none=True, metadata={"description": "null for agents (R15)"})
     language = ma.fields.String()
     addresses = ma.fields.List(ma.fields.Nested(AddressSchema))
 
 
 class AccountSchema(ma.Schema):
-    account_number = ma.fields.Method("_number")
+    """Dumps cases.projection.project_account: what the viewer may see of the account."""
+    account_number = ma.fields.String(allow_none=True, metadata={"description": "null for agents (R15)"})
     card_masked = ma.fields.String()
     currency = ma.fields.String()
     balance = ma.fields.Decimal(as_string=True)
     overdue_amount = ma.fields.Decimal(as_string=True)
     days_past_due = ma.fields.Integer()
     bucket = ma.fields.String()
-
-    def _number(self, account):
-        # agents get the masked card only (R15: data minimised on devices)
-        return None if g.user.role == "agent" else account.account_number
 
 
 class FlagSchema(ma.Schema):
@@ -52,6 +48,7 @@ class FlagSchema(ma.Schema):
 
 
 class CaseSchema(ma.Schema):
+    """Dumps cases.projection.project_case: the case as its viewer may see it."""
     id = ma.fields.Integer()
     stage = ma.fields.String()
     version = ma.fields.Integer()
@@ -59,14 +56,11 @@ class CaseSchema(ma.Schema):
     owner_id = ma.fields.Integer(allow_none=True)
     account = ma.fields.Nested(AccountSchema)
     debtor = ma.fields.Nested(DebtorSchema)
-    flags = ma.fields.Method("_flags")
+    flags = ma.fields.List(ma.fields.Nested(FlagSchema), metadata={"description": "the active flags"})
     last_contact_at = UTCDateTime(allow_none=True)
     broken_promises = ma.fields.Integer()
     created_at = UTCDateTime()
     updated_at = UTCDateTime()
-
-    def _flags(self, case):
-        return FlagSchema(many=True).dump(case.active_flags())
 
 
 CasePageSchema = page_schema(CaseSchema)
@@ -115,16 +109,17 @@ class FlagClearSchema(ma.Schema):
 
 
 class TimelineEventSchema(ma.Schema):
+    """Dumps cases.projection.project_event (a recorded event itself, for a new one the office made)."""
     id = ma.fields.Integer()
     seq = ma.fields.Integer()
     kind = ma.fields.String()
     at = UTCDateTime()
     actor_id = ma.fields.Integer(allow_none=True)
     data = ma.fields.Dict()
-    data_sha256 = ma.fields.String()
+    data_sha256 = ma.fields.String(allow_none=True, metadata={"description": "null for agents: no chain material"})
     redacted_at = UTCDateTime(allow_none=True, metadata={"description": "set when R8 retention blanked the data"})
-    prev_hash = ma.fields.String()
-    hash = ma.fields.String()
+    prev_hash = ma.fields.String(allow_none=True)
+    hash = ma.fields.String(allow_none=True)
 
 
 class ChainSchema(ma.Schema):
@@ -132,7 +127,7 @@ class ChainSchema(ma.Schema):
     events = ma.fields.Integer()
     redacted = ma.fields.Integer(metadata={"description": "events whose data R8 retention blanked (checked by digest)"})
     first_broken = ma.fields.Dict(allow_none=True)
-    head = ma.fields.String()
+    head = ma.fields.String(allow_none=True)
 
 
 class TimelineSchema(ma.Schema):

@@ -15,7 +15,8 @@ from ..auth.models import User
 from ..org.models import Agent, Branch
 from ..policy.rules import review_flag_for
 from ..visits.models import OPEN_STATUSES, Outcome, Visit
-from .models import RUNG_WORK, STAGES, Account, Case, CaseFlag, Note, TimelineEvent, bucket_for, days_range_for
+from .models import RUNG_WORK, STAGES, Account, Case, CaseFlag, Debtor, Note, TimelineEvent, bucket_for, days_range_for
+from .projection import search_clause
 
 GENESIS = "0" * 64
 
@@ -195,7 +196,7 @@ def _rung_worked(case: Case, rung: str) -> bool:
     return bool(db.session.scalar(select(exists().where(Outcome.case_id == case.id))))
 
 
-def record_contact(*, case: Case, channel: str, at: datetime | None, result: str, note: str, actor_id: int) -> TimelineEvent:
+def record_contact(*, case: Case, channel: str, at: datetime | None, result: str, note: str, actor_id: int | None) -> TimelineEvent:
     """A contact attempt of the phone or letter rung (call, SMS, letter) as a case event."""
     return append_event(case=case, kind=f"contact.{channel}", actor_id=actor_id,
                         data={"channel": channel, "at": (at or utcnow()).isoformat(), "result": result, "note": note})
@@ -275,7 +276,7 @@ def user_may_see_case(case_id: int, *, user) -> bool:
 
 
 def list_cases(*, user, stage=None, bucket=None, branch_id=None, owner_id=None, flag=None, q=None):
-    stmt = select(Case).join(Account, Account.id == Case.account_id).order_by(Case.id)
+    stmt = select(Case).join(Account, Account.id == Case.account_id).join(Debtor, Debtor.id == Account.debtor_id).order_by(Case.id)
     if user.role == "agent":
         stmt = stmt.where(Case.id.in_(agent_case_ids_subquery(agent_of(user))))
     if stage:
@@ -301,7 +302,7 @@ def list_cases(*, user, stage=None, bucket=None, branch_id=None, owner_id=None, 
             )
         )
     if q:
-        stmt = stmt.where(Account.account_number.contains(q))
+        stmt = stmt.where(search_clause(q, user))
     return stmt
 
 

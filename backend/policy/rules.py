@@ -3,7 +3,8 @@
 ASSIGN   check_visit / eligibility_for_day — POST /api/visits answers 409 naming the rule and flag
 ROUTE    eligibility_for_day (exclusions) and windows_for (R1 hours ∩ R2 availability) for the planner
 DEVICE   rules_snapshot — shipped in the day packet under `rules`, applied offline by the PWA
-SYNC     sync_findings (quarantine, never drop) and sync_warnings / review_flag_for (kept, flagged for review)
+SYNC     sync_findings (quarantine, never drop); review_flag_for on notes (cases.add_note) and
+         overlong_visit_findings at check-out (kept, flagged for review)
 
 Every number is a named setting of a jurisdiction profile (settings.py): defaults in code,
 changes in the database with who and when.
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from ..cases.models import Account, Case
+from ..cases.models import RUNG_WORK, Account, Case, TimelineEvent
 from ..common import canonical_json, sha256_hex, to_utc_naive, utcnow
 from ..escalations.models import KINDS as ESCALATION_KINDS
 from ..extensions import db
@@ -271,7 +272,26 @@ def _cool_off_findings(case: Case, day: date, cool_off_days: int) -> list[Findin
 def stage_findings(case: Case) -> list[Finding]:
     if case.stage not in VISIT_STAGES:
         return [Finding("ladder", f"Case is at the {case.stage} stage; only field- and legal-stage cases get visits.")]
-    return []
+    return contact_findings(case)
+
+
+# the early rungs' work: a contact attempt recorded on the case (API or import)
+_CONTACT_KINDS = tuple(f"contact.{channel}" for channels in RUNG_WORK.values() for channel in channels)
+
+
+def contact_findings(case: Case) -> list[Finding]:
+    """Where the profile says so (`visit_requires_contact`), a visit needs a phone call, SMS or
+    letter on the case's record first: the door is not the first rung."""
+    if not effective_settings(jurisdiction_for(case))["visit_requires_contact"]:
+        return []
+    contacted = db.session.scalar(
+        select(func.count(TimelineEvent.id)).where(TimelineEvent.case_id == case.id, TimelineEvent.kind.in_(_CONTACT_KINDS))
+    )
+    if contacted:
+        return []
+    return [Finding("ladder", "No phone call, SMS or letter is on the case's record; in this jurisdiction a visit "
+                              "comes after one (record it: POST /api/cases/<id>/contacts or the case import).",
+                    extra={"setting": "visit_requires_contact"})]
 
 
 # --- ASSIGN and ROUTE -------------------------------------------------------------------------
@@ -490,19 +510,14 @@ def _hours_findings(case: Case, visit, device_at: datetime) -> list[Finding]:
     return []
 
 
-def sync_warnings(*, case: Case, visit, op_type: str, device_at: datetime | None, payload: dict) -> list[Finding]:
-    """SYNC, advisory: kept as applied but flagged for the case owner's review.
-
-    R7: a note with prohibited wording. R11: a visit that lasted longer than the warning time.
-    """
-    warnings = []
-    if op_type == "note.add":
-        flag = review_flag_for(payload.get("text", ""))
-        if flag:
-            warnings.append(Finding("R7", flag))
-    if op_type == "visit.checkout" and visit is not None and visit.checkin_at is not None and device_at is not None:
-        limit = effective_settings(jurisdiction_for(case))["visit_warn_minutes"]
-        minutes = (device_at - visit.checkin_at).total_seconds() / 60
-        if minutes > limit:
-            warnings.append(Finding("R11", f"The visit lasted {minutes:.0f} minutes (over {limit}).", extra={"minutes": round(minutes)}))
-    return warnings
+def overlong_visit_findings(*, case: Case, visit, at: datetime | None) -> list[Finding]:
+    """R11 at check-out: a visit that lasted longer than the warning time. Advisory: the
+    check-out is applied and the finding kept on the visit for the case owner's review (the
+    device warns at the same setting, `visit_warn_minutes`, shipped in its rules)."""
+    if visit.checkin_at is None or at is None:
+        return []
+    limit = effective_settings(jurisdiction_for(case))["visit_warn_minutes"]
+    minutes = (at - visit.checkin_at).total_seconds() / 60
+    if minutes <= limit:
+        return []
+    return [Finding("R11", f"The visit lasted {minutes:.0f} minutes (over {limit}).", extra={"minutes": round(minutes)})]

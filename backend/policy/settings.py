@@ -167,6 +167,10 @@ SETTINGS: dict[str, Spec] = {
     "cool_off_days": Spec(
         "rules", "R3", "Days without a visit after a right-party contact, unless a follow-up was agreed", {"*": 7}, _int(0, 60)
     ),
+    "visit_requires_contact": Spec(
+        "rules", "ladder", "A visit needs the earlier rungs' work on the case's record first: a phone call, SMS or letter",
+        {"*": False}, _bool,
+    ),
     "blocking_flags": Spec("rules", "R4", "Case flags that stop every visit (hard stop)", {"*": list(FLAGS)}, _subset(FLAGS)),
     "identity_factors": Spec(
         "rules", "R5", "Identity factors checked before any disclosure (name + this many more)", {"*": 1}, _int(1, 3)

@@ -15,7 +15,7 @@ from ..common import sha256_hex
 from ..escalations.services import escalate_from_door
 from ..extensions import db
 from ..plans.services import PNG_MAGIC, add_signature, create_plan, terms_hash_of
-from ..policy.rules import Finding, jurisdiction_for, rules_snapshot
+from ..policy.rules import Finding, jurisdiction_for, overlong_visit_findings, rules_snapshot
 from ..visits.services import checkin_visit, checkout_visit, record_outcome
 from .context import OpContext, OpProblem
 from .models import SyncOp
@@ -52,9 +52,12 @@ def _checkin(ctx: OpContext) -> dict:
 
 
 def _checkout(ctx: OpContext) -> dict:
+    """R11: an overlong visit is checked out all the same, its warning kept for review."""
     visit = own_visit(ctx)
-    checkout_visit(visit=visit, at=ctx.device_at, lat=ctx.payload.get("lat"), lon=ctx.payload.get("lon"), actor_id=ctx.user_id, op_id=ctx.op_id)
-    return {"visit": visit_state(visit)}
+    warnings = overlong_visit_findings(case=visit.case, visit=visit, at=ctx.device_at)
+    checkout_visit(visit=visit, at=ctx.device_at, lat=ctx.payload.get("lat"), lon=ctx.payload.get("lon"), actor_id=ctx.user_id,
+                   op_id=ctx.op_id, findings=warnings)
+    return {"visit": visit_state(visit), "warnings": [w.as_dict() for w in warnings]}
 
 
 def _outcome(ctx: OpContext) -> dict:

@@ -23,6 +23,7 @@ from .. import jobs, metrics
 from ..auth.models import User
 from ..auth.services import audit
 from ..cases.models import Account, Case, Debtor
+from ..cases.projection import project_account, project_debtor
 from ..common import canonical_json, iso_z as _z, to_utc_naive, utcnow
 from ..db import upsert_insert
 from ..errors import abort
@@ -88,7 +89,7 @@ def build_packet(*, user, agent, day: date, loaded: list | None = None) -> dict:
         },
         "server_time": utcnow(),
         "cursor": cursor,
-        "visits": [visit_brief(visit, locale=user.locale, scripts=scripts, facts=facts[visit.case_id]) for visit in visits],
+        "visits": [visit_brief(visit, viewer=user, locale=user.locale, scripts=scripts, facts=facts[visit.case_id]) for visit in visits],
         "rules": {**rules_snapshot(jurisdiction), "valid_until": _z(valid_until)},
         # the whole approved script book (each visit's `recommended` names its strategies)
         "strategies": approved_scripts(user.locale, rows=scripts),
@@ -105,12 +106,13 @@ def _stopped(visit) -> dict | None:
     return {"code": stop["code"], "stage": stop["stage"], "since": _z(stop["since"])} if stop else None
 
 
-def visit_brief(visit, *, locale: str = "zh-CN", scripts: dict | None = None, facts: dict | None = None) -> dict:
-    """One visit as the device holds it: the door's brief (R15: only what the visit needs)."""
+def visit_brief(visit, *, viewer, locale: str = "zh-CN", scripts: dict | None = None, facts: dict | None = None) -> dict:
+    """One visit as the device holds it: the door's brief (R15: only what the visit needs),
+    drawn from the case as its viewer may see it (cases.projection)."""
 
     case = visit.case
-    account = case.account
-    debtor = account.debtor
+    account = project_account(case.account, viewer)
+    debtor = project_debtor(case.account.debtor, viewer)
     address = visit.address
     return {
         "id": visit.id,
@@ -123,15 +125,15 @@ def visit_brief(visit, *, locale: str = "zh-CN", scripts: dict | None = None, fa
         "window": {"start": _z(visit.window_start), "end": _z(visit.window_end)},
         "timezone": timezone_for(case, address),
         "service_s": visit.service_s,
-        "debtor": {"name": debtor.name, "language": debtor.language},
+        "debtor": {"name": debtor["name"], "language": debtor["language"]},
         "address": {"line": address.line, "city": address.city, "lat": address.lat, "lon": address.lon},
         "account": {
-            "card_masked": account.card_masked,
-            "currency": account.currency,
-            "balance": str(account.balance),
-            "overdue_amount": str(account.overdue_amount),
-            "days_past_due": account.days_past_due,
-            "bucket": account.bucket,
+            "card_masked": account["card_masked"],
+            "currency": account["currency"],
+            "balance": str(account["balance"]),
+            "overdue_amount": str(account["overdue_amount"]),
+            "days_past_due": account["days_past_due"],
+            "bucket": account["bucket"],
         },
         "flags": [{"flag": f.flag, "reason": f.reason, "since": _z(f.set_at)} for f in case.active_flags()],
         "stopped": _stopped(visit),
@@ -189,7 +191,7 @@ def case_history(case, *, exclude_visit_id: int | None = None, last: int = 3, fa
     }
 
 
-_PACKET_MODULES = ("sync/packet.py", "sync/schemas.py", "feed.py", "policy/strategies.py", "policy/rules.py",
+_PACKET_MODULES = ("sync/packet.py", "cases/projection.py", "sync/schemas.py", "feed.py", "policy/strategies.py", "policy/rules.py",
                    "policy/plan_policy.py", "policy/settings.py", "policy/data")
 
 
@@ -349,13 +351,13 @@ def list_changes(*, user, agent, since: int, limit: int = 500) -> dict:
     ).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    changes = [_change_item(change, agent) for change in rows]
+    changes = [_change_item(change, user, agent) for change in rows]
     # when nothing is left, resume from the head: ids of other users' changes need not be walked again
     cursor = rows[-1].id if more else max(head, since)
     return {"cursor": cursor, "more": more, "changes": changes}
 
 
-def _change_item(change: Change, agent) -> dict:
+def _change_item(change: Change, user, agent) -> dict:
 
     item = {
         "seq": change.id,
@@ -369,6 +371,6 @@ def _change_item(change: Change, agent) -> dict:
         visit = db.session.get(Visit, change.ref_id)
         # a visit taken away since is not described any more: the device drops it
         if visit is not None and visit.agent_id == agent.id:
-            item["visit"] = visit_brief(visit)
+            item["visit"] = visit_brief(visit, viewer=user)
     return item
 

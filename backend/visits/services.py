@@ -231,14 +231,21 @@ def checkin_visit(
     return visit
 
 
-def checkout_visit(*, visit: Visit, at, actor_id: int | None, lat: float | None = None, lon: float | None = None, op_id: str | None = None) -> Visit:
-    """Leave the door: only after a check-in, once."""
+def checkout_visit(*, visit: Visit, at, actor_id: int | None, lat: float | None = None, lon: float | None = None,
+                   op_id: str | None = None, findings: list | None = None) -> Visit:
+    """Leave the door: only after a check-in, once. `findings` (R11, an overlong visit) never
+    refuse it: they join the visit's flag and the timeline, kept for the owner's review."""
     if visit.checkin_at is None:
         abort(409, "The visit was never checked in.", code="bad_transition")
     if visit.checkout_at is not None:
         abort(409, "The visit is already checked out.", code="bad_transition")
-    write_through(visit, checkout_at=at, checkout_lat=lat, checkout_lon=lon)
-    append_event(case=visit.case, kind="visit.checkout", actor_id=actor_id, data={"visit_id": visit.id, "at": at.isoformat(), "op_id": op_id})
+    notes = [f.message for f in findings or []]
+    flag = "; ".join(([visit.checkin_flag] if visit.checkin_flag else []) + notes) or None
+    write_through(visit, checkout_at=at, checkout_lat=lat, checkout_lon=lon, checkin_flag=flag)
+    data = {"visit_id": visit.id, "at": at.isoformat(), "op_id": op_id}
+    if findings:
+        data["warnings"] = [f.as_dict() for f in findings]
+    append_event(case=visit.case, kind="visit.checkout", actor_id=actor_id, data=data)
     return visit
 
 

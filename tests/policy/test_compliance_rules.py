@@ -1,6 +1,6 @@
 """Every rule, tried at each enforcement point it has on the server:
 ASSIGN (POST /api/visits → 409 naming the rule and flag), ROUTE (eligibility_for_day, windows_for)
-and SYNC (sync_findings / sync_warnings). DEVICE is checked through what the snapshot ships."""
+and SYNC (sync_findings; overlong_visit_findings at check-out). DEVICE is checked through what the snapshot ships."""
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,10 +10,10 @@ from backend.cases.services import set_flag
 from backend.common import canonical_json, sha256_hex
 from backend.policy.rules import (
     eligibility_for_day,
+    overlong_visit_findings,
     review_flag_for,
     rules_snapshot,
     sync_findings,
-    sync_warnings,
     windows_for,
 )
 from backend.policy.settings import change_setting
@@ -348,11 +348,8 @@ def test_r6_disclosure_script_per_jurisdiction_ships(db):
     "This is your last chance, pay today or else",
     "恶意透支是犯罪，要坐牢的",
 ])
-def test_r7_sync_flags_notes_with_prohibited_wording(db, make_visit, monday, text):
-    visit = make_visit(day=monday)
+def test_r7_flags_notes_with_prohibited_wording(text):
     assert review_flag_for(text).startswith("R7")
-    warnings = sync_warnings(case=visit.case, visit=visit, op_type="note.add", device_at=local(monday, 10), payload={"text": text})
-    assert [w.rule for w in warnings] == ["R7"]
 
 
 @pytest.mark.parametrize("text", [
@@ -399,14 +396,13 @@ def test_r8_retention_per_jurisdiction(db, make_case, make_branch):
 # --- R11 leave when asked; visits not overly long ---------------------------------------------
 
 
-def test_r11_sync_warns_on_an_overlong_visit(db, make_visit, monday):
+def test_r11_warns_on_an_overlong_visit(db, make_visit, monday):
     visit = make_visit(day=monday)
     visit.checkin_at = local(monday, 10)
     db.session.commit()
-    long = sync_warnings(case=visit.case, visit=visit, op_type="visit.checkout", device_at=local(monday, 10, 45), payload={})
+    long = overlong_visit_findings(case=visit.case, visit=visit, at=local(monday, 10, 45))
     assert [w.rule for w in long] == ["R11"] and long[0].extra["minutes"] == 45
-    short = sync_warnings(case=visit.case, visit=visit, op_type="visit.checkout", device_at=local(monday, 10, 25), payload={})
-    assert short == []
+    assert overlong_visit_findings(case=visit.case, visit=visit, at=local(monday, 10, 25)) == []
     assert rules_snapshot("CN")["visit_warn_minutes"] == 30
 
 
