@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BACKEND = ROOT / "backend"
 
 # the layers, lowest first (docs/architecture.md draws them)
-GROUND = {"config", "common", "errors", "extensions", "db", "feed", "events", "jobs", "logs", "metrics"}
+GROUND = {"config", "common", "errors", "extensions", "db", "feed", "events", "jobs", "logs", "metrics", "filemodes",
+          "csvexport"}
 DOMAINS = {"auth", "org", "geo", "cases", "visits", "plans", "payments", "escalations", "policy", "push", "routing"}
 SYNC = {"sync"}
 TOP = {"", "consoles", "retention", "demo", "cli", "worker", "health"}
