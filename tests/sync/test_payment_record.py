@@ -117,3 +117,43 @@ def test_numbers_have_no_gaps_under_concurrent_ops(app, make_agent, make_branch,
     assert seqs == list(range(1, 17))
     numbers = {r["server"]["collection"]["receipt_number"] for r in results if r["status"] == "applied"}
     assert numbers == {f"{branch.code}-{n:06d}" for n in range(1, 17)}
+
+
+# --- the receipt -------------------------------------------------------------------------------
+
+
+def _pdf_text(data: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_the_receipt_pdf_carries_number_amount_method_agent_time_masked_case_and_verify_link(
+        app, client, send, owned_visit, field_agent, agent_headers, owner, auth, make_agent, db):
+    collection = send([payment_op(owned_visit, amount="1234.56", method="card_terminal", reference="POS-778")])[1]["results"][0]["server"]["collection"]
+    response = client.get(f"/api/collections/{collection['id']}/receipt.pdf", headers=auth(owner))
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    text = _pdf_text(response.data)
+    account_number = owned_visit.case.account.account_number
+    assert collection["receipt_number"] in text and "1234.56 CNY" in text
+    assert "刷卡 Card terminal" in text and "POS-778" in text and field_agent.user.username in text
+    assert "收款收据" in text and "Payment receipt" in text
+    assert account_number[-4:] in text and account_number not in text  # the case reference, masked
+    assert collection["verify_code"] in text
+    assert f"{app.config['PUBLIC_BASE_URL']}/api/receipts/verify?code={collection['verify_code']}" in text.replace("\n", "")
+    # the agent who took the money may print it; another agent may not even learn it exists
+    assert client.get(f"/api/collections/{collection['id']}/receipt.pdf", headers=agent_headers).status_code == 200
+    other = make_agent(branch=field_agent.branch)
+    assert client.get(f"/api/collections/{collection['id']}/receipt.pdf", headers=auth(other.user)).status_code == 404
+
+
+def test_the_public_verify_answers_only_for_that_code(client, send, owned_visit):
+    collection = send([payment_op(owned_visit, amount="300.00")])[1]["results"][0]["server"]["collection"]
+    body = client.get(f"/api/receipts/verify?code={collection['verify_code']}").get_json()
+    assert body == {"valid": True, "receipt_number": collection["receipt_number"], "amount": "300.00", "currency": "CNY",
+                    "method": "cash", "collected_at": body["collected_at"], "status": "unreconciled"}
+    assert client.get("/api/receipts/verify?code=00000-00000").get_json() == {"valid": False}
+    bad = client.get("/api/receipts/verify?code=not-a-code")
+    assert bad.status_code == 422 and "code" in bad.get_json()["errors"]
