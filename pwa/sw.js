@@ -4,7 +4,7 @@
  * to what it stored in IndexedDB. Queued work lives in IndexedDB, never in a cache, so
  * a new version of this worker can never hide or drop it. */
 // <shell> written by pwa/make_shell.py from the shell files' content: do not edit by hand
-const SHELL_VERSION = 'b9138843cee04923';
+const SHELL_VERSION = '28aae61ba0b29a00';
 const SHELL = [
   '/',
   '/css/app.css',
