@@ -6,7 +6,8 @@
   sync writer at a time through a file lock);
 - row-order locks: `lock_feed` (the change feed's ids become visible in order), `lock_case` and
   `lock_case_of_visit` (one sync op per case), `lock_case_row` (a case's timeline appends queue);
-- `upsert_insert`: the dialect's INSERT that knows ON CONFLICT.
+- `upsert_insert`: the dialect's INSERT that knows ON CONFLICT;
+- `take_next`: the next number of a gapless counter row, locked until the transaction ends.
 
 No other module of backend/ asks which database it is on (tests/backbone/test_house.py).
 """
@@ -212,3 +213,21 @@ def insert_ignoring_conflict(model, *, key: tuple[str, ...]):
     if stmt is None:
         stmt = _IGNORING[cache_key] = upsert_insert()(model).on_conflict_do_nothing(index_elements=list(key))
     return stmt
+
+
+# --- gapless sequences ----------------------------------------------------------------------
+
+
+def take_next(model, *, key: str, key_value, counter: str = "last") -> int:
+    """The next number of a gapless sequence kept as a counter row per key (a branch's receipts).
+
+    The row is created if missing (ON CONFLICT DO NOTHING: two first takers do not collide),
+    then incremented with UPDATE … RETURNING. The UPDATE holds the row's lock until this
+    transaction ends (PostgreSQL; SQLite's write transaction is BEGIN IMMEDIATE, one writer), so
+    a second taker waits and reads the committed value; a rolled-back transaction gives its
+    number back. A database sequence would not: it never returns a number it handed out."""
+    table = model.__table__
+    db.session.execute(insert_ignoring_conflict(model, key=(key,)), {key: key_value, counter: 0})
+    column_ = table.c[counter]
+    stmt = table.update().where(table.c[key] == key_value).values({counter: column_ + 1}).returning(column_)
+    return db.session.execute(stmt).scalar_one()

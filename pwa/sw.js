@@ -4,7 +4,7 @@
  * to what it stored in IndexedDB. Queued work lives in IndexedDB, never in a cache, so
  * a new version of this worker can never hide or drop it. */
 // <shell> written by pwa/make_shell.py from the shell files' content: do not edit by hand
-const SHELL_VERSION = '360a72b82b12f045';
+const SHELL_VERSION = '28aae61ba0b29a00';
 const SHELL = [
   '/',
   '/css/app.css',
@@ -47,6 +47,7 @@ const SHELL = [
   '/js/ui/visit/notes.js',
   '/js/ui/visit/outcome.js',
   '/js/ui/visit/parts.js',
+  '/js/ui/visit/payment.js',
   '/js/ui/visit/plan.js',
   '/js/ui/visit/scripts.js',
   '/js/ui/visit/signature.js',

@@ -1,5 +1,6 @@
 """Office consoles: KPIs and their CSV, the case owner's review queue, the dispatcher's day
-board, and the signed agreement as a PDF with its verification."""
+board, the signed agreement and the receipt for money taken at the door as PDFs, each with its
+public verification."""
 from flask import Response, g
 from flask_smorest import Blueprint
 
@@ -7,6 +8,7 @@ from ..auth.guard import OFFICE, PUBLIC, roles
 from ..extensions import db
 from .agreements import get_plan, render_agreement, verify_agreement
 from .kpis import kpi_csv, kpi_report
+from .receipts import get_collection, render_receipt, verify_receipt
 from .schemas import (
     AgreementVerifyQuerySchema,
     AgreementVerifySchema,
@@ -16,6 +18,8 @@ from .schemas import (
     KpiReportSchema,
     OutcomeReviewedSchema,
     OutcomeReviewSchema,
+    ReceiptVerifyQuerySchema,
+    ReceiptVerifySchema,
     ReviewQueueQuerySchema,
     ReviewQueueSchema,
 )
@@ -96,3 +100,24 @@ def get_agreement_pdf(plan_id):
 def get_agreement_verify(args):
     """Check a paper agreement: does its verification code belong to its terms hash? (public, reveals nothing else)"""
     return verify_agreement(code=args["code"], terms_hash=args["hash"])
+
+
+@blp.route("/collections/<int:collection_id>/receipt.pdf", methods=["GET"])
+@roles(*OFFICE, "agent")
+@blp.response(200, content_type="application/pdf", description="the receipt as a PDF")
+def get_receipt_pdf(collection_id):
+    """The receipt for money taken at the door (an agent: only money they took)"""
+    collection = get_collection(collection_id, user=g.user)
+    return Response(
+        render_receipt(collection), mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="receipt-{collection.receipt_number}.pdf"', "Cache-Control": "no-store"},
+    )
+
+
+@blp.route("/receipts/verify", methods=["GET"])
+@roles(PUBLIC)
+@blp.arguments(ReceiptVerifyQuerySchema, location="query")
+@blp.response(200, ReceiptVerifySchema)
+def get_receipt_verify(args):
+    """Check a paper receipt by its verification code (public: the receipt's own details, nothing else)"""
+    return verify_receipt(code=args["code"])

@@ -251,3 +251,17 @@ class AgreementVerifySchema(ma.Schema):
     valid = ma.fields.Boolean(metadata={"description": "the code matches the hash and a signed plan carries it"})
     terms_hash = ma.fields.String()
     signed = ma.fields.Boolean()
+
+
+class ReceiptVerifyQuerySchema(ma.Schema):
+    code = ma.fields.String(required=True, validate=validate.Regexp(r"^[0-9A-Fa-f]{5}-?[0-9A-Fa-f]{5}$", error="10 hex digits, e.g. 1A2B3-C4D5E"))
+
+
+class ReceiptVerifySchema(ma.Schema):
+    valid = ma.fields.Boolean(metadata={"description": "a receipt carries this code"})
+    receipt_number = ma.fields.String()
+    amount = ma.fields.Decimal(as_string=True)
+    currency = ma.fields.String()
+    method = ma.fields.String()
+    collected_at = UTCDateTime()
+    status = ma.fields.String(metadata={"description": "unreconciled | reconciled | disputed"})

@@ -91,3 +91,42 @@ class FollowUp(db.Model):
 
 
 feed.watch(PromiseTrack, lambda track: {"plan": {track.plan_id}})
+
+
+COLLECTION_METHODS = ("cash", "card_terminal", "bank_transfer", "payment_link", "other")
+COLLECTION_STATUSES = ("unreconciled", "reconciled", "disputed")
+
+
+class Collection(db.Model):
+    """Money taken at the door (payment.record): what the agent received, how, and the receipt
+    that proves it. `op_id` ties it to the one op that made it (exactly once); the receipt number
+    comes from the branch's gapless sequence; `verify_code` is what the paper receipt carries so
+    anyone holding it can check it against the server."""
+
+    __tablename__ = "collections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    op_id: Mapped[str] = mapped_column(String(36), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
+    collected_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    method: Mapped[str] = mapped_column(String(16))
+    reference: Mapped[str | None] = mapped_column(String(64))
+    receipt_seq: Mapped[int]
+    receipt_number: Mapped[str] = mapped_column(String(32), unique=True)
+    verify_code: Mapped[str] = mapped_column(String(32), unique=True)
+    collected_at: Mapped[datetime]  # device time the money changed hands
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="unreconciled", index=True)
+
+
+class ReceiptCounter(db.Model):
+    """One row per branch: the last receipt number it issued. Taken (row-locked) inside the write
+    transaction that creates the collection, so a rolled-back op gives its number back: no gaps."""
+
+    __tablename__ = "receipt_counters"
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), primary_key=True)
+    last: Mapped[int] = mapped_column(default=0)

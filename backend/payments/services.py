@@ -6,29 +6,34 @@ evaluate_promises(as_of=): open → grace → kept / partially_kept / broken; su
     newer plan replaced it. A broken promise increments Case.broken_promises (the strategy
     engine reads it) and leaves a follow-up: the next eligible visit day, else a call, or a
     review when the case is blocked.
+record_collection: money taken at the door (the payment.record op) becomes a collection with a
+    receipt number from the branch's gapless sequence, on the timeline.
 """
 import csv
 import io
+import secrets
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import marshmallow as ma
 from marshmallow import validate
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..cases.importing import chunks, failing_marks, finish_import_run, record_progress, start_import_run
 from ..cases.models import Account, Case, ImportRun
 from ..cases.services import append_event
 from ..common import utcnow
+from ..db import take_next
 from ..errors import abort
 from ..events import emit
 from ..extensions import db
+from ..org.models import Agent
 from ..plans.models import OPEN_STATUSES, RepaymentPlan
 from ..policy.rules import blocking_findings, eligibility_for_day, jurisdiction_for
 from ..policy.settings import effective_settings
-from .models import TERMINAL_STATES, FollowUp, Payment, PaymentAllocation, PromiseTrack
+from .models import TERMINAL_STATES, Collection, FollowUp, Payment, PaymentAllocation, PromiseTrack, ReceiptCounter
 
 REQUIRED_COLUMNS = ("reference", "account_number", "amount", "paid_on")
 MAX_BYTES = 20 * 1024 * 1024
@@ -439,3 +444,49 @@ def close_follow_up(*, follow_up: FollowUp, actor_id: int, visit_id: int | None 
     follow_up.done_by_id = actor_id
     follow_up.visit_id = visit_id
     return follow_up
+
+
+# --- money at the door ------------------------------------------------------------------------
+
+
+def outstanding_of(case: Case) -> Decimal:
+    """What the debtor still owes as far as we know: the account's balance (from the bank's
+    import) less the money taken at the door that the bank's feed has not confirmed yet."""
+    taken = db.session.scalar(
+        select(func.coalesce(func.sum(Collection.amount), 0)).where(Collection.case_id == case.id, Collection.status == "unreconciled")
+    )
+    return Decimal(case.account.balance) - Decimal(taken)
+
+
+def record_collection(*, case: Case, visit_id: int, agent_id: int, actor_id: int, amount: Decimal, currency: str, method: str,
+                      reference: str | None, collected_at: datetime, op_id: str) -> Collection:
+    """Money taken at the door: in the case's currency, not above what is owed; the receipt number
+    is the next of the collecting agent's branch (gapless: taken in this transaction)."""
+    account = case.account
+    if currency != account.currency:
+        abort(422, f"The case is in {account.currency}.", errors={"currency": [f"the case is in {account.currency}"]})
+    outstanding = outstanding_of(case)
+    if amount > outstanding:
+        abort(422, f"{amount} is more than the {outstanding} {account.currency} owed.",
+              errors={"amount": [f"above the balance owed ({outstanding} {account.currency})"]})
+    agent = db.session.get(Agent, agent_id)
+    seq = take_next(ReceiptCounter, key="branch_id", key_value=agent.branch_id)
+    collection = Collection(
+        op_id=op_id, case_id=case.id, visit_id=visit_id, branch_id=agent.branch_id, agent_id=agent_id, collected_by_id=actor_id,
+        amount=amount, currency=currency, method=method, reference=reference, receipt_seq=seq,
+        receipt_number=f"{agent.branch.code}-{seq:06d}", verify_code=_verify_code(), collected_at=collected_at,
+        status="unreconciled",
+    )
+    db.session.add(collection)
+    db.session.flush()
+    append_event(case=case, kind="payment.collected", actor_id=actor_id, data={
+        "collection_id": collection.id, "visit_id": visit_id, "receipt_number": collection.receipt_number,
+        "amount": str(collection.amount), "currency": currency, "method": method, "reference": reference,
+    })
+    return collection
+
+
+def _verify_code() -> str:
+    """10 random hex digits shown as XXXXX-XXXXX: printed on the receipt, typed to verify it."""
+    digits = secrets.token_hex(5).upper()
+    return f"{digits[:5]}-{digits[5:]}"

@@ -14,6 +14,7 @@ from ..cases.services import add_note
 from ..common import sha256_hex
 from ..escalations.services import escalate_from_door
 from ..extensions import db
+from ..payments.services import record_collection
 from ..plans.services import PNG_MAGIC, add_signature, create_plan, terms_hash_of
 from ..policy.rules import Finding, jurisdiction_for, overlong_visit_findings, rules_snapshot
 from ..visits.services import checkin_visit, checkout_visit, record_outcome
@@ -26,6 +27,7 @@ from .schemas import (
     EscalatePayload,
     NotePayload,
     OutcomePayload,
+    PaymentRecordPayload,
     PlanProposePayload,
     SignaturePayload,
 )
@@ -155,6 +157,20 @@ def _escalate(ctx: OpContext) -> dict:
     return {"case": case_state(case)}
 
 
+def _payment(ctx: OpContext) -> dict:
+    """Money taken at the door is recorded whatever the case's flags (refusing the record would
+    not give the cash back); only the authority of the visit it was taken under is checked."""
+    case = own_case(ctx)
+    p = ctx.payload
+    collection = record_collection(
+        case=case, visit_id=p["visit_id"], agent_id=ctx.agent_id, actor_id=ctx.user_id, amount=p["amount"],
+        currency=p["currency"], method=p["method"], reference=p.get("reference"), collected_at=ctx.device_at, op_id=ctx.op_id,
+    )
+    return {"collection": {"id": collection.id, "receipt_number": collection.receipt_number, "verify_code": collection.verify_code,
+                           "amount": str(collection.amount), "currency": collection.currency, "method": collection.method,
+                           "status": collection.status}}
+
+
 OPS = {
     "visit.checkin": (CheckinPayload, _checkin),
     "visit.checkout": (CheckoutPayload, _checkout),
@@ -163,4 +179,5 @@ OPS = {
     "signature.add": (SignaturePayload, _signature),
     "note.add": (NotePayload, _note),
     "case.escalate": (EscalatePayload, _escalate),
+    "payment.record": (PaymentRecordPayload, _payment),
 }

@@ -1,10 +1,12 @@
 """Sync wire formats: the ops envelope, each op type's payload, the feed and the owner queue."""
+import re
 import uuid
 
 import marshmallow as ma
 from marshmallow import validate
 
 from ..common import PageArgs, UTCDateTime, page_schema
+from ..payments.models import COLLECTION_METHODS
 from ..plans.models import KINDS
 from ..visits.models import OUTCOMES
 
@@ -213,6 +215,33 @@ class EscalatePayload(_Payload):
     visit_id = ma.fields.Integer(required=True, strict=True, metadata={"description": "the visit it was recorded under: its authority"})
     kind = ma.fields.String(required=True, validate=validate.OneOf(ESCALATION_KINDS))
     reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class MoneyString(ma.fields.Decimal):
+    """An amount as a string with exactly two decimals ("150.00"), as plan terms write it: a
+    float or "150.5" is refused rather than rounded."""
+
+    def __init__(self, **kwargs):
+        super().__init__(places=2, as_string=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not MONEY.match(value):
+            raise ma.ValidationError('a string with two decimals, like "150.00"')
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+MONEY = re.compile(r"^(0|[1-9][0-9]{0,11})\.[0-9]{2}$")
+
+
+class PaymentRecordPayload(_Payload):
+    """Money taken at the door; the server answers with the collection and its receipt number."""
+
+    case_id = ma.fields.Integer(required=True, strict=True)
+    visit_id = ma.fields.Integer(required=True, strict=True, metadata={"description": "the visit it was recorded under: its authority"})
+    amount = MoneyString(required=True, validate=validate.Range(min=0, min_inclusive=False, error="more than 0.00"))
+    currency = ma.fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$", error="three capital letters, like CNY"))
+    method = ma.fields.String(required=True, validate=validate.OneOf(COLLECTION_METHODS))
+    reference = ma.fields.String(validate=validate.Length(min=1, max=64), allow_none=True)
 
 
 # --- packet, feed, queue -------------------------------------------------------------

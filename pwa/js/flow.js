@@ -38,6 +38,7 @@ export function stepOf(draft) {
     if (outcome.code === 'plan_agreed' && !(draft.signature && draft.signature.done)) return 'signature';
     return 'outcome';
   }
+  if (outcome.code === 'paid' && !(draft.payment && draft.payment.done)) return 'payment';
   if (!draft.notes_done) return 'notes';
   return 'checkout';
 }

@@ -64,3 +64,11 @@ export function note(visit, text) {
 export function escalate(visit, kind, reason) {
   return { type: 'case.escalate', payload: { case_id: visit.case_id, visit_id: visit.id, kind, reason } };
 }
+
+/* Money taken at the door: the amount as a two-decimal string in the case's currency, how it
+ * was paid, and the bank's or terminal's reference when there is one. */
+export function paymentRecord(visit, { amount, currency, method, reference }) {
+  const payload = { case_id: visit.case_id, visit_id: visit.id, amount, currency, method };
+  if (reference) payload.reference = reference;
+  return { type: 'payment.record', payload };
+}

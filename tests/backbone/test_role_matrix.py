@@ -11,8 +11,9 @@ import pytest
 
 ROLES = ("agent", "dispatcher", "owner", "admin")
 # The only operations anyone may call without a token (a reviewed list):
-# signing in, and checking a paper agreement's verification code against its terms hash.
-PUBLIC = {("post", "/api/auth/login"), ("get", "/api/agreements/verify")}
+# signing in, checking a paper agreement's verification code against its terms hash, and
+# checking a paper receipt's verification code.
+PUBLIC = {("post", "/api/auth/login"), ("get", "/api/agreements/verify"), ("get", "/api/receipts/verify")}
 PLACEHOLDERS = {"flag": "dispute", "sha256": "0" * 64, "op_id": "00000000-0000-4000-8000-000000000000"}
 
 

@@ -63,6 +63,9 @@ add('signature', ops.signature(visit, plan, {
 add('signatureRefused', ops.signatureRefused(visit, plan, 'wants to read it at home'));
 add('note', ops.note(visit, '客户答应月底前还款'));
 for (const kind of ['complaint', 'dispute', 'legal', 'other']) add('escalate', ops.escalate(visit, kind, 'threatened to call the police'));
+for (const method of ['cash', 'card_terminal', 'bank_transfer', 'payment_link', 'other']) {
+  add('paymentRecord', ops.paymentRecord(visit, { amount: '1200.50', currency: 'CNY', method, reference: method === 'cash' ? '' : 'TX-20261128-0042' }));
+}
 console.log(JSON.stringify({ built: out, exported: Object.keys(ops) }));
 """
 

@@ -14,11 +14,12 @@ import * as disclosure from './disclosure.js';
 import * as outcome from './outcome.js';
 import * as plan from './plan.js';
 import * as signature from './signature.js';
+import * as payment from './payment.js';
 import * as notes from './notes.js';
 import * as checkout from './checkout.js';
 import * as done from './done.js';
 
-const STEP_VIEWS = { brief, met, disclosure, outcome, plan, signature, notes, checkout, done };
+const STEP_VIEWS = { brief, met, disclosure, outcome, plan, signature, payment, notes, checkout, done };
 
 export async function mount(container, ctx) {
   const { t, i18n, store, sync, visitId, user } = ctx;

@@ -1,0 +1,62 @@
+"""Cash taken at the door, offline: the device shows the receipt at once, marked provisional;
+after sync it carries the server's receipt number and verification code."""
+import json
+import re
+from pathlib import Path
+
+from sqlalchemy import select
+
+from backend.payments.models import Collection
+
+T = json.loads((Path(__file__).resolve().parents[2] / "pwa/js/i18n/zh-CN.json").read_text(encoding="utf-8"))
+
+
+def step(page, name):
+    page.locator(f".step[data-step={name}]").wait_for()
+
+
+def test_cash_offline_shows_a_provisional_receipt_then_the_final_number(phone, agent_day, db):
+    page = phone.page
+    phone.login(agent_day.username)
+    phone.wait_service_worker()
+    phone.context.set_offline(True)
+
+    page.locator("ol.stops .stop-main").first.click()
+    step(page, "brief")
+    page.get_by_role("button", name=T["checkin.button"]).click()
+    step(page, "met")
+    page.get_by_role("button", name=T["met.debtor"]).click()
+    step(page, "disclosure")
+    page.get_by_label(T["disclosure.identity"]).check()
+    page.get_by_role("button", name=T["disclosure.given"]).click()
+    step(page, "outcome")
+    page.get_by_text(T["outcome.paid"], exact=True).click()
+    page.get_by_role("textbox", name=T["outcome.field.amount"]).fill("500")
+    page.get_by_role("button", name=T["outcome.record"]).click()
+
+    step(page, "payment")
+    assert page.get_by_label(T["payment.amount_in"].replace("{currency}", "CNY")).input_value() == "500.00"
+    page.get_by_label(T["payment.method"]).select_option("cash")
+    page.get_by_role("button", name=T["payment.record"]).click()
+    page.locator(".receipt .receipt-status.provisional").wait_for()
+    assert page.locator(".receipt .receipt-number").inner_text() == T["payment.number_pending"]
+    assert "500.00 CNY" in page.locator(".receipt").inner_text()
+    phone.shot("20-payment-receipt-provisional")
+
+    page.reload()  # the receipt is part of the draft: still there, still provisional
+    step(page, "payment")
+    page.locator(".receipt .receipt-status.provisional").wait_for()
+
+    phone.context.set_offline(False)
+    phone.sync()
+    page.locator(".receipt .receipt-status.final").wait_for()
+    number = page.locator(".receipt .receipt-number").inner_text()
+    assert re.fullmatch(rf"{agent_day.agent.branch.code}-000001", number), number
+    phone.shot("21-payment-receipt-final")
+
+    db.session.expire_all()  # rows written by the live server
+    collection = db.session.scalar(select(Collection))
+    assert (collection.receipt_number, str(collection.amount), collection.method) == (number, "500.00", "cash")
+    assert collection.verify_code in page.locator(".receipt").inner_text()
+    page.get_by_role("button", name=T["payment.continue"]).click()
+    step(page, "notes")
