@@ -60,7 +60,8 @@ def test_no_agent_readable_endpoint_shows_what_the_case_api_hides(app, db, clien
     ids = {"case_id": case_id, "visit_id": visit.id, "plan_id": plan_id, "user_id": field_agent.user_id,
            "ticket_id": 1, "import_id": 1, "collection_id": 1, "sha256": "0" * 64, "jurisdiction": "CN", "key": "visit_warn_minutes"}
     query = {"/api/sync/packet": f"date={day.isoformat()}", "/api/sync/changes": "since=0",
-             "/api/agreements/verify": f"code=0000-0000&hash={proposed['payload']['terms_hash']}"}
+             "/api/agreements/verify": f"code=0000-0000&hash={proposed['payload']['terms_hash']}",
+             "/api/receipts/verify": "code=00000-00000"}
     readable = set()
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or not rule.rule.startswith("/api/"):
