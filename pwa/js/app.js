@@ -71,9 +71,10 @@ async function hookPush() {
   }
 }
 
-/* Office roles get the consoles module when it exists. */
+/* Office roles get the consoles module when it exists; it lays out its own banner, navigation
+ * and <main>, so its container is a plain block. */
 async function mountOffice(session) {
-  const container = clear(root, h('main', { class: 'office', id: 'main' }));
+  const container = clear(root, h('div', { class: 'office', id: 'main' }));
   const main = container.firstChild;
   try {
     const office = await import('/js/office/index.js');
