@@ -78,7 +78,7 @@ class CaseQuerySchema(PageArgs):
     branch_id = ma.fields.Integer()
     owner_id = ma.fields.Integer()
     flag = ma.fields.String(validate=validate.OneOf(FLAGS))
-    q = ma.fields.String(validate=validate.Length(max=32))
+    q = ma.fields.String(validate=validate.Length(max=32), metadata={"description": "part of the account number or of the debtor's name"})
 
 
 class CaseUpdateSchema(ma.Schema):

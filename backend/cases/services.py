@@ -13,7 +13,7 @@ from ..auth.models import User
 from ..org.models import Agent, Branch
 from ..policy.rules import review_flag_for
 from ..visits.models import OPEN_STATUSES, Visit
-from .models import Account, Case, CaseFlag, Note, TimelineEvent, bucket_for, days_range_for
+from .models import Account, Case, CaseFlag, Debtor, Note, TimelineEvent, bucket_for, days_range_for
 
 GENESIS = "0" * 64
 
@@ -231,7 +231,9 @@ def list_cases(*, user, stage=None, bucket=None, branch_id=None, owner_id=None, 
             )
         )
     if q:
-        stmt = stmt.where(Account.account_number.contains(q))
+        # an account reference or a part of the debtor's name
+        named = select(Debtor.id).where(Debtor.name.contains(q, autoescape=True))
+        stmt = stmt.where(Account.account_number.contains(q, autoescape=True) | Account.debtor_id.in_(named))
     return stmt
 
 

@@ -8,6 +8,8 @@ import { h, clear } from './util.js';
 const VIEWS = {
   board: { roles: ['dispatcher'], load: () => import('./views/board.js') },
   queue: { roles: ['owner'], load: () => import('./views/queue.js') },
+  cases: { roles: ['owner', 'dispatcher', 'admin'], load: () => import('./views/cases.js') },
+  followups: { roles: ['owner', 'dispatcher'], load: () => import('./views/followups.js') },
   users: { roles: ['admin'], load: () => import('./views/users.js') },
   policy: { roles: ['admin'], load: () => import('./views/policy.js') },
   scripts: { roles: ['admin'], load: () => import('./views/scripts.js') },
