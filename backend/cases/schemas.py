@@ -2,7 +2,9 @@ import marshmallow as ma
 from flask import g
 from marshmallow import validate
 
+from ..auth.models import User
 from ..common import PageArgs, UTCDateTime, page_schema
+from ..extensions import db
 from .models import BUCKETS, FLAGS, STAGES
 
 
@@ -105,11 +107,16 @@ class TimelineEventSchema(ma.Schema):
     kind = ma.fields.String()
     at = UTCDateTime()
     actor_id = ma.fields.Integer(allow_none=True)
+    actor = ma.fields.Method("_actor", dump_only=True, metadata={"description": "the actor's display name; null for the system"})
     data = ma.fields.Dict()
     data_sha256 = ma.fields.String()
     redacted_at = UTCDateTime(allow_none=True, metadata={"description": "set when R8 retention blanked the data"})
     prev_hash = ma.fields.String()
     hash = ma.fields.String()
+
+    def _actor(self, event):
+        user = db.session.get(User, event.actor_id) if event.actor_id is not None else None
+        return (user.display_name or user.username) if user is not None else None
 
 
 class ChainSchema(ma.Schema):

@@ -83,3 +83,31 @@ def test_dispatcher_works_follow_ups(desk, world, follow_ups, db):
     expect(page.locator(f"tr[data-follow-up-id='{follow_ups[0].id}']")).to_contain_text("调度 Dispatcher")
     db.session.expire_all()
     assert db.session.get(FollowUp, follow_ups[0].id).status == "done"
+
+
+def test_owner_reads_the_timeline_in_sentences(desk, world, db):
+    from backend.cases.services import append_event
+
+    case = world.cases[0]
+    append_event(case=case, kind="flag.set", actor_id=world.owner.id, data={"flag": "dispute", "reason": "账单有误"})
+    append_event(case=case, kind="case.unheard_of", actor_id=None, data={"x": 1})  # a kind no catalogue knows yet
+    db.session.commit()
+    page = desk.page
+    desk.login(world.owner.username)
+    page.goto(f"/#/office/case/{case.id}")
+    expect(page.locator(".o-chain.ok")).to_contain_text("哈希链已验证")
+    lines = page.locator(".o-event-text")
+    expect(lines.first).to_have_text("系统：case.unheard_of")  # newest first
+    texts = lines.all_text_contents()
+    assert f"陈外访 收取了债务人对方案 #{world.plan.id} 的签名。" in texts
+    assert "案件主管 Owner 设置了阻断标记“异议”：账单有误" in texts
+    assert not any("{" in text or "_" in text for text in texts[1:])  # no codes or placeholders in the sentences
+    event = page.locator(".o-event").nth(1)
+    assert not event.locator(".o-raw").is_visible()  # hashes and raw data wait behind "details"
+    event.locator("summary").click()
+    expect(event.locator(".o-raw")).to_contain_text('"flag": "dispute"')
+    assert "→" in event.locator(".o-event-details").text_content()
+    desk.shot("owner-timeline")
+    page.locator(".o-top button", has_text="English").click()
+    expect(page.locator(".o-event-text", has_text="collected the debtor's signature")).to_have_text(
+        f"陈外访 collected the debtor's signature on plan #{world.plan.id}.")

@@ -56,3 +56,11 @@ def test_follow_ups_by_due_date_branch_agent_and_status(client, world, auth, fol
     assert [(f["debtor_name"], f["done_by"]) for f in done["items"]] == [("李建国", "案件主管 Owner")]
     bad = client.get("/api/follow-ups?due_before=tomorrow", headers=headers)
     assert bad.status_code == 422 and "due_before" in bad.get_json()["errors"]
+
+
+def test_timeline_events_name_their_actor(client, world, auth):
+    headers = auth(world.owner, password=world.password)
+    events = client.get(f"/api/cases/{world.cases[0].id}/timeline", headers=headers).get_json()["events"]
+    signed = next(e for e in events if e["kind"] == "plan.signed")
+    assert (signed["actor_id"], signed["actor"]) == (world.agent_user.id, "陈外访")
+    assert all(e["actor"] is None for e in events if e["actor_id"] is None)
