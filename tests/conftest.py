@@ -222,3 +222,58 @@ def live_server(app):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+
+
+# --- map tiles from a local stub (tests never reach a real tile server) ----------
+
+
+class TileStub:
+    """Serves every /z/x/y.png as one small PNG, with CORS; counts what was asked; can hang
+    (a dead zone that still reports "online") for `hang_s` seconds per request."""
+
+    def __init__(self):
+        import io
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from PIL import Image
+
+        buffer = io.BytesIO()
+        Image.new("RGB", (256, 256), (214, 226, 214)).save(buffer, format="PNG")
+        png = buffer.getvalue()
+        self.requests: list[str] = []
+        self.hang_s = 0.0
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                stub.requests.append(self.path)
+                if stub.hang_s:
+                    import time
+
+                    time.sleep(stub.hang_s)
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Access-Control-Allow-Origin", "*")
+                self.send_header("Content-Length", str(len(png)))
+                self.end_headers()
+                self.wfile.write(png)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}/{{z}}/{{x}}/{{y}}.png"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def tile_stub(app):
+    """MAP_TILE_URL pointed at a local tile stub for one test."""
+    stub = TileStub()
+    before = app.config["MAP_TILE_URL"], app.config["MAP_TILE_ATTRIBUTION"]
+    app.config["MAP_TILE_URL"], app.config["MAP_TILE_ATTRIBUTION"] = stub.url, "© Stub tiles"
+    yield stub
+    app.config["MAP_TILE_URL"], app.config["MAP_TILE_ATTRIBUTION"] = before
+    stub.hang_s = 0
+    stub.server.shutdown()

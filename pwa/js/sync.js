@@ -4,6 +4,7 @@ import './db.js';
 import './outbox.js';
 import { ApiError, NetworkError, request } from './api.js';
 import * as store from './store.js';
+import { keepDayTiles } from './tiles.js';
 
 const core = globalThis.doorstepCore;
 const TICK_MS = 20000;
@@ -67,6 +68,8 @@ export async function pullPacket(date) {
   const offset = packet.server_time ? Date.parse(packet.server_time) - (sentAt + receivedAt) / 2 : 0;
   await store.storePacket(packet, Number.isFinite(offset) ? offset : 0);
   if (purges.length) await store.forgetPurges(purges.length);
+  // the day's street map for a dead zone later; never in the way of the sync
+  keepDayTiles(packet).catch((err) => console.info('tiles not kept', err && err.message));
   return packet;
 }
 

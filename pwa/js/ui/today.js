@@ -35,7 +35,7 @@ export async function mount(container, ctx) {
       const note = h('p', { class: 'map-note muted' });
       clear(container, header, stale, mapBox, note, legend(visits, draftById));
       const { mountMap } = await import('./map.js');
-      mapView = await mountMap(mapBox, { visits, tileUrl: tileUrlOf(packet), t, note });
+      mapView = await mountMap(mapBox, { visits, tileUrl: tileUrlOf(packet), attribution: (packet.settings || {}).map_tile_attribution, t, note });
       return;
     }
     const list = h('ol', { class: 'stops', 'aria-label': t('today.route') },

@@ -138,7 +138,7 @@ export async function mount(container, ctx) {
   return () => urls.revokeAll();
 }
 
-/* One sentence per event in the reader's language: the catalogue's `timeline.<kind>` with the
+/* One sentence per event in the reader's language: the catalogue's timeline.KIND entry with the
  * actor's name and the event's data, codes turned into words; an unknown kind says who and what. */
 function sentence(e, t, f, currency) {
   const data = e.data || {};
