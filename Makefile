@@ -27,8 +27,11 @@ node_modules/.installed: package.json package-lock.json
 # Front-end libraries come from npm into pwa/vendor/ (not committed).
 vendor: node_modules/.installed
 	mkdir -p pwa/vendor
-	rm -rf pwa/vendor/leaflet pwa/vendor/swagger-ui-dist
+	rm -rf pwa/vendor/leaflet pwa/vendor/swagger-ui-dist pwa/vendor/axe-core
 	cp -r node_modules/leaflet/dist pwa/vendor/leaflet
+	# axe-core: only the accessibility tests load it (tests/conftest.py), never a page
+	mkdir -p pwa/vendor/axe-core
+	cp node_modules/axe-core/axe.min.js pwa/vendor/axe-core/
 	mkdir -p pwa/vendor/swagger-ui-dist
 	cp node_modules/swagger-ui-dist/{swagger-ui.css,swagger-ui-bundle.js,swagger-ui-standalone-preset.js} pwa/vendor/swagger-ui-dist/
 

@@ -3,6 +3,7 @@ factories `make_*(**overrides)`; `auth(user)` headers; a live server for browser
 import os
 import tempfile
 import threading
+from pathlib import Path
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import count
@@ -277,3 +278,33 @@ def tile_stub(app):
     app.config["MAP_TILE_URL"], app.config["MAP_TILE_ATTRIBUTION"] = before
     stub.hang_s = 0
     stub.server.shutdown()
+
+
+# --- accessibility: axe-core over a page (vendored by `make vendor`) -------------
+
+AXE_JS = Path(__file__).resolve().parents[1] / "pwa" / "vendor" / "axe-core" / "axe.min.js"
+SERIOUS = ("serious", "critical")
+
+
+@pytest.fixture(scope="session")
+def axe_source():
+    """axe-core's script: pwa/vendor/axe-core (make vendor), or the file AXE_CORE_JS names."""
+    path = Path(os.environ.get("AXE_CORE_JS") or AXE_JS)
+    if not path.exists():
+        pytest.fail(f"axe-core is not vendored at {path}: run `make vendor` (package.json pins it)")
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def axe(axe_source):
+    """axe(page, name) -> the serious and critical violations on the page as it is now. The
+    page's context needs bypass_csp=True: the script goes in as an inline <script> tag."""
+
+    def run(page, name: str) -> list[dict]:
+        if not page.evaluate("() => Boolean(window.axe)"):
+            page.add_script_tag(content=axe_source)
+        found = page.evaluate("""async () => (await window.axe.run(document, { resultTypes: ['violations'] })).violations
+            .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 4).map((n) => n.target.join(' ')) }))""")
+        return [dict(v, screen=name) for v in found if v["impact"] in SERIOUS]
+
+    return run
