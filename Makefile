@@ -47,6 +47,7 @@ run: install
 	@echo ""
 	@echo "  Doorstep demo on http://127.0.0.1:$(PORT)/   (API docs: /api/docs)"
 	@echo "  users: admin, dispatcher, owner, agent1 … agent20 — password: demo (embedded demo only)"
+	@$(BIN)/flask demo hours
 	@echo ""
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --timeout 120 wsgi:app
 

@@ -113,6 +113,8 @@ def production_problems(environ=os.environ) -> list[str]:
     if _bool("DOORSTEP_DEMO", environ=environ):
         return []
     problems = [f"{name} is not set ({what})" for name, what in PRODUCTION_REQUIRED.items() if not environ.get(name)]
+    if _bool("DEMO_ANY_HOUR", environ=environ):
+        problems.append("DEMO_ANY_HOUR is set (it widens the demo's visiting hours: the embedded demo only)")
     url = environ.get("PUBLIC_BASE_URL")
     if url and not re.fullmatch(r"https?://[^/\s]+/?", url):
         problems.append(f"PUBLIC_BASE_URL must be an origin like https://doorstep.your-bank.example, not {url!r}")

@@ -205,7 +205,7 @@ class EscalatePayload(_Payload):
 
 
 class PacketArgs(ma.Schema):
-    date = ma.fields.Date(required=True)
+    date = ma.fields.Date(metadata={"description": "the day (default: today in the agent's branch timezone, never the phone's)"})
     purged = ma.fields.Integer(validate=validate.Range(min=0, max=1_000_000), metadata={
         "description": "R15: records the device deleted since its last report (journal items, visits, drafts)"})
     purged_at = UTCDateTime(metadata={"description": "R15: when the device last deleted them"})

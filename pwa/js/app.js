@@ -191,7 +191,7 @@ async function showLogin(options = {}) {
     onLocale: async (locale) => { await store.kvSet('locale', locale); await i18n.setLocale(locale); showLogin(options); },
     onSignedIn: async (session) => {
       if (session.user.role === 'agent') {
-        try { await sync.pullPacket(sync.isoDay(Date.now())); } catch (_) { /* shown on Today */ }
+        try { await sync.pullPacket(await sync.today()); } catch (_) { /* shown on Today */ }
       }
       if (!options.reauth) location.hash = '#/today';
       startFor(session);

@@ -4,7 +4,7 @@ screen's heading on each route change; status changes go to one polite live regi
 import pytest
 from playwright.sync_api import expect
 
-from conftest import DESKTOP, PASSWORD
+from tests.consoles.conftest import DESKTOP, PASSWORD
 
 pytestmark = pytest.mark.e2e
 

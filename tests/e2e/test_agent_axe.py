@@ -3,7 +3,7 @@ the sign-in page, Today (list and map), a visit, Sync and Settings finds nothing
 critical."""
 import pytest
 
-from conftest import PASSWORD, PHONE
+from tests.e2e.conftest import PASSWORD, PHONE
 
 pytestmark = pytest.mark.e2e
 

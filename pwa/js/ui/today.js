@@ -18,7 +18,7 @@ export async function mount(container, ctx) {
         button(t('sync.now'), () => sync.syncNow(), 'btn primary')));
       return;
     }
-    const today = sync.isoDay(await sync.serverNow());
+    const today = await sync.today();
     const done = visits.filter((v) => progressOf(v, draftById.get(v.id)) === 'done').length;
     const header = h('section', { class: 'today-head' },
       h('div', {},
