@@ -108,6 +108,7 @@ def test_admin_changes_a_policy_setting_and_reads_its_history(desk, admin_world,
     setting = page.locator("details.o-setting[data-key=cap_7_days]")
     setting.locator("summary").click()
     expect(setting.locator(".o-badge.warn")).to_have_text("已修改")
+    assert setting.locator(".o-hint").text_content() == "每位债务人 7 天内的外访尝试次数上限"  # the meaning in the reader's language
     setting.locator("button", has_text="历史").click()
     expect(setting.locator(".o-history li")).to_contain_text("区域试点 pilot")
     assert "系统管理员" in setting.locator(".o-history li").first.text_content()

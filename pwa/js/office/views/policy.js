@@ -56,7 +56,8 @@ export async function mount(container, ctx) {
         h('span', { class: 'o-setting-key' }, h('strong', { text: s.key }), s.rule ? badge(s.rule, 'info') : null,
           badge(s.source === 'changed' ? t('policy.source.changed') : t('policy.source.default'), s.source === 'changed' ? 'warn' : '')),
         h('span', { class: 'o-setting-value o-mono', text: show(s.value) })),
-      h('p', { class: 'o-hint', text: s.description }),
+      // the catalogue says what a setting means in the reader's language; a new one, the server's words
+      h('p', { class: 'o-hint', text: t.has(`policy.about.${s.key}`) ? t(`policy.about.${s.key}`) : s.description }),
       h('p', { class: 'o-sub', text: changed }),
       h('p', { class: 'o-sub', text: t('policy.default_is', { value: show(s.default) }) }),
       labelled(t('policy.value'), value),
