@@ -38,8 +38,13 @@ def test_packet_for_a_fifteen_visit_day_is_ordered_complete_and_under_budget(db,
     assert packet["cursor"] >= 15  # the publish changes are behind the cursor
 
 
-def test_packet_is_for_agents_and_needs_a_date(client, agent_headers, auth, make_user, day):
-    assert client.get("/api/sync/packet", headers=agent_headers).status_code == 422
+def test_packet_is_for_agents_and_defaults_to_the_branch_day(client, agent_headers, field_agent, auth, make_user, day):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    # no date: today in the agent's branch timezone, never the phone's
+    branch_today = datetime.now(ZoneInfo(field_agent.branch.timezone)).date().isoformat()
+    assert client.get("/api/sync/packet", headers=agent_headers).get_json()["date"] == branch_today
     assert client.get("/api/sync/packet?date=31-12-2030", headers=agent_headers).status_code == 422
     assert client.get(f"/api/sync/packet?date={day}", headers=auth(make_user(role="dispatcher"))).status_code == 403
 
