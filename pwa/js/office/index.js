@@ -52,7 +52,6 @@ export async function mount(container, ctx) {
   let t = await loadCatalog('office', locale);
   let cleanup = null;
   let token = 0;
-  let routed = 0;
   document.body.classList.add('office-body');
 
   const nav = h('nav', { class: 'o-nav', id: 'office-nav' });
@@ -102,16 +101,17 @@ export async function mount(container, ctx) {
     if (ctx.store) await ctx.store.kvSet('locale', locale);
     await ctx.i18n.setLocale(locale);
     t = await loadCatalog('office', locale);
-    route();
+    route(false);
   });
   logoutBtn.addEventListener('click', async () => {
     if (cleanup) { try { cleanup(); } catch (_) { /* view gone */ } cleanup = null; }
-    window.removeEventListener('hashchange', route);
+    window.removeEventListener('hashchange', onHash);
     document.body.classList.remove('office-body');
     await ctx.onLogout();
   });
 
-  async function route() {
+  /* moveFocus: a route the user asked for (a hash change) takes the focus to the new screen */
+  async function route(moveFocus) {
     const mine = ++token;
     const { name, id } = parseHash(role);
     renderChrome(name);
@@ -129,10 +129,10 @@ export async function mount(container, ctx) {
       return;
     }
     cleanup = done;
-    // focus follows the route (not on the first screen after sign-in: the page just loaded)
+    // focus follows the route the user asked for (the first screen keeps the page's own focus)
     const heading = main.querySelector('h1');
     document.title = `${heading ? heading.textContent : t(`nav.${name}`)} · Doorstep`;
-    if (routed++) {
+    if (moveFocus) {
       if (heading) {
         heading.setAttribute('tabindex', '-1');
         heading.focus();
@@ -142,7 +142,8 @@ export async function mount(container, ctx) {
     }
   }
 
-  window.addEventListener('hashchange', route);
-  await route();
-  return () => window.removeEventListener('hashchange', route);
+  const onHash = () => route(true);
+  window.addEventListener('hashchange', onHash);
+  await route(false);
+  return () => window.removeEventListener('hashchange', onHash);
 }
