@@ -246,7 +246,7 @@ class TileStub:
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
+            def do_GET(self):
                 stub.requests.append(self.path)
                 if stub.hang_s:
                     import time

@@ -6,7 +6,6 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-
 pytestmark = pytest.mark.e2e
 
 

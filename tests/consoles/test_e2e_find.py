@@ -48,9 +48,9 @@ def test_owner_searches_cases_pages_and_opens_one(desk, world, many_cases):
 
 @pytest.fixture
 def follow_ups(db, world):
-    from backend.payments.models import FollowUp
-
     from datetime import date
+
+    from backend.payments.models import FollowUp
 
     today = date.today()
     rows = [
