@@ -40,8 +40,11 @@ node_modules/.installed: package.json package-lock.json
 # Front-end libraries come from npm into pwa/vendor/ (not committed).
 vendor: node_modules/.installed
 	mkdir -p pwa/vendor
-	rm -rf pwa/vendor/leaflet pwa/vendor/swagger-ui-dist
+	rm -rf pwa/vendor/leaflet pwa/vendor/swagger-ui-dist pwa/vendor/axe-core
 	cp -r node_modules/leaflet/dist pwa/vendor/leaflet
+	# axe-core: only the accessibility tests load it (tests/conftest.py), never a page
+	mkdir -p pwa/vendor/axe-core
+	cp node_modules/axe-core/axe.min.js pwa/vendor/axe-core/
 	mkdir -p pwa/vendor/swagger-ui-dist
 	cp node_modules/swagger-ui-dist/{swagger-ui.css,swagger-ui-bundle.js,swagger-ui-standalone-preset.js} pwa/vendor/swagger-ui-dist/
 
@@ -57,6 +60,7 @@ run: install
 	@echo ""
 	@echo "  Doorstep demo on http://127.0.0.1:$(PORT)/   (API docs: /api/docs)"
 	@echo "  users: admin, dispatcher, owner, agent1 … agent20 — password: demo (embedded demo only)"
+	@$(BIN)/flask demo hours
 	@echo ""
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --timeout 120 wsgi:app
 

@@ -97,6 +97,7 @@ def _register_api_docs(app: Flask) -> None:
 
 
 def _register_security_headers(app: Flask) -> None:
+    import functools
     from urllib.parse import urlsplit
 
     from flask import request
@@ -105,19 +106,22 @@ def _register_security_headers(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
-    # map tiles are images, and fetched by the service worker to keep the day's area offline
-    tiles = urlsplit(app.config.get("MAP_TILE_URL", "").replace("{s}", "a"))
-    tile_origin = f" {tiles.scheme}://{tiles.netloc.replace('a.', '*.', 1)}" if tiles.netloc else ""
-    policy = (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        f"img-src 'self' data: blob:{tile_origin}; connect-src 'self'{tile_origin}; worker-src 'self'; "
-        "manifest-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-    )
+    @functools.lru_cache(maxsize=4)
+    def content_policy(tile_url: str) -> str:
+        # map tiles are images, and fetched by the page and the service worker (the day's area
+        # is kept for offline use): the tile server's origin, whichever MAP_TILE_URL names
+        tiles = urlsplit(tile_url)
+        tile_origin = f" {tiles.scheme}://{tiles.netloc.replace('{s}', '*')}" if tiles.netloc else ""
+        return (
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            f"img-src 'self' data: blob:{tile_origin}; connect-src 'self'{tile_origin}; worker-src 'self'; "
+            "manifest-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+        )
 
     @app.after_request
     def security_headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", policy)
+        headers.setdefault("Content-Security-Policy", content_policy(app.config.get("MAP_TILE_URL", "")))
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "no-referrer")

@@ -3,7 +3,7 @@ from datetime import date as date_cls
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from .extensions import db
@@ -30,12 +30,28 @@ def demo_seed(if_empty: bool, seed: int, n_cases: int):
 
 @demo_cli.command("today")
 @click.option("--date", "day", default=None, help="YYYY-MM-DD, default today in the branch timezone")
-def demo_today(day: str | None):
-    """Make sure every demo agent has a published route for the day."""
-    from .demo import top_up_day
+@click.option("--any-hour", is_flag=True, envvar="DEMO_ANY_HOUR",
+              help="visit at any hour (demo only; also DEMO_ANY_HOUR=1)")
+def demo_today(day: str | None, any_hour: bool):
+    """Make sure every demo agent has a published route for the day, and say its hours."""
+    from .demo import demo_hours_summary, top_up_day, widen_visiting_hours
 
+    if any_hour:
+        if not current_app.config["DEMO"]:
+            raise click.UsageError("DEMO_ANY_HOUR is for the embedded demo only (DOORSTEP_DEMO=1)")
+        if widen_visiting_hours():
+            db.session.commit()
     target = date_cls.fromisoformat(day) if day else None
     click.echo(f"demo: {top_up_day(day=target)}")
+    click.echo(f"demo: {demo_hours_summary(day=target)}")
+
+
+@demo_cli.command("hours")
+def demo_hours():
+    """Say the demo's day, its timezone and its visiting hours."""
+    from .demo import demo_hours_summary
+
+    click.echo(f"  {demo_hours_summary()}")
 
 
 @cases_cli.command("import")

@@ -58,8 +58,12 @@ class Config:
     GEOCODER_MIN_DELAY_S = float(os.environ.get("GEOCODER_MIN_DELAY_S", "1"))
     DEFAULT_TIMEZONE = os.environ.get("DEFAULT_TIMEZONE", "Asia/Shanghai")
 
-    # Map tiles for the PWA (empty: draw the route without tiles)
-    MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "")
+    # Street-map tiles for the agent's map and the dispatcher's board: OpenStreetMap's standard
+    # tiles by default, shown with the attribution their licence requires. Tile requests tell
+    # the tile server which streets are looked at; a bank may point this at its own tile server
+    # (docs/deploy.md). Empty: the maps draw the stops without tiles.
+    MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors")
 
     # Sync
     ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(512 * 1024)))
@@ -116,6 +120,8 @@ def production_problems(environ=os.environ) -> list[str]:
     if _bool("DOORSTEP_DEMO", environ=environ):
         return []
     problems = [f"{name} is not set ({what})" for name, what in PRODUCTION_REQUIRED.items() if not environ.get(name)]
+    if _bool("DEMO_ANY_HOUR", environ=environ):
+        problems.append("DEMO_ANY_HOUR is set (it widens the demo's visiting hours: the embedded demo only)")
     url = environ.get("PUBLIC_BASE_URL")
     if url and not re.fullmatch(r"https?://[^/\s]+/?", url):
         problems.append(f"PUBLIC_BASE_URL must be an origin like https://doorstep.your-bank.example, not {url!r}")
@@ -135,6 +141,8 @@ def require_production_settings(environ=os.environ) -> None:
 
 class TestConfig(Config):
     TESTING = True
+    # tests never reach the internet: the map tests point this at a local tile stub
+    MAP_TILE_URL = ""
     SECRET_KEY = "test-secret-not-for-production"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     LOGIN_MAX_FAILURES = 5

@@ -19,6 +19,7 @@ from .extensions import db
 from .org.models import Agent, Branch
 from .plans.models import Blob, Installment, RepaymentPlan, Signature
 from .policy.rules import visiting_window
+from .policy.settings import change_setting, effective_settings
 from .visits.models import Outcome, Visit
 
 TZ = "Asia/Shanghai"
@@ -306,3 +307,33 @@ def top_up_day(*, day: date | None = None) -> str:
     published = sum(plan.status == "published" for plan in plans)
     visits = db.session.scalar(select(func.count(Visit.id)).where(Visit.date == day, Visit.status == "published"))
     return f"{playbook}; {published} of {len(plans)} branch plans published, {visits} visits on {day.isoformat()}"
+
+
+# --- the demo's hours ---------------------------------------------------------------------
+
+ANY_HOUR = {str(weekday): ["00:00", "23:59"] for weekday in range(7)}
+
+
+def widen_visiting_hours() -> bool:
+    """DEMO_ANY_HOUR=1: the demo's jurisdiction visits at any hour, so a demo tried at night in
+    Shanghai (or from another timezone) can still check in. Recorded like an admin's policy
+    change, with its reason; a production start refuses DEMO_ANY_HOUR (config.production_problems)."""
+    if effective_settings("CN")["visiting_hours"] == ANY_HOUR:
+        return False
+    change_setting(jurisdiction="CN", key="visiting_hours", value=ANY_HOUR,
+                   reason="DEMO_ANY_HOUR=1: the embedded demo visits at any hour", actor_id=None)
+    return True
+
+
+def demo_hours_summary(*, day: date | None = None, now: datetime | None = None) -> str:
+    """Which day the demo runs on, in which timezone, and its visiting hours (R1) — said by
+    `make run`, since outside those hours every check-in is refused."""
+    now = (now or datetime.now(ZoneInfo(TZ))).astimezone(ZoneInfo(TZ))
+    day = day or now.date()
+    span = effective_settings("CN")["visiting_hours"].get(str(day.weekday()))
+    hours = f"{span[0]}–{span[1]}" if span else "none (no visits that day)"
+    text = f"demo day {day.isoformat()} in {TZ} (now {now:%H:%M} there); visiting hours {hours}"
+    if span is None or (day == now.date() and not span[0] <= now.strftime("%H:%M") < span[1]):
+        text += " — check-in is refused outside them (R1); DEMO_ANY_HOUR=1 make run widens them"
+    return text
+

@@ -3,6 +3,7 @@ factories `make_*(**overrides)`; `auth(user)` headers; a live server for browser
 import os
 import tempfile
 import threading
+from pathlib import Path
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import count
@@ -222,3 +223,88 @@ def live_server(app):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+
+
+# --- map tiles from a local stub (tests never reach a real tile server) ----------
+
+
+class TileStub:
+    """Serves every /z/x/y.png as one small PNG, with CORS; counts what was asked; can hang
+    (a dead zone that still reports "online") for `hang_s` seconds per request."""
+
+    def __init__(self):
+        import io
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from PIL import Image
+
+        buffer = io.BytesIO()
+        Image.new("RGB", (256, 256), (214, 226, 214)).save(buffer, format="PNG")
+        png = buffer.getvalue()
+        self.requests: list[str] = []
+        self.hang_s = 0.0
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                stub.requests.append(self.path)
+                if stub.hang_s:
+                    import time
+
+                    time.sleep(stub.hang_s)
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Access-Control-Allow-Origin", "*")
+                self.send_header("Content-Length", str(len(png)))
+                self.end_headers()
+                self.wfile.write(png)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}/{{z}}/{{x}}/{{y}}.png"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def tile_stub(app):
+    """MAP_TILE_URL pointed at a local tile stub for one test."""
+    stub = TileStub()
+    before = app.config["MAP_TILE_URL"], app.config["MAP_TILE_ATTRIBUTION"]
+    app.config["MAP_TILE_URL"], app.config["MAP_TILE_ATTRIBUTION"] = stub.url, "© Stub tiles"
+    yield stub
+    app.config["MAP_TILE_URL"], app.config["MAP_TILE_ATTRIBUTION"] = before
+    stub.hang_s = 0
+    stub.server.shutdown()
+
+
+# --- accessibility: axe-core over a page (vendored by `make vendor`) -------------
+
+AXE_JS = Path(__file__).resolve().parents[1] / "pwa" / "vendor" / "axe-core" / "axe.min.js"
+SERIOUS = ("serious", "critical")
+
+
+@pytest.fixture(scope="session")
+def axe_source():
+    """axe-core's script: pwa/vendor/axe-core (make vendor), or the file AXE_CORE_JS names."""
+    path = Path(os.environ.get("AXE_CORE_JS") or AXE_JS)
+    if not path.exists():
+        pytest.fail(f"axe-core is not vendored at {path}: run `make vendor` (package.json pins it)")
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def axe(axe_source):
+    """axe(page, name) -> the serious and critical violations on the page as it is now. The
+    page's context needs bypass_csp=True: the script goes in as an inline <script> tag."""
+
+    def run(page, name: str) -> list[dict]:
+        if not page.evaluate("() => Boolean(window.axe)"):
+            page.add_script_tag(content=axe_source)
+        found = page.evaluate("""async () => (await window.axe.run(document, { resultTypes: ['violations'] })).violations
+            .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 4).map((n) => n.target.join(' ')) }))""")
+        return [dict(v, screen=name) for v in found if v["impact"] in SERIOUS]
+
+    return run

@@ -107,4 +107,4 @@ def search_clause(q: str, user):
     columns = [Debtor.name, Account.card_masked]
     if sees_identifiers(user):
         columns.append(Account.account_number)
-    return or_(*(column.contains(q) for column in columns))
+    return or_(*(column.contains(q, autoescape=True) for column in columns))

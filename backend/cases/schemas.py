@@ -1,7 +1,9 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from ..auth.models import User
 from ..common import PageArgs, UTCDateTime, page_schema
+from ..extensions import db
 from .models import BUCKETS, CONTACT_CHANNELS, FLAGS, STAGES
 
 
@@ -72,7 +74,7 @@ class CaseQuerySchema(PageArgs):
     branch_id = ma.fields.Integer()
     owner_id = ma.fields.Integer()
     flag = ma.fields.String(validate=validate.OneOf(FLAGS))
-    q = ma.fields.String(validate=validate.Length(max=32))
+    q = ma.fields.String(validate=validate.Length(max=32), metadata={"description": "part of the account number or of the debtor's name"})
 
 
 class CaseUpdateSchema(ma.Schema):
@@ -115,11 +117,16 @@ class TimelineEventSchema(ma.Schema):
     kind = ma.fields.String()
     at = UTCDateTime()
     actor_id = ma.fields.Integer(allow_none=True)
+    actor = ma.fields.Method("_actor", dump_only=True, metadata={"description": "the actor's display name; null for the system"})
     data = ma.fields.Dict()
     data_sha256 = ma.fields.String(allow_none=True, metadata={"description": "null for agents: no chain material"})
     redacted_at = UTCDateTime(allow_none=True, metadata={"description": "set when R8 retention blanked the data"})
     prev_hash = ma.fields.String(allow_none=True)
     hash = ma.fields.String(allow_none=True)
+
+    def _actor(self, event):
+        user = db.session.get(User, event.actor_id) if event.actor_id is not None else None
+        return (user.display_name or user.username) if user is not None else None
 
 
 class ChainSchema(ma.Schema):

@@ -162,6 +162,26 @@ def _signature_for(plan: RepaymentPlan) -> Signature | None:
     return (matching or signatures or [None])[0]
 
 
+# a plan's status as the parties read it, in both languages of the document
+STATUS_WORDS = {
+    "proposed": "已提出 proposed",
+    "pending_approval": "待审批 awaiting the bank's approval",
+    "active": "生效 in force",
+    "rejected": "已驳回 rejected by the bank",
+    "kept": "已履行 kept",
+    "partially_kept": "部分履行 partly kept",
+    "broken": "未履行 broken",
+    "superseded": "已被新协议取代 replaced by a later agreement",
+    "cancelled": "已取消 cancelled",
+}
+
+
+def verify_url(*, code: str, terms_hash: str) -> str:
+    """Where anyone holding the paper can check it: absolute, on the server's public origin."""
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return f"{base}/api/agreements/verify?code={code}&hash={terms_hash}"
+
+
 def render_agreement(plan: RepaymentPlan) -> bytes:
     case = db.session.get(Case, plan.case_id)
     account, debtor = case.account, case.account.debtor
@@ -184,7 +204,8 @@ def render_agreement(plan: RepaymentPlan) -> bytes:
     pdf.use(18, (16, 40, 80))
     pdf.cell(0, 10, pdf.t("还款协议  Repayment agreement"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.use(9.5, (90, 98, 110))
-    pdf.cell(0, 6, pdf.t(f"协议编号 Agreement no. {plan.id}  ·  状态 Status: {plan.status}  ·  核验码 Verification code: {code}"),
+    status = STATUS_WORDS.get(plan.status, plan.status)
+    pdf.cell(0, 6, pdf.t(f"协议编号 Agreement no. {plan.id}  ·  状态 Status: {status}  ·  核验码 Verification code: {code}"),
              new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     pdf.heading("当事人 Parties")
@@ -194,7 +215,7 @@ def render_agreement(plan: RepaymentPlan) -> bytes:
         ("案件 Case", f"#{case.id}"),
         ("经办 Agreed with", agent.display_name or agent.username if agent else "—"),
         ("达成时间 Agreed at", _local(plan.created_at, tz)),
-    ] + ([("审批 Decision", f"{plan.status} · {decider.display_name or decider.username} · {_local(plan.decided_at, tz)}"
+    ] + ([("审批 Decision", f"{status} · {decider.display_name or decider.username} · {_local(plan.decided_at, tz)}"
            + (f" · {plan.decision_reason}" if plan.decision_reason else ""))] if decider else []))
 
     pdf.heading("条款 Terms")
@@ -259,7 +280,7 @@ def render_agreement(plan: RepaymentPlan) -> bytes:
         ("条款哈希 Terms SHA-256", plan.terms_hash),
         ("重新计算 Recomputed", "一致 matches" if recomputed == plan.terms_hash else f"不一致 MISMATCH: {recomputed}"),
         ("核验码 Verification code", code),
-        ("核验 Verify at", "/api/agreements/verify?code=<核验码 code>&hash=<条款哈希 terms hash>"),
+        ("核验 Verify at", verify_url(code=code, terms_hash=plan.terms_hash)),
         ("政策版本 Policy", plan.policy_version or "—"),
     ])
     return bytes(pdf.output())

@@ -1,7 +1,7 @@
 """Office consoles: KPIs and their CSV, the case owner's review queue, the dispatcher's day
 board, the signed agreement and the receipt for money taken at the door as PDFs, each with its
 public verification."""
-from flask import Response, g
+from flask import Response, current_app, g
 from flask_smorest import Blueprint
 
 from ..auth.guard import OFFICE, PUBLIC, roles
@@ -78,7 +78,9 @@ def post_outcome_review(args, outcome_id):
 @blp.response(200, BoardSchema)
 def get_board(args):
     """The dispatcher's day: agents with shift, cap and stops in progress; unassigned visits; eligible cases"""
-    return day_board(day=args.get("date"), branch_id=args.get("branch_id"))
+    board = day_board(day=args.get("date"), branch_id=args.get("branch_id"))
+    board["map"] = {"tile_url": current_app.config["MAP_TILE_URL"], "attribution": current_app.config["MAP_TILE_ATTRIBUTION"]}
+    return board
 
 
 @blp.route("/plans/<int:plan_id>/agreement.pdf", methods=["GET"])

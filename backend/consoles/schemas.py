@@ -237,6 +237,7 @@ class BoardSchema(ma.Schema):
     unassigned = ma.fields.List(ma.fields.Nested(BoardVisitSchema), metadata={"description": "visits of the day with no agent"})
     candidates = ma.fields.List(ma.fields.Nested(BoardCandidateSchema), metadata={"description": "cases the planner would offer (eligible, with why) or leaves out (every reason) — the routing builder's view"})
     counts = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    map = ma.fields.Dict(metadata={"description": "tile_url ('' = no street map) and the attribution to show with the tiles"})
 
 
 # --- agreements ------------------------------------------------------------------------

@@ -89,6 +89,10 @@ class FollowUp(db.Model):
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
 
+    case: Mapped["Case"] = relationship()  # noqa: F821
+    plan: Mapped["RepaymentPlan | None"] = relationship()  # noqa: F821
+    done_by: Mapped["User | None"] = relationship()  # noqa: F821
+
 
 feed.watch(PromiseTrack, lambda track: {"plan": {track.plan_id}})
 

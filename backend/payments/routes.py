@@ -24,7 +24,7 @@ from .schemas import (
 )
 from ..cases.importing import get_import_run
 from ..cases.schemas import ImportRunSchema
-from .services import close_follow_up, evaluate_promises, import_payments
+from .services import close_follow_up, evaluate_promises, follow_ups_query, import_payments
 
 blp = Blueprint("payments", __name__, url_prefix="/api", description="Payment feed, promises and follow-ups")
 
@@ -96,13 +96,10 @@ def get_promises(args):
 @blp.arguments(FollowUpQuerySchema, location="query")
 @blp.response(200, FollowUpPageSchema)
 def get_follow_ups(args):
-    """Follow-ups left by broken or partly kept promises (next eligible visit, call, or review)"""
-    stmt = select(FollowUp).where(FollowUp.status == args["status"]).order_by(FollowUp.due_on, FollowUp.id)
-    if args.get("kind"):
-        stmt = stmt.where(FollowUp.kind == args["kind"])
-    if args.get("case_id"):
-        stmt = stmt.where(FollowUp.case_id == args["case_id"])
-    return paginate(stmt, args["page"], args["per_page"])
+    """Follow-ups left by broken or partly kept promises (next eligible visit, call, or review),
+    by branch, owner, agent and due date"""
+    page, per_page = args.pop("page"), args.pop("per_page")
+    return paginate(follow_ups_query(**args), page, per_page)
 
 
 @blp.route("/follow-ups/<int:follow_up_id>/close", methods=["POST"])

@@ -3,6 +3,7 @@ from marshmallow import validate
 
 from ..common import PageArgs, UTCDateTime, page_schema
 from .models import FOLLOW_UP_KINDS, PROMISE_STATES
+from .services import follow_up_agent
 
 
 class PaymentImportFileSchema(ma.Schema):
@@ -85,6 +86,11 @@ class FollowUpQuerySchema(PageArgs):
     status = ma.fields.String(load_default="open", validate=validate.OneOf(("open", "done", "cancelled")))
     kind = ma.fields.String(validate=validate.OneOf(FOLLOW_UP_KINDS))
     case_id = ma.fields.Integer()
+    branch_id = ma.fields.Integer(metadata={"description": "the case's branch"})
+    owner_id = ma.fields.Integer(metadata={"description": "the case's owner"})
+    agent_id = ma.fields.Integer(metadata={"description": "the agent whose visit made the promise"})
+    due_before = ma.fields.Date(metadata={"description": "due strictly before this date (overdue: today in the branch)"})
+    due_from = ma.fields.Date(metadata={"description": "due on or after this date"})
 
 
 class FollowUpSchema(ma.Schema):
@@ -99,6 +105,29 @@ class FollowUpSchema(ma.Schema):
     done_at = UTCDateTime(allow_none=True)
     done_by_id = ma.fields.Integer(allow_none=True)
     visit_id = ma.fields.Integer(allow_none=True)
+    debtor_name = ma.fields.Method("_debtor_name", dump_only=True)
+    branch_id = ma.fields.Method("_branch_id", dump_only=True)
+    agent_id = ma.fields.Method("_agent_id", dump_only=True)
+    agent = ma.fields.Method("_agent", dump_only=True, metadata={"description": "who made the promise (display name)"})
+    done_by = ma.fields.Method("_done_by", dump_only=True)
+
+    def _debtor_name(self, follow_up):
+        return follow_up.case.account.debtor.name
+
+    def _branch_id(self, follow_up):
+        return follow_up.case.branch_id
+
+    def _agent_id(self, follow_up):
+        agent = follow_up_agent(follow_up)
+        return agent.id if agent else None
+
+    def _agent(self, follow_up):
+        agent = follow_up_agent(follow_up)
+        return (agent.user.display_name or agent.user.username) if agent else None
+
+    def _done_by(self, follow_up):
+        user = follow_up.done_by
+        return (user.display_name or user.username) if user else None
 
 
 FollowUpPageSchema = page_schema(FollowUpSchema)

@@ -31,6 +31,7 @@ from ..events import emit
 from ..extensions import db
 from ..org.models import Agent
 from ..plans.models import OPEN_STATUSES, RepaymentPlan
+from ..visits.models import Visit
 from ..policy.rules import blocking_findings, eligibility_for_day, jurisdiction_for
 from ..policy.settings import effective_settings
 from .models import TERMINAL_STATES, Collection, FollowUp, Payment, PaymentAllocation, PromiseTrack, ReceiptCounter
@@ -490,3 +491,41 @@ def _verify_code() -> str:
     """10 random hex digits shown as XXXXX-XXXXX: printed on the receipt, typed to verify it."""
     digits = secrets.token_hex(5).upper()
     return f"{digits[:5]}-{digits[5:]}"
+
+
+# --- follow-ups as the office works them ------------------------------------------------
+
+
+def follow_up_agent(follow_up: FollowUp):
+    """The agent whose visit agreed the follow-up, or made the promise it comes from (None without one)."""
+    plan = follow_up.plan
+    visit_id = follow_up.visit_id or (plan.visit_id if plan is not None else None)
+    visit = db.session.get(Visit, visit_id) if visit_id else None
+    return visit.agent if visit is not None else None
+
+
+def follow_ups_query(*, status: str = "open", kind: str | None = None, case_id: int | None = None,
+                     branch_id: int | None = None, owner_id: int | None = None, agent_id: int | None = None,
+                     due_before: date | None = None, due_from: date | None = None):
+    """Follow-ups by status, kind, case, the case's branch or owner, the promising agent and
+    due date, soonest due first."""
+    stmt = select(FollowUp).join(Case, Case.id == FollowUp.case_id).where(FollowUp.status == status)
+    if kind:
+        stmt = stmt.where(FollowUp.kind == kind)
+    if case_id:
+        stmt = stmt.where(FollowUp.case_id == case_id)
+    if branch_id:
+        stmt = stmt.where(Case.branch_id == branch_id)
+    if owner_id:
+        stmt = stmt.where(Case.owner_id == owner_id)
+    if agent_id:
+        # the visit that agreed it at the door, else the visit that made its promise
+        promising = select(RepaymentPlan.id).join(Visit, Visit.id == RepaymentPlan.visit_id).where(Visit.agent_id == agent_id)
+        agreed = select(Visit.id).where(Visit.agent_id == agent_id)
+        stmt = stmt.where(FollowUp.visit_id.in_(agreed) | FollowUp.plan_id.in_(promising))
+    if due_before:
+        stmt = stmt.where(FollowUp.due_on < due_before)
+    if due_from:
+        stmt = stmt.where(FollowUp.due_on >= due_from)
+    order = (FollowUp.done_at.desc(), FollowUp.id.desc()) if status != "open" else (FollowUp.due_on, FollowUp.id)
+    return stmt.order_by(*order)

@@ -95,7 +95,7 @@ def build_packet(*, user, agent, day: date, loaded: list | None = None) -> dict:
         "strategies": approved_scripts(user.locale, rows=scripts),
         # named in the disclosure (R6): who the agent acts for and where to complain
         "organisation": {"name": config["ORG_NAME"], "complaint_phone": config["ORG_COMPLAINT_PHONE"]},
-        "settings": {"map_tile_url": config["MAP_TILE_URL"]},
+        "settings": {"map_tile_url": config["MAP_TILE_URL"], "map_tile_attribution": config["MAP_TILE_ATTRIBUTION"]},
     }
 
 
@@ -210,7 +210,7 @@ def _fingerprint(config_items: tuple) -> str:
 
 def packet_fingerprint() -> str:
     config = current_app.config
-    return _fingerprint(tuple(str(config.get(k)) for k in ("ORG_NAME", "ORG_COMPLAINT_PHONE", "MAP_TILE_URL", "DEFAULT_TIMEZONE")))
+    return _fingerprint(tuple(str(config.get(k)) for k in ("ORG_NAME", "ORG_COMPLAINT_PHONE", "MAP_TILE_URL", "MAP_TILE_ATTRIBUTION", "DEFAULT_TIMEZONE")))
 
 
 def _flag_turns(visits, now: datetime) -> datetime | None:

@@ -1,3 +1,6 @@
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from flask import Response, g, request
 from flask_smorest import Blueprint
 
@@ -40,7 +43,9 @@ def get_packet(args):
     """The agent's day: ordered visits with the door's brief, rules and a feed cursor"""
     if args.get("purged"):
         record_device_purge(user=g.user, device_id=g.token.device_id, purged=args["purged"], purged_at=args.get("purged_at"))
-    body, etag = cached_packet(user=g.user, agent=_agent(), day=args["date"])
+    agent = _agent()
+    day = args.get("date") or datetime.now(ZoneInfo(agent.branch.timezone)).date()
+    body, etag = cached_packet(user=g.user, agent=agent, day=day)
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
     else:

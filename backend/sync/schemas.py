@@ -248,7 +248,7 @@ class PaymentRecordPayload(_Payload):
 
 
 class PacketArgs(ma.Schema):
-    date = ma.fields.Date(required=True)
+    date = ma.fields.Date(metadata={"description": "the day (default: today in the agent's branch timezone, never the phone's)"})
     purged = ma.fields.Integer(validate=validate.Range(min=0, max=1_000_000), metadata={
         "description": "R15: records the device deleted since its last report (journal items, visits, drafts)"})
     purged_at = UTCDateTime(metadata={"description": "R15: when the device last deleted them"})
@@ -268,7 +268,7 @@ class PacketSchema(ma.Schema):
     rules = ma.fields.Dict()
     strategies = ma.fields.Dict()
     organisation = ma.fields.Dict()
-    settings = ma.fields.Dict(metadata={"description": "map_tile_url: tiles for the day's map ('' = draw without tiles)"})
+    settings = ma.fields.Dict(metadata={"description": "map_tile_url: tiles for the day's map ('' = draw without tiles); map_tile_attribution: the credit to show with them"})
 
 
 class ChangesSchema(ma.Schema):

@@ -71,9 +71,10 @@ async function hookPush() {
   }
 }
 
-/* Office roles get the consoles module when it exists. */
+/* Office roles get the consoles module when it exists; it lays out its own banner, navigation
+ * and <main>, so its container is a plain block. */
 async function mountOffice(session) {
-  const container = clear(root, h('main', { class: 'office', id: 'main' }));
+  const container = clear(root, h('div', { class: 'office', id: 'main' }));
   const main = container.firstChild;
   try {
     const office = await import('/js/office/index.js');
@@ -190,7 +191,7 @@ async function showLogin(options = {}) {
     onLocale: async (locale) => { await store.kvSet('locale', locale); await i18n.setLocale(locale); showLogin(options); },
     onSignedIn: async (session) => {
       if (session.user.role === 'agent') {
-        try { await sync.pullPacket(sync.isoDay(Date.now())); } catch (_) { /* shown on Today */ }
+        try { await sync.pullPacket(await sync.today()); } catch (_) { /* shown on Today */ }
       }
       if (!options.reauth) location.hash = '#/today';
       startFor(session);

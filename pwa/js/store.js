@@ -152,10 +152,20 @@ export async function applyChanges(changes, cursor) {
 }
 
 /* The device's calendar day of a time (ms), as the day packet's `date` is written. */
-export function isoDay(ms) {
+/* The calendar day of an instant: in a timezone when given (the branch's: an agent's day is
+ * the branch's day, never the phone's), else the device's. */
+export function isoDay(ms, timeZone) {
+  if (timeZone) {
+    try {
+      return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(ms));
+    } catch (_) { /* an unknown zone: the device's day */ }
+  }
   const d = new Date(ms);
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 }
+
+/* The packet's branch timezone (null before the first packet). */
+export const branchZone = (packet) => (packet && packet.agent && packet.agent.branch && packet.agent.branch.timezone) || null;
 
 const DAY_MS = 86400000;
 export const DEFAULT_PURGE_DAYS = 1;
@@ -173,7 +183,7 @@ export async function purgeExpired(nowMs = Date.now()) {
     const rules = (packet && packet.rules) || {};
     const days = Number.isFinite(rules.device_purge_days) ? rules.device_purge_days : DEFAULT_PURGE_DAYS;
     const cutoff = nowMs - days * DAY_MS;
-    const today = isoDay(nowMs + ((packet && packet.clock_offset_ms) || 0));
+    const today = isoDay(nowMs + ((packet && packet.clock_offset_ms) || 0), branchZone(packet));
     const queued = await req(s.outbox.getAll());
     const queuedOps = new Set(queued.map((e) => e.op && e.op.id));
     const keep = new Set(queued.map((e) => e.meta && e.meta.visit_id).filter((id) => id != null));

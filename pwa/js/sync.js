@@ -4,6 +4,7 @@ import './db.js';
 import './outbox.js';
 import { ApiError, NetworkError, request } from './api.js';
 import * as store from './store.js';
+import { keepDayTiles } from './tiles.js';
 
 const core = globalThis.doorstepCore;
 const TICK_MS = 20000;
@@ -56,17 +57,28 @@ export async function serverNow() {
 
 export const isoDay = store.isoDay;
 
+/* Today for this agent: the branch's day, once a packet told which branch; null before
+ * (the server then answers with today in the branch's timezone). */
+export async function today() {
+  const packet = await store.kvGet('packet');
+  const zone = store.branchZone(packet);
+  return zone ? isoDay(await serverNow(), zone) : null;
+}
+
 export async function pullPacket(date) {
   // R15: purges since the last report ride on the day's pull (the server keeps them in its audit trail)
   const purges = (await store.kvGet('purges')) || [];
   const purged = purges.reduce((n, p) => n + p.journal + p.visits + p.drafts, 0);
   const report = purged ? `&purged=${purged}&purged_at=${encodeURIComponent(purges[purges.length - 1].at)}` : '';
   const sentAt = Date.now();
-  const packet = await request(`/api/sync/packet?date=${encodeURIComponent(date)}${report}`);
+  const query = [date ? `date=${encodeURIComponent(date)}` : '', report.slice(1)].filter(Boolean).join('&');
+  const packet = await request(`/api/sync/packet${query ? `?${query}` : ''}`);
   const receivedAt = Date.now();
   const offset = packet.server_time ? Date.parse(packet.server_time) - (sentAt + receivedAt) / 2 : 0;
   await store.storePacket(packet, Number.isFinite(offset) ? offset : 0);
   if (purges.length) await store.forgetPurges(purges.length);
+  // the day's street map for a dead zone later; never in the way of the sync
+  keepDayTiles(packet).catch((err) => console.info('tiles not kept', err && err.message));
   return packet;
 }
 
@@ -85,9 +97,9 @@ export async function purge() {
 /* Today's packet when the day changed, else the delta feed from the stored cursor. */
 export async function pull() {
   const packet = await store.kvGet('packet');
-  const today = isoDay(await serverNow());
-  if (!packet || packet.date !== today) {
-    await pullPacket(today);
+  const day = await today();
+  if (!packet || packet.date !== day) {
+    await pullPacket(day);
     lastPullAt = Date.now();
     return { stopped: [] };
   }
@@ -100,7 +112,7 @@ export async function pull() {
     } catch (err) {
       if (!(err instanceof ApiError && err.code === 'unknown_cursor')) throw err;
       // The server's feed does not know our cursor (restored database): take the whole day again.
-      await pullPacket(today);
+      await pullPacket(day);
       break;
     }
     const changes = data.changes || [];

@@ -158,6 +158,10 @@ def test_agreement_pdf_carries_terms_signature_hash_and_code(client, world, owne
     code = verification_code(world.plan.terms_hash)
     assert world.plan.terms_hash in text and code in text
     assert "王秀英" in text and "7300.00" in text and "一致 matches" in text
+    assert "待审批 awaiting the bank's approval" in text and "pending_approval" not in text  # status in words
+    # the verify link is absolute, on the public origin, with this agreement's code and hash
+    flat = "".join(text.split())
+    assert f"{app.config['PUBLIC_BASE_URL']}/api/agreements/verify?code={code}&hash={world.plan.terms_hash}" in flat
     images = [image for page in PdfReader(io.BytesIO(response.data)).pages for image in page.images]
     assert len(images) == 1  # the signature
 

@@ -206,6 +206,41 @@ def test_dispatcher_plans_drags_and_publishes(desk, world, dispatch_day, db):
     assert db.session.get(RoutePlan, first_plan_id).status == "superseded"
 
 
+def test_dispatcher_moves_a_stop_without_dragging_over_street_tiles(desk, world, dispatch_day, db, tile_stub):
+    """Touch and keyboard: "Move…" opens a dialog (agent, position), the same move as a drop;
+    the board draws the street map from the tile server (a local stub) with its credit."""
+    page = desk.page
+    desk.login(world.dispatcher.username)
+    page.locator("select[aria-label='分部']").select_option(str(world.branch.id))
+    page.wait_for_function("() => document.querySelectorAll('.o-map img.leaflet-tile-loaded').length > 0")
+    assert page.locator(".o-map .map-credit").text_content() == "© Stub tiles" and tile_stub.requests
+    page.locator("input[type=date]").fill(dispatch_day["tomorrow"].isoformat())
+    page.locator("input[type=date]").dispatch_event("change")
+    page.locator("input[aria-label='秒数']").fill("1")
+    page.locator("input[aria-label='秒数']").dispatch_event("change")
+    page.locator("[data-action=plan]").click()
+    page.locator(".o-plan-chip.draft").wait_for(timeout=90000)
+    first_card = page.locator(f".o-agent[data-agent-id='{world.agent.id}']")
+    stop = first_card.locator(".o-stop[draggable=true]").last
+    key = stop.get_attribute("data-key")
+    stop.locator("[data-action=move]").focus()
+    page.keyboard.press("Enter")
+    dialog = page.locator("dialog.o-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#move-agent")).to_be_focused()
+    desk.shot("dispatcher-move-dialog")
+    dialog.locator("#move-agent").select_option(str(dispatch_day["second"].id))
+    dialog.locator("#move-position").select_option("1")
+    dialog.locator("#move-position").press("Tab")
+    page.keyboard.press("Enter")  # on "Move", the next control
+    moved = page.locator(f".o-agent[data-agent-id='{dispatch_day['second'].id}'] .o-stop.moved[data-key='{key}']")
+    moved.wait_for()
+    assert moved.locator(".o-pos").text_content() == "1"
+    expect(page.locator(f"[data-key='{key}'] [data-action=move]")).to_be_focused()  # the keyboard stays on the stop
+    assert page.locator("dialog").count() == 0
+    desk.shot("dispatcher-moved-by-dialog")
+
+
 def plan_id_on(page) -> int:
     import re
 

@@ -38,8 +38,13 @@ def test_packet_for_a_fifteen_visit_day_is_ordered_complete_and_under_budget(db,
     assert packet["cursor"] >= 15  # the publish changes are behind the cursor
 
 
-def test_packet_is_for_agents_and_needs_a_date(client, agent_headers, auth, make_user, day):
-    assert client.get("/api/sync/packet", headers=agent_headers).status_code == 422
+def test_packet_is_for_agents_and_defaults_to_the_branch_day(client, agent_headers, field_agent, auth, make_user, day):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    # no date: today in the agent's branch timezone, never the phone's
+    branch_today = datetime.now(ZoneInfo(field_agent.branch.timezone)).date().isoformat()
+    assert client.get("/api/sync/packet", headers=agent_headers).get_json()["date"] == branch_today
     assert client.get("/api/sync/packet?date=31-12-2030", headers=agent_headers).status_code == 422
     assert client.get(f"/api/sync/packet?date={day}", headers=auth(make_user(role="dispatcher"))).status_code == 403
 
@@ -102,5 +107,5 @@ def test_packet_carries_the_script_book_organisation_and_map_settings(client, ap
     visit = make_visit(day=date.today())
     packet = client.get(f"/api/sync/packet?date={date.today().isoformat()}", headers=auth(visit.agent.user)).get_json()
     assert packet["organisation"] == {"name": app.config["ORG_NAME"], "complaint_phone": app.config["ORG_COMPLAINT_PHONE"]}
-    assert packet["settings"] == {"map_tile_url": app.config["MAP_TILE_URL"]}
+    assert packet["settings"] == {"map_tile_url": app.config["MAP_TILE_URL"], "map_tile_attribution": app.config["MAP_TILE_ATTRIBUTION"]}
     assert {s["key"] for s in packet["strategies"]["strategies"]} >= {"empathy", "installment_plan"}

@@ -12,12 +12,12 @@ export const PALETTE = ['#1f6feb', '#d9480f', '#2b8a3e', '#9c36b5', '#0b7285', '
   '#e03131', '#1098ad', '#a61e4d', '#66a80f', '#5f3dc4', '#d6336c', '#495057', '#fab005', '#0ca678', '#7048e8'];
 
 /* rows: [{label, value (null = no data), note}] */
-export function barChart(rows, { format, unit, total } = {}) {
+export function barChart(rows, { format, unit, total, label } = {}) {
   const rowH = 24; const labelW = 190; const width = 640; const valueW = 120;
   const plotW = width - labelW - valueW;
   const max = unit === 'ratio' ? 1 : Math.max(1e-9, ...rows.map((r) => r.value || 0));
   const height = rows.length * rowH + 28;
-  const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, class: 'o-svg bars', role: 'img', width: '100%' });
+  const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, class: 'o-svg bars', role: 'img', 'aria-label': label || '', width: '100%' });
   for (const tick of [0, 0.25, 0.5, 0.75, 1]) {
     const x = labelW + plotW * tick;
     svg.append(s('line', { x1: x, x2: x, y1: 4, y2: height - 22, class: 'grid' }),
@@ -39,13 +39,13 @@ export function barChart(rows, { format, unit, total } = {}) {
 }
 
 /* points: [{date, <series keys>…}], series: [[key, label], …] */
-export function trendChart(points, { series }) {
+export function trendChart(points, { series, label }) {
   const width = 640; const height = 260; const left = 40; const right = 12; const top = 12; const bottom = 52;
   const plotW = width - left - right; const plotH = height - top - bottom;
   const max = Math.max(1, ...points.flatMap((p) => series.map(([k]) => p[k] || 0)));
   const x = (i) => left + (points.length === 1 ? plotW / 2 : (plotW * i) / (points.length - 1));
   const y = (v) => top + plotH - (plotH * v) / max;
-  const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, class: 'o-svg trend', role: 'img', width: '100%' });
+  const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, class: 'o-svg trend', role: 'img', 'aria-label': label || '', width: '100%' });
   const step = niceStep(max);
   for (let v = 0; v <= max + 1e-9; v += step) {
     svg.append(s('line', { x1: left, x2: width - right, y1: y(v), y2: y(v), class: 'grid' }),

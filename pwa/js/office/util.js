@@ -82,3 +82,65 @@ export function describeError(err, t) {
 export function empty(text) {
   return h('p', { class: 'o-empty', text });
 }
+
+/* Seconds since midnight as HH:MM and back (shifts are kept in seconds, typed as times). */
+export function hhmm(seconds) {
+  const s = Number(seconds) || 0;
+  return `${String(Math.floor(s / 3600)).padStart(2, '0')}:${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}`;
+}
+
+export function secondsOf(text) {
+  const m = /^(\d{1,2}):(\d{2})$/.exec(text || '');
+  return m ? Number(m[1]) * 3600 + Number(m[2]) * 60 : null;
+}
+
+/* A button that runs an action and says how it went beside itself and to the live region;
+ * `done(message)` runs after a success (a view that redraws shows the message itself). */
+export function actionButton(ctx, label, run, { cls = 'o-btn small', done } = {}) {
+  const out = h('span', { class: 'o-inline-msg' });
+  const btn = h('button', { type: 'button', class: cls, text: label });
+  btn.addEventListener('click', async () => {
+    btn.disabled = true;
+    out.textContent = '';
+    out.classList.remove('bad', 'ok');
+    try {
+      const message = await run();
+      if (message) {
+        out.textContent = message;
+        out.classList.add('ok');
+        if (ctx.announce) ctx.announce(message);
+      }
+      if (done) await done(message);
+    } catch (err) {
+      out.textContent = describeError(err, ctx.t);
+      out.classList.add('bad');
+      if (ctx.announce) ctx.announce(out.textContent);
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  return h('span', { class: 'o-action' }, btn, out);
+}
+
+/* A determinate progress bar (0…1), or an indeterminate one while the fraction is null. */
+export function progressBar(label) {
+  const bar = h('div', { class: 'o-progress-bar' });
+  const text = h('span', { class: 'o-progress-text' });
+  const el = h('div', { class: 'o-progress', role: 'progressbar', 'aria-label': label, 'aria-valuemin': '0', 'aria-valuemax': '100' }, bar, text);
+  return {
+    el,
+    set(fraction, caption) {
+      const known = fraction !== null && fraction !== undefined;
+      el.classList.toggle('busy', !known);
+      const pct = known ? Math.round(Math.max(0, Math.min(1, fraction)) * 100) : null;
+      if (known) el.setAttribute('aria-valuenow', String(pct)); else el.removeAttribute('aria-valuenow');
+      bar.style.width = known ? `${pct}%` : '100%';
+      text.textContent = caption || (known ? `${pct}%` : '');
+    },
+  };
+}
+
+/* A labelled control in a filter or form row. */
+export function labelled(text, control) {
+  return h('label', { class: 'o-field' }, h('span', { text }), control);
+}

@@ -8,7 +8,7 @@ export async function mount(container, ctx) {
   let mapView = null;
 
   async function render() {
-    const [packet, visits, drafts] = await Promise.all([store.kvGet('packet'), store.listVisits(), store.listDrafts()]);
+    const [packet, visits, drafts, decisions] = await Promise.all([store.kvGet('packet'), store.listVisits(), store.listDrafts(), store.kvGet('plan_decisions')]);
     const draftById = new Map(drafts.map((d) => [d.visit_id, d]));
     if (mapView) { mapView.destroy(); mapView = null; }
     if (!packet) {
@@ -18,7 +18,7 @@ export async function mount(container, ctx) {
         button(t('sync.now'), () => sync.syncNow(), 'btn primary')));
       return;
     }
-    const today = sync.isoDay(await sync.serverNow());
+    const today = await sync.today();
     const done = visits.filter((v) => progressOf(v, draftById.get(v.id)) === 'done').length;
     const header = h('section', { class: 'today-head' },
       h('div', {},
@@ -30,17 +30,33 @@ export async function mount(container, ctx) {
     const stale = packet.date !== today
       ? h('p', { class: 'notice warn', role: 'status', text: t('today.stale', { date: i18n.longDate(packet.date) }) })
       : null;
+    const news = decided(decisions, visits, packet);
     if (mode === 'map') {
       const mapBox = h('div', { class: 'map', id: 'route-map', role: 'region', 'aria-label': t('today.map') });
       const note = h('p', { class: 'map-note muted' });
-      clear(container, header, stale, mapBox, note, legend(visits, draftById));
+      clear(container, header, stale, news, mapBox, note, legend(visits, draftById));
       const { mountMap } = await import('./map.js');
-      mapView = await mountMap(mapBox, { visits, tileUrl: tileUrlOf(packet), t, note });
+      mapView = await mountMap(mapBox, { visits, tileUrl: tileUrlOf(packet), attribution: (packet.settings || {}).map_tile_attribution, t, note });
       return;
     }
     const list = h('ol', { class: 'stops', 'aria-label': t('today.route') },
       visits.map((visit, index) => stopItem(visit, index, draftById.get(visit.id))));
-    clear(container, header, stale, visits.length ? list : h('p', { class: 'card center', text: t('today.empty') }));
+    clear(container, header, stale, news, visits.length ? list : h('p', { class: 'card center', text: t('today.empty') }));
+  }
+
+  /* The office's decisions on plans this agent made, taken today (the branch's day): approved,
+   * or rejected with the reason to act on. They come with the delta feed (plan.decided). */
+  function decided(decisions, visits, packet) {
+    const zone = (packet.agent && packet.agent.branch && packet.agent.branch.timezone) || undefined;
+    const names = new Map(visits.map((v) => [v.case_id, v.debtor && v.debtor.name]));
+    const items = Object.values(decisions || {})
+      .filter((d) => ['active', 'rejected'].includes(d.status) && d.decided_at && sync.isoDay(Date.parse(d.decided_at), zone) === packet.date)
+      .sort((a, b) => Date.parse(b.decided_at) - Date.parse(a.decided_at));
+    if (!items.length) return null;
+    return h('section', { class: 'card decisions', 'aria-labelledby': 'decisions-title' },
+      h('h2', { id: 'decisions-title', text: t('today.decisions') }),
+      h('ul', {}, items.map((d) => h('li', { class: d.status === 'rejected' ? 'bad' : 'ok', dataset: { planId: d.plan_id } },
+        t(`today.decision.${d.status}`, { name: names.get(d.case_id) || `#${d.case_id}`, reason: d.reason || '—' })))));
   }
 
   function legend(visits, draftById) {

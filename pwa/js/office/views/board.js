@@ -4,7 +4,8 @@
  * re-plan, eligible and excluded cases with their reasons, and revoking a lost device. */
 import { h, clear, badge, describeError, empty, formatters, isoToday } from '../util.js';
 import { PALETTE } from '../charts.js';
-import { loadLeaflet } from '../../leaflet.js';
+import { boardMapView } from './board-map.js';
+import { openMoveDialog } from './board-move.js';
 
 const RUNNING = ['queued', 'solving'];
 const POLL_MS = 600;
@@ -20,7 +21,6 @@ export async function mount(container, ctx) {
   let alive = true;
   let pollTimer = null;
   let lastMove = null;   // {ref, violations} of the latest drag, shown on that stop
-  let map = null; let layers = null; let L = null; let mapReady = null;
 
   const dateIn = h('input', { type: 'date', class: 'o-input', value: state.date, 'aria-label': t('board.date') });
   const branchSel = h('select', { class: 'o-input', 'aria-label': t('board.branch') });
@@ -37,6 +37,7 @@ export async function mount(container, ctx) {
   const legend = h('div', { class: 'o-map-legend' });
   const sideCol = h('section', { class: 'o-board-side', 'aria-label': t('board.unassigned') });
   const counters = h('div', { class: 'o-counters' });
+  const boardMap = boardMapView(mapBox, legend, t);
 
   clear(container,
     h('div', { class: 'o-toolbar' },
@@ -211,7 +212,7 @@ export async function mount(container, ctx) {
     const shown = routes();
     renderAgents(shown);
     renderSide();
-    renderMap(shown);
+    boardMap.draw({ shown, at: locations(), candidates: board.candidates, inPlan: planCaseIds(), unplaced: isDraft() ? plan.unassigned : board.unassigned, tiles: board.map });
   }
 
   function renderAgents(shown) {
@@ -266,7 +267,8 @@ export async function mount(container, ctx) {
       h('button', { type: 'button', class: `o-icon ${s.pinned ? 'on' : ''}`, title: s.pinned ? t('board.unpin') : t('board.pin'), 'aria-label': s.pinned ? t('board.unpin') : t('board.pin'),
         dataset: { action: 'pin' }, onclick: () => move(s, { agent_id: r.agent.id, position: s.position, pin: !s.pinned }), text: t('board.pin_short') }),
       h('button', { type: 'button', class: 'o-icon', title: t('board.unassign'), 'aria-label': t('board.unassign'), dataset: { action: 'unassign' },
-        onclick: () => move(s, { agent_id: null }), text: t('board.unassign_short') })) : null;
+        onclick: () => move(s, { agent_id: null }), text: t('board.unassign_short') }),
+      moveButton(s)) : null;
     const li = h('li', {
       class: `o-stop ${s.fixed ? 'fixed' : ''} ${s.pinned ? 'pinned' : ''} ${late ? 'late' : ''} ${movedHere ? 'moved' : ''}`,
       draggable: isDraft() && !s.fixed ? 'true' : 'false', dataset: { key: s.key, caseId: s.case_id, visitId: s.visit_id || '' },
@@ -292,6 +294,13 @@ export async function mount(container, ctx) {
       li.addEventListener('dragend', () => li.classList.remove('dragging'));
     }
     return li;
+  }
+
+  /* "Move…": the same move as a drop, chosen in a dialog (touch, keyboard) */
+  function moveButton(stop) {
+    const btn = h('button', { type: 'button', class: 'o-icon', dataset: { action: 'move' }, 'aria-label': t('board.move_title', { name: stop.name || `#${stop.case_id}` }), text: t('board.move') });
+    btn.addEventListener('click', () => openMoveDialog({ t, stop, routes: routes(), opener: btn, onMove: (target) => move(stop, target) }));
+    return btn;
   }
 
   function progressKind(p, late) {
@@ -336,6 +345,12 @@ export async function mount(container, ctx) {
       if (err.status === 409) plan = await api.get(`/api/route-plans/${plan.id}`);
     }
     render();
+    // the redraw replaced the button that was used: keep the keyboard on the moved stop
+    if (!document.activeElement || document.activeElement === document.body) {
+      const key = stop.visit_id ? `v${stop.visit_id}` : `c${stop.case_id}`;
+      const again = container.querySelector(`[data-key="${key}"] [data-action=move]`);
+      if (again) again.focus();
+    }
   }
 
   function renderSide() {
@@ -343,7 +358,8 @@ export async function mount(container, ctx) {
     const unList = h('ul', { class: 'o-side-list unassigned', dataset: { zone: 'unassigned' } }, unassigned.map((u) => {
       const li = h('li', { class: 'o-cand', draggable: isDraft() ? 'true' : 'false', dataset: { key: u.key, caseId: u.case_id } },
         h('div', {}, h('a', { href: `#/office/case/${u.case_id}`, class: 'o-link', draggable: 'false', text: u.name }), u.priority ? h('span', { class: 'o-prio', text: `P${u.priority}` }) : null),
-        u.reason ? h('div', { class: 'o-sub o-wrap', text: u.reason }) : null);
+        u.reason ? h('div', { class: 'o-sub o-wrap', text: u.reason }) : null,
+        isDraft() ? moveButton(u) : null);
       if (isDraft()) {
         li.addEventListener('dragstart', (e) => {
           e.dataTransfer.setData('application/x-doorstep-stop', JSON.stringify({ key: u.key, visit_id: u.visit_id || null, case_id: u.case_id }));
@@ -377,72 +393,6 @@ export async function mount(container, ctx) {
         h('ul', { class: 'o-side-list' }, excluded.filter((c) => !c.rules.includes('ladder')).slice(0, 150).map(candItem))));
   }
 
-  /* One map for the view's life, made once even when renders overlap. Leaflet writes a
-   * string given as tooltip or icon content as HTML: names and everything else from data go
-   * in as DOM nodes built by h() (text only). */
-  function ensureMap() {
-    if (!mapReady) {
-      mapReady = loadLeaflet().then((leaflet) => {
-        L = leaflet;
-        map = L.map(mapBox, { zoomControl: true, attributionControl: false, preferCanvas: true });
-        layers = L.layerGroup().addTo(map);
-      });
-    }
-    return mapReady;
-  }
-
-  async function renderMap(shown) {
-    try {
-      await ensureMap();
-    } catch (err) {
-      clear(mapBox, empty(t('board.map_unavailable')));
-      return;
-    }
-    if (!alive) return;
-    layers.clearLayers();
-    const at = locations();
-    const bounds = [];
-    const inPlan = planCaseIds();
-    const eligibleOffMap = board.candidates.filter((c) => c.eligible && c.lat !== null && !inPlan.has(c.case_id));
-    for (const c of eligibleOffMap) {
-      L.circleMarker([c.lat, c.lon], { radius: 3, color: '#8a94a6', weight: 1, fillOpacity: 0.5 }).bindTooltip(h('span', { text: c.debtor_name })).addTo(layers);
-    }
-    for (const r of shown) {
-      const a = r.agent;
-      const home = a.start_lat !== null && a.start_lat !== undefined ? [a.start_lat, a.start_lon] : null;
-      const path = home ? [home] : [];
-      r.stops.forEach((s, i) => {
-        const p = at.get(s.case_id);
-        if (!p) return;
-        path.push(p);
-        bounds.push(p);
-        const late = s.progress === 'late';
-        L.marker(p, {
-          icon: L.divIcon({ className: 'o-pin', html: h('span', { style: `--c:${r.colour}`, class: `${s.progress || ''} ${late ? 'late' : ''}`, text: String(i + 1) }), iconSize: [22, 22], iconAnchor: [11, 11] }),
-          title: `${a.name}: ${i + 1}. ${s.name}`,
-        }).addTo(layers);
-      });
-      if (home) {
-        bounds.push(home);
-        path.push(home);
-        L.circleMarker(home, { radius: 6, color: r.colour, weight: 3, fillColor: '#fff', fillOpacity: 1 }).bindTooltip(h('span', { text: a.name })).addTo(layers);
-      }
-      if (path.length > 1) L.polyline(path, { color: r.colour, weight: 3, opacity: 0.85 }).addTo(layers);
-    }
-    const unplaced = isDraft() ? plan.unassigned : board.unassigned;
-    for (const u of unplaced) {
-      const p = at.get(u.case_id);
-      if (p) L.circleMarker(p, { radius: 6, color: '#c92a2a', weight: 2, fillOpacity: 0 }).bindTooltip(h('span', { text: `${t('board.unassigned')}: ${u.debtor || u.debtor_name}` })).addTo(layers);
-    }
-    if (!bounds.length) for (const c of eligibleOffMap) bounds.push([c.lat, c.lon]);
-    // the grid may have resized the box since the last draw; refit without animation so a
-    // re-render never leaves the map half-way through a zoom
-    map.invalidateSize({ animate: false });
-    if (bounds.length) map.fitBounds(bounds, { padding: [28, 28], animate: false });
-    else map.setView([31.23, 121.47], 11, { animate: false });
-    clear(legend, shown.map((r) => h('span', { class: 'o-legend-item', style: `--agent:${r.colour}` }, h('i', {}), r.agent.name)));
-  }
-
   await load();
-  return () => { alive = false; clearTimeout(pollTimer); if (map) map.remove(); };
+  return () => { alive = false; clearTimeout(pollTimer); boardMap.remove(); };
 }

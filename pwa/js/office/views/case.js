@@ -49,12 +49,17 @@ export async function mount(container, ctx) {
   if (!plans.items.length) planList.append(empty(t('case.no_plans')));
   for (const summary of plans.items) planList.append(await planCard(summary.id));
 
-  const events = h('ol', { class: 'o-timeline' }, timeline.events.slice().reverse().map((e) => h('li', { class: `o-event k-${e.kind.replace(/\W/g, '-')}` },
-    h('div', { class: 'o-event-head' }, h('span', { class: 'o-seq', text: `#${e.seq}` }),
-      h('strong', { text: t.has(`event.${e.kind}`) ? t(`event.${e.kind}`) : e.kind }), h('span', { class: 'o-mono o-sub', text: e.kind }),
-      h('span', { class: 'o-sub', text: f.dateTime(e.at, tz) })),
-    h('div', { class: 'o-event-data', text: summarize(e.data) }),
-    h('div', { class: 'o-hash o-mono', title: e.hash, text: `${e.prev_hash.slice(0, 10)} → ${e.hash.slice(0, 10)}` }))));
+  const events = h('ol', { class: 'o-timeline' }, timeline.events.slice().reverse().map((e) => h('li', { class: `o-event k-${e.kind.replace(/\W/g, '-')}`, dataset: { seq: e.seq } },
+    h('p', { class: 'o-event-line' },
+      h('time', { class: 'o-sub', datetime: e.at, text: f.dateTime(e.at) }), ' ',
+      h('span', { class: 'o-event-text', text: sentence(e, t, f, account.currency) })),
+    h('details', { class: 'o-event-details' },
+      h('summary', { text: t('timeline.details') }),
+      h('dl', { class: 'o-dl' },
+        h('dt', { text: t('timeline.kind') }), h('dd', { class: 'o-mono', text: `#${e.seq} ${e.kind}` }),
+        e.data && e.data.op_id ? [h('dt', { text: t('timeline.op_id') }), h('dd', { class: 'o-mono small', text: e.data.op_id })] : null,
+        h('dt', { text: t('timeline.hash') }), h('dd', { class: 'o-mono small', text: `${e.prev_hash} → ${e.hash}` }),
+        h('dt', { text: t('timeline.data') }), h('dd', {}, h('pre', { class: 'o-mono small o-raw', text: e.redacted_at ? t('timeline.redacted') : JSON.stringify(e.data, null, 1) })))))));
 
   clear(container, head, h('div', { class: 'o-case-grid' },
     h('div', {}, facts, planList),
@@ -133,11 +138,24 @@ export async function mount(container, ctx) {
   return () => urls.revokeAll();
 }
 
-function summarize(data) {
-  if (!data) return '';
-  return Object.entries(data)
-    .filter(([, v]) => v !== null && v !== '' && !(Array.isArray(v) && !v.length))
-    .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`)
-    .join(' · ')
-    .slice(0, 400);
+/* One sentence per event in the reader's language: the catalogue's timeline.KIND entry with the
+ * actor's name and the event's data, codes turned into words; an unknown kind says who and what. */
+function sentence(e, t, f, currency) {
+  const data = e.data || {};
+  const word = (prefix, code) => (code && t.has(`${prefix}.${code}`) ? t(`${prefix}.${code}`) : code);
+  const params = Object.assign({}, data, {
+    actor: e.actor || t('timeline.system'),
+    outcome: word('outcome', data.code),
+    met: word('met', data.met),
+    flag: word('flag', data.flag),
+    stage: word('stage', data.to),
+    queue: word('escalation.queue', data.queue),
+    kind: word('escalation.kind', data.kind),
+    amount: data.amount !== undefined ? f.money(data.amount, currency) : undefined,
+    fields: data.changes && typeof data.changes === 'object' ? Object.keys(data.changes).join(', ') : undefined,
+  });
+  const key = `timeline.${e.kind}`;
+  const text = t.has(key) ? t(key, params) : t('timeline.other', { actor: params.actor, what: t.has(`event.${e.kind}`) ? t(`event.${e.kind}`) : e.kind });
+  // a value the event did not carry reads as a dash, never as a placeholder
+  return text.replace(/\{\w+\}/g, '—').replace(/[:：]\s*(—\s*)?$/, '').trim();
 }

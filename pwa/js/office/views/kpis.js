@@ -115,7 +115,7 @@ export async function mount(container, ctx) {
       clear(barsBox, report.agents.length ? barChart(report.agents.map((r) => ({
         label: r.agent || `#${r.agent_id}`, value: r.rates[state.metric].value,
         note: `${f.num(r.rates[state.metric].num)} / ${f.num(r.rates[state.metric].den)}`,
-      })), { unit, format: (v) => (unit === 'km' ? f.num(v) : f.pct(v)), total: totals.rates[state.metric].value }) : empty(t('kpi.no_data')));
+      })), { unit, format: (v) => (unit === 'km' ? f.num(v) : f.pct(v)), total: totals.rates[state.metric].value, label: `${t('kpi.by_agent')}: ${t(`kpi.${state.metric}`)}` }) : empty(t('kpi.no_data')));
     };
     metricSel.addEventListener('change', () => { state.metric = metricSel.value; sessionStorage.setItem('office.kpis', JSON.stringify(state)); drawBars(); });
     drawBars();
@@ -127,7 +127,7 @@ export async function mount(container, ctx) {
     const trend = report.daily.length ? trendChart(days.map((d) => {
       const c = byDate.get(d) || zero;
       return { date: d, assigned: c.assigned, done: c.done, rpc: c.rpc, promises: c.promises };
-    }), { series: [['assigned', t('kpi.series_assigned')], ['done', t('kpi.series_done')], ['rpc', t('kpi.series_rpc')], ['promises', t('kpi.series_promises')]] }) : empty(t('kpi.no_data'));
+    }), { series: [['assigned', t('kpi.series_assigned')], ['done', t('kpi.series_done')], ['rpc', t('kpi.series_rpc')], ['promises', t('kpi.series_promises')]], label: t('kpi.by_day') }) : empty(t('kpi.no_data'));
 
     const table = h('table', { class: 'o-table o-kpi-table' },
       h('thead', {}, h('tr', {}, h('th', { text: t('kpi.agent') }), h('th', { class: 'o-num', text: t('kpi.assigned') }), h('th', { class: 'o-num', text: t('kpi.done') }),
