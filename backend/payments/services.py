@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..cases.importing import chunks, failing_marks, finish_import_run, record_progress, start_import_run
 from ..cases.models import Account, Case, ImportRun
-from ..cases.services import append_event
+from ..cases.services import append_event, clear_flag, set_flag
 from ..common import utcnow
 from ..db import take_next
 from ..errors import abort
@@ -405,11 +405,12 @@ def evaluate_promises(*, as_of: date, case_ids: list[int] | None = None, actor_i
         track = _track(plan)
         track.paid_amount, track.deadline, track.as_of, track.evaluated_at, track.detail = paid, deadline, as_of, utcnow(), detail
         summary[state] += 1
-        if state == track.state or track.state in TERMINAL_STATES:
-            continue
-        track.state = state
-        if state in TERMINAL_STATES:
-            _decide(case=case, plan=plan, track=track, state=state, as_of=as_of, actor_id=actor_id)
+        if state != track.state and track.state not in TERMINAL_STATES:
+            track.state = state
+            if state in TERMINAL_STATES:
+                _decide(case=case, plan=plan, track=track, state=state, as_of=as_of, actor_id=actor_id)
+        follow_performance(case=case, plan=plan, performing=plan.status == "active" and track.state == "open" and paid > 0,
+                           actor_id=actor_id)
     summary["closed"] += _close_tracks_of_closed_plans(case_ids)
     db.session.flush()
     return {k: v for k, v in summary.items() if v}
@@ -429,7 +430,27 @@ def _close_tracks_of_closed_plans(case_ids: list[int] | None) -> int:
     for track, status in rows:
         track.state = "superseded" if status == "superseded" else "cancelled"
         track.decided_at = utcnow()
+        case = db.session.get(Case, track.case_id)
+        if open_plan_of(case) is None:
+            follow_performance(case=case, plan=db.session.get(RepaymentPlan, track.plan_id), performing=False, actor_id=None)
     return len(rows)
+
+
+PERFORMING = "plan_performing"
+
+
+def follow_performance(*, case: Case, plan: RepaymentPlan, performing: bool, actor_id: int | None) -> None:
+    """R4 "plan active and performing" follows the payments: set while the case's open plan has
+    confirmed money on it and nothing past due unmet (visits would only press a debtor who is
+    paying), cleared when it falls behind, ends or is replaced. Devices holding the case learn
+    either change as they learn any flag."""
+    active = next((f for f in case.active_flags() if f.flag == PERFORMING), None)
+    if performing and active is None:
+        set_flag(case=case, flag=PERFORMING, actor_id=actor_id,
+                 reason=f"{plan.kind} {plan.id} is being paid as agreed (set by the payment evaluation)")
+    elif not performing and active is not None:
+        clear_flag(case=case, flag=PERFORMING, actor_id=actor_id,
+                   reason=f"{plan.kind} {plan.id} is no longer performing: {_track(plan).state} (the payment evaluation)")
 
 
 def _decide(*, case: Case, plan: RepaymentPlan, track: PromiseTrack, state: str, as_of: date, actor_id: int | None) -> None:
