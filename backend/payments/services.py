@@ -712,14 +712,16 @@ def stale_cash(*, now: datetime, branch_id: int | None = None, owner_id: int | N
     return out
 
 
-def collections_query(*, user: User, status: str | None = None, case_id: int | None = None, agent_id: int | None = None,
-                      in_hand: bool | None = None):
+def collections_query(*, user: User, status: str | None = None, method: str | None = None, case_id: int | None = None,
+                      agent_id: int | None = None, in_hand: bool | None = None):
     """Collections newest first; an agent sees only money they took."""
     stmt = select(Collection).order_by(Collection.collected_at.desc(), Collection.id.desc())
     if user.role == "agent":
         stmt = stmt.where(Collection.collected_by_id == user.id)
     if status:
         stmt = stmt.where(Collection.status == status)
+    if method:
+        stmt = stmt.where(Collection.method == method)
     if case_id:
         stmt = stmt.where(Collection.case_id == case_id)
     if agent_id:

@@ -59,6 +59,8 @@ def test_the_feed_reconciles_by_reference_amount_and_date_and_a_reimport_changes
     # confirmed money is counted once: the bank's payment; the collection no longer holds the balance
     listed = client.get("/api/collections?status=reconciled", headers=office).get_json()
     assert [c["id"] for c in listed["items"]] == [taken["id"]] and listed["items"][0]["in_hand"] is False
+    by_method = [client.get(f"/api/collections?method={m}", headers=office).get_json()["total"] for m in ("bank_transfer", "cash")]
+    assert by_method == [1, 0]
 
 
 def test_the_receipt_number_as_reference_matches_and_a_wrong_amount_or_date_disputes(send, client, office, make_case, make_visit,
