@@ -16,12 +16,13 @@ from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import selectinload
 
 from ..cases.models import Case, Note
-from ..common import to_utc_naive
+from ..common import to_utc_naive, utcnow
 from ..csvexport import csv_text
 from ..escalations.models import EscalationTicket
 from ..extensions import db
 from ..org.models import Agent
-from ..payments.models import Payment, PaymentAllocation, PromiseTrack
+from ..payments.models import Collection, Payment, PaymentAllocation, PromiseTrack
+from ..payments.services import in_hand_clause, stale_cash
 from ..plans.models import RepaymentPlan
 from ..sync.models import SyncOp
 from ..visits.models import Outcome, Visit
@@ -143,6 +144,7 @@ def kpi_report(*, branch_id: int | None = None, agent_id: int | None = None,
     _add_flagged_notes(tally, scoped, agent_of_user, agent_id, start, end)
     _add_quarantined(tally, scoped, agent_of_user, agent_id, start, end, branch_id)
     collected = _collected(scoped, agent_id, tally, date_from, date_to)
+    cash = cash_in_hand(agents, branch_id=branch_id, agent_id=agent_id)
 
     rows = []
     for aid in sorted(tally.agents, key=lambda a: _agent_name(agents.get(a))):
@@ -155,6 +157,7 @@ def kpi_report(*, branch_id: int | None = None, agent_id: int | None = None,
             {"key": k, "num": n, "den": d, "scale": s, "unit": u, "description": text} for k, n, d, s, u, text in DEFINITIONS
         ],
         "collected": collected,
+        "cash_in_hand": cash,
         "totals": _row(tally.total, agent_id=None, agent=None, branch_id=branch_id),
         "agents": rows,
         "daily": days,
@@ -304,6 +307,32 @@ def _collected(scoped, agent_id, tally: _Tally, date_from: date, date_to: date) 
     )
     count, amount = db.session.execute(stmt).one()
     return {"amount": round(float(Decimal(amount)), 2), "payments": count, "source": "payments feed, all payments on the cases in scope"}
+
+
+def cash_in_hand(agents: dict, *, branch_id: int | None, agent_id: int | None) -> list[dict]:
+    """Now, per agent: cash taken at the door and neither banked nor confirmed by the bank, and how
+    much of it is past the jurisdiction's cash_custody_days (the owner's queue shows those)."""
+    stmt = select(Collection).where(in_hand_clause())
+    if branch_id:
+        stmt = stmt.where(Collection.branch_id == branch_id)
+    if agent_id:
+        stmt = stmt.where(Collection.agent_id == agent_id)
+    now = utcnow()
+    stale = {c.id for c, _days in stale_cash(now=now, branch_id=branch_id)}
+    rows: dict[int, dict] = {}
+    for c in db.session.scalars(stmt.order_by(Collection.collected_at)):
+        row = rows.setdefault(c.agent_id, {
+            "agent_id": c.agent_id, "agent": _agent_name(agents.get(c.agent_id)), "currency": c.currency,
+            "amount": Decimal("0.00"), "collections": 0, "stale_amount": Decimal("0.00"), "stale": 0,
+            "oldest_collected_at": c.collected_at.isoformat() + "Z",
+        })
+        row["amount"] += Decimal(c.amount)
+        row["collections"] += 1
+        if c.id in stale:
+            row["stale_amount"] += Decimal(c.amount)
+            row["stale"] += 1
+    return [{**r, "amount": str(r["amount"]), "stale_amount": str(r["stale_amount"])}
+            for r in sorted(rows.values(), key=lambda r: r["agent"])]
 
 
 # --- CSV -------------------------------------------------------------------------------------

@@ -51,6 +51,8 @@ class KpiReportSchema(ma.Schema):
     filters = ma.fields.Dict()
     definitions = ma.fields.List(ma.fields.Nested(KpiDefinitionSchema))
     collected = ma.fields.Dict(metadata={"description": "payments feed total for the cases in scope, and its source"})
+    cash_in_hand = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": "per agent, now: cash taken at the door not yet banked nor confirmed (amount, collections, stale, oldest)"})
     totals = ma.fields.Nested(KpiRowSchema)
     agents = ma.fields.List(ma.fields.Nested(KpiRowSchema))
     daily = ma.fields.List(ma.fields.Nested(KpiRowSchema))
@@ -135,6 +137,20 @@ class QueueComplianceSchema(QueueCaseSchema):
     reviewed = ma.fields.Boolean()
 
 
+class QueueMoneySchema(QueueCaseSchema):
+    kind = ma.fields.String(metadata={"description": "cash_held (cash not banked past cash_custody_days) | disputed"})
+    id = ma.fields.Integer(metadata={"description": "the collection"})
+    receipt_number = ma.fields.String()
+    agent_id = ma.fields.Integer()
+    agent = ma.fields.String(allow_none=True)
+    amount = ma.fields.Decimal(as_string=True)
+    currency = ma.fields.String()
+    method = ma.fields.String()
+    collected_at = UTCDateTime()
+    held_days = ma.fields.Integer(allow_none=True)
+    reason = ma.fields.String(allow_none=True)
+
+
 def _section(item_schema):
     return type(
         f"{item_schema.__name__}Section",
@@ -150,6 +166,7 @@ class ReviewQueueSchema(ma.Schema):
     sync = ma.fields.Nested(_section(QueueSyncSchema))
     escalations = ma.fields.Nested(_section(QueueEscalationSchema))
     compliance = ma.fields.Nested(_section(QueueComplianceSchema))
+    money = ma.fields.Nested(_section(QueueMoneySchema))
 
 
 class OutcomeReviewSchema(ma.Schema):

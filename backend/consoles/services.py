@@ -14,6 +14,8 @@ from ..errors import abort
 from ..escalations.models import EscalationTicket
 from ..extensions import db
 from ..org.models import Agent, Branch
+from ..payments.models import Collection
+from ..payments.services import stale_cash
 from ..plans.models import RepaymentPlan
 from ..sync.models import SyncOp
 from ..visits.models import Outcome, Visit
@@ -133,7 +135,9 @@ def review_queue(*, owner_id: int | None = None, branch_id: int | None = None, l
         (EscalationTicket.sla_due_at, EscalationTicket.id), ticket_item,
     )
     compliance = _compliance_section(scoped, limit, case_of)
-    sections = {"outcomes": outcomes, "plans": plans, "sync": sync, "escalations": escalations, "compliance": compliance}
+    money = _money_section(scoped, limit, case_of, now, owner_id=owner_id, branch_id=branch_id)
+    sections = {"outcomes": outcomes, "plans": plans, "sync": sync, "escalations": escalations, "compliance": compliance,
+                "money": money}
     return {"counts": {k: v["total"] for k, v in sections.items()}, **sections}
 
 
@@ -159,6 +163,28 @@ def _compliance_section(scoped, limit: int, case_of) -> dict:
     ]
     items.sort(key=lambda item: item["at"])
     return {"total": total, "items": items[:limit]}
+
+
+def _money_section(scoped, limit: int, case_of, now: datetime, *, owner_id: int | None, branch_id: int | None) -> dict:
+    """Cash an agent has held past the jurisdiction's cash_custody_days (oldest first), then
+    collections the bank's feed or a deposit disputed."""
+    held = stale_cash(now=now, branch_id=branch_id, owner_id=owner_id)
+    disputed = db.session.scalars(
+        scoped(select(Collection).where(Collection.status == "disputed"), Collection.case_id).order_by(Collection.collected_at)
+    ).all()
+
+    def item(collection: Collection, kind: str, held_days: int | None) -> dict:
+        agent = db.session.get(Agent, collection.agent_id)
+        return {
+            **_case_brief(case_of(collection.case_id)), "kind": kind, "id": collection.id,
+            "receipt_number": collection.receipt_number, "agent_id": collection.agent_id,
+            "agent": _user_name(agent.user) if agent else None, "amount": collection.amount, "currency": collection.currency,
+            "method": collection.method, "collected_at": collection.collected_at, "held_days": held_days,
+            "reason": collection.dispute_reason if kind == "disputed" else f"cash held {held_days} days, not banked",
+        }
+
+    items = [item(c, "cash_held", days) for c, days in held] + [item(c, "disputed", None) for c in disputed]
+    return {"total": len(items), "items": items[:limit]}
 
 
 def _reason_of(result: dict) -> str | None:

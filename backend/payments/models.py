@@ -4,7 +4,7 @@ import datetime as dt
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String, Text
+from sqlalchemy import ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..common import utcnow
@@ -125,6 +125,32 @@ class Collection(db.Model):
     collected_at: Mapped[datetime]  # device time the money changed hands
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     status: Mapped[str] = mapped_column(String(16), default="unreconciled", index=True)
+    # reconciliation: the bank's payment row that confirmed it (the money counted, once) and
+    # the day the bank booked it; or why it is disputed
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), unique=True)
+    bank_paid_on: Mapped[dt.date | None]
+    reconciled_at: Mapped[datetime | None]
+    dispute_reason: Mapped[str | None] = mapped_column(Text)
+    # custody: cash stays in the agent's hands until a deposit row shows it banked
+    deposit_id: Mapped[int | None] = mapped_column(ForeignKey("deposits.id"))
+    banked_on: Mapped[dt.date | None]
+
+
+class Deposit(db.Model):
+    """One line of the deposits import: cash an agent banked, naming the receipt it belongs to
+    (the collection points at it through `deposit_id`). (reference, receipt_number) makes a
+    re-import a no-op; one slip may carry several receipts."""
+
+    __tablename__ = "deposits"
+    __table_args__ = (UniqueConstraint("reference", "receipt_number", name="uq_deposits_reference_receipt"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64))
+    receipt_number: Mapped[str] = mapped_column(String(32), index=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    deposited_on: Mapped[dt.date]
+    status: Mapped[str] = mapped_column(String(16))  # matched | disputed | unmatched (no such receipt)
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class ReceiptCounter(db.Model):

@@ -8,6 +8,9 @@ from ..errors import abort
 from ..extensions import db
 from .models import FollowUp, Payment, PromiseTrack
 from .schemas import (
+    CollectionPageSchema,
+    CollectionQuerySchema,
+    DepositImportReportSchema,
     EvaluateResultSchema,
     EvaluateSchema,
     FollowUpCloseSchema,
@@ -24,7 +27,7 @@ from .schemas import (
 )
 from ..cases.importing import get_import_run
 from ..cases.schemas import ImportRunSchema
-from .services import close_follow_up, evaluate_promises, follow_ups_query, import_payments
+from .services import close_follow_up, collections_query, evaluate_promises, follow_ups_query, import_deposits, import_payments
 
 blp = Blueprint("payments", __name__, url_prefix="/api", description="Payment feed, promises and follow-ups")
 
@@ -114,3 +117,34 @@ def post_follow_up_close(args, follow_up_id):
     close_follow_up(follow_up=follow_up, actor_id=g.user.id, **args)
     db.session.commit()
     return follow_up
+
+
+@blp.route("/deposits/import", methods=["POST"])
+@roles("owner", "admin")
+@blp.arguments(PaymentImportFileSchema, location="files")
+@blp.response(200, DepositImportReportSchema)
+@blp.alt_response(422, description="Not a usable CSV file")
+def post_deposits_import(args):
+    """Import cash banked by agents (CSV, multipart field `file`): each row names the receipt it banks"""
+    upload = args["file"]
+    raw = upload.read() if hasattr(upload, "read") else bytes(upload)
+    return import_deposits(raw=raw, actor_id=g.user.id)
+
+
+@blp.route("/deposits/imports/<int:import_id>", methods=["GET"])
+@roles("owner", "admin")
+@blp.response(200, ImportRunSchema)
+@blp.alt_response(404, description="No such deposits import")
+def get_deposits_import(import_id):
+    """A deposits import's progress: rows applied so far, counts, and when done the rejected rows"""
+    return get_import_run(kind="deposits", import_id=import_id)
+
+
+@blp.route("/collections", methods=["GET"])
+@roles(*OFFICE, "agent")
+@blp.arguments(CollectionQuerySchema, location="query")
+@blp.response(200, CollectionPageSchema)
+def get_collections(args):
+    """Money taken at the door and where it stands: unreconciled, reconciled by the bank, disputed; cash in hand (an agent: their own)"""
+    page, per_page = args.pop("page"), args.pop("per_page")
+    return paginate(collections_query(user=g.user, **args), page, per_page)

@@ -2,7 +2,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ..common import PageArgs, UTCDateTime, page_schema
-from .models import FOLLOW_UP_KINDS, PROMISE_STATES
+from .models import COLLECTION_METHODS, COLLECTION_STATUSES, FOLLOW_UP_KINDS, PROMISE_STATES
 from .services import follow_up_agent
 
 
@@ -20,6 +20,7 @@ class PaymentImportReportSchema(ma.Schema):
     rejected = ma.fields.Integer()
     rows = ma.fields.List(ma.fields.Dict())
     promises = ma.fields.Dict(metadata={"description": "promise states reached by the touched cases"})
+    collections = ma.fields.Dict(metadata={"description": "collections the rows confirmed (reconciled) or disputed"})
     import_id = ma.fields.Integer(metadata={"description": "the import's record: GET /api/payments/imports/<id>"})
 
 
@@ -136,3 +137,49 @@ FollowUpPageSchema = page_schema(FollowUpSchema)
 class FollowUpCloseSchema(ma.Schema):
     status = ma.fields.String(load_default="done", validate=validate.OneOf(("done", "cancelled")))
     visit_id = ma.fields.Integer(allow_none=True)
+
+
+class DepositImportReportSchema(ma.Schema):
+    created = ma.fields.Integer()
+    duplicate = ma.fields.Integer()
+    rejected = ma.fields.Integer()
+    rows = ma.fields.List(ma.fields.Dict())
+    collections = ma.fields.Dict(metadata={"description": "collections the rows showed banked, or disputed"})
+    import_id = ma.fields.Integer(metadata={"description": "the import's record: GET /api/deposits/imports/<id>"})
+
+
+class CollectionQuerySchema(PageArgs):
+    status = ma.fields.String(validate=validate.OneOf(COLLECTION_STATUSES))
+    method = ma.fields.String(validate=validate.OneOf(COLLECTION_METHODS))
+    in_hand = ma.fields.Boolean(metadata={"description": "cash not yet banked nor confirmed by the bank"})
+    case_id = ma.fields.Integer()
+    agent_id = ma.fields.Integer()
+
+
+class CollectionSchema(ma.Schema):
+    id = ma.fields.Integer()
+    case_id = ma.fields.Integer()
+    visit_id = ma.fields.Integer()
+    branch_id = ma.fields.Integer()
+    agent_id = ma.fields.Integer()
+    amount = ma.fields.Decimal(as_string=True)
+    currency = ma.fields.String()
+    method = ma.fields.String()
+    reference = ma.fields.String(allow_none=True)
+    receipt_number = ma.fields.String()
+    collected_at = UTCDateTime()
+    recorded_at = UTCDateTime()
+    status = ma.fields.String(metadata={"description": "unreconciled | reconciled | disputed"})
+    payment_id = ma.fields.Integer(allow_none=True, metadata={"description": "the bank's payment that confirmed it"})
+    bank_paid_on = ma.fields.Date(allow_none=True)
+    reconciled_at = UTCDateTime(allow_none=True)
+    dispute_reason = ma.fields.String(allow_none=True)
+    deposit_id = ma.fields.Integer(allow_none=True)
+    banked_on = ma.fields.Date(allow_none=True)
+    in_hand = ma.fields.Method("_in_hand", metadata={"description": "cash the agent still holds"})
+
+    def _in_hand(self, collection) -> bool:
+        return collection.method == "cash" and collection.banked_on is None and collection.payment_id is None
+
+
+CollectionPageSchema = page_schema(CollectionSchema)

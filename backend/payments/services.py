@@ -8,13 +8,19 @@ evaluate_promises(as_of=): open → grace → kept / partially_kept / broken; su
     review when the case is blocked.
 record_collection: money taken at the door (the payment.record op) becomes a collection with a
     receipt number from the branch's gapless sequence, on the timeline.
+Reconciliation: a feed row naming a collection (its reference or receipt number) with its
+    amount, dated from the day it was taken to MATCH_WINDOW_DAYS after, confirms it — the row's
+    payment is the money counted, once; one that differs disputes it. import_deposits: cash an
+    agent banked, by receipt number, ends its custody (or disputes it). stale_cash: cash held
+    past the jurisdiction's cash_custody_days.
 """
 import csv
 import io
 import secrets
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 from marshmallow import validate
@@ -23,18 +29,19 @@ from sqlalchemy.exc import IntegrityError
 
 from ..cases.importing import chunks, failing_marks, finish_import_run, record_progress, start_import_run
 from ..cases.models import Account, Case, ImportRun
-from ..cases.services import append_event
+from ..cases.services import append_event, clear_flag, set_flag
 from ..common import utcnow
 from ..db import take_next
 from ..errors import abort
 from ..events import emit
 from ..extensions import db
-from ..org.models import Agent
+from ..auth.models import User
+from ..org.models import Agent, Branch
 from ..plans.models import OPEN_STATUSES, RepaymentPlan
 from ..visits.models import Visit
 from ..policy.rules import blocking_findings, eligibility_for_day, jurisdiction_for
 from ..policy.settings import effective_settings
-from .models import TERMINAL_STATES, Collection, FollowUp, Payment, PaymentAllocation, PromiseTrack, ReceiptCounter
+from .models import TERMINAL_STATES, Collection, Deposit, FollowUp, Payment, PaymentAllocation, PromiseTrack, ReceiptCounter
 
 REQUIRED_COLUMNS = ("reference", "account_number", "amount", "paid_on")
 MAX_BYTES = 20 * 1024 * 1024
@@ -71,7 +78,7 @@ class PaymentRow(ma.Schema):
         return {k.strip(): v.strip() for k, v in data.items() if k and v is not None and v.strip() != ""}
 
 
-def _read_csv(raw: bytes) -> list[dict]:
+def _read_csv(raw: bytes, required: tuple = REQUIRED_COLUMNS) -> list[dict]:
     if len(raw) > MAX_BYTES:
         abort(413, f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.")
     try:
@@ -80,7 +87,7 @@ def _read_csv(raw: bytes) -> list[dict]:
         abort(422, "The file is not UTF-8 text.", errors={"file": ["not UTF-8"]})
     reader = csv.DictReader(io.StringIO(text))
     columns = [c.strip() for c in (reader.fieldnames or [])]
-    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    missing = [c for c in required if c not in columns]
     if missing:
         abort(422, "The CSV lacks required columns.", errors={"file": [f"missing column: {c}" for c in missing]})
     return list(reader)
@@ -94,7 +101,7 @@ def import_payments(*, raw: bytes, actor_id: int | None, as_of: date | None = No
     the payment that keeps one), over the touched cases — and over those of earlier payment
     imports that were cut off before they got there, so importing the file again finishes them."""
     rows = _read_csv(raw)
-    report = {"created": 0, "duplicate": 0, "rejected": 0, "rows": []}
+    report = {"created": 0, "duplicate": 0, "rejected": 0, "rows": [], "collections": {"reconciled": 0, "disputed": 0}}
     counts = {k: 0 for k in ("created", "duplicate", "rejected")}
     run = start_import_run(kind="payments", raw=raw, total_rows=len(rows), actor_id=actor_id, counts=counts)
     touched: set[int] = set()
@@ -106,6 +113,8 @@ def import_payments(*, raw: bytes, actor_id: int | None, as_of: date | None = No
                 entry, case_id = _import_payment_row(number, row, schema, actor_id)
                 report[entry["status"]] += 1
                 report["rows"].append(entry)
+                if "collection" in entry:
+                    report["collections"][entry["collection"]["status"]] += 1
                 if case_id is not None:
                     chunk_touched.add(case_id)
             db.session.flush()
@@ -140,13 +149,15 @@ def _import_payment_row(number: int, row: dict, schema: PaymentRow, actor_id: in
         data = schema.load(row)
     except ma.ValidationError as exc:
         return {"row": number, "reference": (row.get("reference") or "").strip(), "status": "rejected", "errors": exc.messages}, None
-    status, errors, payment = _import_row(data, actor_id)
+    status, errors, payment, collection = _import_row(data, actor_id)
     entry = {"row": number, "reference": data["reference"], "status": status}
     if errors:
         entry["errors"] = errors
     if payment is None:
         return entry, None
     entry["payment_id"] = payment.id
+    if collection is not None:
+        entry["collection"] = {"id": collection.id, "receipt_number": collection.receipt_number, "status": collection.status}
     return entry, payment.case_id if status == "created" and payment.case_id else None
 
 
@@ -177,13 +188,13 @@ def _import_row(data: dict, actor_id: int | None):
             and existing.paid_on == data["paid_on"]
         )
         if same:
-            return "duplicate", None, existing
-        return "rejected", {"reference": ["already imported with a different account, amount or date"]}, None
+            return "duplicate", None, existing, None
+        return "rejected", {"reference": ["already imported with a different account, amount or date"]}, None, None
     if account is None:
-        return "rejected", {"account_number": ["unknown account"]}, None
+        return "rejected", {"account_number": ["unknown account"]}, None, None
     currency = data.get("currency") or account.currency
     if currency != account.currency:
-        return "rejected", {"currency": [f"the account is in {account.currency}"]}, None
+        return "rejected", {"currency": [f"the account is in {account.currency}"]}, None, None
     case = db.session.scalar(select(Case).where(Case.account_id == account.id))
     payment = Payment(
         reference=data["reference"], account_id=account.id, case_id=case.id if case else None, amount=data["amount"],
@@ -195,11 +206,13 @@ def _import_row(data: dict, actor_id: int | None):
         with db.session.begin_nested():
             db.session.add(payment)
     except IntegrityError:
-        return "duplicate", None, db.session.scalar(select(Payment).where(Payment.reference == data["reference"]))
+        return "duplicate", None, db.session.scalar(select(Payment).where(Payment.reference == data["reference"])), None
+    collection = None
     if case is not None:
         append_event(case=case, kind="payment.received", actor_id=actor_id,
                      data={"payment_id": payment.id, "reference": payment.reference, "amount": str(payment.amount), "paid_on": payment.paid_on.isoformat()})
-    return "created", None, payment
+        collection = reconcile_collection(case=case, payment=payment, actor_id=actor_id)
+    return "created", None, payment, collection
 
 
 # --- allocation -------------------------------------------------------------------------------
@@ -311,21 +324,30 @@ def plan_state(plan: RepaymentPlan, *, as_of: date, grace_days: int, tolerance_p
     grace = timedelta(days=grace_days)
     by_slot: dict = defaultdict(lambda: ZERO)
     rows = db.session.execute(
-        select(PaymentAllocation.installment_id, PaymentAllocation.amount, Payment.paid_on)
+        select(PaymentAllocation.installment_id, PaymentAllocation.amount, Payment.paid_on, Collection)
         .join(Payment, Payment.id == PaymentAllocation.payment_id)
+        .outerjoin(Collection, Collection.payment_id == Payment.id)
         .where(PaymentAllocation.plan_id == plan.id)
     ).all()
     slots = _slots(plan)
     deadlines = {slot_id: due + grace for slot_id, due, _ in slots}
-    for slot_id, amount, paid_on in rows:
-        if paid_on <= deadlines.get(slot_id, date.max):
+    for slot_id, amount, paid_on, collection in rows:
+        # money taken at the door and confirmed by the bank counts from the day the debtor paid
+        day = collected_day(collection) if collection is not None else paid_on
+        if day <= deadlines.get(slot_id, date.max):
             by_slot[slot_id] += Decimal(amount)
     total_paid = sum(by_slot.values(), ZERO)
+    pending, held = _awaiting_confirmation(plan), ZERO
     states, next_deadline = [], None
     for slot_id, due, amount in slots:
         paid = by_slot[slot_id]
         if paid >= amount * tolerance:
             states.append("met")
+        elif as_of > deadlines[slot_id] and paid + _taken_by(pending, deadlines[slot_id]) - held >= amount * tolerance:
+            # receipted at the door by the deadline: not judged until the bank confirms or disputes it
+            held += amount * tolerance - paid
+            states.append("awaiting")
+            next_deadline = next_deadline or deadlines[slot_id]
         elif as_of <= due:
             states.append("not_due")
             next_deadline = next_deadline or deadlines[slot_id]
@@ -345,7 +367,23 @@ def plan_state(plan: RepaymentPlan, *, as_of: date, grace_days: int, tolerance_p
         return "partially_kept", total_paid, None, f"the {label(n)} was paid short of {tolerance_pct}% by its deadline"
     if "grace" in states:
         return "grace", total_paid, next_deadline, "past due, inside the grace days"
+    if "awaiting" in states:
+        return "grace", total_paid, next_deadline, "money taken at the door awaits the bank's confirmation"
     return "open", total_paid, next_deadline, ""
+
+
+def _awaiting_confirmation(plan: RepaymentPlan) -> list[tuple[date, Decimal]]:
+    """(day taken, amount) of the case's collections since the plan that the bank has not confirmed
+    yet (a disputed one is not money until the dispute is settled)."""
+    collections = db.session.scalars(
+        select(Collection).where(Collection.case_id == plan.case_id, Collection.status == "unreconciled")
+    ).all()
+    made = plan.created_at.date()
+    return [(day, Decimal(c.amount)) for c in collections if (day := collected_day(c)) >= made]
+
+
+def _taken_by(pending: list[tuple[date, Decimal]], deadline: date) -> Decimal:
+    return sum((amount for day, amount in pending if day <= deadline), ZERO)
 
 
 def evaluate_promises(*, as_of: date, case_ids: list[int] | None = None, actor_id: int | None = None) -> dict:
@@ -368,11 +406,12 @@ def evaluate_promises(*, as_of: date, case_ids: list[int] | None = None, actor_i
         track = _track(plan)
         track.paid_amount, track.deadline, track.as_of, track.evaluated_at, track.detail = paid, deadline, as_of, utcnow(), detail
         summary[state] += 1
-        if state == track.state or track.state in TERMINAL_STATES:
-            continue
-        track.state = state
-        if state in TERMINAL_STATES:
-            _decide(case=case, plan=plan, track=track, state=state, as_of=as_of, actor_id=actor_id)
+        if state != track.state and track.state not in TERMINAL_STATES:
+            track.state = state
+            if state in TERMINAL_STATES:
+                _decide(case=case, plan=plan, track=track, state=state, as_of=as_of, actor_id=actor_id)
+        follow_performance(case=case, plan=plan, performing=plan.status == "active" and track.state == "open" and paid > 0,
+                           actor_id=actor_id)
     summary["closed"] += _close_tracks_of_closed_plans(case_ids)
     db.session.flush()
     return {k: v for k, v in summary.items() if v}
@@ -392,7 +431,27 @@ def _close_tracks_of_closed_plans(case_ids: list[int] | None) -> int:
     for track, status in rows:
         track.state = "superseded" if status == "superseded" else "cancelled"
         track.decided_at = utcnow()
+        case = db.session.get(Case, track.case_id)
+        if open_plan_of(case) is None:
+            follow_performance(case=case, plan=db.session.get(RepaymentPlan, track.plan_id), performing=False, actor_id=None)
     return len(rows)
+
+
+PERFORMING = "plan_performing"
+
+
+def follow_performance(*, case: Case, plan: RepaymentPlan, performing: bool, actor_id: int | None) -> None:
+    """R4 "plan active and performing" follows the payments: set while the case's open plan has
+    confirmed money on it and nothing past due unmet (visits would only press a debtor who is
+    paying), cleared when it falls behind, ends or is replaced. Devices holding the case learn
+    either change as they learn any flag."""
+    active = next((f for f in case.active_flags() if f.flag == PERFORMING), None)
+    if performing and active is None:
+        set_flag(case=case, flag=PERFORMING, actor_id=actor_id,
+                 reason=f"{plan.kind} {plan.id} is being paid as agreed (set by the payment evaluation)")
+    elif not performing and active is not None:
+        clear_flag(case=case, flag=PERFORMING, actor_id=actor_id,
+                   reason=f"{plan.kind} {plan.id} is no longer performing: {_track(plan).state} (the payment evaluation)")
 
 
 def _decide(*, case: Case, plan: RepaymentPlan, track: PromiseTrack, state: str, as_of: date, actor_id: int | None) -> None:
@@ -529,3 +588,183 @@ def follow_ups_query(*, status: str = "open", kind: str | None = None, case_id: 
         stmt = stmt.where(FollowUp.due_on >= due_from)
     order = (FollowUp.done_at.desc(), FollowUp.id.desc()) if status != "open" else (FollowUp.due_on, FollowUp.id)
     return stmt.order_by(*order)
+
+
+# --- reconciliation and cash custody ------------------------------------------------------------
+
+MATCH_WINDOW_DAYS = 14  # a bank row or a deposit confirms money taken at the door up to this many days later
+
+
+def collected_day(collection: Collection) -> date:
+    """The local day the money changed hands (the collecting branch's timezone)."""
+    branch = db.session.get(Branch, collection.branch_id)
+    return collection.collected_at.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(branch.timezone)).date()
+
+
+def reconcile_collection(*, case: Case, payment: Payment, actor_id: int | None) -> Collection | None:
+    """A feed row that names a collection of the case (its reference or receipt number) confirms
+    it when the amount is the same and the bank dated it from the day the money was taken up to
+    MATCH_WINDOW_DAYS later: the collection points at the payment, which is the money counted
+    (allocation, promises, KPIs) — the collection never counts again. A row naming it with
+    another amount or date disputes it; the bank's payment still stands on its own."""
+    collection = db.session.scalar(
+        select(Collection).where(
+            Collection.case_id == case.id, Collection.payment_id.is_(None),
+            or_(Collection.reference == payment.reference, Collection.receipt_number == payment.reference),
+        ).order_by(Collection.id).limit(1)
+    )
+    if collection is None:
+        return None
+    taken_on = collected_day(collection)
+    problems = []
+    if Decimal(payment.amount) != Decimal(collection.amount):
+        problems.append(f"the bank's row {payment.reference} is {payment.amount}, the receipt {collection.amount}")
+    if not taken_on <= payment.paid_on <= taken_on + timedelta(days=MATCH_WINDOW_DAYS):
+        problems.append(f"the bank's row {payment.reference} is dated {payment.paid_on.isoformat()}, "
+                        f"the money was taken on {taken_on.isoformat()}")
+    data = {"collection_id": collection.id, "receipt_number": collection.receipt_number, "payment_id": payment.id,
+            "reference": payment.reference}
+    if problems:
+        collection.status = "disputed"
+        collection.dispute_reason = "; ".join(problems)
+        append_event(case=case, kind="payment.disputed", actor_id=actor_id, data={**data, "reason": collection.dispute_reason})
+        return collection
+    collection.status = "reconciled"
+    collection.payment_id = payment.id
+    collection.bank_paid_on = payment.paid_on
+    collection.reconciled_at = utcnow()
+    collection.dispute_reason = None
+    append_event(case=case, kind="payment.reconciled", actor_id=actor_id, data={**data, "paid_on": payment.paid_on.isoformat()})
+    return collection
+
+
+DEPOSIT_COLUMNS = ("reference", "receipt_number", "amount", "deposited_on")
+
+
+class DepositRow(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    reference = ma.fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9._:/-]{1,64}$"))
+    receipt_number = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
+    amount = ma.fields.Decimal(required=True, places=2, validate=validate.Range(min=Decimal("0.01")))
+    deposited_on = _PaidOn(required=True)
+
+    @ma.pre_load
+    def _blank_is_missing(self, data, **kwargs):
+        return {k.strip(): v.strip() for k, v in data.items() if k and v is not None and v.strip() != ""}
+
+
+def import_deposits(*, raw: bytes, actor_id: int | None) -> dict:
+    """Cash banked by agents: each row names the receipt whose cash it carries. A row with the
+    receipt's amount, dated on or after the day it was taken, ends the agent's custody of it; one
+    that differs disputes the collection. Idempotent by (reference, receipt number); chunked with
+    progress like the payment feed."""
+    rows = _read_csv(raw, DEPOSIT_COLUMNS)
+    report = {"created": 0, "duplicate": 0, "rejected": 0, "rows": [], "collections": {"banked": 0, "disputed": 0}}
+    counts = {k: 0 for k in ("created", "duplicate", "rejected")}
+    run = start_import_run(kind="deposits", raw=raw, total_rows=len(rows), actor_id=actor_id, counts=counts)
+    schema = DepositRow()
+    with failing_marks(run):
+        for chunk in chunks(rows, CHUNK_ROWS):
+            for number, row in chunk:
+                entry = _import_deposit_row(number, row, schema, actor_id)
+                report[entry["status"]] += 1
+                report["rows"].append(entry)
+                if entry["status"] == "created":
+                    report["collections"][entry["collection"]["custody"]] += 1
+            record_progress(run, processed_rows=chunk[-1][0] - 1, counts={k: report[k] for k in counts})
+            db.session.commit()
+        finish_import_run(run, rejected_rows=[r for r in report["rows"] if r["status"] == "rejected"])
+        db.session.commit()
+    report["import_id"] = run.id
+    return report
+
+
+def _import_deposit_row(number: int, row: dict, schema: DepositRow, actor_id: int | None) -> dict:
+    try:
+        data = schema.load(row)
+    except ma.ValidationError as exc:
+        return {"row": number, "reference": (row.get("reference") or "").strip(), "status": "rejected", "errors": exc.messages}
+    entry = {"row": number, "reference": data["reference"], "receipt_number": data["receipt_number"]}
+    existing = db.session.scalar(
+        select(Deposit).where(Deposit.reference == data["reference"], Deposit.receipt_number == data["receipt_number"])
+    )
+    if existing is not None:
+        if existing.amount == data["amount"] and existing.deposited_on == data["deposited_on"]:
+            return {**entry, "status": "duplicate", "deposit_id": existing.id}
+        return {**entry, "status": "rejected", "errors": {"reference": ["already imported for this receipt with a different amount or date"]}}
+    collection = db.session.scalar(select(Collection).where(Collection.receipt_number == data["receipt_number"]))
+    if collection is None:
+        return {**entry, "status": "rejected", "errors": {"receipt_number": ["no such receipt"]}}
+    if collection.method != "cash":
+        return {**entry, "status": "rejected", "errors": {"receipt_number": [f"not cash (taken by {collection.method})"]}}
+    if collection.deposit_id is not None:
+        return {**entry, "status": "rejected", "errors": {"receipt_number": [f"already banked (deposit {collection.deposit_id})"]}}
+    problems = []
+    if data["amount"] != Decimal(collection.amount):
+        problems.append(f"deposit {data['reference']} is {data['amount']}, the receipt {collection.amount}")
+    taken_on = collected_day(collection)
+    if data["deposited_on"] < taken_on:
+        problems.append(f"deposit {data['reference']} is dated {data['deposited_on'].isoformat()}, "
+                        f"before the money was taken on {taken_on.isoformat()}")
+    deposit = Deposit(reference=data["reference"], receipt_number=data["receipt_number"], amount=data["amount"],
+                      deposited_on=data["deposited_on"], status="disputed" if problems else "matched", imported_by_id=actor_id)
+    db.session.add(deposit)
+    db.session.flush()
+    collection.deposit_id = deposit.id
+    event = {"collection_id": collection.id, "receipt_number": collection.receipt_number, "deposit_id": deposit.id,
+             "reference": deposit.reference, "amount": str(deposit.amount), "deposited_on": deposit.deposited_on.isoformat()}
+    case = db.session.get(Case, collection.case_id)
+    if problems:
+        if collection.status != "reconciled":
+            collection.status = "disputed"
+        collection.dispute_reason = "; ".join(problems)
+        append_event(case=case, kind="payment.deposit_disputed", actor_id=actor_id, data={**event, "reason": collection.dispute_reason})
+        custody = "disputed"
+    else:
+        collection.banked_on = deposit.deposited_on
+        append_event(case=case, kind="payment.banked", actor_id=actor_id, data=event)
+        custody = "banked"
+    return {**entry, "status": "created", "deposit_id": deposit.id,
+            "collection": {"id": collection.id, "status": collection.status, "custody": custody}}
+
+
+def in_hand_clause():
+    """Cash the agent still holds: taken in cash, not shown banked, not confirmed by the bank."""
+    return and_(Collection.method == "cash", Collection.banked_on.is_(None), Collection.payment_id.is_(None))
+
+
+def stale_cash(*, now: datetime, branch_id: int | None = None, owner_id: int | None = None) -> list[tuple[Collection, int]]:
+    """(collection, whole days held) for cash held longer than its jurisdiction's cash_custody_days, oldest first."""
+    stmt = select(Collection).where(in_hand_clause(), Collection.collected_at < now - timedelta(days=1))
+    if branch_id:
+        stmt = stmt.where(Collection.branch_id == branch_id)
+    if owner_id:
+        stmt = stmt.where(Collection.case_id.in_(select(Case.id).where(Case.owner_id == owner_id)))
+    out = []
+    for collection in db.session.scalars(stmt.order_by(Collection.collected_at, Collection.id)):
+        limit = effective_settings(jurisdiction_for(db.session.get(Case, collection.case_id)))["cash_custody_days"]
+        held = now - collection.collected_at
+        if held > timedelta(days=limit):
+            out.append((collection, held.days))
+    return out
+
+
+def collections_query(*, user: User, status: str | None = None, method: str | None = None, case_id: int | None = None,
+                      agent_id: int | None = None, in_hand: bool | None = None):
+    """Collections newest first; an agent sees only money they took."""
+    stmt = select(Collection).order_by(Collection.collected_at.desc(), Collection.id.desc())
+    if user.role == "agent":
+        stmt = stmt.where(Collection.collected_by_id == user.id)
+    if status:
+        stmt = stmt.where(Collection.status == status)
+    if method:
+        stmt = stmt.where(Collection.method == method)
+    if case_id:
+        stmt = stmt.where(Collection.case_id == case_id)
+    if agent_id:
+        stmt = stmt.where(Collection.agent_id == agent_id)
+    if in_hand is not None:
+        stmt = stmt.where(in_hand_clause() if in_hand else ~in_hand_clause())
+    return stmt

@@ -235,6 +235,10 @@ SETTINGS: dict[str, Spec] = {
         "plan", "kept", "A promise is kept when matched payments reach this % of the promised amount", {"*": "95"}, _pct
     ),
     "promise_max_days": Spec("plan", "promise to pay", "A promise's due date at most this many days ahead", {"*": 30}, _int(1, 90)),
+    "cash_custody_days": Spec(
+        "rules", "custody", "Cash taken at the door and not banked after this many days is an alert for the case owner",
+        {"*": 2}, _int(1, 30),
+    ),
 }
 
 
