@@ -125,7 +125,8 @@ class TimelineEventSchema(ma.Schema):
     hash = ma.fields.String(allow_none=True)
 
     def _actor(self, event):
-        user = db.session.get(User, event.actor_id) if event.actor_id is not None else None
+        actor_id = event["actor_id"] if isinstance(event, dict) else event.actor_id
+        user = db.session.get(User, actor_id) if actor_id is not None else None
         return (user.display_name or user.username) if user is not None else None
 
 
