@@ -138,12 +138,29 @@ export async function mount(container, ctx) {
         HEADLINE.map((k) => h('td', { class: 'o-num', text: value(k, r.rates[k]) })),
         h('td', { class: 'o-num', text: f.money(r.counts.collected_on_plans) }), h('td', { class: 'o-num', text: f.num(r.counts.quarantined, 0) })))));
 
-    clear(body, cards,
+    clear(body, cards, cashInHand(report.cash_in_hand),
       h('div', { class: 'o-kpi-charts' },
         h('section', { class: 'o-card' }, h('div', { class: 'o-card-head' }, h('h2', { text: t('kpi.by_agent') }), metricSel), barsBox),
         h('section', { class: 'o-card' }, h('h2', { text: t('kpi.by_day') }), trend)),
       h('section', { class: 'o-card' }, h('h2', { text: t('kpi.table') }), h('div', { class: 'o-scroll' }, table),
         h('p', { class: 'o-hint', text: t('kpi.definitions_hint') })));
+  }
+
+  /* Now, whatever the date range: cash each agent took at the door and has neither banked nor
+   * seen confirmed by the bank, and how much of it is past the custody limit. */
+  function cashInHand(rows) {
+    const table = rows.length ? h('table', { class: 'o-table o-cash-table' },
+      h('thead', {}, h('tr', {}, h('th', { text: t('kpi.agent') }), h('th', { class: 'o-num', text: t('kpi.cash.amount') }),
+        h('th', { class: 'o-num', text: t('kpi.cash.collections') }), h('th', { class: 'o-num', text: t('kpi.cash.stale') }),
+        h('th', { text: t('kpi.cash.oldest') }))),
+      h('tbody', {}, rows.map((r) => h('tr', { dataset: { agentId: r.agent_id }, class: r.stale ? 'o-overdue' : '' },
+        h('td', { text: r.agent || `#${r.agent_id}` }),
+        h('td', { class: 'o-num', text: f.money(r.amount, r.currency) }),
+        h('td', { class: 'o-num', text: f.num(r.collections, 0) }),
+        h('td', { class: 'o-num', text: r.stale ? t('kpi.cash.stale_of', { amount: f.money(r.stale_amount, r.currency), n: r.stale }) : '—' }),
+        h('td', { text: f.dateTime(r.oldest_collected_at) }))))) : empty(t('kpi.cash.none'));
+    return h('section', { class: 'o-card o-cash' }, h('h2', { text: t('kpi.cash.title') }), table,
+      h('p', { class: 'o-hint', text: t('kpi.cash.hint') }));
   }
 
   await apply();

@@ -1,8 +1,9 @@
 /* The case owner's review queue: outcomes to review, plans to decide, sync conflicts and
- * rejections, escalations by SLA, compliance exceptions — oldest first, one action each. */
+ * rejections, escalations by SLA, compliance exceptions, money at the door (cash held past the
+ * custody limit, disputed collections) — oldest first, one action each. */
 import { h, clear, badge, describeError, empty, fetchBlob, formatters, urlKeeper } from '../util.js';
 
-const SECTIONS = ['outcomes', 'plans', 'sync', 'escalations', 'compliance'];
+const SECTIONS = ['outcomes', 'plans', 'sync', 'escalations', 'compliance', 'money'];
 
 export async function mount(container, ctx) {
   const { t, api } = ctx;
@@ -43,7 +44,7 @@ export async function mount(container, ctx) {
       onclick: () => { current = name; sessionStorage.setItem('office.queue.section', name); render(); },
     }, h('span', { text: t(`queue.${name}`) }), h('span', { class: `o-count ${data.counts[name] ? 'hot' : ''}`, text: String(data.counts[name]) }))));
     const section = data[current];
-    const renderers = { outcomes: outcomeRows, plans: planCards, sync: syncRows, escalations: ticketRows, compliance: complianceRows };
+    const renderers = { outcomes: outcomeRows, plans: planCards, sync: syncRows, escalations: ticketRows, compliance: complianceRows, money: moneyRows };
     clear(body,
       h('p', { class: 'o-hint', text: t(`queue.${current}_hint`) }),
       section.items.length ? renderers[current](section.items) : empty(t('queue.empty')),
@@ -124,16 +125,16 @@ export async function mount(container, ctx) {
           h('button', { type: 'button', class: 'o-btn ok', text: t('queue.approve'), onclick: decide('approve') }),
           h('button', { type: 'button', class: 'o-btn danger', text: t('queue.reject'), onclick: decide('reject') }),
           h('span', { class: 'o-grow' }),
-          h('button', { type: 'button', class: 'o-btn ghost small', dataset: { pdf: p.id }, text: t('queue.agreement'), onclick: () => openPdf(p.id, msg) })),
+          h('button', { type: 'button', class: 'o-btn ghost small', dataset: { pdf: p.id }, text: t('queue.agreement'), onclick: () => openPdf(`/api/plans/${p.id}/agreement.pdf`, msg) })),
         msg);
     }));
   }
 
-  /* The signed agreement, to read before deciding (opened in a new tab from its bytes). */
-  async function openPdf(planId, msg) {
+  /* A PDF (the signed agreement to read before deciding, a receipt), opened in a new tab from its bytes. */
+  async function openPdf(path, msg) {
     const tab = window.open('', '_blank');
     try {
-      const blob = await fetchBlob(ctx, `/api/plans/${planId}/agreement.pdf`);
+      const blob = await fetchBlob(ctx, path);
       const url = urls.make(new Blob([blob], { type: 'application/pdf' }));
       if (tab) tab.location.href = url; else window.location.assign(url);
     } catch (err) {
@@ -196,6 +197,27 @@ export async function mount(container, ctx) {
         h('td', { class: 'o-right' }, x.kind === 'outcome'
           ? action(t('queue.mark_reviewed'), () => api.post(`/api/outcomes/${x.id}/review`, { note: 'compliance findings reviewed' }))
           : h('a', { href: `#/office/case/${x.case_id}`, class: 'o-btn ghost small', text: t('queue.open_case') }))))));
+  }
+
+  /* Nothing to mark here: cash held leaves the queue when a deposit banks it or the bank's feed
+   * confirms it, a dispute when a matching feed row reconciles it (docs/payments-import.md). */
+  function moneyRows(items) {
+    return h('table', { class: 'o-table' },
+      h('thead', {}, h('tr', {}, ['queue.col.collected', 'queue.col.case', 'queue.col.agent', 'queue.col.receipt', 'queue.col.amount', 'queue.col.kind', 'queue.col.reason', ''].map((k) => h('th', { class: k === 'queue.col.amount' ? 'o-num' : '', text: k ? t(k) : '' })))),
+      h('tbody', {}, items.map((x) => {
+        const msg = h('span', { class: 'o-inline-msg', role: 'status' });
+        return h('tr', { dataset: { kind: x.kind, collectionId: x.id }, class: x.kind === 'cash_held' ? 'o-overdue' : '' },
+          h('td', { text: f.dateTime(x.collected_at) }),
+          h('td', {}, caseLink(x), h('div', { class: 'o-sub', text: x.card_masked })),
+          h('td', { text: x.agent || '—' }),
+          h('td', { class: 'o-mono', text: x.receipt_number }),
+          h('td', { class: 'o-num', text: f.money(x.amount, x.currency) }, h('div', { class: 'o-sub', text: t(`money.method.${x.method}`) })),
+          h('td', {}, badge(t(`queue.money.${x.kind}`), x.kind === 'cash_held' ? 'bad' : 'warn')),
+          h('td', { class: 'o-wrap', text: x.kind === 'cash_held' ? t('queue.money.held_days', { n: x.held_days }) : (x.reason || '—') }),
+          h('td', { class: 'o-right' },
+            h('button', { type: 'button', class: 'o-btn ghost small', dataset: { receipt: x.id }, text: t('queue.receipt'),
+              onclick: () => openPdf(`/api/collections/${x.id}/receipt.pdf`, msg) }), msg));
+      })));
   }
 
   await load();
