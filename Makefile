@@ -40,8 +40,11 @@ node_modules/.installed: package.json package-lock.json
 # Front-end libraries come from npm into pwa/vendor/ (not committed).
 vendor: node_modules/.installed
 	mkdir -p pwa/vendor
-	rm -rf pwa/vendor/leaflet pwa/vendor/swagger-ui-dist pwa/vendor/axe-core
+	rm -rf pwa/vendor/leaflet pwa/vendor/swagger-ui-dist pwa/vendor/axe-core pwa/vendor/qrcode-generator
 	cp -r node_modules/leaflet/dist pwa/vendor/leaflet
+	# qrcode-generator: the payment link's QR on the phone (an ES module, precached with the shell)
+	mkdir -p pwa/vendor/qrcode-generator
+	cp node_modules/qrcode-generator/dist/qrcode.mjs pwa/vendor/qrcode-generator/
 	# axe-core: only the accessibility tests load it (tests/conftest.py), never a page
 	mkdir -p pwa/vendor/axe-core
 	cp node_modules/axe-core/axe.min.js pwa/vendor/axe-core/

@@ -102,6 +102,11 @@ class Config:
     # the embedded demo serves http://127.0.0.1:$PORT
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or (f"http://127.0.0.1:{os.environ.get('PORT', '5000')}" if DEMO else "")
 
+    # The bank's own pay page for a case, shown to the debtor as a QR at the door; placeholders
+    # {reference} (DS-<case id>), {amount} (what is overdue) and {currency}, each URL-encoded.
+    # Empty: no payment link. e.g. https://pay.your-bank.example/repay?ref={reference}&amt={amount}
+    PAYMENT_LINK_TEMPLATE = os.environ.get("PAYMENT_LINK_TEMPLATE", "")
+
     # Operations: JSON log lines at this level (backend/logs.py); /metrics answers only to
     # `Authorization: Bearer $METRICS_TOKEN` and is off (404) without it (backend/metrics.py)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
@@ -125,6 +130,9 @@ def production_problems(environ=os.environ) -> list[str]:
     url = environ.get("PUBLIC_BASE_URL")
     if url and not re.fullmatch(r"https?://[^/\s]+/?", url):
         problems.append(f"PUBLIC_BASE_URL must be an origin like https://doorstep.your-bank.example, not {url!r}")
+    link = environ.get("PAYMENT_LINK_TEMPLATE")
+    if link and not (link.startswith("https://") and "{reference}" in link):
+        problems.append(f"PAYMENT_LINK_TEMPLATE must be an https:// address with a {{reference}} placeholder, not {link!r}")
     return problems
 
 

@@ -6,7 +6,7 @@
 The app has no build step (Flask serves pwa/ as it is), so the list and the version live in
 pwa/sw.js between the `// <shell>` and `// </shell>` lines, written by this script. The version
 is a SHA-256 over every shell file's path and bytes, the worker's imported push script and the
-Leaflet version package.json pins (pwa/vendor is not committed): any change to the shell
+Leaflet and qrcode-generator versions package.json pins (pwa/vendor is not committed): any change to the shell
 changes sw.js itself, which is what makes browsers install the new worker.
 tests/e2e/test_agent_rules.py fails while the block is stale.
 """
@@ -24,7 +24,7 @@ BLOCK = re.compile(r"// <shell>.*?// </shell>\n", re.S)
 # precache; the workers' own scripts are checked by the browser when it updates the worker.
 NOT_SHELL = ("js/office/", "js/i18n/office/", "css/office.css")
 WORKER_IMPORTS = ("push-sw.js",)
-VENDOR = ("/vendor/leaflet/leaflet.js", "/vendor/leaflet/leaflet.css")
+VENDOR = ("/vendor/leaflet/leaflet.js", "/vendor/leaflet/leaflet.css", "/vendor/qrcode-generator/qrcode.mjs")
 
 
 def shell_urls() -> list[str]:
@@ -52,6 +52,7 @@ def shell_version(urls: list[str]) -> str:
         digest.update(name.encode() + b"\0" + (PWA / name).read_bytes() + b"\0")
     pins = json.loads((PWA.parent / "package.json").read_text(encoding="utf-8"))["dependencies"]
     digest.update(f"leaflet@{pins['leaflet']}".encode())
+    digest.update(f"qrcode-generator@{pins['qrcode-generator']}".encode())
     return digest.hexdigest()[:16]
 
 

@@ -4,7 +4,7 @@
  * to what it stored in IndexedDB. Queued work lives in IndexedDB, never in a cache, so
  * a new version of this worker can never hide or drop it. */
 // <shell> written by pwa/make_shell.py from the shell files' content: do not edit by hand
-const SHELL_VERSION = '51e6d5f1bf5fd692';
+const SHELL_VERSION = '1bd6de851e9bea53';
 const SHELL = [
   '/',
   '/css/app.css',
@@ -26,6 +26,7 @@ const SHELL = [
   '/js/outbox.js',
   '/js/plan.js',
   '/js/push.js',
+  '/js/qrcode.js',
   '/js/store.js',
   '/js/sync.js',
   '/js/tiles.js',
@@ -57,6 +58,7 @@ const SHELL = [
   '/manifest.webmanifest',
   '/vendor/leaflet/leaflet.js',
   '/vendor/leaflet/leaflet.css',
+  '/vendor/qrcode-generator/qrcode.mjs',
 ];
 // </shell>
 

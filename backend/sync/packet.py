@@ -31,6 +31,7 @@ from ..events import on
 from ..extensions import db
 from ..feed import STALE, Change, feed_head
 from ..org.models import Agent
+from ..payments.links import build_payment_link
 from ..policy.plan_policy import policy_data
 from ..policy.rules import jurisdiction_for, rules_snapshot, timezone_for
 from ..policy.strategies import approved_script_rows, approved_scripts, case_facts, recommend
@@ -143,6 +144,7 @@ def visit_brief(visit, *, viewer, locale: str = "zh-CN", scripts: dict | None = 
         "checkin_at": _z(visit.checkin_at),
         "checkout_at": _z(visit.checkout_at),
         "outcome": visit.outcome.code if visit.outcome is not None else None,
+        "payment_link": build_payment_link(case),
     }
 
 
@@ -210,7 +212,8 @@ def _fingerprint(config_items: tuple) -> str:
 
 def packet_fingerprint() -> str:
     config = current_app.config
-    return _fingerprint(tuple(str(config.get(k)) for k in ("ORG_NAME", "ORG_COMPLAINT_PHONE", "MAP_TILE_URL", "MAP_TILE_ATTRIBUTION", "DEFAULT_TIMEZONE")))
+    return _fingerprint(tuple(str(config.get(k)) for k in ("ORG_NAME", "ORG_COMPLAINT_PHONE", "MAP_TILE_URL", "MAP_TILE_ATTRIBUTION", "DEFAULT_TIMEZONE",
+                                                        "PAYMENT_LINK_TEMPLATE")))
 
 
 def _flag_turns(visits, now: datetime) -> datetime | None:

@@ -78,7 +78,8 @@ def test_service_worker_precaches_every_file_of_the_app():
     files = {f"/{p.relative_to(PWA)}" for p in (PWA / "js").rglob("*.js") if not str(p.relative_to(PWA)).startswith("js/office/")}
     files |= {f"/{p.relative_to(PWA)}" for p in [*(PWA / "js/i18n").glob("*.json"), *(PWA / "js/i18n/push").glob("*.json")]}
     files |= {f"/{p.relative_to(PWA)}" for p in (PWA / "icons").glob("*.png")}
-    files |= {"/", "/css/app.css", "/manifest.webmanifest", "/vendor/leaflet/leaflet.js", "/vendor/leaflet/leaflet.css"}
+    files |= {"/", "/css/app.css", "/manifest.webmanifest", "/vendor/leaflet/leaflet.js", "/vendor/leaflet/leaflet.css",
+              "/vendor/qrcode-generator/qrcode.mjs"}
     assert files == shell
     assert "VERSION = '" not in sw.replace("SHELL_VERSION = '", "")  # no hand-kept version
     manifest = json.loads((PWA / "manifest.webmanifest").read_text(encoding="utf-8"))

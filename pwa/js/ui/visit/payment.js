@@ -1,8 +1,10 @@
 /* Money taken at the door (after a "paid" outcome): amount, method and reference go out as one
  * payment.record op; the receipt shows at once, marked provisional until the server's answer
- * (in the journal) gives it its receipt number. */
+ * (in the journal) gives it its receipt number. With the method "payment link" the case's link
+ * from the packet shows as a QR the debtor scans to pay on the bank's own page. */
 import * as ops from '../../ops.js';
 import { fromCents, toCents } from '../../plan.js';
+import { qrCanvas } from '../../qrcode.js';
 import { button, clear, field, h } from '../dom.js';
 import { fact, put } from './parts.js';
 
@@ -38,6 +40,24 @@ async function drawReceipt(box, s) {
       fact(t('payment.verify_code'), final ? answer.verify_code : '')));
 }
 
+/* The case's payment link as a QR (the packet's visit.payment_link), or why there is none. */
+function drawLink(box, s) {
+  const { t, visit } = s;
+  const link = visit.payment_link;
+  if (!link) {
+    clear(box, h('p', { class: 'hint', text: t('payment.link.none') }));
+    return;
+  }
+  const status = h('p', { class: 'hint', role: 'status', text: t('payment.link.loading') });
+  const address = h('p', { class: 'link-url', text: link.url });
+  clear(box, h('h3', { text: t('payment.link.title') }), status,
+    h('p', { text: t('payment.link.hint', { amount: link.amount, currency: link.currency }) }), address,
+    h('p', { class: 'hint', text: t('payment.link.reference') }));
+  qrCanvas(link.url, { label: t('payment.link.qr') }).then((canvas) => {
+    status.replaceWith(canvas);
+  }, () => { status.textContent = t('payment.link.failed'); });
+}
+
 export function render(el, s) {
   const { t, visit, draft } = s;
   if (draft.payment && draft.payment.recorded) {
@@ -51,6 +71,10 @@ export function render(el, s) {
   const amount = h('input', { type: 'text', inputmode: 'decimal', value: (draft.outcome && draft.outcome.amount) || '', placeholder: '0.00' });
   const method = h('select', {}, METHODS.map((m) => h('option', { value: m, text: t(`payment.method.${m}`) })));
   const reference = h('input', { type: 'text', maxlength: 64 });
+  const linkBox = h('div', { class: 'pay-link' });
+  method.addEventListener('change', () => {
+    if (method.value === 'payment_link') drawLink(linkBox, s); else clear(linkBox);
+  });
   const error = h('p', { class: 'error', role: 'alert' });
   const record = button(t('payment.record'), (e) => s.guarded(e.currentTarget, async () => {
     error.textContent = '';
@@ -61,7 +85,7 @@ export function render(el, s) {
     await s.commit([ops.paymentRecord(visit, paid)], { payment: Object.assign({ recorded: true, at: new Date().toISOString() }, paid) });
   }), 'btn primary block big');
   put(el, h('section', { class: 'card' }, h('h2', { text: t('payment.title') }),
-    field(t('payment.amount_in', { currency }), amount), field(t('payment.method'), method),
+    field(t('payment.amount_in', { currency }), amount), field(t('payment.method'), method), linkBox,
     field(t('payment.reference'), reference, t('payment.reference.hint')), error, record,
     button(t('payment.skip'), (e) => s.guarded(e.currentTarget, () => s.saveOnly({ payment: { done: true } })), 'btn ghost block')));
 }
