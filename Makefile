@@ -27,10 +27,12 @@ node_modules/.installed: package.json package-lock.json
 # Front-end libraries come from npm into pwa/vendor/ (not committed).
 vendor: node_modules/.installed
 	mkdir -p pwa/vendor
-	rm -rf pwa/vendor/leaflet pwa/vendor/swagger-ui-dist
+	rm -rf pwa/vendor/leaflet pwa/vendor/swagger-ui-dist pwa/vendor/qrcode-generator
 	cp -r node_modules/leaflet/dist pwa/vendor/leaflet
 	mkdir -p pwa/vendor/swagger-ui-dist
 	cp node_modules/swagger-ui-dist/{swagger-ui.css,swagger-ui-bundle.js,swagger-ui-standalone-preset.js} pwa/vendor/swagger-ui-dist/
+	mkdir -p pwa/vendor/qrcode-generator
+	cp node_modules/qrcode-generator/dist/qrcode.mjs pwa/vendor/qrcode-generator/
 
 install: $(VENV)/.runtime vendor system-fonts
 

@@ -27,6 +27,7 @@ DOMAINS = (
     "payments",
     "escalations",
     "push",
+    "presence",
     "consoles",
 )
 

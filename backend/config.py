@@ -67,6 +67,14 @@ class Config:
     ORG_NAME = os.environ.get("ORG_NAME", "Doorstep Demo Bank 示范银行")
     ORG_COMPLAINT_PHONE = os.environ.get("ORG_COMPLAINT_PHONE", "400-000-0000")
 
+    # The digital badge (R10, docs/presence.md): how long a badge link is valid, how far ahead of
+    # the server a link's time may be, and the public page's limits per client address
+    BADGE_TTL_S = int(os.environ.get("BADGE_TTL_S", "600"))
+    BADGE_CLOCK_SKEW_S = int(os.environ.get("BADGE_CLOCK_SKEW_S", "120"))
+    BADGE_RATE_LIMIT = int(os.environ.get("BADGE_RATE_LIMIT", "60"))
+    BADGE_RATE_WINDOW_S = int(os.environ.get("BADGE_RATE_WINDOW_S", "300"))
+    BADGE_ID_MAX_MISSES = int(os.environ.get("BADGE_ID_MAX_MISSES", "5"))
+
     # Push
     PUSH_MAX_ATTEMPTS = int(os.environ.get("PUSH_MAX_ATTEMPTS", "5"))
     PUSH_BACKOFF_S = float(os.environ.get("PUSH_BACKOFF_S", "2"))

@@ -6,7 +6,7 @@
 The app has no build step (Flask serves pwa/ as it is), so the list and the version live in
 pwa/sw.js between the `// <shell>` and `// </shell>` lines, written by this script. The version
 is a SHA-256 over every shell file's path and bytes, the worker's imported push script and the
-Leaflet version package.json pins (pwa/vendor is not committed): any change to the shell
+Leaflet and QR code library versions package.json pins (pwa/vendor is not committed): any change to the shell
 changes sw.js itself, which is what makes browsers install the new worker.
 tests/e2e/test_agent_rules.py fails while the block is stale.
 """
@@ -20,11 +20,12 @@ PWA = Path(__file__).resolve().parent
 SW = PWA / "sw.js"
 BLOCK = re.compile(r"// <shell>.*?// </shell>\n", re.S)
 
-# The office consoles are online-only (their catalogues and styles too) and stay out of the
-# precache; the workers' own scripts are checked by the browser when it updates the worker.
-NOT_SHELL = ("js/office/", "js/i18n/office/", "css/office.css")
+# The office consoles and the debtor's badge page (badge.html, opened on the debtor's own phone)
+# are online-only (their catalogues and styles too) and stay out of the precache; the workers'
+# own scripts are checked by the browser when it updates the worker.
+NOT_SHELL = ("js/office/", "js/i18n/office/", "css/office.css", "js/badge/", "js/i18n/badge/")
 WORKER_IMPORTS = ("push-sw.js",)
-VENDOR = ("/vendor/leaflet/leaflet.js", "/vendor/leaflet/leaflet.css")
+VENDOR = ("/vendor/leaflet/leaflet.js", "/vendor/leaflet/leaflet.css", "/vendor/qrcode-generator/qrcode.mjs")
 
 
 def shell_urls() -> list[str]:
@@ -51,7 +52,7 @@ def shell_version(urls: list[str]) -> str:
     for name in WORKER_IMPORTS:
         digest.update(name.encode() + b"\0" + (PWA / name).read_bytes() + b"\0")
     pins = json.loads((PWA.parent / "package.json").read_text(encoding="utf-8"))["dependencies"]
-    digest.update(f"leaflet@{pins['leaflet']}".encode())
+    digest.update(f"leaflet@{pins['leaflet']} qrcode-generator@{pins['qrcode-generator']}".encode())
     return digest.hexdigest()[:16]
 
 

@@ -4,7 +4,7 @@
  * to what it stored in IndexedDB. Queued work lives in IndexedDB, never in a cache, so
  * a new version of this worker can never hide or drop it. */
 // <shell> written by pwa/make_shell.py from the shell files' content: do not edit by hand
-const SHELL_VERSION = '8cfc564a32493ab1';
+const SHELL_VERSION = '00dc746b94fb0295';
 const SHELL = [
   '/',
   '/css/app.css',
@@ -35,6 +35,7 @@ const SHELL = [
   '/js/ui/signature.js',
   '/js/ui/syncview.js',
   '/js/ui/today.js',
+  '/js/ui/visit/badge.js',
   '/js/ui/visit/brief.js',
   '/js/ui/visit/checkin.js',
   '/js/ui/visit/checkout.js',
@@ -55,6 +56,7 @@ const SHELL = [
   '/manifest.webmanifest',
   '/vendor/leaflet/leaflet.js',
   '/vendor/leaflet/leaflet.css',
+  '/vendor/qrcode-generator/qrcode.mjs',
 ];
 // </shell>
 

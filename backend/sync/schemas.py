@@ -225,7 +225,7 @@ class PacketSchema(ma.Schema):
     rules = ma.fields.Dict()
     strategies = ma.fields.Dict()
     organisation = ma.fields.Dict()
-    settings = ma.fields.Dict(metadata={"description": "map_tile_url: tiles for the day's map ('' = draw without tiles)"})
+    settings = ma.fields.Dict(metadata={"description": "map_tile_url: tiles for the day's map ('' = draw without tiles); badge_ttl_s: how long a badge link is valid"})
 
 
 class ChangesSchema(ma.Schema):

@@ -12,7 +12,9 @@ import pytest
 ROLES = ("agent", "dispatcher", "owner", "admin")
 # The only operations anyone may call without a token (a reviewed list):
 # signing in, and checking a paper agreement's verification code against its terms hash.
-PUBLIC = {("post", "/api/auth/login"), ("get", "/api/agreements/verify")}
+PUBLIC = {("post", "/api/auth/login"), ("get", "/api/agreements/verify"),
+          # the debtor's badge page (R10)
+          ("post", "/api/badge/check"), ("post", "/api/badge/confirm"), ("post", "/api/badge/request")}
 PLACEHOLDERS = {"flag": "dispute", "sha256": "0" * 64, "op_id": "00000000-0000-4000-8000-000000000000"}
 
 
