@@ -135,6 +135,18 @@ class QueueComplianceSchema(QueueCaseSchema):
     reviewed = ma.fields.Boolean()
 
 
+class QueuePresenceSchema(QueueCaseSchema):
+    visit_id = ma.fields.Integer()
+    outcome_id = ma.fields.Integer(metadata={"description": "reviewing this outcome takes the visit off the list"})
+    date = ma.fields.String()
+    agent_id = ma.fields.Integer(allow_none=True)
+    agent = ma.fields.String(allow_none=True)
+    code = ma.fields.String()
+    score = ma.fields.Integer(metadata={"description": "presence score 0–100 (docs/presence.md)"})
+    reasons = ma.fields.List(ma.fields.Dict(), metadata={"description": "[{code, detail}]"})
+    debtor_confirmed_at = ma.fields.String(allow_none=True)
+
+
 def _section(item_schema):
     return type(
         f"{item_schema.__name__}Section",
@@ -150,6 +162,7 @@ class ReviewQueueSchema(ma.Schema):
     sync = ma.fields.Nested(_section(QueueSyncSchema))
     escalations = ma.fields.Nested(_section(QueueEscalationSchema))
     compliance = ma.fields.Nested(_section(QueueComplianceSchema))
+    presence = ma.fields.Nested(_section(QueuePresenceSchema), metadata={"description": "visits scored below 60, lowest first"})
 
 
 class OutcomeReviewSchema(ma.Schema):
