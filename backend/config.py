@@ -74,6 +74,8 @@ class Config:
     BADGE_RATE_LIMIT = int(os.environ.get("BADGE_RATE_LIMIT", "60"))
     BADGE_RATE_WINDOW_S = int(os.environ.get("BADGE_RATE_WINDOW_S", "300"))
     BADGE_ID_MAX_MISSES = int(os.environ.get("BADGE_ID_MAX_MISSES", "5"))
+    # how long the link on a leave-behind card (R14) answers after the visit's day
+    BADGE_CARD_DAYS = int(os.environ.get("BADGE_CARD_DAYS", "30"))
 
     # Push
     PUSH_MAX_ATTEMPTS = int(os.environ.get("PUSH_MAX_ATTEMPTS", "5"))

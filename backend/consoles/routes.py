@@ -5,7 +5,9 @@ from flask_smorest import Blueprint
 
 from ..auth.guard import OFFICE, PUBLIC, roles
 from ..extensions import db
+from ..visits.services import get_visit_for_user
 from .agreements import get_plan, render_agreement, verify_agreement
+from .cards import render_card
 from .kpis import kpi_csv, kpi_report
 from .schemas import (
     AgreementVerifyQuerySchema,
@@ -86,6 +88,18 @@ def get_agreement_pdf(plan_id):
     return Response(
         render_agreement(plan), mimetype="application/pdf",
         headers={"Content-Disposition": f'inline; filename="agreement-{plan.id}.pdf"', "Cache-Control": "no-store"},
+    )
+
+
+@blp.route("/visits/<int:visit_id>/card.pdf", methods=["GET"])
+@roles("agent", "owner", "admin", "dispatcher")
+@blp.response(200, content_type="application/pdf", description="the leave-behind card as a PDF")
+def get_card_pdf(visit_id):
+    """The visit's leave-behind card (R14): neutral wording, the organisation, the complaint phone and the check link"""
+    visit = get_visit_for_user(visit_id, user=g.user)
+    return Response(
+        render_card(visit), mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="card-{visit.id}.pdf"', "Cache-Control": "no-store"},
     )
 
 

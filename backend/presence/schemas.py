@@ -21,6 +21,7 @@ class BadgeRequestSchema(BadgeIdentifySchema):
 
 
 class BadgeViewSchema(ma.Schema):
+    kind = ma.fields.String(metadata={"description": "live (the badge at the door) | card (the leave-behind card, R14)"})
     status = ma.fields.String(metadata={"description": "valid | expired | revoked"})
     made_at = ma.fields.String()
     valid_until = ma.fields.String()

@@ -32,6 +32,8 @@ from .models import BadgeHit, VisitConfirmation
 _CONTEXT = b"doorstep-badge-v1:"
 # visit id . unix seconds . device id . base64url(HMAC-SHA256) without padding
 _TOKEN = re.compile(r"^(\d{1,12})\.(\d{9,11})\.([A-Za-z0-9_-]{1,64})\.([A-Za-z0-9_-]{43})$")
+# the leave-behind card's link (R14): "c." visit id . base64url(HMAC-SHA256(badge key, "card.<visit id>"))
+_CARD = re.compile(r"^c\.(\d{1,12})\.([A-Za-z0-9_-]{43})$")
 NOT_FOUND = "This badge link is not valid."
 REQUEST_KINDS = ("no_visits", "complaint")
 
@@ -55,17 +57,41 @@ def badge_signature(visit_id: int, at_s: int, device_id: str) -> str:
     return _b64(hmac.new(badge_key(visit_id), message, hashlib.sha256).digest())
 
 
+def card_token(visit_id: int) -> str:
+    """The leave-behind card's link token: public by design, it names one visit and cannot be
+    made for another without the server's secret."""
+    message = f"card.{visit_id}".encode()
+    return f"c.{visit_id}." + _b64(hmac.new(badge_key(visit_id), message, hashlib.sha256).digest())
+
+
+def card_url(visit_id: int) -> str:
+    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/badge.html#{card_token(visit_id)}"
+
+
 @dataclass
 class Badge:
     visit: Visit
-    at: datetime
+    kind: str  # live (the phone's badge at the door) | card (the leave-behind card)
+    at: datetime  # when the link was made (a card: the visit's day)
+    valid_until: datetime
     device_id: str
     status: str  # valid | expired | revoked
 
 
 def read_badge(token: str, *, now: datetime | None = None) -> Badge | None:
     """The badge a link shows, or None when the link does not verify (the caller answers 404)."""
-    match = _TOKEN.match(token or "")
+    token = token or ""
+    now = now or utcnow()
+    config = current_app.config
+    card = _CARD.match(token)
+    if card is not None:
+        visit = db.session.get(Visit, int(card[1]))
+        if visit is None or not hmac.compare_digest(token, card_token(visit.id)):
+            return None
+        at = datetime.combine(visit.date, datetime.min.time())
+        until = at + timedelta(days=config["BADGE_CARD_DAYS"])
+        return Badge(visit=visit, kind="card", at=at, valid_until=until, device_id="", status=_status(visit, None, until, now))
+    match = _TOKEN.match(token)
     if match is None:
         return None
     visit_id, at_s, device_id, signature = int(match[1]), int(match[2]), match[3], match[4]
@@ -74,24 +100,24 @@ def read_badge(token: str, *, now: datetime | None = None) -> Badge | None:
     visit = db.session.get(Visit, visit_id)
     if visit is None:
         return None
-    now = now or utcnow()
     at = datetime.utcfromtimestamp(at_s)
-    config = current_app.config
     if at > now + timedelta(seconds=config["BADGE_CLOCK_SKEW_S"]):
         return None  # made "in the future": not a link the phone's corrected clock would make
-    return Badge(visit=visit, at=at, device_id=device_id, status=_status(visit, device_id, at, now))
+    until = at + timedelta(seconds=config["BADGE_TTL_S"])
+    return Badge(visit=visit, kind="live", at=at, valid_until=until, device_id=device_id, status=_status(visit, device_id, until, now))
 
 
-def _status(visit: Visit, device_id: str, at: datetime, now: datetime) -> str:
+def _status(visit: Visit, device_id: str | None, until: datetime, now: datetime) -> str:
     """Revoked: the visit was cancelled or given to someone else's phone, the agent or the user
-    was disabled, or the phone that made the link was signed out. Expired: older than the TTL."""
+    was disabled, or the phone that made the link was signed out (a card names no phone).
+    Expired: past its time."""
     agent = visit.agent
     user = agent.user if agent is not None else None
-    device_signed_in = user is not None and db.session.scalar(select(exists().where(
-        Token.user_id == user.id, Token.device_id == device_id, Token.revoked_at.is_(None))))
+    device_signed_in = device_id is None or (user is not None and db.session.scalar(select(exists().where(
+        Token.user_id == user.id, Token.device_id == device_id, Token.revoked_at.is_(None)))))
     if visit.status == "cancelled" or agent is None or not agent.active or not user.active or not device_signed_in:
         return "revoked"
-    if now - at > timedelta(seconds=current_app.config["BADGE_TTL_S"]):
+    if now > until:
         return "expired"
     return "valid"
 
@@ -115,9 +141,10 @@ def badge_view(badge: Badge) -> dict:
     agent = visit.agent
     config = current_app.config
     return {
+        "kind": badge.kind,
         "status": badge.status,
         "made_at": iso_z(badge.at),
-        "valid_until": iso_z(badge.at + timedelta(seconds=config["BADGE_TTL_S"])),
+        "valid_until": iso_z(badge.valid_until),
         "agent": {"name": agent.user.display_name if agent else None, "badge_no": agent.badge_no if agent else None},
         "organisation": {"name": config["ORG_NAME"], "complaint_phone": config["ORG_COMPLAINT_PHONE"]},
         "language": visit.case.debtor.language,
@@ -156,7 +183,10 @@ def disclosure_for(visit: Visit) -> str:
 
 def confirm_visit(*, badge: Badge, id_last4: str, ip: str) -> dict:
     """The debtor confirms the visit: once (a second scan answers with the first confirmation),
-    on the case timeline at the server's time."""
+    on the case timeline at the server's time. Only the live badge, shown at the door, confirms
+    a visit; the card left behind does not."""
+    if badge.kind != "live":
+        abort(409, "A leave-behind card cannot confirm a visit; only the agent's badge at the door can.", code="badge_card")
     _identify(badge, id_last4, ip=ip)
     visit = badge.visit
     now = utcnow()
@@ -191,3 +221,35 @@ def request_from_debtor(*, badge: Badge, id_last4: str, kind: str, reason: str, 
 
 def confirmation_of(visit_id: int) -> VisitConfirmation | None:
     return db.session.scalar(select(VisitConfirmation).where(VisitConfirmation.visit_id == visit_id))
+
+
+# The leave-behind card (R14): neutral — a third party reading it learns nothing about a debt,
+# nor whom it is for; it names the organisation, the agent and how to check and to complain.
+CARD_TEXT = {
+    "zh-CN": {
+        "title": "来访通知",
+        "lines": ["{organisation}的工作人员于 {date} 来访，未能与您见面。", "请致电 {phone} 与我们联系。",
+                  "来访人员：{agent}{badge}", "扫描二维码或打开以下链接，可核实来访人员身份，也可提出投诉：", "{link}", "参考编号：{ref}"],
+        "badge": "（工号 {no}）",
+    },
+    "en": {
+        "title": "Sorry we missed you",
+        "lines": ["A representative of {organisation} called on {date}.", "Please call us on {phone}.",
+                  "Who called: {agent}{badge}", "To check who called, or to complain, scan the code or open:", "{link}", "Reference: {ref}"],
+        "badge": " (badge {no})",
+    },
+}
+
+
+def leave_behind_card(visit: Visit) -> dict:
+    """The card's title and lines in the debtor's language, and its check link: the same on
+    the phone (the day packet carries it) and on paper (the PDF)."""
+    text = CARD_TEXT.get(visit.case.debtor.language, CARD_TEXT["zh-CN"])
+    agent = visit.agent
+    config = current_app.config
+    values = {
+        "organisation": config["ORG_NAME"], "phone": config["ORG_COMPLAINT_PHONE"], "date": visit.date.isoformat(),
+        "agent": agent.user.display_name if agent else "", "ref": f"V{visit.id}", "link": card_url(visit.id),
+        "badge": text["badge"].format(no=agent.badge_no) if agent and agent.badge_no else "",
+    }
+    return {"title": text["title"], "lines": [line.format(**values) for line in text["lines"]], "link": values["link"]}

@@ -33,7 +33,7 @@ from ..org.models import Agent
 from ..policy.plan_policy import policy_data
 from ..policy.rules import jurisdiction_for, rules_snapshot, timezone_for
 from ..policy.strategies import approved_script_rows, approved_scripts, case_facts, recommend
-from ..presence.services import badge_key_text
+from ..presence.services import badge_key_text, leave_behind_card
 from ..visits.models import Outcome, Visit
 from .models import PacketCache
 from .schemas import PacketSchema
@@ -136,6 +136,8 @@ def visit_brief(visit, *, locale: str = "zh-CN", scripts: dict | None = None, fa
         "outcome": visit.outcome.code if visit.outcome is not None else None,
         # signs the debtor's badge link offline (R10; presence.services)
         "badge_key": badge_key_text(visit.id),
+        # the leave-behind card (R14), as the PDF prints it
+        "card": leave_behind_card(visit),
     }
 
 
@@ -203,7 +205,7 @@ def _fingerprint(config_items: tuple) -> str:
 
 def packet_fingerprint() -> str:
     config = current_app.config
-    return _fingerprint(tuple(str(config.get(k)) for k in ("ORG_NAME", "ORG_COMPLAINT_PHONE", "MAP_TILE_URL", "DEFAULT_TIMEZONE", "SECRET_KEY", "BADGE_TTL_S")))
+    return _fingerprint(tuple(str(config.get(k)) for k in ("ORG_NAME", "ORG_COMPLAINT_PHONE", "MAP_TILE_URL", "DEFAULT_TIMEZONE", "SECRET_KEY", "BADGE_TTL_S", "PUBLIC_BASE_URL")))
 
 
 def _flag_turns(visits, now: datetime) -> datetime | None:

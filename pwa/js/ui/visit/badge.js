@@ -1,5 +1,5 @@
 /* The digital badge (R10): a link the debtor opens on their own phone to check who is at the
- * door and to confirm the visit. Made offline: the day packet carries a key per visit, and the
+ * door and to confirm the visit; and the leave-behind card (R14), shown to copy or photograph. Made offline: the day packet carries a key per visit, and the
  * link carries the visit, the time on the server-corrected clock and this phone's id, signed
  * with HMAC-SHA256 (WebCrypto). Shown as a QR code and as text; valid for minutes, so the
  * dialog makes a fresh one each time it opens. */
@@ -62,6 +62,23 @@ export async function openBadge(s) {
     qrCanvas(link),
     h('p', { class: 'muted', text: t('badge.help', { n: minutes }) }),
     h('p', { class: 'badge-link' }, h('a', { href: link, target: '_blank', rel: 'noopener', text: link })),
+    h('div', { class: 'actions' }, button(t('common.close'), () => dialog.close(), 'btn secondary')));
+  dialog.addEventListener('close', () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
+}
+
+/* The leave-behind card (R14) as the day packet carries it: the same neutral lines the printed
+ * PDF has, and a QR code of its check link (valid for weeks, it confirms nothing). */
+export function openCard(s) {
+  const { t, visit } = s;
+  const card = visit.card;
+  if (!card) { s.toast(t('badge.no_key')); return; }
+  const dialog = h('dialog', { class: 'sheet leave-card', 'aria-label': t('card.title') },
+    h('h2', { text: card.title }),
+    card.lines.map((line) => h('p', { class: line === card.link ? 'badge-link' : '', text: line })),
+    qrCanvas(card.link, 4),
+    h('p', { class: 'muted', text: t('card.help') }),
     h('div', { class: 'actions' }, button(t('common.close'), () => dialog.close(), 'btn secondary')));
   dialog.addEventListener('close', () => dialog.remove());
   document.body.append(dialog);
