@@ -83,6 +83,8 @@ class Config:
     PUSH_BACKOFF_MAX_S = float(os.environ.get("PUSH_BACKOFF_MAX_S", "300"))
     PUSH_TIMEOUT_S = float(os.environ.get("PUSH_TIMEOUT_S", "10"))
     VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
+    # signs evidence packs (R17, Ed25519 PEM); made once under instance/ when unset
+    EVIDENCE_PRIVATE_KEY = os.environ.get("EVIDENCE_PRIVATE_KEY", "")
     VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:ops@doorstep.invalid")
     PUSH_ALLOW_INSECURE_ENDPOINTS = _bool("PUSH_ALLOW_INSECURE_ENDPOINTS")
 

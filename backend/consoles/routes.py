@@ -8,8 +8,10 @@ from ..extensions import db
 from ..visits.services import get_visit_for_user
 from .agreements import get_plan, render_agreement, verify_agreement
 from .cards import render_card
+from .evidence import build_evidence_pack, public_key
 from .kpis import kpi_csv, kpi_report
 from .schemas import (
+    EvidenceKeySchema,
     AgreementVerifyQuerySchema,
     AgreementVerifySchema,
     BoardQuerySchema,
@@ -101,6 +103,25 @@ def get_card_pdf(visit_id):
         render_card(visit), mimetype="application/pdf",
         headers={"Content-Disposition": f'inline; filename="card-{visit.id}.pdf"', "Cache-Control": "no-store"},
     )
+
+
+@blp.route("/cases/<int:case_id>/evidence.zip", methods=["GET"])
+@roles("owner", "admin")
+@blp.response(200, content_type="application/zip", description="the evidence pack (docs/presence.md)")
+def get_evidence_pack(case_id):
+    """The case's evidence pack (R17): timeline and chain check, agreements, visits with presence scores, signed manifest"""
+    data = build_evidence_pack(case_id=case_id, actor=g.user)
+    db.session.commit()  # the export's audit record
+    return Response(data, mimetype="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="case-{case_id}-evidence.zip"', "Cache-Control": "no-store"})
+
+
+@blp.route("/evidence/public-key", methods=["GET"])
+@roles(PUBLIC)
+@blp.response(200, EvidenceKeySchema)
+def get_evidence_key():
+    """The public half of the key that signs evidence packs (Ed25519), to verify them with"""
+    return public_key()
 
 
 @blp.route("/agreements/verify", methods=["GET"])

@@ -264,3 +264,9 @@ class AgreementVerifySchema(ma.Schema):
     valid = ma.fields.Boolean(metadata={"description": "the code matches the hash and a signed plan carries it"})
     terms_hash = ma.fields.String()
     signed = ma.fields.Boolean()
+
+
+class EvidenceKeySchema(ma.Schema):
+    algorithm = ma.fields.String()
+    key_id = ma.fields.String(metadata={"description": "first 16 hex digits of the SHA-256 of the raw public key"})
+    public_key_pem = ma.fields.String()

@@ -14,7 +14,8 @@ ROLES = ("agent", "dispatcher", "owner", "admin")
 # signing in, and checking a paper agreement's verification code against its terms hash.
 PUBLIC = {("post", "/api/auth/login"), ("get", "/api/agreements/verify"),
           # the debtor's badge page (R10)
-          ("post", "/api/badge/check"), ("post", "/api/badge/confirm"), ("post", "/api/badge/request")}
+          ("post", "/api/badge/check"), ("post", "/api/badge/confirm"), ("post", "/api/badge/request"),
+          ("get", "/api/evidence/public-key")}  # the key that verifies evidence packs (R17)
 PLACEHOLDERS = {"flag": "dispute", "sha256": "0" * 64, "op_id": "00000000-0000-4000-8000-000000000000"}
 
 
