@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import exists, func, select
+from sqlalchemy import delete, exists, func, select
 
 from ..auth.models import Token
 from ..cases.services import append_event, set_flag
@@ -132,6 +132,15 @@ def throttle_badge(*, ip: str) -> None:
               retry_after_s=config["BADGE_RATE_WINDOW_S"])
     db.session.add(BadgeHit(ip=ip, kind="read"))
     db.session.commit()
+
+
+def prune_badge_hits() -> int:
+    """The request log serves only the rate limits: its client addresses (personal data, R15)
+    are deleted once older than the limits' window. Commits."""
+    since = utcnow() - timedelta(seconds=current_app.config["BADGE_RATE_WINDOW_S"])
+    count = db.session.execute(delete(BadgeHit).where(BadgeHit.at <= since)).rowcount
+    db.session.commit()
+    return count
 
 
 def badge_view(badge: Badge) -> dict:

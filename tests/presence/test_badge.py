@@ -153,3 +153,16 @@ def test_wrong_id_digits_are_limited_per_visit(client, packet_visit, link, app):
         assert _confirm(client, token, last4="0000")[0] == 422
     status, body = _confirm(client, token)  # even the right digits, now
     assert status == 429 and body["code"] == "rate_limited"
+
+
+def test_the_request_log_forgets_addresses_past_the_limits_window(client, db, app):
+    from backend.common import utcnow
+    from backend.presence.models import BadgeHit
+    from backend.retention.services import run_retention
+
+    _check(client, "guess")
+    old = BadgeHit(ip="10.9.9.9", at=utcnow() - timedelta(seconds=app.config["BADGE_RATE_WINDOW_S"] + 1))
+    db.session.add(old)
+    db.session.commit()
+    assert run_retention()["badge_hits_pruned"] == 1
+    assert db.session.scalars(select(BadgeHit.ip)).all() == ["127.0.0.1"]
