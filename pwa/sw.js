@@ -4,7 +4,7 @@
  * to what it stored in IndexedDB. Queued work lives in IndexedDB, never in a cache, so
  * a new version of this worker can never hide or drop it. */
 // <shell> written by pwa/make_shell.py from the shell files' content: do not edit by hand
-const SHELL_VERSION = 'f54d5ce13068e510';
+const SHELL_VERSION = '6795fa228d29c8f0';
 const SHELL = [
   '/',
   '/css/app.css',
@@ -48,6 +48,7 @@ const SHELL = [
   '/js/ui/visit/notes.js',
   '/js/ui/visit/outcome.js',
   '/js/ui/visit/parts.js',
+  '/js/ui/visit/photo.js',
   '/js/ui/visit/plan.js',
   '/js/ui/visit/scripts.js',
   '/js/ui/visit/signature.js',

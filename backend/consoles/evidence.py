@@ -27,6 +27,7 @@ from ..common import iso_z, utcnow
 from ..extensions import db
 from ..plans.models import Blob, RepaymentPlan, Signature
 from ..presence.models import VisitConfirmation
+from ..presence.services import photos_of_case
 from ..presence.score import presence_scores
 from ..visits.models import Visit
 from .agreements import render_agreement
@@ -93,6 +94,11 @@ def _visits(case_id: int) -> list[dict]:
     scores = presence_scores(visits)
     confirmations = {c.visit_id: c for c in db.session.scalars(
         select(VisitConfirmation).where(VisitConfirmation.case_id == case_id))}
+    photos: dict[int, list] = {}
+    for photo in photos_of_case(case_id):
+        photos.setdefault(photo.visit_id, []).append({
+            "id": photo.id, "kind": photo.kind, "sha256": photo.blob_sha256, "width": photo.width, "height": photo.height,
+            "taken_at_device": iso_z(photo.taken_at), "received_at": iso_z(photo.received_at)})
     out = []
     for v in visits:
         o, c = v.outcome, confirmations.get(v.id)
@@ -106,6 +112,7 @@ def _visits(case_id: int) -> list[dict]:
                 "code": o.code, "met": o.met, "disclosure_at": iso_z(o.disclosure_at), "recorded_at_device": iso_z(o.recorded_at),
                 "received_at": iso_z(o.received_at), "compliance_flags": o.compliance_flags, "data": o.data},
             "presence": scores[v.id],
+            "photos": photos.get(v.id, []),
             "debtor_confirmation": None if c is None else {
                 "confirmed_at": iso_z(c.confirmed_at), "badge_made_at": iso_z(c.link_at), "device_id": c.device_id},
         })

@@ -34,3 +34,21 @@ class BadgeHit(db.Model):
     visit_id: Mapped[int | None]
     kind: Mapped[str] = mapped_column(String(16), default="read")
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VisitPhoto(db.Model):
+    """A photo of the door or the building (never of people) taken at a visit: the bytes are a
+    content-addressed blob (plans' Blob store), resized and stripped of EXIF on the device."""
+
+    __tablename__ = "visit_photos"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    blob_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"))  # None once retention purged it
+    kind: Mapped[str] = mapped_column(String(16))  # door | building
+    width: Mapped[int]
+    height: Mapped[int]
+    taken_at: Mapped[datetime]  # device time
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    op_id: Mapped[str | None] = mapped_column(String(36))

@@ -1,15 +1,17 @@
 """The debtor's badge page API: public (no sign-in), rate-limited per client address; a link
 that does not verify gets the same 404 as an unknown one."""
-from flask import request
+from flask import g, request
 from flask_smorest import Blueprint
 
-from ..auth.guard import PUBLIC, roles
+from ..auth.guard import ANY_ROLE, PUBLIC, roles
+from ..cases.services import get_case_for_user
 from ..errors import abort
 from ..extensions import db
-from .schemas import BadgeCheckSchema, BadgeConfirmedSchema, BadgeIdentifySchema, BadgeRequestResultSchema, BadgeRequestSchema, BadgeViewSchema
-from .services import NOT_FOUND, badge_view, confirm_visit, read_badge, request_from_debtor, throttle_badge
+from .schemas import (BadgeCheckSchema, BadgeConfirmedSchema, BadgeIdentifySchema, BadgeRequestResultSchema, BadgeRequestSchema,
+                      BadgeViewSchema, PhotoSchema)
+from .services import NOT_FOUND, badge_view, confirm_visit, photos_of_case, read_badge, request_from_debtor, throttle_badge
 
-blp = Blueprint("presence", __name__, url_prefix="/api/badge", description="The debtor's check of the agent's badge (R10)")
+blp = Blueprint("presence", __name__, url_prefix="/api", description="Proof of visit: the debtor's check of the agent's badge (R10), photos of the door")
 
 
 def _badge(token: str):
@@ -20,7 +22,7 @@ def _badge(token: str):
     return badge
 
 
-@blp.route("/check", methods=["POST"])
+@blp.route("/badge/check", methods=["POST"])
 @roles(PUBLIC)
 @blp.arguments(BadgeCheckSchema)
 @blp.response(200, BadgeViewSchema)
@@ -31,7 +33,7 @@ def post_check(args):
     return badge_view(_badge(args["token"]))
 
 
-@blp.route("/confirm", methods=["POST"])
+@blp.route("/badge/confirm", methods=["POST"])
 @roles(PUBLIC)
 @blp.arguments(BadgeIdentifySchema)
 @blp.response(200, BadgeConfirmedSchema)
@@ -43,7 +45,7 @@ def post_confirm(args):
     return result
 
 
-@blp.route("/request", methods=["POST"])
+@blp.route("/badge/request", methods=["POST"])
 @roles(PUBLIC)
 @blp.arguments(BadgeRequestSchema)
 @blp.response(200, BadgeRequestResultSchema)
@@ -54,3 +56,11 @@ def post_request(args):
                                  reason=args["reason"], ip=request.remote_addr or "")
     db.session.commit()
     return result
+
+
+@blp.route("/cases/<int:case_id>/photos", methods=["GET"])
+@roles(*ANY_ROLE)
+@blp.response(200, PhotoSchema(many=True))
+def get_case_photos(case_id):
+    """Photos of the door or building taken at the case's visits (the bytes at /api/blobs/{sha256})"""
+    return photos_of_case(get_case_for_user(case_id, user=g.user).id)

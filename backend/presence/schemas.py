@@ -1,6 +1,8 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from ..common import UTCDateTime
+
 from .services import REQUEST_KINDS
 
 TOKEN = ma.fields.String(required=True, validate=validate.Length(min=1, max=200),
@@ -40,3 +42,15 @@ class BadgeRequestResultSchema(ma.Schema):
     kind = ma.fields.String()
     flag = ma.fields.String()
     ticket_id = ma.fields.Integer()
+
+
+class PhotoSchema(ma.Schema):
+    id = ma.fields.Integer()
+    visit_id = ma.fields.Integer()
+    kind = ma.fields.String(metadata={"description": "door | building"})
+    sha256 = ma.fields.String(attribute="blob_sha256", allow_none=True,
+                              metadata={"description": "the JPEG at GET /api/blobs/{sha256}; null once retention purged it"})
+    width = ma.fields.Integer()
+    height = ma.fields.Integer()
+    taken_at = UTCDateTime()
+    received_at = UTCDateTime()

@@ -11,12 +11,14 @@ or complains) only after giving the last four digits of their ID (R5).
 import base64
 import hashlib
 import hmac
+import io
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, exists, func, select
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import delete, exists, func, select, update
 
 from ..auth.models import Token
 from ..cases.services import append_event, set_flag
@@ -25,9 +27,11 @@ from ..db import insert_ignoring_conflict
 from ..errors import abort
 from ..escalations.services import raise_ticket
 from ..extensions import db
+from ..plans.models import Blob, Signature
+from ..plans.services import store_blob
 from ..policy.rules import jurisdiction_for, rules_snapshot
 from ..visits.models import Visit
-from .models import BadgeHit, VisitConfirmation
+from .models import BadgeHit, VisitConfirmation, VisitPhoto
 
 _CONTEXT = b"doorstep-badge-v1:"
 # visit id . unix seconds . device id . base64url(HMAC-SHA256) without padding
@@ -262,3 +266,54 @@ def leave_behind_card(visit: Visit) -> dict:
         "badge": text["badge"].format(no=agent.badge_no) if agent and agent.badge_no else "",
     }
     return {"title": text["title"], "lines": [line.format(**values) for line in text["lines"]], "link": values["link"]}
+
+
+# --- photo evidence ------------------------------------------------------------------------
+
+PHOTO_KINDS = ("door", "building")
+PHOTO_MAX_SIDE = 1600  # the device resizes to 1280; anything larger was not resized
+
+
+def add_photo(*, visit: Visit, data: bytes, kind: str, taken_at: datetime, actor_id: int | None,
+              op_id: str | None = None) -> VisitPhoto:
+    """A photo of the door or building: a JPEG the device resized and re-encoded (so without
+    EXIF: no camera, no GPS, no time beyond what the op says), stored once by its SHA-256,
+    listed on the case and on its timeline."""
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError):
+        abort(422, "The photo is not a readable image.", errors={"payload.jpeg_base64": ["not an image"]})
+    if image.format != "JPEG":
+        abort(422, "The photo must be a JPEG.", errors={"payload.jpeg_base64": ["not a JPEG"]})
+    if "exif" in image.info or image.getexif():
+        abort(422, "The photo still carries EXIF metadata; re-encode it on the device.", errors={"payload.jpeg_base64": ["EXIF present"]})
+    width, height = image.size
+    if max(width, height) > PHOTO_MAX_SIDE:
+        abort(422, f"The photo is {width}×{height}; resize it on the device.", errors={"payload.jpeg_base64": [f"larger than {PHOTO_MAX_SIDE} px"]})
+    sha = store_blob(data=data, content_type="image/jpeg")
+    photo = VisitPhoto(case_id=visit.case_id, visit_id=visit.id, blob_sha256=sha, kind=kind, width=width, height=height,
+                       taken_at=taken_at, added_by_id=actor_id, op_id=op_id)
+    db.session.add(photo)
+    db.session.flush()
+    append_event(case=visit.case, kind="photo.added", actor_id=actor_id,
+                 data={"visit_id": visit.id, "photo_id": photo.id, "sha256": sha, "kind": kind, "op_id": op_id})
+    return photo
+
+
+def photos_of_case(case_id: int) -> list[VisitPhoto]:
+    return db.session.scalars(select(VisitPhoto).where(VisitPhoto.case_id == case_id).order_by(VisitPhoto.id)).all()
+
+
+def purge_photos(*, case_id: int) -> int:
+    """R8/R15 retention: the case's photo bytes go (a blob another record still names stays);
+    the rows keep kind and time, no picture."""
+    shas = set(db.session.scalars(select(VisitPhoto.blob_sha256).where(
+        VisitPhoto.case_id == case_id, VisitPhoto.blob_sha256.is_not(None))).all())
+    count = db.session.execute(update(VisitPhoto).where(VisitPhoto.case_id == case_id).values(blob_sha256=None)).rowcount
+    for sha in shas:
+        named = db.session.scalar(select(exists().where(VisitPhoto.blob_sha256 == sha))) or db.session.scalar(
+            select(exists().where(Signature.blob_sha256 == sha)))
+        if not named:
+            db.session.execute(delete(Blob).where(Blob.sha256 == sha))
+    return count

@@ -23,7 +23,7 @@ from ..cases.services import append_event, redact_timeline
 from ..common import utcnow
 from ..extensions import db
 from ..plans.models import Blob, RepaymentPlan, Signature
-from ..presence.services import prune_badge_hits
+from ..presence.services import prune_badge_hits, purge_photos
 from ..policy.rules import jurisdiction_for, retention_until
 from ..policy.settings import effective_settings
 from ..sync.models import SyncOp
@@ -126,6 +126,7 @@ def purge_case(*, case: Case, verdict: Verdict, purgeable_case_ids: set[int], ac
     ).rowcount
     counts["outcomes"] = db.session.execute(update(Outcome).where(Outcome.case_id == case.id).values(data={})).rowcount
     counts["signatures"] = _purge_signatures(case.id)
+    counts["photos"] = purge_photos(case_id=case.id)
     counts["device_ops"] = db.session.execute(
         update(SyncOp).where(SyncOp.case_id == case.id).values(payload={}, result={})).rowcount
     counts["timeline_events"] = redact_timeline(case_id=case.id, reason="R8")

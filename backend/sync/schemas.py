@@ -6,6 +6,7 @@ from marshmallow import validate
 
 from ..common import PageArgs, UTCDateTime, page_schema
 from ..plans.models import KINDS
+from ..presence.services import PHOTO_KINDS
 from ..visits.models import OUTCOMES
 
 MAX_OPS_PER_BATCH = 500
@@ -192,6 +193,16 @@ class NotePayload(_Payload):
     case_id = ma.fields.Integer(required=True, strict=True)
     visit_id = ma.fields.Integer(strict=True, allow_none=True)
     text = ma.fields.String(required=True, validate=validate.Length(min=1, max=5000))
+
+
+class PhotoPayload(_Payload):
+    """A photo of the door or the building (never of people), resized and re-encoded on the
+    device (no EXIF), with its SHA-256."""
+
+    visit_id = ma.fields.Integer(required=True, strict=True)
+    kind = ma.fields.String(required=True, validate=validate.OneOf(PHOTO_KINDS))
+    jpeg_base64 = ma.fields.String(required=True, validate=validate.Length(min=1))
+    sha256 = ma.fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$", error="64 lower-case hex digits"))
 
 
 class EscalatePayload(_Payload):

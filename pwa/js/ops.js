@@ -63,3 +63,9 @@ export function note(visit, text) {
 export function escalate(visit, kind, reason) {
   return { type: 'case.escalate', payload: { case_id: visit.case_id, visit_id: visit.id, kind, reason } };
 }
+
+/* A photo of the door or the building (never of people): a JPEG resized and re-encoded on the
+ * device (so without EXIF), base64, and its SHA-256. */
+export function photo(visit, kind, { jpegBase64, sha256 }) {
+  return { type: 'photo.add', payload: { visit_id: visit.id, kind, jpeg_base64: jpegBase64, sha256 } };
+}

@@ -64,6 +64,7 @@ add('signature', ops.signature(visit, plan, {
 add('signatureRefused', ops.signatureRefused(visit, plan, 'wants to read it at home'));
 add('note', ops.note(visit, '客户答应月底前还款'));
 for (const kind of ['complaint', 'dispute', 'legal', 'other']) add('escalate', ops.escalate(visit, kind, 'threatened to call the police'));
+for (const kind of ['door', 'building']) add('photo', ops.photo(visit, kind, { jpegBase64: '/9j/4AAQSkZJRg==', sha256: 'b'.repeat(64) }));
 console.log(JSON.stringify({ built: out, exported: Object.keys(ops) }));
 """
 

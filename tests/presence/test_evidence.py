@@ -32,6 +32,7 @@ def pack(client, auth, owner, owned_visit, packet_visit, link, agent_headers, tm
              "down_payment": "0", "schedule": [{"seq": 1, "due_date": due, "amount": "5000.00"}]}
     ref, terms_hash = str(uuid.uuid4()), sha256_hex(canonical_json(terms))
     png = signature_png()
+    photo = photo_jpeg()
     ops = [
         {**_op("visit.checkin", {"visit_id": v.id, "lat": v.address.lat, "lon": v.address.lon, "accuracy_m": 10.0}, 0), "at": in_window(v, 60)},
         {**_op("plan.propose", {"case_id": case_id, "visit_id": v.id, "plan_ref": ref, "terms": terms, "terms_hash": terms_hash}, 0), "at": in_window(v, 70)},
@@ -40,9 +41,11 @@ def pack(client, auth, owner, owned_visit, packet_visit, link, agent_headers, tm
                                   "strokes": [[[1, 2, 0]]], "signer_name": "Debtor"}, 0), "at": in_window(v, 75)},
         {**_op("visit.outcome", {"visit_id": v.id, "code": "plan_agreed", "met": "debtor", "plan_ref": ref,
                                   "disclosure_at": in_window(v, 62)}, 0), "at": in_window(v, 80)},
+        {**_op("photo.add", {"visit_id": v.id, "kind": "door", "jpeg_base64": base64.b64encode(photo).decode(),
+                              "sha256": sha256_hex(photo)}, 0), "at": in_window(v, 82)},
     ]
     response = client.post("/api/sync/ops", json={"device_id": "phone-1", "ops": ops}, headers=agent_headers)
-    assert [r["status"] for r in response.get_json()["results"]] == ["applied"] * 4, response.get_json()
+    assert [r["status"] for r in response.get_json()["results"]] == ["applied"] * 5, response.get_json()
     assert client.post("/api/badge/confirm", json={"token": link(packet_visit), "id_last4": "1234"}).status_code == 200
 
     response = client.get(f"/api/cases/{case_id}/evidence.zip", headers=auth(owner))
@@ -51,7 +54,15 @@ def pack(client, auth, owner, owned_visit, packet_visit, link, agent_headers, tm
     zipfile.ZipFile(io.BytesIO(response.data)).extractall(folder)
     key = tmp_path / "published.pem"
     key.write_text(client.get("/api/evidence/public-key").get_json()["public_key_pem"])
-    return folder, key, png
+    return folder, key, png, photo
+
+
+def photo_jpeg() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 240), (10, 20, 30)).save(buffer, format="JPEG")
+    return buffer.getvalue()
 
 
 def _verify(folder, key):
@@ -73,10 +84,11 @@ def test_the_verifier_needs_only_the_standard_library_and_cryptography():
 
 
 def test_the_pack_verifies_and_holds_the_evidence(pack):
-    folder, key, png = pack
+    folder, key, png, photo = pack
     code, out = _verify(folder, key)
     assert code == 0 and out.startswith("OK"), out
     visits = json.loads((folder / "visits.json").read_text())
+    assert [p["sha256"] for p in visits[0]["photos"]] == [hashlib.sha256(photo).hexdigest()]
     assert visits[0]["presence"]["reasons"][-1]["code"] == "debtor_confirmed"
     assert visits[0]["debtor_confirmation"]["confirmed_at"]
     plan_file = next(folder.glob("agreements/plan-*.json"))
@@ -93,7 +105,7 @@ def test_the_pack_verifies_and_holds_the_evidence(pack):
 
 
 def test_a_changed_file_or_manifest_fails(pack):
-    folder, key, _ = pack
+    folder, key, _, _ = pack
     visits = json.loads((folder / "visits.json").read_text())
     visits[0]["presence"]["score"] += 1
     (folder / "visits.json").write_text(json.dumps(visits, ensure_ascii=False, indent=1, sort_keys=True))
@@ -108,7 +120,7 @@ def test_another_key_is_refused(pack, tmp_path):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    folder, _, _ = pack
+    folder, _, _, _ = pack
     stranger = tmp_path / "stranger.pem"
     stranger.write_bytes(Ed25519PrivateKey.generate().public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
@@ -120,7 +132,7 @@ def test_a_broken_chain_fails_even_under_a_valid_signature(pack, app):
     """Re-signed with the server's own key after an event was changed: the chain still tells."""
     from backend.consoles.evidence import signing_key
 
-    folder, key, _ = pack
+    folder, key, _, _ = pack
     timeline = json.loads((folder / "timeline.json").read_text())
     timeline["events"][1]["data"]["visit_id"] = 999
     (folder / "timeline.json").write_text(json.dumps(timeline))
