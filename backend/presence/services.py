@@ -1,4 +1,5 @@
-"""The digital badge (R10) and the debtor's confirmation of a visit.
+"""The digital badge (R10), the debtor's confirmation of a visit, the leave-behind card (R14)
+and photo evidence of the door.
 
 The agent's phone makes the badge link offline: the day packet carries a key per visit
 (`badge_key_text`, derived from the server's secret and the visit id, so nothing is stored),
@@ -14,7 +15,7 @@ import hmac
 import io
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from PIL import Image, UnidentifiedImageError
@@ -89,8 +90,10 @@ def read_badge(token: str, *, now: datetime | None = None) -> Badge | None:
     config = current_app.config
     card = _CARD.match(token)
     if card is not None:
+        if not hmac.compare_digest(token, card_token(int(card[1]))):
+            return None
         visit = db.session.get(Visit, int(card[1]))
-        if visit is None or not hmac.compare_digest(token, card_token(visit.id)):
+        if visit is None:
             return None
         at = datetime.combine(visit.date, datetime.min.time())
         until = at + timedelta(days=config["BADGE_CARD_DAYS"])
@@ -104,7 +107,7 @@ def read_badge(token: str, *, now: datetime | None = None) -> Badge | None:
     visit = db.session.get(Visit, visit_id)
     if visit is None:
         return None
-    at = datetime.utcfromtimestamp(at_s)
+    at = datetime.fromtimestamp(at_s, timezone.utc).replace(tzinfo=None)
     if at > now + timedelta(seconds=config["BADGE_CLOCK_SKEW_S"]):
         return None  # made "in the future": not a link the phone's corrected clock would make
     until = at + timedelta(seconds=config["BADGE_TTL_S"])
@@ -204,8 +207,10 @@ def confirm_visit(*, badge: Badge, id_last4: str, ip: str) -> dict:
     visit = badge.visit
     now = utcnow()
     # ON CONFLICT DO NOTHING: two scans racing each other still confirm once
+    # (RETURNING, not rowcount: the driver's count for a skipped row is not portable)
     inserted = db.session.execute(insert_ignoring_conflict(VisitConfirmation, key=("visit_id",)).values(
-        visit_id=visit.id, case_id=visit.case_id, device_id=badge.device_id, link_at=badge.at, confirmed_at=now)).rowcount
+        visit_id=visit.id, case_id=visit.case_id, device_id=badge.device_id, link_at=badge.at, confirmed_at=now)
+        .returning(VisitConfirmation.id)).first() is not None
     if inserted:
         append_event(case=visit.case, kind="visit.confirmed", actor_id=None,
                      data={"visit_id": visit.id, "confirmed_at": iso_z(now), "via": "badge",

@@ -1,7 +1,8 @@
 """The digital badge end to end (R10): the agent's phone, offline at the door, makes the badge
 link and its QR code from the day packet; a second browser context plays the debtor's own
 phone, opens the link, sees who is at the door, gives the last four digits of the ID and
-confirms the visit, which lands on the case timeline once."""
+confirms the visit, which lands on the case timeline once. Leaving, the agent's phone shows
+the leave-behind card (R14)."""
 import json
 from pathlib import Path
 
@@ -62,6 +63,22 @@ def test_the_debtor_checks_the_badge_made_offline_and_confirms_the_visit(phone, 
         assert not errors, errors
     finally:
         debtor.close()
+
+    # leaving: the leave-behind card (R14) on the agent's phone, still offline — neutral lines
+    page.get_by_role("button", name=T["met.third_party"]).click()
+    page.locator(".step[data-step=outcome]").wait_for()
+    page.get_by_text(T["outcome.third_party_only"], exact=True).click()
+    page.get_by_role("button", name=T["outcome.record"]).click()
+    page.locator(".step[data-step=notes]").wait_for()
+    page.get_by_role("button", name=T["notes.continue"]).click()
+    page.locator(".step[data-step=checkout]").wait_for()
+    page.get_by_role("button", name=T["card.show"]).click()
+    card = page.locator("dialog.leave-card")
+    card.locator("canvas.qr").wait_for()
+    text = card.inner_text()
+    assert "400-000-0000" in text and f"V{agent_day.visits[0].id}" in text and "#c." in text
+    assert agent_day.cases[0].account.debtor.name not in text and "逾期" not in text and "6200" not in text
+    phone.shot("42-leave-behind-card")
 
     db.session.expire_all()
     confirmed = db.session.scalars(select(TimelineEvent).where(

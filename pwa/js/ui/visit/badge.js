@@ -3,8 +3,10 @@
  * link carries the visit, the time on the server-corrected clock and this phone's id, signed
  * with HMAC-SHA256 (WebCrypto). Shown as a QR code and as text; valid for minutes, so the
  * dialog makes a fresh one each time it opens. */
-import qrcode from '/vendor/qrcode-generator/qrcode.mjs';
 import { button, h } from '../dom.js';
+
+/* The QR library (npm qrcode-generator, vendored and precached) is loaded on first use. */
+const loadQr = () => import('/vendor/qrcode-generator/qrcode.mjs').then((m) => m.default);
 
 function fromBase64Url(text) {
   const b64 = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4);
@@ -29,7 +31,8 @@ export async function badgeLink(s) {
 }
 
 /* The QR code drawn on a canvas module by module (no markup from the library). */
-export function qrCanvas(text, scale = 6) {
+export async function qrCanvas(text, scale = 6) {
+  const qrcode = await loadQr();
   const qr = qrcode(0, 'M');
   qr.addData(text);
   qr.make();
@@ -59,7 +62,7 @@ export async function openBadge(s) {
     h('h2', { text: t('badge.title') }),
     h('p', { class: 'badge-who' }, h('strong', { text: agent.name || '' }), agent.badge_no ? ` · ${t('badge.number', { no: agent.badge_no })}` : ''),
     h('p', { class: 'muted', text: org.name || '' }),
-    qrCanvas(link),
+    await qrCanvas(link),
     h('p', { class: 'muted', text: t('badge.help', { n: minutes }) }),
     h('p', { class: 'badge-link' }, h('a', { href: link, target: '_blank', rel: 'noopener', text: link })),
     h('div', { class: 'actions' }, button(t('common.close'), () => dialog.close(), 'btn secondary')));
@@ -70,14 +73,14 @@ export async function openBadge(s) {
 
 /* The leave-behind card (R14) as the day packet carries it: the same neutral lines the printed
  * PDF has, and a QR code of its check link (valid for weeks, it confirms nothing). */
-export function openCard(s) {
+export async function openCard(s) {
   const { t, visit } = s;
   const card = visit.card;
   if (!card) { s.toast(t('badge.no_key')); return; }
   const dialog = h('dialog', { class: 'sheet leave-card', 'aria-label': t('card.title') },
     h('h2', { text: card.title }),
     card.lines.map((line) => h('p', { class: line === card.link ? 'badge-link' : '', text: line })),
-    qrCanvas(card.link, 4),
+    await qrCanvas(card.link, 4),
     h('p', { class: 'muted', text: t('card.help') }),
     h('div', { class: 'actions' }, button(t('common.close'), () => dialog.close(), 'btn secondary')));
   dialog.addEventListener('close', () => dialog.remove());

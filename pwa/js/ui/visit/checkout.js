@@ -18,6 +18,6 @@ export function render(el, s) {
       const op = ops.checkout(visit, pos);
       await s.commit([op], { checkout: { at: new Date().toISOString(), lat: op.payload.lat, lon: op.payload.lon } });
     }), 'btn primary block big'),
-    button(t('card.show'), () => openCard(s), 'btn secondary block'),
+    button(t('card.show'), (e) => s.guarded(e.currentTarget, () => openCard(s)), 'btn secondary block'),
     button(t('notes.back'), (e) => s.guarded(e.currentTarget, () => s.saveOnly({ notes_done: false })), 'btn ghost block')));
 }
