@@ -50,6 +50,8 @@ vendor: node_modules/.installed
 	cp node_modules/axe-core/axe.min.js pwa/vendor/axe-core/
 	mkdir -p pwa/vendor/swagger-ui-dist
 	cp node_modules/swagger-ui-dist/{swagger-ui.css,swagger-ui-bundle.js,swagger-ui-standalone-preset.js} pwa/vendor/swagger-ui-dist/
+	mkdir -p pwa/vendor/qrcode-generator
+	cp node_modules/qrcode-generator/dist/qrcode.mjs pwa/vendor/qrcode-generator/
 
 install: $(VENV)/.runtime vendor system-fonts
 

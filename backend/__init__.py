@@ -25,6 +25,7 @@ DOMAINS = (
     "payments",
     "escalations",
     "push",
+    "presence",
     "consoles",
 )
 

@@ -77,12 +77,24 @@ class Config:
     ORG_NAME = os.environ.get("ORG_NAME", "Doorstep Demo Bank 示范银行")
     ORG_COMPLAINT_PHONE = os.environ.get("ORG_COMPLAINT_PHONE", "400-000-0000")
 
+    # The digital badge (R10, docs/presence.md): how long a badge link is valid, how far ahead of
+    # the server a link's time may be, and the public page's limits per client address
+    BADGE_TTL_S = int(os.environ.get("BADGE_TTL_S", "600"))
+    BADGE_CLOCK_SKEW_S = int(os.environ.get("BADGE_CLOCK_SKEW_S", "120"))
+    BADGE_RATE_LIMIT = int(os.environ.get("BADGE_RATE_LIMIT", "60"))
+    BADGE_RATE_WINDOW_S = int(os.environ.get("BADGE_RATE_WINDOW_S", "300"))
+    BADGE_ID_MAX_MISSES = int(os.environ.get("BADGE_ID_MAX_MISSES", "5"))
+    # how long the link on a leave-behind card (R14) answers after the visit's day
+    BADGE_CARD_DAYS = int(os.environ.get("BADGE_CARD_DAYS", "30"))
+
     # Push
     PUSH_MAX_ATTEMPTS = int(os.environ.get("PUSH_MAX_ATTEMPTS", "5"))
     PUSH_BACKOFF_S = float(os.environ.get("PUSH_BACKOFF_S", "2"))
     PUSH_BACKOFF_MAX_S = float(os.environ.get("PUSH_BACKOFF_MAX_S", "300"))
     PUSH_TIMEOUT_S = float(os.environ.get("PUSH_TIMEOUT_S", "10"))
     VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
+    # signs evidence packs (R17, Ed25519 PEM); made once under instance/ when unset
+    EVIDENCE_PRIVATE_KEY = os.environ.get("EVIDENCE_PRIVATE_KEY", "")
     VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:ops@doorstep.invalid")
     PUSH_ALLOW_INSECURE_ENDPOINTS = _bool("PUSH_ALLOW_INSECURE_ENDPOINTS")
 

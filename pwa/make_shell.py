@@ -20,9 +20,10 @@ PWA = Path(__file__).resolve().parent
 SW = PWA / "sw.js"
 BLOCK = re.compile(r"// <shell>.*?// </shell>\n", re.S)
 
-# The office consoles are online-only (their catalogues and styles too) and stay out of the
-# precache; the workers' own scripts are checked by the browser when it updates the worker.
-NOT_SHELL = ("js/office/", "js/i18n/office/", "css/office.css")
+# The office consoles and the debtor's badge page (badge.html, opened on the debtor's own phone)
+# are online-only (their catalogues and styles too) and stay out of the precache; the workers'
+# own scripts are checked by the browser when it updates the worker.
+NOT_SHELL = ("js/office/", "js/i18n/office/", "css/office.css", "js/badge/", "js/i18n/badge/")
 WORKER_IMPORTS = ("push-sw.js",)
 VENDOR = ("/vendor/leaflet/leaflet.js", "/vendor/leaflet/leaflet.css", "/vendor/qrcode-generator/qrcode.mjs")
 

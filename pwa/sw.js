@@ -4,7 +4,7 @@
  * to what it stored in IndexedDB. Queued work lives in IndexedDB, never in a cache, so
  * a new version of this worker can never hide or drop it. */
 // <shell> written by pwa/make_shell.py from the shell files' content: do not edit by hand
-const SHELL_VERSION = '1bd6de851e9bea53';
+const SHELL_VERSION = '81423515fefbefac';
 const SHELL = [
   '/',
   '/css/app.css',
@@ -37,6 +37,7 @@ const SHELL = [
   '/js/ui/signature.js',
   '/js/ui/syncview.js',
   '/js/ui/today.js',
+  '/js/ui/visit/badge.js',
   '/js/ui/visit/brief.js',
   '/js/ui/visit/checkin.js',
   '/js/ui/visit/checkout.js',
@@ -50,6 +51,7 @@ const SHELL = [
   '/js/ui/visit/outcome.js',
   '/js/ui/visit/parts.js',
   '/js/ui/visit/payment.js',
+  '/js/ui/visit/photo.js',
   '/js/ui/visit/plan.js',
   '/js/ui/visit/scripts.js',
   '/js/ui/visit/signature.js',
@@ -64,7 +66,7 @@ const SHELL = [
 
 const PREFIX = 'doorstep-';
 const SHELL_CACHE = `${PREFIX}shell-${SHELL_VERSION}`;
-const TILE_CACHE = `${PREFIX}tiles`; // the same cache js/tiles.js writes
+const TILE_CACHE = `${PREFIX}tiles`;
 
 importScripts('/js/db.js', '/js/outbox.js');
 try {
@@ -109,9 +111,9 @@ self.addEventListener('fetch', (event) => {
     event.respondWith(handleShellFile(request));
     return;
   }
-  // Map tiles (the only images from another origin): the network first, the tiles kept for
-  // the day's area when it fails or is too slow (a dead zone that still reports "online").
-  if (request.destination === 'image') event.respondWith(handleTile(request));
+  // Online, tiles go straight to the network as images (the page's img-src allows the tile
+  // host; this worker's connect-src does not). Offline, the tiles saved for the day's area.
+  if (request.destination === 'image' && !self.navigator.onLine) event.respondWith(handleTile(request));
 });
 
 /* Every page of the app is the shell; cache first so a cold start offline is instant. */
@@ -125,18 +127,10 @@ async function handleShellFile(request) {
   return cached || fetch(request);
 }
 
-const TILE_TIMEOUT_MS = 2500;
-
-/* A tile from the network within TILE_TIMEOUT_MS, else the one kept for the day's area
- * (js/tiles.js fills and bounds that cache); with neither, the network's late answer. */
+/* Tiles the page saved for the day's area (bounded there). */
 async function handleTile(request) {
-  const network = fetch(request);
-  const late = new Promise((resolve) => { setTimeout(resolve, TILE_TIMEOUT_MS, null); });
-  const first = await Promise.race([network.catch(() => null), late]);
-  if (first && first.ok) return first;
-  const cached = await caches.match(request.url, { cacheName: TILE_CACHE });
-  if (cached) return cached;
-  return first || network.catch(() => Response.error());
+  const cached = await caches.match(request, { cacheName: TILE_CACHE });
+  return cached || Response.error();
 }
 
 self.addEventListener('sync', (event) => {

@@ -25,6 +25,7 @@ from ..payments.models import Collection, Payment, PaymentAllocation, PromiseTra
 from ..payments.services import in_hand_clause, stale_cash
 from ..plans.models import RepaymentPlan
 from ..sync.models import SyncOp
+from ..presence.score import presence_scores
 from ..visits.models import Outcome, Visit
 
 ASSIGNED = ("published", "checked_in", "completed", "failed")  # given to an agent (a draft is not)
@@ -46,12 +47,16 @@ DEFINITIONS = [
     ("arrivals_in_window_rate", "arrivals_in_window", "arrivals", 1, "ratio", "check-ins inside the visit's legal window ÷ check-ins"),
     ("disclosure_rate", "disclosures", "rpc", 1, "ratio", "right-party outcomes with the disclosure acknowledged first (R6) ÷ right-party contacts"),
     ("complaints_per_100", "complaints", "attempts", 100, "per 100", "complaints (outcomes or tickets, one per case and day) per 100 visits with an outcome"),
+    ("presence_avg", "presence_points", "presence_scored", 1, "score", "mean presence score (0–100, docs/presence.md) of visits with an outcome"),
+    ("low_presence_rate", "presence_low", "presence_scored", 1, "ratio", "visits with an outcome scored below 60 for presence ÷ those scored"),
 ]
 COUNTS = [
     "assigned", "done", "attempts", "contacts", "rpc", "promises", "plans_made", "plans_kept", "plans_decided",
     "plans_broken_90d", "amount_promised_decided", "amount_paid_decided", "collected_on_plans", "km", "arrivals",
     "arrivals_in_window", "disclosures", "complaints", "flagged_notes", "quarantined",
+    "presence_points", "presence_scored", "presence_low",
 ]
+PRESENCE_LOW = 60
 
 
 def default_range(date_from: date | None, date_to: date | None) -> tuple[date, date]:
@@ -139,6 +144,7 @@ def kpi_report(*, branch_id: int | None = None, agent_id: int | None = None,
             complaint_keys[(visit.case_id, visit.date)] = visit.agent_id
 
     _add_travel(tally, visits, agents)
+    _add_presence(tally, [v for v in visits if v.outcome is not None])
     _add_plans(tally, visit_scope, visit_agent, date_from, date_to)
     _add_complaint_tickets(tally, complaint_keys, scoped, agent_of_user, agent_id, start, end)
     _add_flagged_notes(tally, scoped, agent_of_user, agent_id, start, end)
@@ -173,6 +179,18 @@ def _agent_name(agent: Agent | None) -> str:
     if agent is None:
         return ""
     return agent.user.display_name or agent.user.username
+
+
+def _add_presence(tally: _Tally, visits) -> None:
+    """R18: how believable the agent's visits are, beside what they brought in."""
+    scores = presence_scores(visits)
+    for visit in visits:
+        presence = scores[visit.id]
+        who = dict(agent_id=visit.agent_id, day=visit.date)
+        tally.add("presence_scored", **who)
+        tally.add("presence_points", presence["score"], **who)
+        if presence["score"] < PRESENCE_LOW:
+            tally.add("presence_low", **who)
 
 
 def _add_travel(tally: _Tally, visits, agents) -> None:

@@ -6,10 +6,14 @@ from flask_smorest import Blueprint
 
 from ..auth.guard import OFFICE, PUBLIC, roles
 from ..extensions import db
+from ..visits.services import get_visit_for_user
 from .agreements import get_plan, render_agreement, verify_agreement
+from .cards import render_card
+from .evidence import build_evidence_pack, public_key
 from .kpis import kpi_csv, kpi_report
 from .receipts import get_collection, render_receipt, verify_receipt
 from .schemas import (
+    EvidenceKeySchema,
     AgreementVerifyQuerySchema,
     AgreementVerifySchema,
     BoardQuerySchema,
@@ -93,6 +97,37 @@ def get_agreement_pdf(plan_id):
         render_agreement(plan), mimetype="application/pdf",
         headers={"Content-Disposition": f'inline; filename="agreement-{plan.id}.pdf"', "Cache-Control": "no-store"},
     )
+
+
+@blp.route("/visits/<int:visit_id>/card.pdf", methods=["GET"])
+@roles("agent", "owner", "admin", "dispatcher")
+@blp.response(200, content_type="application/pdf", description="the leave-behind card as a PDF")
+def get_card_pdf(visit_id):
+    """The visit's leave-behind card (R14): neutral wording, the organisation, the complaint phone and the check link"""
+    visit = get_visit_for_user(visit_id, user=g.user)
+    return Response(
+        render_card(visit), mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="card-{visit.id}.pdf"', "Cache-Control": "no-store"},
+    )
+
+
+@blp.route("/cases/<int:case_id>/evidence.zip", methods=["GET"])
+@roles("owner", "admin")
+@blp.response(200, content_type="application/zip", description="the evidence pack (docs/presence.md)")
+def get_evidence_pack(case_id):
+    """The case's evidence pack (R17): timeline and chain check, agreements, visits with presence scores, signed manifest"""
+    data = build_evidence_pack(case_id=case_id, actor=g.user)
+    db.session.commit()  # the export's audit record
+    return Response(data, mimetype="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="case-{case_id}-evidence.zip"', "Cache-Control": "no-store"})
+
+
+@blp.route("/evidence/public-key", methods=["GET"])
+@roles(PUBLIC)
+@blp.response(200, EvidenceKeySchema)
+def get_evidence_key():
+    """The public half of the key that signs evidence packs (Ed25519), to verify them with"""
+    return public_key()
 
 
 @blp.route("/agreements/verify", methods=["GET"])

@@ -151,6 +151,18 @@ class QueueMoneySchema(QueueCaseSchema):
     reason = ma.fields.String(allow_none=True)
 
 
+class QueuePresenceSchema(QueueCaseSchema):
+    visit_id = ma.fields.Integer()
+    outcome_id = ma.fields.Integer(metadata={"description": "reviewing this outcome takes the visit off the list"})
+    date = ma.fields.String()
+    agent_id = ma.fields.Integer(allow_none=True)
+    agent = ma.fields.String(allow_none=True)
+    code = ma.fields.String()
+    score = ma.fields.Integer(metadata={"description": "presence score 0–100 (docs/presence.md)"})
+    reasons = ma.fields.List(ma.fields.Dict(), metadata={"description": "[{code, detail}]"})
+    debtor_confirmed_at = ma.fields.String(allow_none=True)
+
+
 def _section(item_schema):
     return type(
         f"{item_schema.__name__}Section",
@@ -167,6 +179,7 @@ class ReviewQueueSchema(ma.Schema):
     escalations = ma.fields.Nested(_section(QueueEscalationSchema))
     compliance = ma.fields.Nested(_section(QueueComplianceSchema))
     money = ma.fields.Nested(_section(QueueMoneySchema))
+    presence = ma.fields.Nested(_section(QueuePresenceSchema), metadata={"description": "visits scored below 60, lowest first"})
 
 
 class OutcomeReviewSchema(ma.Schema):
@@ -283,3 +296,9 @@ class ReceiptVerifySchema(ma.Schema):
     method = ma.fields.String()
     collected_at = UTCDateTime()
     status = ma.fields.String(metadata={"description": "unreconciled | reconciled | disputed"})
+
+
+class EvidenceKeySchema(ma.Schema):
+    algorithm = ma.fields.String()
+    key_id = ma.fields.String(metadata={"description": "first 16 hex digits of the SHA-256 of the raw public key"})
+    public_key_pem = ma.fields.String()

@@ -17,6 +17,7 @@ from ..org.models import Agent, Branch
 from ..payments.models import Collection
 from ..payments.services import stale_cash
 from ..plans.models import RepaymentPlan
+from ..presence.score import presence_scores
 from ..sync.models import SyncOp
 from ..visits.models import Outcome, Visit
 from .kpis import _has_findings
@@ -25,6 +26,9 @@ from ..routing.builder import build_problem
 
 # a stop not checked in this long after its planned arrival is shown late
 LATE_GRACE = timedelta(minutes=15)
+# visits whose presence score is below this wait in the review queue (lowest first)
+PRESENCE_REVIEW_BELOW = 60
+PRESENCE_CANDIDATES = 500
 
 
 def _case_brief(case: Case | None) -> dict:
@@ -48,7 +52,8 @@ def _user_name(user: User | None) -> str | None:
 
 def review_queue(*, owner_id: int | None = None, branch_id: int | None = None, limit: int = 100) -> dict:
     """Everything waiting for a case owner, oldest first: outcomes to review, plans to decide,
-    sync records kept as conflicts or rejections, open escalations by SLA, compliance exceptions."""
+    sync records kept as conflicts or rejections, open escalations by SLA, compliance exceptions,
+    and visits hard to believe (presence score, lowest first)."""
 
     def scoped(stmt, case_column):
         cases = select(Case.id)
@@ -136,8 +141,9 @@ def review_queue(*, owner_id: int | None = None, branch_id: int | None = None, l
     )
     compliance = _compliance_section(scoped, limit, case_of)
     money = _money_section(scoped, limit, case_of, now, owner_id=owner_id, branch_id=branch_id)
+    presence = _presence_section(scoped, limit, case_of)
     sections = {"outcomes": outcomes, "plans": plans, "sync": sync, "escalations": escalations, "compliance": compliance,
-                "money": money}
+                "money": money, "presence": presence}
     return {"counts": {k: v["total"] for k, v in sections.items()}, **sections}
 
 
@@ -185,6 +191,24 @@ def _money_section(scoped, limit: int, case_of, now: datetime, *, owner_id: int 
 
     items = [item(c, "cash_held", days) for c, days in held] + [item(c, "disputed", None) for c in disputed]
     return {"total": len(items), "items": items[:limit]}
+
+
+def _presence_section(scoped, limit: int, case_of) -> dict:
+    """Visits whose outcome is not reviewed yet and whose presence score is below
+    PRESENCE_REVIEW_BELOW, lowest first; reviewing the outcome takes the visit off the list."""
+    visits = db.session.scalars(
+        scoped(select(Visit).join(Outcome, Outcome.visit_id == Visit.id).where(Outcome.reviewed_at.is_(None)), Visit.case_id)
+        .order_by(Outcome.received_at.desc()).limit(PRESENCE_CANDIDATES)
+        .options(selectinload(Visit.outcome), selectinload(Visit.agent).selectinload(Agent.user))
+    ).all()
+    scores = presence_scores(visits)
+    low = sorted((v for v in visits if scores[v.id]["score"] < PRESENCE_REVIEW_BELOW), key=lambda v: (scores[v.id]["score"], v.id))
+    items = [
+        {**_case_brief(case_of(v.case_id)), "visit_id": v.id, "outcome_id": v.outcome.id, "date": v.date.isoformat(),
+         "agent_id": v.agent_id, "agent": _user_name(v.agent.user) if v.agent else None, "code": v.outcome.code, **scores[v.id]}
+        for v in low[:limit]
+    ]
+    return {"total": len(low), "items": items}
 
 
 def _reason_of(result: dict) -> str | None:

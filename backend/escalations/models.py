@@ -33,7 +33,7 @@ class EscalationTicket(db.Model):
     sla_due_at: Mapped[datetime]
     raised_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     raised_at: Mapped[datetime] = mapped_column(default=utcnow)
-    source: Mapped[str] = mapped_column(String(16), default="api")  # api | device
+    source: Mapped[str] = mapped_column(String(16), default="api")  # api | device | badge (the debtor, R10)
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     claimed_at: Mapped[datetime | None]
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

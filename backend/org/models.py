@@ -36,6 +36,8 @@ class Agent(db.Model):
     start_lat: Mapped[float | None]
     start_lon: Mapped[float | None]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # the number on the agent's badge (R10), shown on the debtor's badge page
+    badge_no: Mapped[str | None] = mapped_column(String(32))
 
     user: Mapped["User"] = relationship(back_populates="agent")  # noqa: F821
     branch: Mapped[Branch] = relationship()

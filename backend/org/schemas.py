@@ -25,6 +25,7 @@ class AgentSchema(ma.Schema):
     start_lat = ma.fields.Float(allow_none=True, validate=validate.Range(min=-90, max=90))
     start_lon = ma.fields.Float(allow_none=True, validate=validate.Range(min=-180, max=180))
     active = ma.fields.Boolean()
+    badge_no = ma.fields.String(allow_none=True, validate=validate.Length(max=32))
 
 
 class AgentCreateSchema(AgentSchema):

@@ -23,3 +23,4 @@ def retention_run(dry_run: bool, as_of: str | None):
     click.echo(f"retention as of {report['as_of']}: {report['judged']} closed cases judged, {action} {report['due']}")
     if not dry_run:
         click.echo(f"feed: {report['packet_stale_pruned']} packet invalidation entries no kept packet needs, deleted")
+        click.echo(f"badge page: {report['badge_hits_pruned']} request log entries past the rate limit's window, deleted")

@@ -23,6 +23,7 @@ from ..cases.services import append_event, redact_timeline
 from ..common import utcnow
 from ..extensions import db
 from ..plans.models import Blob, RepaymentPlan, Signature
+from ..presence.services import prune_badge_hits, purge_photos
 from ..policy.rules import jurisdiction_for, retention_until
 from ..policy.settings import effective_settings
 from ..sync.models import SyncOp
@@ -102,8 +103,11 @@ def run_retention(*, today: date | None = None, dry_run: bool = False, actor_id:
         db.session.commit()
     # the feed's packet invalidation entries live only as long as a kept packet may consult them
     stale_pruned = 0 if dry_run else prune_packet_stale()
+    # the badge page's request log keeps client addresses only as long as its rate limit needs them
+    hits_pruned = 0 if dry_run else prune_badge_hits()
     return {"as_of": today.isoformat(), "dry_run": dry_run, "judged": len(verdicts), "due": len(due),
-            "purged": purged, "cases": [v.as_dict() for v in verdicts], "packet_stale_pruned": stale_pruned}
+            "purged": purged, "cases": [v.as_dict() for v in verdicts], "packet_stale_pruned": stale_pruned,
+            "badge_hits_pruned": hits_pruned}
 
 
 def purge_case(*, case: Case, verdict: Verdict, purgeable_case_ids: set[int], actor_id: int | None = None) -> dict:
@@ -122,6 +126,7 @@ def purge_case(*, case: Case, verdict: Verdict, purgeable_case_ids: set[int], ac
     ).rowcount
     counts["outcomes"] = db.session.execute(update(Outcome).where(Outcome.case_id == case.id).values(data={})).rowcount
     counts["signatures"] = _purge_signatures(case.id)
+    counts["photos"] = purge_photos(case_id=case.id)
     counts["device_ops"] = db.session.execute(
         update(SyncOp).where(SyncOp.case_id == case.id).values(payload={}, result={})).rowcount
     counts["timeline_events"] = redact_timeline(case_id=case.id, reason="R8")

@@ -11,12 +11,13 @@ from flask import current_app
 from sqlalchemy import exists, select
 
 from ..cases.services import add_note
-from ..common import sha256_hex
+from ..common import sha256_hex, utcnow
 from ..escalations.services import escalate_from_door
 from ..extensions import db
 from ..payments.services import record_collection
 from ..plans.services import PNG_MAGIC, add_signature, create_plan, terms_hash_of
 from ..policy.rules import Finding, jurisdiction_for, overlong_visit_findings, rules_snapshot
+from ..presence.services import add_photo
 from ..visits.services import checkin_visit, checkout_visit, record_outcome
 from .context import OpContext, OpProblem
 from .models import SyncOp
@@ -28,6 +29,7 @@ from .schemas import (
     NotePayload,
     OutcomePayload,
     PaymentRecordPayload,
+    PhotoPayload,
     PlanProposePayload,
     SignaturePayload,
 )
@@ -116,7 +118,7 @@ def _signature(ctx: OpContext) -> dict:
     limit = current_app.config["ATTACHMENT_MAX_BYTES"]
     if len(str(p["strokes"])) > limit:
         raise OpProblem("rejected", "The stroke data is too large.", errors={"payload.strokes": [f"over {limit} bytes"]}, code="too_large")
-    png = None if p["refused"] else _png_bytes(p["png_base64"], p["png_sha256"])
+    png = None if p["refused"] else _attachment(p["png_base64"], p["png_sha256"], field="png", magic=PNG_MAGIC, what="signature image")
     signature = add_signature(
         case=case, plan=plan, terms_hash=p["terms_hash"], actor_id=ctx.user_id, signed_at=ctx.device_at,
         png=png, strokes=p["strokes"], signer_name=p["signer_name"],
@@ -125,21 +127,36 @@ def _signature(ctx: OpContext) -> dict:
     return {"signature_id": signature.id, "plan_id": plan.id, "blob_sha256": signature.blob_sha256, "refused": signature.refused}
 
 
-def _png_bytes(encoded: str, claimed_sha: str) -> bytes:
-    """Size first (from the base64 length, before decoding or storing), then bytes, type and hash."""
+def _attachment(encoded: str, claimed_sha: str, *, field: str, magic: bytes, what: str) -> bytes:
+    """Size first (from the base64 length, before decoding or storing), then bytes, type and hash.
+    `field`: the payload's prefix (png → png_base64 and png_sha256; jpeg → jpeg_base64 and sha256)."""
+    data_field = f"payload.{field}_base64"
+    sha_field = "payload.png_sha256" if field == "png" else "payload.sha256"
     limit = current_app.config["ATTACHMENT_MAX_BYTES"]
     estimate = len(encoded) * 3 // 4 - encoded[-2:].count("=")
     if estimate > limit:
-        raise OpProblem("rejected", f"The signature image is {estimate} bytes, over the {limit}-byte limit; resize it on the device.", errors={"payload.png_base64": [f"over {limit} bytes"]}, code="too_large")
+        raise OpProblem("rejected", f"The {what} is {estimate} bytes, over the {limit}-byte limit; resize it on the device.", errors={data_field: [f"over {limit} bytes"]}, code="too_large")
     try:
         data = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
-        raise OpProblem("rejected", "png_base64 is not valid base64.", errors={"payload.png_base64": ["not valid base64"]}, code="validation_error")
-    if not data.startswith(PNG_MAGIC):
-        raise OpProblem("rejected", "The signature image is not a PNG.", errors={"payload.png_base64": ["not a PNG"]}, code="validation_error")
+        raise OpProblem("rejected", f"{field}_base64 is not valid base64.", errors={data_field: ["not valid base64"]}, code="validation_error")
+    if not data.startswith(magic):
+        raise OpProblem("rejected", f"The {what} is not a {field.upper()}.", errors={data_field: [f"not a {field.upper()}"]}, code="validation_error")
     if sha256_hex(data) != claimed_sha:
-        raise OpProblem("rejected", "The image bytes do not match png_sha256 (damaged in transit?).", errors={"payload.png_sha256": ["does not match the bytes"]}, code="hash_mismatch")
+        raise OpProblem("rejected", f"The {what}'s bytes do not match {sha_field.split('.')[1]} (damaged in transit?).", errors={sha_field: ["does not match the bytes"]}, code="hash_mismatch")
     return data
+
+
+JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+def _photo(ctx: OpContext) -> dict:
+    """A photo of the door or building; accepted on a blocked case too (it is evidence of the visit)."""
+    visit = own_visit(ctx)
+    p = ctx.payload
+    data = _attachment(p["jpeg_base64"], p["sha256"], field="jpeg", magic=JPEG_MAGIC, what="photo")
+    photo = add_photo(visit=visit, data=data, kind=p["kind"], taken_at=ctx.device_at or utcnow(), actor_id=ctx.user_id, op_id=ctx.op_id)
+    return {"photo_id": photo.id, "sha256": photo.blob_sha256}
 
 
 def _note(ctx: OpContext) -> dict:
@@ -180,4 +197,5 @@ OPS = {
     "note.add": (NotePayload, _note),
     "case.escalate": (EscalatePayload, _escalate),
     "payment.record": (PaymentRecordPayload, _payment),
+    "photo.add": (PhotoPayload, _photo),
 }

@@ -35,6 +35,7 @@ from ..payments.links import build_payment_link
 from ..policy.plan_policy import policy_data
 from ..policy.rules import jurisdiction_for, rules_snapshot, timezone_for
 from ..policy.strategies import approved_script_rows, approved_scripts, case_facts, recommend
+from ..presence.services import badge_key_text, leave_behind_card
 from ..visits.models import Outcome, Visit
 from ..visits.services import work_stopped
 from .models import PacketCache
@@ -83,6 +84,7 @@ def build_packet(*, user, agent, day: date, loaded: list | None = None) -> dict:
             "id": agent.id,
             "user_id": user.id,
             "name": user.display_name,
+            "badge_no": agent.badge_no,
             "locale": user.locale,
             "branch": {"id": branch.id, "code": branch.code, "name": branch.name, "timezone": branch.timezone, "jurisdiction": jurisdiction},
             "shift": {"start_s": agent.shift_start_s, "end_s": agent.shift_end_s},
@@ -96,7 +98,8 @@ def build_packet(*, user, agent, day: date, loaded: list | None = None) -> dict:
         "strategies": approved_scripts(user.locale, rows=scripts),
         # named in the disclosure (R6): who the agent acts for and where to complain
         "organisation": {"name": config["ORG_NAME"], "complaint_phone": config["ORG_COMPLAINT_PHONE"]},
-        "settings": {"map_tile_url": config["MAP_TILE_URL"], "map_tile_attribution": config["MAP_TILE_ATTRIBUTION"]},
+        "settings": {"map_tile_url": config["MAP_TILE_URL"], "map_tile_attribution": config["MAP_TILE_ATTRIBUTION"],
+                     "badge_ttl_s": config["BADGE_TTL_S"]},
     }
 
 
@@ -145,6 +148,10 @@ def visit_brief(visit, *, viewer, locale: str = "zh-CN", scripts: dict | None = 
         "checkout_at": _z(visit.checkout_at),
         "outcome": visit.outcome.code if visit.outcome is not None else None,
         "payment_link": build_payment_link(case),
+        # signs the debtor's badge link offline (R10; presence.services)
+        "badge_key": badge_key_text(visit.id),
+        # the leave-behind card (R14), as the PDF prints it
+        "card": leave_behind_card(visit),
     }
 
 
@@ -193,7 +200,7 @@ def case_history(case, *, exclude_visit_id: int | None = None, last: int = 3, fa
     }
 
 
-_PACKET_MODULES = ("sync/packet.py", "cases/projection.py", "sync/schemas.py", "feed.py", "policy/strategies.py", "policy/rules.py",
+_PACKET_MODULES = ("sync/packet.py", "cases/projection.py", "sync/schemas.py", "feed.py", "presence/services.py", "policy/strategies.py", "policy/rules.py",
                    "policy/plan_policy.py", "policy/settings.py", "policy/data")
 
 
@@ -213,7 +220,7 @@ def _fingerprint(config_items: tuple) -> str:
 def packet_fingerprint() -> str:
     config = current_app.config
     return _fingerprint(tuple(str(config.get(k)) for k in ("ORG_NAME", "ORG_COMPLAINT_PHONE", "MAP_TILE_URL", "MAP_TILE_ATTRIBUTION", "DEFAULT_TIMEZONE",
-                                                        "PAYMENT_LINK_TEMPLATE")))
+                                                        "PAYMENT_LINK_TEMPLATE", "SECRET_KEY", "BADGE_TTL_S", "PUBLIC_BASE_URL")))
 
 
 def _flag_turns(visits, now: datetime) -> datetime | None:

@@ -8,6 +8,7 @@ from marshmallow import validate
 from ..common import PageArgs, UTCDateTime, page_schema
 from ..payments.models import COLLECTION_METHODS
 from ..plans.models import KINDS
+from ..presence.services import PHOTO_KINDS
 from ..visits.models import OUTCOMES
 
 MAX_OPS_PER_BATCH = 500
@@ -210,6 +211,16 @@ class NotePayload(_Payload):
     text = ma.fields.String(required=True, validate=validate.Length(min=1, max=5000))
 
 
+class PhotoPayload(_Payload):
+    """A photo of the door or the building (never of people), resized and re-encoded on the
+    device (no EXIF), with its SHA-256."""
+
+    visit_id = ma.fields.Integer(required=True, strict=True)
+    kind = ma.fields.String(required=True, validate=validate.OneOf(PHOTO_KINDS))
+    jpeg_base64 = ma.fields.String(required=True, validate=validate.Length(min=1))
+    sha256 = ma.fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$", error="64 lower-case hex digits"))
+
+
 class EscalatePayload(_Payload):
     case_id = ma.fields.Integer(required=True, strict=True)
     visit_id = ma.fields.Integer(required=True, strict=True, metadata={"description": "the visit it was recorded under: its authority"})
@@ -268,7 +279,7 @@ class PacketSchema(ma.Schema):
     rules = ma.fields.Dict()
     strategies = ma.fields.Dict()
     organisation = ma.fields.Dict()
-    settings = ma.fields.Dict(metadata={"description": "map_tile_url: tiles for the day's map ('' = draw without tiles); map_tile_attribution: the credit to show with them"})
+    settings = ma.fields.Dict(metadata={"description": "map_tile_url: tiles for the day's map ('' = draw without tiles); map_tile_attribution: the credit to show with them; badge_ttl_s: how long a badge link is valid"})
 
 
 class ChangesSchema(ma.Schema):

@@ -5,7 +5,7 @@ from ..auth.guard import ANY_ROLE, roles
 from ..common import paginate
 from ..errors import abort
 from ..extensions import db
-from .schemas import VisitAssignSchema, VisitCancelSchema, VisitCreateSchema, VisitPageSchema, VisitQuerySchema, VisitSchema
+from .schemas import VisitAssignSchema, VisitCancelSchema, VisitCreateSchema, VisitDetailSchema, VisitPageSchema, VisitQuerySchema, VisitSchema
 from .services import assign_visit, cancel_visit, create_visit, get_visit_for_user, visits_query
 
 blp = Blueprint("visits", __name__, url_prefix="/api/visits", description="Home visits")
@@ -35,9 +35,9 @@ def post_visit(args):
 
 @blp.route("/<int:visit_id>", methods=["GET"])
 @roles(*ANY_ROLE)
-@blp.response(200, VisitSchema)
+@blp.response(200, VisitDetailSchema)
 def get_visit(visit_id):
-    """One visit"""
+    """One visit, with its presence score"""
     return get_visit_for_user(visit_id, user=g.user)
 
 

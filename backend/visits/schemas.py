@@ -2,6 +2,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ..common import PageArgs, UTCDateTime, page_schema
+from ..presence.score import presence_of
 from .models import OUTCOMES, STATUSES
 
 
@@ -54,6 +55,13 @@ class VisitSchema(ma.Schema):
 
 
 VisitPageSchema = page_schema(VisitSchema)
+
+
+class VisitDetailSchema(VisitSchema):
+    presence = ma.fields.Method("_presence", metadata={"description": "score 0–100, reasons [{code, detail}], debtor_confirmed_at (docs/presence.md)"})
+
+    def _presence(self, visit):
+        return presence_of(visit)
 
 
 class VisitQuerySchema(PageArgs):

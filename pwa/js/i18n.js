@@ -4,9 +4,10 @@
  *   office/<locale>.json  the office consoles
  *   push/<locale>.json    notifications; read by the push worker (/push-sw.js) from the
  *                         precached shell, so they show offline too
+ *   badge/<locale>.json   the debtor's badge page (/badge.html), in the debtor's language
  * A message is a template with {name} placeholders. */
 export const LOCALES = ['zh-CN', 'en'];
-const DOMAINS = { agent: '', office: 'office/', push: 'push/' };
+const DOMAINS = { agent: '', office: 'office/', push: 'push/', badge: 'badge/' };
 const loaded = {};
 let locale = 'zh-CN';
 let agent = translator({}, 'agent');

@@ -72,3 +72,9 @@ export function paymentRecord(visit, { amount, currency, method, reference }) {
   if (reference) payload.reference = reference;
   return { type: 'payment.record', payload };
 }
+
+/* A photo of the door or the building (never of people): a JPEG resized and re-encoded on the
+ * device (so without EXIF), base64, and its SHA-256. */
+export function photo(visit, kind, { jpegBase64, sha256 }) {
+  return { type: 'photo.add', payload: { visit_id: visit.id, kind, jpeg_base64: jpegBase64, sha256 } };
+}

@@ -1,5 +1,5 @@
 /* The QR encoder from our own vendor copy (npm qrcode-generator → pwa/vendor/qrcode-generator),
- * loaded once on first use by the payment step. It is part of the precached shell, so the
+ * loaded once on first use (the badge link, the payment link). It is part of the precached shell, so the
  * payment link's QR shows offline too. Drawn on a canvas from the module grid: no markup strings. */
 let loading = null;
 
@@ -19,6 +19,7 @@ export async function qrCanvas(text, { scale = 6, label = '' } = {}) {
   const n = qr.getModuleCount();
   const quiet = 4;
   const canvas = document.createElement('canvas');
+  canvas.className = 'qr';
   canvas.width = canvas.height = (n + 2 * quiet) * scale;
   canvas.setAttribute('role', 'img');
   if (label) canvas.setAttribute('aria-label', label);

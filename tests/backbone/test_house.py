@@ -18,7 +18,7 @@ BACKEND = ROOT / "backend"
 # the layers, lowest first (docs/architecture.md draws them)
 GROUND = {"config", "common", "errors", "extensions", "db", "feed", "events", "jobs", "logs", "metrics", "filemodes",
           "csvexport"}
-DOMAINS = {"auth", "org", "geo", "cases", "visits", "plans", "payments", "escalations", "policy", "push", "routing"}
+DOMAINS = {"auth", "org", "geo", "cases", "visits", "plans", "payments", "escalations", "policy", "push", "routing", "presence"}
 SYNC = {"sync"}
 TOP = {"", "consoles", "retention", "demo", "cli", "worker", "health"}
 LAYERS = [GROUND, DOMAINS, SYNC, TOP]

@@ -13,7 +13,10 @@ ROLES = ("agent", "dispatcher", "owner", "admin")
 # The only operations anyone may call without a token (a reviewed list):
 # signing in, checking a paper agreement's verification code against its terms hash, and
 # checking a paper receipt's verification code.
-PUBLIC = {("post", "/api/auth/login"), ("get", "/api/agreements/verify"), ("get", "/api/receipts/verify")}
+PUBLIC = {("post", "/api/auth/login"), ("get", "/api/agreements/verify"), ("get", "/api/receipts/verify"),
+          # the debtor's badge page (R10)
+          ("post", "/api/badge/check"), ("post", "/api/badge/confirm"), ("post", "/api/badge/request"),
+          ("get", "/api/evidence/public-key")}  # the key that verifies evidence packs (R17)
 PLACEHOLDERS = {"flag": "dispute", "sha256": "0" * 64, "op_id": "00000000-0000-4000-8000-000000000000"}
 
 

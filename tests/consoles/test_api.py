@@ -79,7 +79,7 @@ def test_agents_may_not_read_the_consoles(client, world, auth, path):
 
 def test_review_queue_has_every_section(client, world, owner_headers):
     queue = client.get("/api/review-queue", headers=owner_headers).get_json()
-    assert queue["counts"] == {"outcomes": 3, "plans": 1, "sync": 1, "escalations": 1, "compliance": 2, "money": 0}
+    assert queue["counts"] == {"outcomes": 3, "plans": 1, "sync": 1, "escalations": 1, "compliance": 2, "money": 0, "presence": 0}
     assert [o["code"] for o in queue["outcomes"]["items"]] == ["plan_agreed", "not_home", "promise_to_pay"]
     plan = queue["plans"]["items"][0]
     assert plan["id"] == world.plan.id and plan["terms_hash"] == world.plan.terms_hash and plan["debtor_name"] == "王秀英"
@@ -92,7 +92,7 @@ def test_review_queue_has_every_section(client, world, owner_headers):
 def test_review_queue_scopes_to_an_owner(client, world, owner_headers, make_user):
     other = make_user(role="owner")
     assert client.get(f"/api/review-queue?owner_id={other.id}", headers=owner_headers).get_json()["counts"] == {
-        "outcomes": 0, "plans": 0, "sync": 0, "escalations": 0, "compliance": 0, "money": 0}
+        "outcomes": 0, "plans": 0, "sync": 0, "escalations": 0, "compliance": 0, "money": 0, "presence": 0}
 
 
 def test_reviewing_an_outcome_leaves_the_queue_and_the_timeline_says_so(client, world, owner_headers):

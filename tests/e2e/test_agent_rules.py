@@ -12,7 +12,7 @@ import pytest
 PWA = Path(__file__).resolve().parents[2] / "pwa"
 CATALOGS = {name: json.loads((PWA / f"js/i18n/{name}.json").read_text(encoding="utf-8")) for name in ("en", "zh-CN")}
 # files of other engineers that live under pwa/ but are not the agent app's shell
-NOT_OURS = ("js/office/", "js/push.js")
+NOT_OURS = ("js/office/", "js/push.js", "js/badge/")
 
 
 def agent_js_files():
@@ -32,7 +32,7 @@ def test_catalogs_have_the_same_keys_and_every_message_used():
 
 
 @pytest.mark.no_db
-@pytest.mark.parametrize("domain", ["office", "push"])
+@pytest.mark.parametrize("domain", ["office", "push", "badge"])
 def test_the_other_catalogs_have_the_same_keys_in_every_locale(domain):
     from backend.cases.models import FLAGS
 
@@ -41,6 +41,10 @@ def test_the_other_catalogs_have_the_same_keys_in_every_locale(domain):
     assert all(isinstance(v, str) and v.strip() for v in [*en.values(), *zh.values()])
     if domain == "push":  # a stop-work notification names the flag
         assert not [f for f in FLAGS if f"flag.{f}" not in en]
+    if domain == "badge":  # the debtor's page: every message it asks for, including status.<status>
+        used = set(re.findall(r"\bt\('([^']+)'", (PWA / "js/badge/page.js").read_text(encoding="utf-8")))
+        used |= {f"status.{s}" for s in ("valid", "expired", "revoked")}
+        assert not sorted(k for k in used if k not in en)
 
 
 @pytest.mark.no_db
@@ -75,7 +79,7 @@ def test_service_worker_precaches_every_file_of_the_app():
     assert load_make_shell().main(["--check"]) == 0, "pwa/sw.js: run .venv/bin/python pwa/make_shell.py"
     sw = (PWA / "sw.js").read_text(encoding="utf-8")
     shell = set(re.findall(r"'(/[^']*)'", re.search(r"const SHELL = \[(.*?)\];", sw, re.S).group(1)))
-    files = {f"/{p.relative_to(PWA)}" for p in (PWA / "js").rglob("*.js") if not str(p.relative_to(PWA)).startswith("js/office/")}
+    files = {f"/{p.relative_to(PWA)}" for p in (PWA / "js").rglob("*.js") if not str(p.relative_to(PWA)).startswith(("js/office/", "js/badge/"))}
     files |= {f"/{p.relative_to(PWA)}" for p in [*(PWA / "js/i18n").glob("*.json"), *(PWA / "js/i18n/push").glob("*.json")]}
     files |= {f"/{p.relative_to(PWA)}" for p in (PWA / "icons").glob("*.png")}
     files |= {"/", "/css/app.css", "/manifest.webmanifest", "/vendor/leaflet/leaflet.js", "/vendor/leaflet/leaflet.css",

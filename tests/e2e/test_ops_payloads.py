@@ -66,6 +66,7 @@ for (const kind of ['complaint', 'dispute', 'legal', 'other']) add('escalate', o
 for (const method of ['cash', 'card_terminal', 'bank_transfer', 'payment_link', 'other']) {
   add('paymentRecord', ops.paymentRecord(visit, { amount: '1200.50', currency: 'CNY', method, reference: method === 'cash' ? '' : 'TX-20261128-0042' }));
 }
+for (const kind of ['door', 'building']) add('photo', ops.photo(visit, kind, { jpegBase64: '/9j/4AAQSkZJRg==', sha256: 'b'.repeat(64) }));
 console.log(JSON.stringify({ built: out, exported: Object.keys(ops) }));
 """
 

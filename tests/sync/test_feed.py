@@ -107,5 +107,6 @@ def test_packet_carries_the_script_book_organisation_and_map_settings(client, ap
     visit = make_visit(day=date.today())
     packet = client.get(f"/api/sync/packet?date={date.today().isoformat()}", headers=auth(visit.agent.user)).get_json()
     assert packet["organisation"] == {"name": app.config["ORG_NAME"], "complaint_phone": app.config["ORG_COMPLAINT_PHONE"]}
-    assert packet["settings"] == {"map_tile_url": app.config["MAP_TILE_URL"], "map_tile_attribution": app.config["MAP_TILE_ATTRIBUTION"]}
+    assert packet["settings"] == {"map_tile_url": app.config["MAP_TILE_URL"], "map_tile_attribution": app.config["MAP_TILE_ATTRIBUTION"],
+                                  "badge_ttl_s": app.config["BADGE_TTL_S"]}
     assert {s["key"] for s in packet["strategies"]["strategies"]} >= {"empathy", "installment_plan"}

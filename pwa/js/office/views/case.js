@@ -12,12 +12,13 @@ export async function mount(container, ctx) {
     status.textContent = t('case.none');
     return null;
   }
-  let kase; let timeline; let plans;
+  let kase; let timeline; let plans; let photos;
   try {
-    [kase, timeline, plans] = await Promise.all([
+    [kase, timeline, plans, photos] = await Promise.all([
       api.get(`/api/cases/${ctx.id}`),
       api.get(`/api/cases/${ctx.id}/timeline`),
       api.get(`/api/plans?case=${ctx.id}&per_page=50`),
+      api.get(`/api/cases/${ctx.id}/photos`),
     ]);
   } catch (err) {
     status.textContent = describeError(err, t);
@@ -49,6 +50,21 @@ export async function mount(container, ctx) {
   if (!plans.items.length) planList.append(empty(t('case.no_plans')));
   for (const summary of plans.items) planList.append(await planCard(summary.id));
 
+  /* Photos of the door or building taken at the visits, each with its SHA-256. */
+  const photoList = h('section', { class: 'o-card o-photos' }, h('h2', { text: t('case.photos', { n: photos.length }) }));
+  if (!photos.length) photoList.append(empty(t('case.no_photos')));
+  for (const p of photos) {
+    const item = h('figure', { class: 'o-photo', dataset: { photoId: p.id } },
+      h('figcaption', {}, badge(t(`case.photo_kind.${p.kind}`), 'info'), h('span', { class: 'o-sub', text: ` ${f.dateTime(p.taken_at, tz)} · #${p.visit_id}` }),
+        h('div', { class: 'o-hash o-mono', title: p.sha256 || '', text: p.sha256 ? p.sha256.slice(0, 16) : t('case.photo_purged') })));
+    if (p.sha256) {
+      fetchBlob(ctx, `/api/blobs/${p.sha256}`).then((blob) => {
+        item.prepend(h('img', { src: urls.make(blob), alt: t(`case.photo_kind.${p.kind}`), width: 240 }));
+      }).catch((err) => item.append(h('p', { class: 'o-inline-msg bad', text: describeError(err, t) })));
+    }
+    photoList.append(item);
+  }
+
   const events = h('ol', { class: 'o-timeline' }, timeline.events.slice().reverse().map((e) => h('li', { class: `o-event k-${e.kind.replace(/\W/g, '-')}`, dataset: { seq: e.seq } },
     h('p', { class: 'o-event-line' },
       h('time', { class: 'o-sub', datetime: e.at, text: f.dateTime(e.at) }), ' ',
@@ -62,7 +78,7 @@ export async function mount(container, ctx) {
         h('dt', { text: t('timeline.data') }), h('dd', {}, h('pre', { class: 'o-mono small o-raw', text: e.redacted_at ? t('timeline.redacted') : JSON.stringify(e.data, null, 1) })))))));
 
   clear(container, head, h('div', { class: 'o-case-grid' },
-    h('div', {}, facts, planList),
+    h('div', {}, facts, planList, photoList),
     h('section', { class: 'o-card' }, h('h2', { text: t('case.timeline', { n: timeline.events.length }) }), events)));
 
   async function planCard(planId) {

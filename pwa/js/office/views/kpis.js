@@ -5,7 +5,7 @@ import { h, clear, describeError, fetchBlob, formatters, isoToday, addDays, empt
 import { barChart, trendChart } from '../charts.js';
 
 const HEADLINE = ['completion_rate', 'contact_rate', 'rpc_rate', 'promise_rate', 'kept_rate_count', 'kept_rate_amount',
-  'broken_90d_rate', 'km_per_visit', 'arrivals_in_window_rate', 'disclosure_rate', 'complaints_per_100'];
+  'broken_90d_rate', 'km_per_visit', 'arrivals_in_window_rate', 'disclosure_rate', 'complaints_per_100', 'presence_avg'];
 const BAR_METRICS = ['completion_rate', 'contact_rate', 'rpc_rate', 'promise_rate', 'arrivals_in_window_rate', 'disclosure_rate', 'km_per_visit'];
 
 export async function mount(container, ctx) {
@@ -87,6 +87,7 @@ export async function mount(container, ctx) {
 
   function value(key, rate) {
     if (rate.value === null) return '—';
+    if (key === 'presence_avg') return f.num(rate.value, 0);
     return key === 'km_per_visit' ? `${f.num(rate.value)} km` : key === 'complaints_per_100' ? f.num(rate.value, 2) : f.pct(rate.value);
   }
 

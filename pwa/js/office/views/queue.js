@@ -1,9 +1,10 @@
 /* The case owner's review queue: outcomes to review, plans to decide, sync conflicts and
  * rejections, escalations by SLA, compliance exceptions, money at the door (cash held past the
- * custody limit, disputed collections) — oldest first, one action each. */
+ * custody limit, disputed collections) — oldest first, one action each — and visits hard to
+ * believe (presence score, lowest first; docs/presence.md). */
 import { h, clear, badge, describeError, empty, fetchBlob, formatters, urlKeeper } from '../util.js';
 
-const SECTIONS = ['outcomes', 'plans', 'sync', 'escalations', 'compliance', 'money'];
+const SECTIONS = ['outcomes', 'plans', 'sync', 'escalations', 'compliance', 'money', 'presence'];
 
 export async function mount(container, ctx) {
   const { t, api } = ctx;
@@ -44,7 +45,7 @@ export async function mount(container, ctx) {
       onclick: () => { current = name; sessionStorage.setItem('office.queue.section', name); render(); },
     }, h('span', { text: t(`queue.${name}`) }), h('span', { class: `o-count ${data.counts[name] ? 'hot' : ''}`, text: String(data.counts[name]) }))));
     const section = data[current];
-    const renderers = { outcomes: outcomeRows, plans: planCards, sync: syncRows, escalations: ticketRows, compliance: complianceRows, money: moneyRows };
+    const renderers = { outcomes: outcomeRows, plans: planCards, sync: syncRows, escalations: ticketRows, compliance: complianceRows, money: moneyRows, presence: presenceRows };
     clear(body,
       h('p', { class: 'o-hint', text: t(`queue.${current}_hint`) }),
       section.items.length ? renderers[current](section.items) : empty(t('queue.empty')),
@@ -218,6 +219,18 @@ export async function mount(container, ctx) {
             h('button', { type: 'button', class: 'o-btn ghost small', dataset: { receipt: x.id }, text: t('queue.receipt'),
               onclick: () => openPdf(`/api/collections/${x.id}/receipt.pdf`, msg) }), msg));
       })));
+  }
+
+  function presenceRows(items) {
+    return h('table', { class: 'o-table' },
+      h('thead', {}, h('tr', {}, ['queue.col.score', 'queue.col.case', 'queue.col.agent', 'queue.col.outcome', 'queue.col.reasons', ''].map((k) => h('th', { text: k ? t(k) : '' })))),
+      h('tbody', {}, items.map((x) => h('tr', { dataset: { visit: x.visit_id } },
+        h('td', { class: 'o-num' }, badge(String(x.score), x.score < 30 ? 'bad' : 'warn')),
+        h('td', {}, caseLink(x), h('div', { class: 'o-sub', text: x.date })),
+        h('td', { text: x.agent || '—' }),
+        h('td', {}, badge(t(`outcome.${x.code}`), 'info')),
+        h('td', {}, x.reasons.map((r) => h('div', { class: 'o-sub o-wrap', title: r.code, text: r.detail }))),
+        h('td', { class: 'o-right' }, action(t('queue.mark_reviewed'), () => api.post(`/api/outcomes/${x.outcome_id}/review`, { note: 'presence reviewed' })))))));
   }
 
   await load();

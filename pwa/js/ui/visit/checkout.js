@@ -1,7 +1,9 @@
-/* Check-out: the summary, then the time (and GPS when the phone has it) of leaving. */
+/* Check-out: the summary, the leave-behind card (R14), then the time (and GPS when the phone
+ * has it) of leaving. */
 import { currentPosition } from '../../geo.js';
 import * as ops from '../../ops.js';
 import { button, h } from '../dom.js';
+import { openCard } from './badge.js';
 import { put } from './parts.js';
 import { summary } from './summary.js';
 
@@ -16,5 +18,6 @@ export function render(el, s) {
       const op = ops.checkout(visit, pos);
       await s.commit([op], { checkout: { at: new Date().toISOString(), lat: op.payload.lat, lon: op.payload.lon } });
     }), 'btn primary block big'),
+    button(t('card.show'), (e) => s.guarded(e.currentTarget, () => openCard(s)), 'btn secondary block'),
     button(t('notes.back'), (e) => s.guarded(e.currentTarget, () => s.saveOnly({ notes_done: false })), 'btn ghost block')));
 }

@@ -2,7 +2,9 @@
  * that arrived meanwhile; while checked in, the time at the door (R11) and escalation (R16). */
 import { STEPS, isBlocked } from '../../flow.js';
 import { button, h } from '../dom.js';
+import { openBadge } from './badge.js';
 import { openEscalate } from './escalate.js';
+import { openPhoto } from './photo.js';
 
 export function header(s, step) {
   const { t, i18n, visit, draft } = s;
@@ -25,7 +27,8 @@ export function header(s, step) {
     }, h('span', { class: 'sr-only', text: i < index ? t('visit.step_done') : '' }), t(`step.${x}`)))));
 }
 
-/* Time at the door (R11) and the one-tap escalation (R16). */
+/* Time at the door (R11), the badge for the debtor to check (R10), a photo of the door and the
+ * one-tap escalation (R16). */
 export function inVisitBar(s) {
   const { t } = s;
   const elapsed = h('span', { class: 'elapsed' });
@@ -41,5 +44,8 @@ export function inVisitBar(s) {
   update();
   clearInterval(s.timer);
   s.timer = setInterval(update, 30000);
-  return h('div', { class: 'visit-bar' }, elapsed, button(t('escalate.open'), () => openEscalate(s), 'btn small ghost'));
+  return h('div', { class: 'visit-bar' }, elapsed,
+    button(t('badge.show'), (e) => s.guarded(e.currentTarget, () => openBadge(s)), 'btn small ghost'),
+    button(t('photo.open'), () => openPhoto(s), 'btn small ghost'),
+    button(t('escalate.open'), () => openEscalate(s), 'btn small ghost'));
 }
