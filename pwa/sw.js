@@ -66,7 +66,7 @@ const SHELL = [
 
 const PREFIX = 'doorstep-';
 const SHELL_CACHE = `${PREFIX}shell-${SHELL_VERSION}`;
-const TILE_CACHE = `${PREFIX}tiles`;
+const TILE_CACHE = `${PREFIX}tiles`; // the same cache js/tiles.js writes
 
 importScripts('/js/db.js', '/js/outbox.js');
 try {
@@ -111,9 +111,9 @@ self.addEventListener('fetch', (event) => {
     event.respondWith(handleShellFile(request));
     return;
   }
-  // Online, tiles go straight to the network as images (the page's img-src allows the tile
-  // host; this worker's connect-src does not). Offline, the tiles saved for the day's area.
-  if (request.destination === 'image' && !self.navigator.onLine) event.respondWith(handleTile(request));
+  // Map tiles (the only images from another origin): the network first, the tiles kept for
+  // the day's area when it fails or is too slow (a dead zone that still reports "online").
+  if (request.destination === 'image') event.respondWith(handleTile(request));
 });
 
 /* Every page of the app is the shell; cache first so a cold start offline is instant. */
@@ -127,10 +127,18 @@ async function handleShellFile(request) {
   return cached || fetch(request);
 }
 
-/* Tiles the page saved for the day's area (bounded there). */
+const TILE_TIMEOUT_MS = 2500;
+
+/* A tile from the network within TILE_TIMEOUT_MS, else the one kept for the day's area
+ * (js/tiles.js fills and bounds that cache); with neither, the network's late answer. */
 async function handleTile(request) {
-  const cached = await caches.match(request, { cacheName: TILE_CACHE });
-  return cached || Response.error();
+  const network = fetch(request);
+  const late = new Promise((resolve) => { setTimeout(resolve, TILE_TIMEOUT_MS, null); });
+  const first = await Promise.race([network.catch(() => null), late]);
+  if (first && first.ok) return first;
+  const cached = await caches.match(request.url, { cacheName: TILE_CACHE });
+  if (cached) return cached;
+  return first || network.catch(() => Response.error());
 }
 
 self.addEventListener('sync', (event) => {
