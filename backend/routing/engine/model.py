@@ -37,6 +37,7 @@ class PlannedRoute:
     travel_s: int
     depart: int | None = None  # when the agent leaves its start (None: no stops)
     back: int | None = None  # when the agent is back at its end
+    work_s: int = 0  # working time: travel plus time at the door
 
 
 @dataclass
@@ -54,19 +55,23 @@ class Solution:
     priority_served: int = 0
     priority_total: int = 0
     stats: dict[str, Any] = field(default_factory=dict)
+    workload: dict[str, Any] = field(default_factory=dict)  # spread of stops and working time
 
     def to_dict(self) -> dict:
-        """The route-solution v1 document (exactly its fields)."""
+        """The route-solution v1 document, with each route's working time and the plan's
+        workload spread (fields a v1 checker ignores)."""
         return {
             "routes": [
                 {"agent": r.agent,
                  "stops": [{"visit": s.visit, "arrival": s.arrival, "start": s.start, "end": s.end}
                            for s in r.stops],
-                 "travel_s": r.travel_s}
+                 "travel_s": r.travel_s, "work_s": r.work_s}
                 for r in self.routes],
             "unassigned": [{"visit": u.visit, "reason": u.reason} for u in self.unassigned],
             "travel_s": self.travel_s,
             "solve_s": round(self.solve_s, 3),
+            "priority_served": self.priority_served,
+            "workload": self.workload,
         }
 
 
