@@ -132,6 +132,15 @@ def travel_settings(branch: Branch | None, agents: list[Agent]) -> TravelSetting
     )
 
 
+def plan_balance(branch: Branch | None, agents: list[Agent]) -> dict | None:
+    """The plan branch's balanced-work setting (else the first agent's branch's) as the
+    problem's "balance" field; None when the branch does not ask for it."""
+    source = branch or (agents[0].branch if agents else None)
+    if source is None or not source.balance_by:
+        return None
+    return {"by": source.balance_by, "max_loss": source.balance_max_loss}
+
+
 # --- the rules per visit ------------------------------------------------------------
 
 
@@ -363,6 +372,9 @@ def build_problem(
         "locations": locations, "durations": durations.tolist() if len(locations) else [],
         "agents": problem_agents, "visits": problem_visits,
     }
+    balance = plan_balance(branch, agents)
+    if balance is not None:
+        problem["balance"] = balance
     meta["travel"] = {"circuity": settings.circuity, "speed_kmh": settings.speed_kmh, "osrm_url": settings.osrm_url}
     return Built(problem, meta, excluded, _warm_start(candidates, problem), settings)
 

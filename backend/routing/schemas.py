@@ -70,6 +70,7 @@ class RouteSchema(ma.Schema):
     back_at = UTCDateTime(allow_none=True)
     travel_s = ma.fields.Integer()
     km = ma.fields.Float()
+    work_s = ma.fields.Integer(allow_none=True, metadata={"description": "working time of the planned stops: travel plus time at the door"})
     stops = ma.fields.List(ma.fields.Nested(StopSchema))
     violations = ma.fields.List(ma.fields.Dict())
 

@@ -294,6 +294,7 @@ def _time_route(plan: RoutePlan, agent: dict, refs: list[str], settings: TravelS
     if cap is not None and len(refs) > cap:
         violations.append({"rule": "cap", "message": f"{len(refs)} visits, more than the agent's {cap} left today."})
     return {"agent": agent["id"], "stops": stops, "travel_s": travel, "km": round(distance, 2),
+            "work_s": travel + sum(visits[r]["service"] for r in refs),
             "back_s": t if refs else None, "violations": violations}
 
 
@@ -314,6 +315,18 @@ def _route_violations(solution: dict) -> list[dict]:
     return [{"agent": r["agent"], **v} for r in solution["routes"] for v in r["violations"]]
 
 
+def _workload(plan: RoutePlan) -> dict:
+    """Spread of stops and working time (travel + time at the door) between the plan's
+    agents, stops already done or under way included."""
+    stops, work = [], []
+    for route in plan.solution["routes"]:
+        fixed = plan.meta["agents"][route["agent"]]["fixed"]
+        done = sum(f["end_s"] - f["start_s"] for f in fixed if f["start_s"] is not None and f["end_s"] is not None)
+        stops.append(len(fixed) + len(route["stops"]))
+        work.append(route.get("work_s", route["travel_s"]) + done)
+    return {"agents": len(stops), "stops": engine.spread(stops), "work_s": engine.spread(work)}
+
+
 def _stats(plan: RoutePlan, *, solve_s: float | None = None, build_s: float | None = None) -> dict:
     visits = {v["id"]: v for v in plan.problem["visits"]}
     routes = plan.solution["routes"]
@@ -326,6 +339,7 @@ def _stats(plan: RoutePlan, *, solve_s: float | None = None, build_s: float | No
         "priority_total": sum(v["priority"] for v in visits.values()),
         "priority_served": sum(visits[r]["priority"] for r in served),
         "travel_s": sum(r["travel_s"] for r in routes), "km": round(sum(r["km"] for r in routes), 2),
+        "workload": _workload(plan),
     })
     if solve_s is not None:
         stats["solve_s"] = round(solve_s, 3)
@@ -681,7 +695,8 @@ def route_plan_view(plan: RoutePlan) -> dict:
         out["routes"].append({
             "agent_id": agent["agent_id"], "agent_name": agent["name"], "shift_start": clock.at(agent["shift_s"][0]),
             "shift_end": clock.at(agent["shift_s"][1]), "back_at": clock.at(route["back_s"]) if route["back_s"] is not None else None,
-            "travel_s": route["travel_s"], "km": route["km"], "stops": stops, "violations": route["violations"],
+            "travel_s": route["travel_s"], "km": route["km"], "work_s": route.get("work_s"), "stops": stops,
+            "violations": route["violations"],
         })
     out["unassigned"] = [{**describe(u["visit"]), "reason": u["reason"]} for u in plan.solution["unassigned"]]
     return out

@@ -7,6 +7,7 @@ import pytest
 from backend.cases.models import CaseFlag
 from backend.common import utcnow
 from backend.routing.builder import BuildError, build_problem, priority_for
+from backend.routing.problem import Balance, parse_problem
 
 SHANGHAI = "Asia/Shanghai"
 
@@ -268,3 +269,14 @@ def test_branch_circuity_and_speed_shape_the_model(db, make_branch, make_agent, 
         built = build_problem(day=fixed_day, branch_id=branch.id)
         legs[branch.id] = built.problem["durations"][0][2]
     assert legs[slow.id] == pytest.approx(8 * legs[fast.id], rel=0.01)  # 2x the road, a quarter of the speed
+
+
+def test_the_branch_balance_setting_reaches_the_problem(db, branch, make_agent, make_case, fixed_day):
+    make_agent(branch=branch)
+    make_case(branch=branch)
+    assert "balance" not in build_problem(day=fixed_day, branch_id=branch.id).problem
+    branch.balance_by, branch.balance_max_loss = "duration", 0.02
+    db.session.flush()
+    built = build_problem(day=fixed_day, branch_id=branch.id)
+    assert built.problem["balance"] == {"by": "duration", "max_loss": 0.02}
+    assert parse_problem(built.problem).balance == Balance("duration", 0.02)

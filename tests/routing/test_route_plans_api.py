@@ -77,6 +77,17 @@ def test_draft_adjust_publish_and_replan(client, db, team, tomorrow, wait_plan, 
             assert stop["arrival"] <= stop["start"] < stop["end"]
             assert set(stop["priority_factors"]) == {"overdue_amount", "days_past_due", "broken_promises", "days_since_contact"}
         assert route["km"] > 0 and route["travel_s"] > 0 if route["stops"] else route["travel_s"] == 0
+    # the board's workload figures: each route's working time, the plan's spread
+    def door_s(stop):
+        return int((datetime.fromisoformat(stop["end"]) - datetime.fromisoformat(stop["start"])).total_seconds())
+
+    work = [r["travel_s"] + sum(door_s(s) for s in r["stops"]) for r in plan["routes"]]
+    assert [r["work_s"] for r in plan["routes"]] == work
+    counts = [len(r["stops"]) for r in plan["routes"]]
+    assert plan["stats"]["workload"]["agents"] == len(plan["routes"])
+    assert plan["stats"]["workload"]["stops"]["max"] == max(counts)
+    assert plan["stats"]["workload"]["stops"]["min"] == min(counts)
+    assert plan["stats"]["workload"]["work_s"]["max"] == max(work)
 
     # a valid move: re-timed, nothing broken
     movable = next((s for s in _route(plan, plain)["stops"]), None) or next(
