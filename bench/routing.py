@@ -474,6 +474,27 @@ def print_workload(rows: list[dict], engines: list[str], file=sys.stdout) -> Non
         print("| " + " | ".join(cells) + " |", file=file)
 
 
+def print_value(rows: list[dict], engines: list[str], cost: float, file=sys.stdout) -> None:
+    """Value of the day under a travel price: priority − price x hours, for every plan."""
+    print(f"\n| problem | " + " | ".join(f"{e}: priority / hours / value" for e in engines)
+          + f" | ours value / best peer's (price {cost:g} points/h) |", file=file)
+    print("|---|" + "---|" * len(engines) + "---|", file=file)
+    for row in rows:
+        cells, values = [row["problem"]], {}
+        for e in engines:
+            r = row["results"].get(e, {})
+            if r.get("feasible"):
+                hours = r["travel_s"] / 3600
+                values[e] = r["priority"] - cost * hours
+                cells.append(f"{r['priority']:,.0f} / {hours:.1f} / {values[e]:,.0f}")
+            else:
+                cells.append(_fmt(r) if r else "")
+        peers = [v for e, v in values.items() if e != "ours"]
+        ratio = values["ours"] / max(peers) if "ours" in values and peers and max(peers) > 0 else None
+        cells.append("" if ratio is None else f"{ratio:.4f}")
+        print("| " + " | ".join(cells) + " |", file=file)
+
+
 def print_tsplib(rows: list[dict], engines: list[str], file=sys.stdout) -> None:
     print("\n| instance | optimum | " + " | ".join(engines) + " |", file=file)
     print("|---|---|" + "---|" * len(engines), file=file)
@@ -513,6 +534,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--balance", choices=("stops", "duration"),
                     help="our planner gets \"balance\" (peers the plain day); spreads are compared")
     ap.add_argument("--max-loss", type=float, default=0.01, help="the balance's max_loss (default 0.01)")
+    ap.add_argument("--travel-cost", type=float, default=None,
+                    help="points per hour driven: ours gets \"travel_cost\"; every plan's value is compared")
     a = ap.parse_args(argv)
     engines = [e.strip() for e in a.engines.split(",") if e.strip()]
     if a.ortools and "ortools" not in engines:
@@ -546,17 +569,22 @@ def main(argv: list[str] | None = None) -> int:
     for name, path, budget in jobs:
         budget = a.budget or budget
         ours_path = None
-        if a.balance:
+        if a.balance or a.travel_cost is not None:
             with open(path) as fh:
                 doc = json.load(fh)
-            doc["balance"] = {"by": a.balance, "max_loss": a.max_loss}
+            if a.balance:
+                doc["balance"] = {"by": a.balance, "max_loss": a.max_loss}
+            if a.travel_cost is not None:
+                doc["travel_cost"] = a.travel_cost
             ours_path = workdir / f"{path.stem}.ours-problem.json"
             ours_path.write_text(json.dumps(doc, separators=(",", ":")))
         row = bench_problem(name, path, budget, engines, a.repeat, verify, workdir, ours_path)
         rows.append(row)
         print_table([row], engines)
-        if ours_path is not None:
+        if a.balance:
             print_workload([row], engines)
+        if a.travel_cost is not None:
+            print_value([row], engines, a.travel_cost)
         sys.stdout.flush()
     tsp_rows = []
     if not a.no_tsplib and (shared / "tsplib").is_dir():
@@ -575,6 +603,8 @@ def main(argv: list[str] | None = None) -> int:
         print_table(rows, engines)
         if a.balance:
             print_workload(rows, engines)
+        if a.travel_cost is not None:
+            print_value(rows, engines, a.travel_cost)
     if tsp_rows:
         print_tsplib(tsp_rows, engines)
     if a.out:

@@ -23,6 +23,8 @@ class Branch(db.Model):
     # giving up at most this share of the best priority served
     balance_by: Mapped[str | None] = mapped_column(String(16))
     balance_max_loss: Mapped[float] = mapped_column(default=0.01, server_default="0.01")
+    # route plans: priority points one hour of driving costs (None: travel only breaks ties)
+    travel_cost: Mapped[float | None]
 
 
 class Agent(db.Model):

@@ -60,6 +60,16 @@ def _share(text: str) -> float:
     return v
 
 
+def _points(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= v < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be >= 0 points per hour, got {text!r}")
+    return v
+
+
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m backend.routing",
                                  description="Doorstep route planner (route-problem v1 → route-solution v1).")
@@ -76,6 +86,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="balance work by stops or working time (sets the problem's \"balance\")")
     s.add_argument("--max-loss", type=_share, default=None,
                    help="share of the best priority the balance may give up (default 0.01)")
+    s.add_argument("--travel-cost", type=_points, default=None,
+                   help="price of travel in priority points per hour driven (sets \"travel_cost\")")
     _travel_args(s)
     f = sub.add_parser("fill", help="print the problem with durations from the travel model")
     f.add_argument("problem", help="route-problem v1 JSON file")
@@ -142,6 +154,8 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     if a.balance or a.max_loss is not None:
         base = problem.balance or Balance()
         problem.balance = Balance(a.balance or base.by, base.max_loss if a.max_loss is None else a.max_loss)
+    if a.travel_cost is not None:
+        problem.travel_cost = a.travel_cost
     warm = None
     if a.warm_start:
         try:

@@ -375,6 +375,9 @@ def build_problem(
     balance = plan_balance(branch, agents)
     if balance is not None:
         problem["balance"] = balance
+    source = branch or agents[0].branch
+    if source.travel_cost is not None:
+        problem["travel_cost"] = source.travel_cost
     meta["travel"] = {"circuity": settings.circuity, "speed_kmh": settings.speed_kmh, "osrm_url": settings.osrm_url}
     return Built(problem, meta, excluded, _warm_start(candidates, problem), settings)
 

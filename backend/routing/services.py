@@ -341,6 +341,9 @@ def _stats(plan: RoutePlan, *, solve_s: float | None = None, build_s: float | No
         "travel_s": sum(r["travel_s"] for r in routes), "km": round(sum(r["km"] for r in routes), 2),
         "workload": _workload(plan),
     })
+    cost = plan.problem.get("travel_cost")
+    if cost is not None:
+        stats["value"] = engine.day_value(stats["priority_served"], stats["travel_s"], cost)
     if solve_s is not None:
         stats["solve_s"] = round(solve_s, 3)
     if build_s is not None:

@@ -271,7 +271,7 @@ def test_branch_circuity_and_speed_shape_the_model(db, make_branch, make_agent, 
     assert legs[slow.id] == pytest.approx(8 * legs[fast.id], rel=0.01)  # 2x the road, a quarter of the speed
 
 
-def test_the_branch_balance_setting_reaches_the_problem(db, branch, make_agent, make_case, fixed_day):
+def test_the_branch_balance_and_travel_price_reach_the_problem(db, branch, make_agent, make_case, fixed_day):
     make_agent(branch=branch)
     make_case(branch=branch)
     assert "balance" not in build_problem(day=fixed_day, branch_id=branch.id).problem
@@ -280,3 +280,7 @@ def test_the_branch_balance_setting_reaches_the_problem(db, branch, make_agent, 
     built = build_problem(day=fixed_day, branch_id=branch.id)
     assert built.problem["balance"] == {"by": "duration", "max_loss": 0.02}
     assert parse_problem(built.problem).balance == Balance("duration", 0.02)
+    assert "travel_cost" not in built.problem
+    branch.travel_cost = 60.0
+    db.session.flush()
+    assert parse_problem(build_problem(day=fixed_day, branch_id=branch.id).problem).travel_cost == 60.0

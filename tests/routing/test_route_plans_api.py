@@ -192,6 +192,7 @@ def test_violations_of_windows_and_caps_are_reported(client, db, make_branch, ma
     team = {"branch": branch, "headers": headers_for(make_user(role="dispatcher"))}
     plan = _draft(client, wait_plan, team, tomorrow)
     assert plan["stats"]["assigned"] == 3 and len(plan["unassigned"]) == 1
+    assert "value" not in plan["stats"]  # no price on travel
     assert _route(plan, agent)["stops"][0]["case_id"] == narrow.id
 
     response = _move(client, team, plan["id"], case_id=narrow.id, agent_id=agent.id, position=3)
@@ -208,6 +209,21 @@ def test_violations_of_windows_and_caps_are_reported(client, db, make_branch, ma
     response = _move(client, team, plan["id"], case_id=narrow.id, agent_id=agent.id, position=1)
     assert response.get_json()["violations"] == []
     assert {o.id for o in others} >= {s["case_id"] for s in _route(response.get_json(), agent)["stops"][1:]}
+
+
+def test_a_branch_travel_price_gives_the_value_of_the_day(client, db, make_branch, make_agent, make_case, make_user, headers_for, tomorrow, wait_plan):
+    branch = make_branch(lat=31.23, lon=121.47)
+    make_agent(branch=branch)
+    for i in range(3):
+        make_case(branch=branch, lat=31.22 + 0.01 * i, lon=121.46)
+    branch.travel_cost = 2.0
+    db.session.commit()
+    team = {"branch": branch, "headers": headers_for(make_user(role="dispatcher"))}
+    stats = _draft(client, wait_plan, team, tomorrow)["stats"]
+    hours = stats["travel_s"] / 3600
+    assert stats["value"] == {"travel_cost": 2.0, "priority": stats["priority_served"], "hours": round(hours, 2),
+                              "value": round(stats["priority_served"] - 2.0 * hours, 1)}
+    assert stats["assigned"] == 3  # a few km cost a few points: every visit is still worth it
 
 
 def test_plan_and_publish_day_gives_the_demo_real_routes(db, make_branch, make_agent, make_case, tomorrow):

@@ -56,11 +56,13 @@ class Solution:
     priority_total: int = 0
     stats: dict[str, Any] = field(default_factory=dict)
     workload: dict[str, Any] = field(default_factory=dict)  # spread of stops and working time
+    value: dict[str, Any] | None = None  # with a travel price: priority, hours, value of the day
 
     def to_dict(self) -> dict:
-        """The route-solution v1 document, with each route's working time and the plan's
-        workload spread (fields a v1 checker ignores)."""
-        return {
+        """The route-solution v1 document, with each route's working time, the plan's
+        workload spread and, when travel has a price, the value of the day (fields a v1
+        checker ignores)."""
+        doc = {
             "routes": [
                 {"agent": r.agent,
                  "stops": [{"visit": s.visit, "arrival": s.arrival, "start": s.start, "end": s.end}
@@ -73,6 +75,9 @@ class Solution:
             "priority_served": self.priority_served,
             "workload": self.workload,
         }
+        if self.value is not None:
+            doc["value"] = self.value
+        return doc
 
 
 # ---------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from .insertion import insert_leftovers
 from .model import (REASON_CAP, REASON_NO_ROOM, PlannedRoute, Prepared, Routes, Solution, Stop, Unassigned,
                     prepare)
 from .pool import Pool, Search
+from .price import day_value, prune_routes
 from .portfolio import portfolio
 from .schedule import evaluate, make_feasible, route_ok, route_times
 from .territories import assign_visits, territories
@@ -145,6 +146,8 @@ def solve(problem: Problem | Mapping[str, Any], seconds: float = 10.0, warm_star
     # final pass: any slack left (between territories, after the engines) gets filled
     n_ins = insert_leftovers(prep, routes, deadline - 0.02 - balance_s)
     stats["inserted_after"] = n_ins
+    if P.travel_cost:
+        stats["pruned"] = prune_routes(prep, routes)
     if P.balance is not None:
         stats["balance"] = balance_routes(prep, routes, P.balance.by, P.balance.max_loss,
                                           deadline - 0.02 - 0.5 * final_margin)
@@ -191,5 +194,6 @@ def _build_solution(prep: Prepared, routes: Routes, t0: float, stats: dict) -> S
         un.append(Unassigned(v.id, reason))
     stats["priority_served"] = prio
     kept = {k: [vidx[s.visit] for s in r.stops] for k, r in enumerate(out)}
+    value = day_value(prio, total, P.travel_cost) if P.travel_cost is not None else None
     return Solution(out, un, total, time.perf_counter() - t0, prio, int(prep.prio.sum()), stats,
-                    workload(prep, kept))
+                    workload(prep, kept), value)

@@ -39,7 +39,7 @@ def _pyvrp_data(prep: Prepared, agents: list[int], visits: list[int], required: 
     locations = [pyvrp.Location(float(P.locations[l, 1]), float(P.locations[l, 0])) for l in rows]
     depots = [pyvrp.Depot(j) for j in range(nd)]
     need_cap = bool((prep.a_cap[agents] < len(visits)).any())
-    big = _prize_unit(base)
+    big = _prize_unit(base, P.travel_cost)
     clients: list = []
     groups: list = []
     client_visit: list[int] = []
@@ -106,9 +106,13 @@ def _pyvrp_data(prep: Prepared, agents: list[int], visits: list[int], required: 
 PYVRP_TUNING = {"pen_init": 1.0, "pen_max": 1000.0, "history": 300}
 
 
-def _prize_unit(base: np.ndarray) -> int:
+def _prize_unit(base: np.ndarray, travel_cost: float | None = None) -> int:
     """Prize of one priority point: more than the longest detour one visit can add, so
-    that serving more priority always beats saving travel in a move."""
+    that serving more priority always beats saving travel in a move. When travel has a
+    price (points per hour), a point is worth 3,600 / price seconds of travel: PyVRP's
+    objective (travel − prizes) is then the value of the day."""
+    if travel_cost:
+        return max(1, round(3600 / travel_cost))
     return max(1000, 2 * int(base.max(initial=0)) + 1)
 
 

@@ -64,10 +64,14 @@ def evaluate(prep: Prepared, routes: Routes) -> tuple[int, int, bool]:
     return prio, travel, ok
 
 
-def plan_key(prep: Prepared, routes: Routes) -> tuple[int, int]:
-    """Sort key, larger is better: (priority, -travel); infeasible plans rank last."""
+def plan_key(prep: Prepared, routes: Routes) -> tuple[float, int]:
+    """Sort key, larger is better: (priority, -travel), or (value, -travel) when travel
+    has a price (value = priority − price x hours); infeasible plans rank last."""
     p, t, ok = evaluate(prep, routes)
-    return (p, -t) if ok else (-1, 0)
+    cost = prep.problem.travel_cost
+    if not ok:
+        return (float("-inf") if cost else -1, 0)
+    return (p - cost * t / 3600 if cost else p, -t)
 
 
 def make_feasible(prep: Prepared, k: int, seq: Sequence[int], taken: set[int] | None = None) -> list[int]:
