@@ -331,7 +331,29 @@ def workload(problem: dict, solution: dict) -> dict:
         travel = sum(D[x][y] for x, y in zip(nodes, nodes[1:])) if seq else 0
         stops.append(len(seq))
         work.append(travel + sum(v.get("service", 0) for v in seq))
-    return {"stops": _spread(stops), "work": _spread(work)}
+    out = {"stops": _spread(stops), "work": _spread(work)}
+    prefs = [(v.get("preferred_agent"), a) for a, seq in by_agent.items() for v in map(visits.get, seq)
+             if v.get("preferred_agent")]
+    if prefs:
+        out["continuity"] = sum(1 for want, got in prefs if want == got) / len(prefs)
+    return out
+
+
+def with_preferences(doc: dict, weight: int, seed: int) -> dict:
+    """Each visit prefers an agent of its nearest start site (its branch), drawn at random:
+    who met the debtor last."""
+    import random
+
+    rng = random.Random(seed)
+    D = doc["durations"]
+    starts: dict[int, list[str]] = {}
+    for a in doc["agents"]:
+        starts.setdefault(a["start"], []).append(a["id"])
+    for v in doc["visits"]:
+        site = min(starts, key=lambda s: D[s][v["location"]])
+        v["preferred_agent"] = rng.choice(starts[site])
+        v["continuity_weight"] = weight
+    return doc
 
 
 def run_engine(engine: str, problem_path: Path, seconds: float, verify: Path, workdir: Path,
@@ -468,8 +490,9 @@ def print_workload(rows: list[dict], engines: list[str], file=sys.stdout) -> Non
         for e in engines:
             r = row["results"].get(e, {})
             w = r.get("workload")
+            kept = f"; kept {w['continuity']:.0%}" if w and "continuity" in w else ""
             cells.append(f"{r['priority']:,.0f}, {ratio(w['stops']['max_min'])}, {w['stops']['cv']:.2f}; "
-                         f"{ratio(w['work']['max_min'])}, {w['work']['cv']:.2f}" if w else _fmt(r) if r else "")
+                         f"{ratio(w['work']['max_min'])}, {w['work']['cv']:.2f}{kept}" if w else _fmt(r) if r else "")
         cells.append(f"{row['prio_ratio']:.4f}" if "prio_ratio" in row else "")
         print("| " + " | ".join(cells) + " |", file=file)
 
@@ -534,6 +557,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--balance", choices=("stops", "duration"),
                     help="our planner gets \"balance\" (peers the plain day); spreads are compared")
     ap.add_argument("--max-loss", type=float, default=0.01, help="the balance's max_loss (default 0.01)")
+    ap.add_argument("--continuity", type=int, default=None, metavar="SECONDS",
+                    help="every visit prefers an agent of its branch, with this continuity weight; "
+                         "the share kept is compared (peers get the plain day)")
     ap.add_argument("--travel-cost", type=float, default=None,
                     help="points per hour driven: ours gets \"travel_cost\"; every plan's value is compared")
     a = ap.parse_args(argv)
@@ -569,19 +595,22 @@ def main(argv: list[str] | None = None) -> int:
     for name, path, budget in jobs:
         budget = a.budget or budget
         ours_path = None
-        if a.balance or a.travel_cost is not None:
+        if a.balance or a.travel_cost is not None or a.continuity is not None:
             with open(path) as fh:
                 doc = json.load(fh)
             if a.balance:
                 doc["balance"] = {"by": a.balance, "max_loss": a.max_loss}
             if a.travel_cost is not None:
                 doc["travel_cost"] = a.travel_cost
+            if a.continuity is not None:
+                with open(path, "w") as fh:  # the checker and the peers ignore the preferences
+                    json.dump(with_preferences(doc, a.continuity, a.seed), fh, separators=(",", ":"))
             ours_path = workdir / f"{path.stem}.ours-problem.json"
             ours_path.write_text(json.dumps(doc, separators=(",", ":")))
         row = bench_problem(name, path, budget, engines, a.repeat, verify, workdir, ours_path)
         rows.append(row)
         print_table([row], engines)
-        if a.balance:
+        if a.balance or a.continuity is not None:
             print_workload([row], engines)
         if a.travel_cost is not None:
             print_value([row], engines, a.travel_cost)
@@ -601,7 +630,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n## Summary\n")
     if rows:
         print_table(rows, engines)
-        if a.balance:
+        if a.balance or a.continuity is not None:
             print_workload(rows, engines)
         if a.travel_cost is not None:
             print_value(rows, engines, a.travel_cost)

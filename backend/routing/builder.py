@@ -31,7 +31,7 @@ from ..common import to_utc_naive, utcnow
 from ..extensions import db
 from ..org.models import Agent, Branch
 from ..policy import rules
-from ..visits.models import Visit
+from ..visits.models import Outcome, Visit
 from .travel import TravelSettings, travel_matrix
 
 FIXED_STATUSES = ("checked_in", "completed", "failed")
@@ -365,6 +365,7 @@ def build_problem(
         add_visit(f"c{case.id}", case, address, windows, visit=None)
     excluded.sort(key=lambda e: (e["case_id"], e.get("visit_id") or 0))
 
+    _prefer_last_met(problem_visits, meta["visits"])
     settings = travel_settings(branch, agents)
     durations = travel_matrix(locations, settings) if locations else []
     problem = {
@@ -380,6 +381,27 @@ def build_problem(
         problem["travel_cost"] = source.travel_cost
     meta["travel"] = {"circuity": settings.circuity, "speed_kmh": settings.speed_kmh, "osrm_url": settings.osrm_url}
     return Built(problem, meta, excluded, _warm_start(candidates, problem), settings)
+
+
+def _prefer_last_met(problem_visits: list[dict], info: dict) -> None:
+    """Continuity: each visit prefers the agent who last met the debtor in person (an
+    outcome with met = debtor); the engine keeps it with them when that costs little (the
+    problem's default continuity weight). An agent not in this plan is simply not kept."""
+    debtors = {info[v["id"]]["debtor_id"] for v in problem_visits}
+    if not debtors:
+        return
+    rows = db.session.execute(
+        select(Account.debtor_id, Outcome.agent_id)
+        .join(Case, Case.id == Outcome.case_id).join(Account, Account.id == Case.account_id)
+        .where(Account.debtor_id.in_(debtors), Outcome.met == "debtor", Outcome.agent_id.is_not(None))
+        .order_by(Outcome.received_at, Outcome.id)
+    ).all()
+    last = {debtor_id: agent_id for debtor_id, agent_id in rows}  # the latest wins
+    for v in problem_visits:
+        agent_id = last.get(info[v["id"]]["debtor_id"])
+        if agent_id is not None:
+            v["preferred_agent"] = f"a{agent_id}"
+            info[v["id"]]["last_met_agent_id"] = agent_id
 
 
 def _no_window_finding(case: Case, address) -> dict:

@@ -19,6 +19,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 SUPPORTED_VERSION = 1
+CONTINUITY_WEIGHT = 1800  # seconds of extra travel a kept debtor is worth, by default
 MAX_TIME = 10**10  # seconds; generous (TSPLIB problems use a 1e9 s shift)
 
 
@@ -45,6 +46,8 @@ class Visit:
     priority: int = 1  # 1..100
     skills: frozenset[str] = frozenset()
     agent: str | None = None  # pinned agent id
+    preferred_agent: str | None = None  # who last met the debtor (continuity)
+    continuity_weight: int = 0  # seconds of extra travel worth spending to keep it with them
 
     def merged_windows(self) -> tuple[tuple[int, int], ...]:
         """Windows sorted, overlapping/touching ones merged (what solvers want)."""
@@ -103,7 +106,9 @@ class Problem:
         out["visits"] = [
             {"id": v.id, "location": v.location, "service": v.service,
              "windows": [list(w) for w in v.windows], "priority": v.priority,
-             "skills": sorted(v.skills), "agent": v.agent} for v in self.visits]
+             "skills": sorted(v.skills), "agent": v.agent,
+             **({"preferred_agent": v.preferred_agent, "continuity_weight": v.continuity_weight}
+                if v.preferred_agent is not None else {})} for v in self.visits]
         if self.balance is not None:
             out["balance"] = {"by": self.balance.by, "max_loss": self.balance.max_loss}
         if self.travel_cost is not None:
@@ -330,7 +335,15 @@ def parse_problem(data: Any, *, allow_unknown_pins: bool = False) -> Problem:
             pin = _str(pin, w + ".agent")
             if pin not in seen and not allow_unknown_pins:
                 raise _fail(w + ".agent", f"pinned to unknown agent {pin!r}")
-        visits.append(Visit(vid, loc, service, windows, prio, _skills(v.get("skills"), w + ".skills"), pin))
+        pref = v.get("preferred_agent")
+        weight = 0
+        if pref is not None:
+            pref = _str(pref, w + ".preferred_agent")  # may be off today: then nothing to keep
+            weight = _int(v.get("continuity_weight", CONTINUITY_WEIGHT), w + ".continuity_weight", 0, MAX_TIME)
+        elif v.get("continuity_weight") is not None:
+            raise _fail(w + ".continuity_weight", "needs preferred_agent")
+        visits.append(Visit(vid, loc, service, windows, prio, _skills(v.get("skills"), w + ".skills"), pin,
+                            pref, weight))
 
     name = top.get("name")
     extra = {k: v for k, v in top.items()

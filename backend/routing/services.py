@@ -341,6 +341,11 @@ def _stats(plan: RoutePlan, *, solve_s: float | None = None, build_s: float | No
         "travel_s": sum(r["travel_s"] for r in routes), "km": round(sum(r["km"] for r in routes), 2),
         "workload": _workload(plan),
     })
+    preferred = [(visits[s["visit"]].get("preferred_agent"), r["agent"]) for r in routes for s in r["stops"]]
+    preferred = [(want, got) for want, got in preferred if want is not None and want in plan.meta["agents"]]
+    if preferred:
+        kept = sum(1 for want, got in preferred if want == got)
+        stats["continuity"] = {"preferred": len(preferred), "kept": kept, "share": round(kept / len(preferred), 3)}
     cost = plan.problem.get("travel_cost")
     if cost is not None:
         stats["value"] = engine.day_value(stats["priority_served"], stats["travel_s"], cost)

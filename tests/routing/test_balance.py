@@ -111,7 +111,7 @@ def test_cli_balance_flag_reports_the_spread_and_verifies(tmp_path):
     p = subprocess.run([sys.executable, "-m", "backend.routing", "fill", "/dev/stdin"], input=json.dumps(doc),
                        cwd=ROOT, capture_output=True, text=True, timeout=60)
     prob.write_text(p.stdout)
-    p = subprocess.run([sys.executable, "-m", "backend.routing", "solve", str(prob), "--seconds", "2",
+    p = subprocess.run([sys.executable, "-m", "backend.routing", "solve", str(prob), "--seconds", "3",
                         "--balance", "stops", "--max-loss", "0"], cwd=ROOT, capture_output=True, text=True,
                        timeout=60)
     assert p.returncode == 0, p.stderr

@@ -284,3 +284,30 @@ def test_the_branch_balance_and_travel_price_reach_the_problem(db, branch, make_
     branch.travel_cost = 60.0
     db.session.flush()
     assert parse_problem(build_problem(day=fixed_day, branch_id=branch.id).problem).travel_cost == 60.0
+
+
+def test_a_visit_prefers_the_agent_who_last_met_the_debtor(db, branch, make_agent, make_case, fixed_day):
+    from backend.visits.models import Outcome, Visit
+
+    first, second = make_agent(branch=branch), make_agent(branch=branch)
+    case = make_case(branch=branch)
+    stranger = make_case(branch=branch)
+    address = case.account.debtor.addresses[0]
+    for agent, met, days in ((first, "debtor", 90), (second, "debtor", 60), (first, "nobody", 45)):
+        at = datetime.combine(fixed_day - timedelta(days=days), datetime.min.time()) + timedelta(hours=3)
+        visit = Visit(case_id=case.id, address_id=address.id, agent_id=agent.id, date=at.date(), window_start=at,
+                      window_end=at + timedelta(hours=8), status="completed")
+        db.session.add(visit)
+        db.session.flush()
+        db.session.add(Outcome(visit_id=visit.id, case_id=case.id, agent_id=agent.id, code="x", met=met,
+                               recorded_at=at, received_at=at))
+    db.session.commit()
+
+    built = build_problem(day=fixed_day, branch_id=branch.id)
+
+    # the last time someone met the debtor in person: the second agent (nobody met after it does not count)
+    assert _visit(built, f"c{case.id}")["preferred_agent"] == f"a{second.id}"
+    assert built.meta["visits"][f"c{case.id}"]["last_met_agent_id"] == second.id
+    assert "preferred_agent" not in _visit(built, f"c{stranger.id}")
+    parsed = {v.id: v for v in parse_problem(built.problem).visits}
+    assert parsed[f"c{case.id}"].continuity_weight == 1800

@@ -211,12 +211,21 @@ def test_violations_of_windows_and_caps_are_reported(client, db, make_branch, ma
     assert {o.id for o in others} >= {s["case_id"] for s in _route(response.get_json(), agent)["stops"][1:]}
 
 
-def test_a_branch_travel_price_gives_the_value_of_the_day(client, db, make_branch, make_agent, make_case, make_user, headers_for, tomorrow, wait_plan):
+def test_value_of_the_day_and_continuity_kept(client, db, make_branch, make_agent, make_case, make_user, headers_for, tomorrow, wait_plan):
+    from backend.visits.models import Outcome, Visit
+
     branch = make_branch(lat=31.23, lon=121.47)
-    make_agent(branch=branch)
-    for i in range(3):
-        make_case(branch=branch, lat=31.22 + 0.01 * i, lon=121.46)
+    agent = make_agent(branch=branch)
+    cases = [make_case(branch=branch, lat=31.22 + 0.01 * i, lon=121.46) for i in range(3)]
     branch.travel_cost = 2.0
+    # the agent met the first debtor two months ago
+    at = datetime.combine(tomorrow - timedelta(days=60), time(3))
+    visit = Visit(case_id=cases[0].id, address_id=cases[0].account.debtor.addresses[0].id, agent_id=agent.id,
+                  date=at.date(), window_start=at, window_end=at + timedelta(hours=8), status="completed")
+    db.session.add(visit)
+    db.session.flush()
+    db.session.add(Outcome(visit_id=visit.id, case_id=cases[0].id, agent_id=agent.id, code="x", met="debtor",
+                           recorded_at=at, received_at=at))
     db.session.commit()
     team = {"branch": branch, "headers": headers_for(make_user(role="dispatcher"))}
     stats = _draft(client, wait_plan, team, tomorrow)["stats"]
@@ -224,6 +233,7 @@ def test_a_branch_travel_price_gives_the_value_of_the_day(client, db, make_branc
     assert stats["value"] == {"travel_cost": 2.0, "priority": stats["priority_served"], "hours": round(hours, 2),
                               "value": round(stats["priority_served"] - 2.0 * hours, 1)}
     assert stats["assigned"] == 3  # a few km cost a few points: every visit is still worth it
+    assert stats["continuity"] == {"preferred": 1, "kept": 1, "share": 1.0}
 
 
 def test_plan_and_publish_day_gives_the_demo_real_routes(db, make_branch, make_agent, make_case, tomorrow):

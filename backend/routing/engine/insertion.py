@@ -89,6 +89,8 @@ def insert_leftovers(prep: Prepared, routes: Routes, deadline: float,
         if not feas.any():
             continue
         delta = D[P_, lu] + D[lu, Q_] - D[P_, Q_]
+        if prep.cont_w[i]:  # away from the agent who knows the debtor: costs its weight
+            delta = delta + prep.cont_w[i] * (ag != prep.pref[i])
         if cost:  # travel has a price: only detours the visit is worth
             feas &= cost * delta < 3600 * prep.prio[i]
             if not feas.any():

@@ -57,11 +57,12 @@ class Solution:
     stats: dict[str, Any] = field(default_factory=dict)
     workload: dict[str, Any] = field(default_factory=dict)  # spread of stops and working time
     value: dict[str, Any] | None = None  # with a travel price: priority, hours, value of the day
+    continuity: dict[str, Any] | None = None  # with preferred agents: the share kept with them
 
     def to_dict(self) -> dict:
         """The route-solution v1 document, with each route's working time, the plan's
-        workload spread and, when travel has a price, the value of the day (fields a v1
-        checker ignores)."""
+        workload spread and, when travel has a price, the value of the day, with preferred
+        agents the share of continuity kept (fields a v1 checker ignores)."""
         doc = {
             "routes": [
                 {"agent": r.agent,
@@ -77,6 +78,8 @@ class Solution:
         }
         if self.value is not None:
             doc["value"] = self.value
+        if self.continuity is not None:
+            doc["continuity"] = self.continuity
         return doc
 
 
@@ -100,6 +103,8 @@ class Prepared:
     a_end: np.ndarray
     a_shift: np.ndarray  # (n_agents, 2)
     a_cap: np.ndarray  # max visits (a large number when None)
+    pref: np.ndarray  # preferred agent index per visit (-1: none, or not in the problem)
+    cont_w: np.ndarray  # seconds of travel worth keeping the visit with that agent (0 without one)
 
     @property
     def n_agents(self) -> int:
@@ -159,7 +164,11 @@ def prepare(problem: Problem, D: np.ndarray) -> Prepared:
         feas &= ok
     reasons = {i: _reason(P, v, elig[i], windows[i], aidx, a_shift, a_cap)
                for i, v in enumerate(P.visits) if not feas[i].any()}
-    return Prepared(P, D, feas, reasons, loc_v, service, prio, windows, a_start, a_end, a_shift, a_cap)
+    pref = np.array([aidx.get(v.preferred_agent, -1) if v.preferred_agent else -1 for v in P.visits],
+                    dtype=np.int64)
+    cont_w = np.array([v.continuity_weight for v in P.visits], dtype=np.int64) * (pref >= 0)
+    return Prepared(P, D, feas, reasons, loc_v, service, prio, windows, a_start, a_end, a_shift, a_cap,
+                    pref, cont_w)
 
 
 def _reason(P: Problem, v, elig_row: np.ndarray, windows, aidx, a_shift, a_cap) -> str:

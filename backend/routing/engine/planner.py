@@ -13,6 +13,7 @@ import numpy as np
 from ..problem import Problem, as_problem
 from ..travel import TravelSettings, travel_matrix
 from .balance import balance_routes, workload
+from .continuity import continuity_share, keep_continuity
 from .decompose import decompose
 from .insertion import insert_leftovers
 from .model import (REASON_CAP, REASON_NO_ROOM, PlannedRoute, Prepared, Routes, Solution, Stop, Unassigned,
@@ -148,9 +149,12 @@ def solve(problem: Problem | Mapping[str, Any], seconds: float = 10.0, warm_star
     stats["inserted_after"] = n_ins
     if P.travel_cost:
         stats["pruned"] = prune_routes(prep, routes)
+    if prep.cont_w.any():
+        stats["continuity_moved"] = keep_continuity(prep, routes, deadline - 0.02 - balance_s)
     if P.balance is not None:
-        stats["balance"] = balance_routes(prep, routes, P.balance.by, P.balance.max_loss,
-                                          deadline - 0.02 - 0.5 * final_margin)
+        # on a loaded machine the search may end late: the balance still gets a short slice
+        end = max(deadline - 0.02 - 0.5 * final_margin, time.perf_counter() + min(0.05, 0.02 * seconds))
+        stats["balance"] = balance_routes(prep, routes, P.balance.by, P.balance.max_loss, end)
     return _build_solution(prep, routes, t0, stats)
 
 
@@ -196,4 +200,4 @@ def _build_solution(prep: Prepared, routes: Routes, t0: float, stats: dict) -> S
     kept = {k: [vidx[s.visit] for s in r.stops] for k, r in enumerate(out)}
     value = day_value(prio, total, P.travel_cost) if P.travel_cost is not None else None
     return Solution(out, un, total, time.perf_counter() - t0, prio, int(prep.prio.sum()), stats,
-                    workload(prep, kept), value)
+                    workload(prep, kept), value, continuity_share(prep, kept))
