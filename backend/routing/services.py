@@ -683,7 +683,8 @@ def route_plan_view(plan: RoutePlan) -> dict:
         info = plan.meta["visits"][ref]
         return {"ref": ref, "visit_id": info["visit_id"] or published_ids.get(ref), "case_id": info["case_id"],
                 "debtor": info["debtor"], "priority": visits[ref]["priority"], "priority_factors": info["priority_factors"],
-                "skills": visits[ref]["skills"], "pinned": visits[ref]["agent"] is not None}
+                "skills": visits[ref]["skills"], "pinned": visits[ref]["agent"] is not None,
+                "follow_up": info.get("follow_up")}
 
     for route in plan.solution["routes"]:
         agent = plan.meta["agents"][route["agent"]]
@@ -707,4 +708,24 @@ def route_plan_view(plan: RoutePlan) -> dict:
             "violations": route["violations"],
         })
     out["unassigned"] = [{**describe(u["visit"]), "reason": u["reason"]} for u in plan.solution["unassigned"]]
+    out["follow_ups"] = _follow_ups_view(plan, clock)
+    return out
+
+
+def _follow_ups_view(plan: RoutePlan, clock: Clock) -> list[dict]:
+    """Every follow-up due on the plan's day: where it is planned, or why it is not."""
+    where = {s["visit"]: (r["agent"], s) for r in plan.solution["routes"] for s in r["stops"]}
+    left = {u["visit"]: u["reason"] for u in plan.solution["unassigned"]}
+    out = []
+    for entry in plan.meta.get("follow_ups", []):
+        item = {k: entry[k] for k in ("follow_up_id", "case_id", "due_on", "reason")}
+        ref = entry["ref"]
+        if ref in where:
+            agent, stop = where[ref]
+            item.update(status="planned", agent_id=plan.meta["agents"][agent]["agent_id"], start=clock.at(stop["start"]))
+        elif ref in left:
+            item.update(status="unassigned", why=[left[ref]])
+        else:
+            item.update(status="excluded", why=entry.get("why") or [])
+        out.append(item)
     return out

@@ -311,3 +311,36 @@ def test_a_visit_prefers_the_agent_who_last_met_the_debtor(db, branch, make_agen
     assert "preferred_agent" not in _visit(built, f"c{stranger.id}")
     parsed = {v.id: v for v in parse_problem(built.problem).visits}
     assert parsed[f"c{case.id}"].continuity_weight == 1800
+
+
+def test_follow_ups_due_go_first_and_one_that_cannot_be_planned_says_why(db, branch, make_agent, make_case, fixed_day):
+    from backend.payments.models import FollowUp
+
+    make_agent(branch=branch)
+    agreed = make_case(branch=branch)
+    overdue = make_case(branch=branch)
+    blocked = make_case(branch=branch)
+    db.session.add(CaseFlag(case_id=blocked.id, flag="dispute", reason="statement disputed", set_at=utcnow() - timedelta(days=1)))
+    later = make_case(branch=branch)
+    elsewhere = make_case()  # another branch: not this plan's
+    follow_ups = [FollowUp(case_id=agreed.id, kind="visit", due_on=fixed_day, reason="Agreed at the door (visit 7)."),
+                  FollowUp(case_id=overdue.id, kind="visit", due_on=fixed_day - timedelta(days=2), reason="Promise broken."),
+                  FollowUp(case_id=blocked.id, kind="visit", due_on=fixed_day, reason="Promise broken."),
+                  FollowUp(case_id=later.id, kind="visit", due_on=fixed_day + timedelta(days=1), reason="Next week."),
+                  FollowUp(case_id=agreed.id, kind="call", due_on=fixed_day, reason="Call first."),
+                  FollowUp(case_id=elsewhere.id, kind="visit", due_on=fixed_day, reason="Elsewhere.")]
+    db.session.add_all(follow_ups)
+    db.session.commit()
+
+    built = build_problem(day=fixed_day, branch_id=branch.id)
+
+    for case, follow_up in ((agreed, follow_ups[0]), (overdue, follow_ups[1])):
+        assert _visit(built, f"c{case.id}")["priority"] == 100
+        assert built.meta["visits"][f"c{case.id}"]["follow_up"]["reason"] == follow_up.reason
+    assert built.meta["visits"][f"c{later.id}"]["follow_up"] is None
+    listed = {f["case_id"]: f for f in built.meta["follow_ups"]}
+    assert set(listed) == {agreed.id, overdue.id, blocked.id}
+    assert listed[agreed.id]["ref"] == f"c{agreed.id}" and "why" not in listed[agreed.id]
+    assert listed[overdue.id]["due_on"] == (fixed_day - timedelta(days=2)).isoformat()
+    assert listed[blocked.id]["ref"] is None
+    assert any("dispute" in why for why in listed[blocked.id]["why"])

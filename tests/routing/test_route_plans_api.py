@@ -211,7 +211,8 @@ def test_violations_of_windows_and_caps_are_reported(client, db, make_branch, ma
     assert {o.id for o in others} >= {s["case_id"] for s in _route(response.get_json(), agent)["stops"][1:]}
 
 
-def test_value_of_the_day_and_continuity_kept(client, db, make_branch, make_agent, make_case, make_user, headers_for, tomorrow, wait_plan):
+def test_value_of_the_day_continuity_kept_and_follow_ups(client, db, make_branch, make_agent, make_case, make_user, headers_for, tomorrow, wait_plan):
+    from backend.payments.models import FollowUp
     from backend.visits.models import Outcome, Visit
 
     branch = make_branch(lat=31.23, lon=121.47)
@@ -226,9 +227,17 @@ def test_value_of_the_day_and_continuity_kept(client, db, make_branch, make_agen
     db.session.flush()
     db.session.add(Outcome(visit_id=visit.id, case_id=cases[0].id, agent_id=agent.id, code="x", met="debtor",
                            recorded_at=at, received_at=at))
+    follow_up = FollowUp(case_id=cases[1].id, kind="visit", due_on=tomorrow, reason="Agreed at the door.")
+    db.session.add(follow_up)
     db.session.commit()
     team = {"branch": branch, "headers": headers_for(make_user(role="dispatcher"))}
-    stats = _draft(client, wait_plan, team, tomorrow)["stats"]
+    plan = _draft(client, wait_plan, team, tomorrow)
+    stats = plan["stats"]
+    stop = next(s for s in plan["routes"][0]["stops"] if s["case_id"] == cases[1].id)
+    assert stop["follow_up"]["reason"] == "Agreed at the door." and stop["priority"] == 100
+    assert plan["follow_ups"] == [{"follow_up_id": follow_up.id, "case_id": cases[1].id, "due_on": tomorrow.isoformat(),
+                                   "reason": "Agreed at the door.", "status": "planned", "agent_id": agent.id,
+                                   "start": stop["start"]}]
     hours = stats["travel_s"] / 3600
     assert stats["value"] == {"travel_cost": 2.0, "priority": stats["priority_served"], "hours": round(hours, 2),
                               "value": round(stats["priority_served"] - 2.0 * hours, 1)}
