@@ -311,11 +311,59 @@ def run_ours(problem_path: Path, out: Path, seconds: float) -> dict:
 # driver
 
 
-def run_engine(engine: str, problem_path: Path, seconds: float, verify: Path, workdir: Path) -> dict:
+def _spread(values: list[float]) -> dict:
+    lo, hi = min(values), max(values)
+    mean = statistics.fmean(values)
+    return {"max_min": (hi / lo if lo else None) if hi else 1.0,
+            "cv": statistics.pstdev(values) / mean if mean else 0.0}
+
+
+def workload(problem: dict, solution: dict) -> dict:
+    """Spread of stops and of working time (travel + time at the door) between the
+    problem's agents, recomputed from the problem's matrix for every engine alike."""
+    D = problem["durations"]
+    visits = {v["id"]: v for v in problem["visits"]}
+    by_agent = {r["agent"]: [s["visit"] for s in r["stops"]] for r in solution["routes"]}
+    stops, work = [], []
+    for a in problem["agents"]:
+        seq = [visits[v] for v in by_agent.get(a["id"], [])]
+        nodes = [a["start"]] + [v["location"] for v in seq] + [a["end"]]
+        travel = sum(D[x][y] for x, y in zip(nodes, nodes[1:])) if seq else 0
+        stops.append(len(seq))
+        work.append(travel + sum(v.get("service", 0) for v in seq))
+    out = {"stops": _spread(stops), "work": _spread(work)}
+    prefs = [(v.get("preferred_agent"), a) for a, seq in by_agent.items() for v in map(visits.get, seq)
+             if v.get("preferred_agent")]
+    if prefs:
+        out["continuity"] = sum(1 for want, got in prefs if want == got) / len(prefs)
+    return out
+
+
+def with_preferences(doc: dict, weight: int, seed: int) -> dict:
+    """Each visit prefers an agent of its nearest start site (its branch), drawn at random:
+    who met the debtor last."""
+    import random
+
+    rng = random.Random(seed)
+    D = doc["durations"]
+    starts: dict[int, list[str]] = {}
+    for a in doc["agents"]:
+        starts.setdefault(a["start"], []).append(a["id"])
+    for v in doc["visits"]:
+        site = min(starts, key=lambda s: D[s][v["location"]])
+        v["preferred_agent"] = rng.choice(starts[site])
+        v["continuity_weight"] = weight
+    return doc
+
+
+def run_engine(engine: str, problem_path: Path, seconds: float, verify: Path, workdir: Path,
+               ours_path: Path | None = None) -> dict:
+    """``ours_path``: the problem with our extra fields (balance, travel price); peers and
+    the checker get the plain one."""
     out = workdir / f"{problem_path.stem}.{engine}.json"
     if engine == "ours":
         try:
-            fig = run_ours(problem_path, out, seconds)
+            fig = run_ours(ours_path or problem_path, out, seconds)
         except RuntimeError as e:
             return {"engine": engine, "error": str(e)}
     else:
@@ -341,6 +389,9 @@ def run_engine(engine: str, problem_path: Path, seconds: float, verify: Path, wo
     fig.update(engine=engine, feasible=m["feasible"] and v.returncode == 0, errors=m["errors"],
                priority=m["priority_served"], priority_total=m["priority_total"],
                served=m["served"], visits=m["visits"], travel_s=m["travel_s"])
+    if ours_path is not None:
+        with open(problem_path) as fh, open(out) as fs:
+            fig["workload"] = workload(json.load(fh), json.load(fs))
     return fig
 
 
@@ -354,6 +405,9 @@ def _median_run(runs: list[dict]) -> dict:
         if k in out:
             out[k] = statistics.median(r[k] for r in ok)
     out["feasible"] = all(r["feasible"] for r in ok)
+    if "workload" in out:  # the median run by stops spread
+        out["workload"] = sorted((r["workload"] for r in ok),
+                                 key=lambda w: w["stops"]["max_min"] or float("inf"))[len(ok) // 2]
     out["runs"] = [(r["priority"], r["travel_s"], round(r["wall_s"], 1)) for r in ok]
     return out
 
@@ -378,13 +432,13 @@ def _fmt(r: dict) -> str:
 
 
 def bench_problem(name: str, path: Path, seconds: float, engines: list[str], repeat: int,
-                  verify: Path, workdir: Path) -> dict:
+                  verify: Path, workdir: Path, ours_path: Path | None = None) -> dict:
     load0 = os.getloadavg()[0]
     res = {}
     for e in engines:
         runs = []
         for _ in range(repeat):
-            r = run_engine(e, path, seconds, verify, workdir)
+            r = run_engine(e, path, seconds, verify, workdir, ours_path)
             runs.append(r)
             if "skipped" in r or "error" in r:
                 break
@@ -420,6 +474,48 @@ def print_table(rows: list[dict], engines: list[str], file=sys.stdout) -> None:
           "the whole process tree's summed RSS and PSS). "
           "Ratios: ours ÷ best feasible peer (priority ≥ 1 is better; travel ≤ 1 is better at equal priority).",
           file=file)
+
+
+def print_workload(rows: list[dict], engines: list[str], file=sys.stdout) -> None:
+    """Stops and working time per agent: max/min and coefficient of variation."""
+    print("\n| problem | " + " | ".join(f"{e}: priority, stops max/min, cv; work max/min, cv" for e in engines)
+          + " | ours priority / best peer's |", file=file)
+    print("|---|" + "---|" * len(engines) + "---|", file=file)
+
+    def ratio(x):
+        return "inf" if x is None else f"{x:.2f}"
+
+    for row in rows:
+        cells = [row["problem"]]
+        for e in engines:
+            r = row["results"].get(e, {})
+            w = r.get("workload")
+            kept = f"; kept {w['continuity']:.0%}" if w and "continuity" in w else ""
+            cells.append(f"{r['priority']:,.0f}, {ratio(w['stops']['max_min'])}, {w['stops']['cv']:.2f}; "
+                         f"{ratio(w['work']['max_min'])}, {w['work']['cv']:.2f}{kept}" if w else _fmt(r) if r else "")
+        cells.append(f"{row['prio_ratio']:.4f}" if "prio_ratio" in row else "")
+        print("| " + " | ".join(cells) + " |", file=file)
+
+
+def print_value(rows: list[dict], engines: list[str], cost: float, file=sys.stdout) -> None:
+    """Value of the day under a travel price: priority − price x hours, for every plan."""
+    print(f"\n| problem | " + " | ".join(f"{e}: priority / hours / value" for e in engines)
+          + f" | ours value / best peer's (price {cost:g} points/h) |", file=file)
+    print("|---|" + "---|" * len(engines) + "---|", file=file)
+    for row in rows:
+        cells, values = [row["problem"]], {}
+        for e in engines:
+            r = row["results"].get(e, {})
+            if r.get("feasible"):
+                hours = r["travel_s"] / 3600
+                values[e] = r["priority"] - cost * hours
+                cells.append(f"{r['priority']:,.0f} / {hours:.1f} / {values[e]:,.0f}")
+            else:
+                cells.append(_fmt(r) if r else "")
+        peers = [v for e, v in values.items() if e != "ours"]
+        ratio = values["ours"] / max(peers) if "ours" in values and peers and max(peers) > 0 else None
+        cells.append("" if ratio is None else f"{ratio:.4f}")
+        print("| " + " | ".join(cells) + " |", file=file)
 
 
 def print_tsplib(rows: list[dict], engines: list[str], file=sys.stdout) -> None:
@@ -458,6 +554,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--verify", default=str(DEFAULT_VERIFY), help="path to verify.py")
     ap.add_argument("--out", help="write the raw results as JSON here")
     ap.add_argument("--keep", action="store_true", help="keep the generated problems and plans")
+    ap.add_argument("--balance", choices=("stops", "duration"),
+                    help="our planner gets \"balance\" (peers the plain day); spreads are compared")
+    ap.add_argument("--max-loss", type=float, default=0.01, help="the balance's max_loss (default 0.01)")
+    ap.add_argument("--continuity", type=int, default=None, metavar="SECONDS",
+                    help="every visit prefers an agent of its branch, with this continuity weight; "
+                         "the share kept is compared (peers get the plain day)")
+    ap.add_argument("--travel-cost", type=float, default=None,
+                    help="points per hour driven: ours gets \"travel_cost\"; every plan's value is compared")
     a = ap.parse_args(argv)
     engines = [e.strip() for e in a.engines.split(",") if e.strip()]
     if a.ortools and "ortools" not in engines:
@@ -490,9 +594,26 @@ def main(argv: list[str] | None = None) -> int:
           f"load {os.getloadavg()[0]:.1f}, repeat {a.repeat}", flush=True)
     for name, path, budget in jobs:
         budget = a.budget or budget
-        row = bench_problem(name, path, budget, engines, a.repeat, verify, workdir)
+        ours_path = None
+        if a.balance or a.travel_cost is not None or a.continuity is not None:
+            with open(path) as fh:
+                doc = json.load(fh)
+            if a.balance:
+                doc["balance"] = {"by": a.balance, "max_loss": a.max_loss}
+            if a.travel_cost is not None:
+                doc["travel_cost"] = a.travel_cost
+            if a.continuity is not None:
+                with open(path, "w") as fh:  # the checker and the peers ignore the preferences
+                    json.dump(with_preferences(doc, a.continuity, a.seed), fh, separators=(",", ":"))
+            ours_path = workdir / f"{path.stem}.ours-problem.json"
+            ours_path.write_text(json.dumps(doc, separators=(",", ":")))
+        row = bench_problem(name, path, budget, engines, a.repeat, verify, workdir, ours_path)
         rows.append(row)
         print_table([row], engines)
+        if a.balance or a.continuity is not None:
+            print_workload([row], engines)
+        if a.travel_cost is not None:
+            print_value([row], engines, a.travel_cost)
         sys.stdout.flush()
     tsp_rows = []
     if not a.no_tsplib and (shared / "tsplib").is_dir():
@@ -509,6 +630,10 @@ def main(argv: list[str] | None = None) -> int:
     print("\n## Summary\n")
     if rows:
         print_table(rows, engines)
+        if a.balance or a.continuity is not None:
+            print_workload(rows, engines)
+        if a.travel_cost is not None:
+            print_value(rows, engines, a.travel_cost)
     if tsp_rows:
         print_tsplib(tsp_rows, engines)
     if a.out:

@@ -19,6 +19,12 @@ class Branch(db.Model):
     # travel model per branch (haversine x circuity / speed)
     circuity: Mapped[float] = mapped_column(default=1.3)
     speed_kmh: Mapped[float] = mapped_column(default=25.0)
+    # route plans: balance work between agents by "stops" or "duration" (None: off),
+    # giving up at most this share of the best priority served
+    balance_by: Mapped[str | None] = mapped_column(String(16))
+    balance_max_loss: Mapped[float] = mapped_column(default=0.01, server_default="0.01")
+    # route plans: priority points one hour of driving costs (None: travel only breaks ties)
+    travel_cost: Mapped[float | None]
 
 
 class Agent(db.Model):

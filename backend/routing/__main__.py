@@ -50,6 +50,26 @@ def _positive(text: str) -> float:
     return v
 
 
+def _share(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a share between 0 and 1, got {text!r}")
+    return v
+
+
+def _points(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= v < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be >= 0 points per hour, got {text!r}")
+    return v
+
+
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m backend.routing",
                                  description="Doorstep route planner (route-problem v1 → route-solution v1).")
@@ -62,6 +82,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--strategy", choices=("auto", "portfolio", "decompose"), default="auto")
     s.add_argument("--stats", action="store_true", help="engine figures on stderr")
+    s.add_argument("--balance", choices=("stops", "duration"), default=None,
+                   help="balance work by stops or working time (sets the problem's \"balance\")")
+    s.add_argument("--max-loss", type=_share, default=None,
+                   help="share of the best priority the balance may give up (default 0.01)")
+    s.add_argument("--travel-cost", type=_points, default=None,
+                   help="price of travel in priority points per hour driven (sets \"travel_cost\")")
     _travel_args(s)
     f = sub.add_parser("fill", help="print the problem with durations from the travel model")
     f.add_argument("problem", help="route-problem v1 JSON file")
@@ -123,7 +149,13 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         return 0
 
     from .engine import solve
+    from .problem import Balance
 
+    if a.balance or a.max_loss is not None:
+        base = problem.balance or Balance()
+        problem.balance = Balance(a.balance or base.by, base.max_loss if a.max_loss is None else a.max_loss)
+    if a.travel_cost is not None:
+        problem.travel_cost = a.travel_cost
     warm = None
     if a.warm_start:
         try:

@@ -30,8 +30,9 @@ from ..cases.models import Account, Case, Debtor
 from ..common import to_utc_naive, utcnow
 from ..extensions import db
 from ..org.models import Agent, Branch
+from ..payments.models import FollowUp
 from ..policy import rules
-from ..visits.models import Visit
+from ..visits.models import Outcome, Visit
 from .travel import TravelSettings, travel_matrix
 
 FIXED_STATUSES = ("checked_in", "completed", "failed")
@@ -51,6 +52,9 @@ OVERDUE_HALF = 20_000  # the overdue amount that earns half its points
 DPD_FULL = 180  # charge-off horizon: every day up to it adds urgency
 BROKEN_FULL = 3
 CONTACT_FULL_DAYS = 30  # never contacted counts as this many days
+# a return visit due today (agreed at the door, or left by a broken promise) is a promise
+# of the office: it goes first
+FOLLOW_UP_PRIORITY = 100
 
 
 class BuildError(ValueError):
@@ -130,6 +134,15 @@ def travel_settings(branch: Branch | None, agents: list[Agent]) -> TravelSetting
         speed_kmh=source.speed_kmh if source else TravelSettings.speed_kmh,
         osrm_url=current_app.config.get("ROUTING_OSRM_URL") or os.environ.get("ROUTING_OSRM_URL") or None,
     )
+
+
+def plan_balance(branch: Branch | None, agents: list[Agent]) -> dict | None:
+    """The plan branch's balanced-work setting (else the first agent's branch's) as the
+    problem's "balance" field; None when the branch does not ask for it."""
+    source = branch or (agents[0].branch if agents else None)
+    if source is None or not source.balance_by:
+        return None
+    return {"by": source.balance_by, "max_loss": source.balance_max_loss}
 
 
 # --- the rules per visit ------------------------------------------------------------
@@ -276,9 +289,13 @@ def build_problem(
     excluded: list[dict] = []
     problem_visits: list[dict] = []
     debtor_taken: dict[int, str] = {}
+    due = due_follow_ups(day, branch_ids)
 
     def add_visit(ref: str, case: Case, address, windows, *, visit: Visit | None) -> None:
         priority, factors = priority_for(case, now)
+        follow_up = due.get(case.id)
+        if follow_up is not None:
+            priority = FOLLOW_UP_PRIORITY
         jurisdiction = rules.jurisdiction_for(case, address)
         skills = required_skills(case, jurisdiction)
         pinned = bool(visit is not None and visit.pinned and visit.agent_id is not None)
@@ -296,6 +313,7 @@ def build_problem(
             "priority_factors": factors, "skills_why": skills, "pinned": pinned,
             "status": visit.status if visit is not None else None,
             "agent_id": visit.agent_id if visit is not None else None,
+            "follow_up": _follow_up_entry(follow_up) if follow_up is not None else None,
         }
         debtor_taken[case.account.debtor_id] = ref
 
@@ -343,7 +361,7 @@ def build_problem(
         if reasons:
             excluded.append({"case_id": case.id, "reasons": reasons})
             continue
-        scored.append((priority_for(case, now)[0], case, address, windows))
+        scored.append((FOLLOW_UP_PRIORITY if case.id in due else priority_for(case, now)[0], case, address, windows))
     # R3 counts visits per debtor, and one visit covers all of a debtor's cases: of several
     # cases of one debtor only the most valuable is offered
     scored.sort(key=lambda item: (-item[0], item[1].id))
@@ -356,6 +374,9 @@ def build_problem(
         add_visit(f"c{case.id}", case, address, windows, visit=None)
     excluded.sort(key=lambda e: (e["case_id"], e.get("visit_id") or 0))
 
+    _prefer_last_met(problem_visits, meta["visits"])
+    fixed_cases = {f["case_id"] for a in meta["agents"].values() for f in a["fixed"]}
+    meta["follow_ups"] = _follow_ups_listed(due, meta["visits"], excluded, fixed_cases)
     settings = travel_settings(branch, agents)
     durations = travel_matrix(locations, settings) if locations else []
     problem = {
@@ -363,8 +384,65 @@ def build_problem(
         "locations": locations, "durations": durations.tolist() if len(locations) else [],
         "agents": problem_agents, "visits": problem_visits,
     }
+    balance = plan_balance(branch, agents)
+    if balance is not None:
+        problem["balance"] = balance
+    source = branch or agents[0].branch
+    if source.travel_cost is not None:
+        problem["travel_cost"] = source.travel_cost
     meta["travel"] = {"circuity": settings.circuity, "speed_kmh": settings.speed_kmh, "osrm_url": settings.osrm_url}
     return Built(problem, meta, excluded, _warm_start(candidates, problem), settings)
+
+
+def due_follow_ups(day: date, branch_ids: set[int] | None) -> dict[int, FollowUp]:
+    """Open return visits due on the day or overdue, per case of the scope (the earliest)."""
+    stmt = (select(FollowUp).join(Case, Case.id == FollowUp.case_id)
+            .where(FollowUp.status == "open", FollowUp.kind == "visit", FollowUp.due_on <= day)
+            .order_by(FollowUp.due_on.desc(), FollowUp.id.desc()))
+    if branch_ids is not None:
+        stmt = stmt.where(Case.branch_id.in_(branch_ids))
+    return {f.case_id: f for f in db.session.scalars(stmt)}  # the earliest due wins
+
+
+def _follow_up_entry(follow_up: FollowUp) -> dict:
+    return {"follow_up_id": follow_up.id, "case_id": follow_up.case_id, "due_on": follow_up.due_on.isoformat(),
+            "reason": follow_up.reason}
+
+
+def _follow_ups_listed(due: dict[int, FollowUp], visits: dict, excluded: list[dict], fixed: set[int]) -> list[dict]:
+    """Every follow-up due: the problem visit that carries it, or why it cannot be planned."""
+    ref_of = {info["case_id"]: ref for ref, info in visits.items()}
+    why = {e["case_id"]: [r["message"] for r in e["reasons"]] for e in excluded}
+    out = []
+    for case_id, follow_up in sorted(due.items()):
+        entry = {**_follow_up_entry(follow_up), "ref": ref_of.get(case_id)}
+        if case_id in fixed:
+            entry["why"] = ["Already visited or under way today (a fixed stop of this plan)."]
+        elif entry["ref"] is None:
+            entry["why"] = why.get(case_id) or ["The case is not in this plan's scope today."]
+        out.append(entry)
+    return out
+
+
+def _prefer_last_met(problem_visits: list[dict], info: dict) -> None:
+    """Continuity: each visit prefers the agent who last met the debtor in person (an
+    outcome with met = debtor); the engine keeps it with them when that costs little (the
+    problem's default continuity weight). An agent not in this plan is simply not kept."""
+    debtors = {info[v["id"]]["debtor_id"] for v in problem_visits}
+    if not debtors:
+        return
+    rows = db.session.execute(
+        select(Account.debtor_id, Outcome.agent_id)
+        .join(Case, Case.id == Outcome.case_id).join(Account, Account.id == Case.account_id)
+        .where(Account.debtor_id.in_(debtors), Outcome.met == "debtor", Outcome.agent_id.is_not(None))
+        .order_by(Outcome.received_at, Outcome.id)
+    ).all()
+    last = {debtor_id: agent_id for debtor_id, agent_id in rows}  # the latest wins
+    for v in problem_visits:
+        agent_id = last.get(info[v["id"]]["debtor_id"])
+        if agent_id is not None:
+            v["preferred_agent"] = f"a{agent_id}"
+            info[v["id"]]["last_met_agent_id"] = agent_id
 
 
 def _no_window_finding(case: Case, address) -> dict:

@@ -19,6 +19,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 SUPPORTED_VERSION = 1
+CONTINUITY_WEIGHT = 1800  # seconds of extra travel a kept debtor is worth, by default
 MAX_TIME = 10**10  # seconds; generous (TSPLIB problems use a 1e9 s shift)
 
 
@@ -45,6 +46,8 @@ class Visit:
     priority: int = 1  # 1..100
     skills: frozenset[str] = frozenset()
     agent: str | None = None  # pinned agent id
+    preferred_agent: str | None = None  # who last met the debtor (continuity)
+    continuity_weight: int = 0  # seconds of extra travel worth spending to keep it with them
 
     def merged_windows(self) -> tuple[tuple[int, int], ...]:
         """Windows sorted, overlapping/touching ones merged (what solvers want)."""
@@ -57,6 +60,19 @@ class Visit:
         return tuple((a, b) for a, b in out)
 
 
+BALANCE_BY = ("stops", "duration")
+
+
+@dataclass(frozen=True)
+class Balance:
+    """Balanced work: among plans within ``max_loss`` (a share) of the best priority
+    served, the one with the smallest spread of ``by`` (stops, or working time: travel
+    plus time at the door) between the agents on shift."""
+
+    by: str = "stops"
+    max_loss: float = 0.01
+
+
 @dataclass
 class Problem:
     locations: np.ndarray  # float64 (n, 2): lat, lon
@@ -65,6 +81,8 @@ class Problem:
     durations: np.ndarray | None = None  # int64 (n, n), row = from; None → travel model
     name: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # unknown top-level keys, kept
+    balance: Balance | None = None
+    travel_cost: float | None = None  # priority points per hour driven; None: travel only breaks ties
 
     @property
     def n_locations(self) -> int:
@@ -88,7 +106,13 @@ class Problem:
         out["visits"] = [
             {"id": v.id, "location": v.location, "service": v.service,
              "windows": [list(w) for w in v.windows], "priority": v.priority,
-             "skills": sorted(v.skills), "agent": v.agent} for v in self.visits]
+             "skills": sorted(v.skills), "agent": v.agent,
+             **({"preferred_agent": v.preferred_agent, "continuity_weight": v.continuity_weight}
+                if v.preferred_agent is not None else {})} for v in self.visits]
+        if self.balance is not None:
+            out["balance"] = {"by": self.balance.by, "max_loss": self.balance.max_loss}
+        if self.travel_cost is not None:
+            out["travel_cost"] = self.travel_cost
         return out
 
 
@@ -152,6 +176,31 @@ def _window(x: Any, where: str) -> tuple[int, int]:
     if a > b:
         raise _fail(where, f"start {a} after end {b}")
     return a, b
+
+
+def _balance(x: Any) -> Balance | None:
+    if x is None:
+        return None
+    b = _obj(x, "balance")
+    unknown = sorted(set(b) - {"by", "max_loss"})
+    if unknown:
+        raise _fail("balance", f"unknown field {unknown[0]!r} (expected 'by', 'max_loss')")
+    by = b.get("by", "stops")
+    if by not in BALANCE_BY:
+        raise _fail("balance.by", f"expected 'stops' or 'duration', got {by!r}"[:200])
+    loss = _num(b.get("max_loss", 0.01), "balance.max_loss")
+    if not 0.0 <= loss <= 1.0:
+        raise _fail("balance.max_loss", f"must be a share between 0 and 1, got {loss}")
+    return Balance(by, loss)
+
+
+def _travel_cost(x: Any) -> float | None:
+    if x is None:
+        return None
+    cost = _num(x, "travel_cost")
+    if cost < 0:
+        raise _fail("travel_cost", f"must be >= 0 points per hour, got {cost}")
+    return cost
 
 
 def _durations(x: Any, n: int) -> np.ndarray:
@@ -286,12 +335,22 @@ def parse_problem(data: Any, *, allow_unknown_pins: bool = False) -> Problem:
             pin = _str(pin, w + ".agent")
             if pin not in seen and not allow_unknown_pins:
                 raise _fail(w + ".agent", f"pinned to unknown agent {pin!r}")
-        visits.append(Visit(vid, loc, service, windows, prio, _skills(v.get("skills"), w + ".skills"), pin))
+        pref = v.get("preferred_agent")
+        weight = 0
+        if pref is not None:
+            pref = _str(pref, w + ".preferred_agent")  # may be off today: then nothing to keep
+            weight = _int(v.get("continuity_weight", CONTINUITY_WEIGHT), w + ".continuity_weight", 0, MAX_TIME)
+        elif v.get("continuity_weight") is not None:
+            raise _fail(w + ".continuity_weight", "needs preferred_agent")
+        visits.append(Visit(vid, loc, service, windows, prio, _skills(v.get("skills"), w + ".skills"), pin,
+                            pref, weight))
 
     name = top.get("name")
     extra = {k: v for k, v in top.items()
-             if k not in ("version", "name", "locations", "durations", "agents", "visits")}
-    return Problem(pts, agents, visits, durations, name if isinstance(name, str) else None, extra)
+             if k not in ("version", "name", "locations", "durations", "agents", "visits", "balance",
+                          "travel_cost")}
+    return Problem(pts, agents, visits, durations, name if isinstance(name, str) else None, extra,
+                   _balance(top.get("balance")), _travel_cost(top.get("travel_cost")))
 
 
 def load_problem(path: str, **kw: Any) -> Problem:
@@ -457,11 +516,12 @@ def as_problem(problem: "Problem | Mapping[str, Any]", **kw: Any) -> Problem:
 
 def make_problem(locations: Sequence[Sequence[float]], agents: Sequence[Agent],
                  visits: Sequence[Visit], durations: Any = None, name: str | None = None,
-                 *, allow_unknown_pins: bool = False) -> Problem:
+                 *, allow_unknown_pins: bool = False, balance: Balance | None = None,
+                 travel_cost: float | None = None) -> Problem:
     """Build a Problem from already-typed parts (for a builder that reads the database),
     checked exactly like a parsed document. ``durations`` may be a numpy array."""
     doc = Problem(np.asarray(locations, dtype=np.float64).reshape(-1, 2), list(agents),
-                  list(visits), None, name).to_dict()
+                  list(visits), None, name, balance=balance, travel_cost=travel_cost).to_dict()
     if durations is not None:
         doc["durations"] = np.asarray(durations)
     return parse_problem(doc, allow_unknown_pins=allow_unknown_pins)

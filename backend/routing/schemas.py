@@ -59,6 +59,7 @@ class StopSchema(ma.Schema):
     skills = ma.fields.List(ma.fields.String())
     pinned = ma.fields.Boolean()
     fixed = ma.fields.Boolean(metadata={"description": "done or under way: stays where it is"})
+    follow_up = ma.fields.Dict(allow_none=True, metadata={"description": "the return visit due today it fulfils: id, due_on, reason"})
     status = ma.fields.String()
 
 
@@ -70,6 +71,7 @@ class RouteSchema(ma.Schema):
     back_at = UTCDateTime(allow_none=True)
     travel_s = ma.fields.Integer()
     km = ma.fields.Float()
+    work_s = ma.fields.Integer(allow_none=True, metadata={"description": "working time of the planned stops: travel plus time at the door"})
     stops = ma.fields.List(ma.fields.Nested(StopSchema))
     violations = ma.fields.List(ma.fields.Dict())
 
@@ -103,11 +105,23 @@ class RoutePlanSummarySchema(ma.Schema):
     stats = ma.fields.Dict()
 
 
+class FollowUpDueSchema(ma.Schema):
+    follow_up_id = ma.fields.Integer()
+    case_id = ma.fields.Integer()
+    due_on = ma.fields.String()
+    reason = ma.fields.String()
+    status = ma.fields.String(metadata={"description": "planned | unassigned | excluded"})
+    agent_id = ma.fields.Integer(metadata={"description": "planned: the agent"})
+    start = UTCDateTime(metadata={"description": "planned: when the visit starts"})
+    why = ma.fields.List(ma.fields.String(), metadata={"description": "unassigned or excluded: why"})
+
+
 class RoutePlanSchema(RoutePlanSummarySchema):
     timezone = ma.fields.String(allow_none=True, metadata={"description": "the plan's reference timezone"})
     routes = ma.fields.List(ma.fields.Nested(RouteSchema))
     unassigned = ma.fields.List(ma.fields.Nested(UnassignedSchema))
     excluded = ma.fields.List(ma.fields.Nested(ExcludedSchema))
+    follow_ups = ma.fields.List(ma.fields.Nested(FollowUpDueSchema), metadata={"description": "every follow-up due: planned or why not"})
     violations = ma.fields.List(ma.fields.Dict(), metadata={"description": "[{agent, visit?, rule, message}]; publishing is refused while any"})
 
 

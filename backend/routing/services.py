@@ -294,6 +294,7 @@ def _time_route(plan: RoutePlan, agent: dict, refs: list[str], settings: TravelS
     if cap is not None and len(refs) > cap:
         violations.append({"rule": "cap", "message": f"{len(refs)} visits, more than the agent's {cap} left today."})
     return {"agent": agent["id"], "stops": stops, "travel_s": travel, "km": round(distance, 2),
+            "work_s": travel + sum(visits[r]["service"] for r in refs),
             "back_s": t if refs else None, "violations": violations}
 
 
@@ -314,6 +315,18 @@ def _route_violations(solution: dict) -> list[dict]:
     return [{"agent": r["agent"], **v} for r in solution["routes"] for v in r["violations"]]
 
 
+def _workload(plan: RoutePlan) -> dict:
+    """Spread of stops and working time (travel + time at the door) between the plan's
+    agents, stops already done or under way included."""
+    stops, work = [], []
+    for route in plan.solution["routes"]:
+        fixed = plan.meta["agents"][route["agent"]]["fixed"]
+        done = sum(f["end_s"] - f["start_s"] for f in fixed if f["start_s"] is not None and f["end_s"] is not None)
+        stops.append(len(fixed) + len(route["stops"]))
+        work.append(route.get("work_s", route["travel_s"]) + done)
+    return {"agents": len(stops), "stops": engine.spread(stops), "work_s": engine.spread(work)}
+
+
 def _stats(plan: RoutePlan, *, solve_s: float | None = None, build_s: float | None = None) -> dict:
     visits = {v["id"]: v for v in plan.problem["visits"]}
     routes = plan.solution["routes"]
@@ -326,7 +339,16 @@ def _stats(plan: RoutePlan, *, solve_s: float | None = None, build_s: float | No
         "priority_total": sum(v["priority"] for v in visits.values()),
         "priority_served": sum(visits[r]["priority"] for r in served),
         "travel_s": sum(r["travel_s"] for r in routes), "km": round(sum(r["km"] for r in routes), 2),
+        "workload": _workload(plan),
     })
+    preferred = [(visits[s["visit"]].get("preferred_agent"), r["agent"]) for r in routes for s in r["stops"]]
+    preferred = [(want, got) for want, got in preferred if want is not None and want in plan.meta["agents"]]
+    if preferred:
+        kept = sum(1 for want, got in preferred if want == got)
+        stats["continuity"] = {"preferred": len(preferred), "kept": kept, "share": round(kept / len(preferred), 3)}
+    cost = plan.problem.get("travel_cost")
+    if cost is not None:
+        stats["value"] = engine.day_value(stats["priority_served"], stats["travel_s"], cost)
     if solve_s is not None:
         stats["solve_s"] = round(solve_s, 3)
     if build_s is not None:
@@ -661,7 +683,8 @@ def route_plan_view(plan: RoutePlan) -> dict:
         info = plan.meta["visits"][ref]
         return {"ref": ref, "visit_id": info["visit_id"] or published_ids.get(ref), "case_id": info["case_id"],
                 "debtor": info["debtor"], "priority": visits[ref]["priority"], "priority_factors": info["priority_factors"],
-                "skills": visits[ref]["skills"], "pinned": visits[ref]["agent"] is not None}
+                "skills": visits[ref]["skills"], "pinned": visits[ref]["agent"] is not None,
+                "follow_up": info.get("follow_up")}
 
     for route in plan.solution["routes"]:
         agent = plan.meta["agents"][route["agent"]]
@@ -681,7 +704,28 @@ def route_plan_view(plan: RoutePlan) -> dict:
         out["routes"].append({
             "agent_id": agent["agent_id"], "agent_name": agent["name"], "shift_start": clock.at(agent["shift_s"][0]),
             "shift_end": clock.at(agent["shift_s"][1]), "back_at": clock.at(route["back_s"]) if route["back_s"] is not None else None,
-            "travel_s": route["travel_s"], "km": route["km"], "stops": stops, "violations": route["violations"],
+            "travel_s": route["travel_s"], "km": route["km"], "work_s": route.get("work_s"), "stops": stops,
+            "violations": route["violations"],
         })
     out["unassigned"] = [{**describe(u["visit"]), "reason": u["reason"]} for u in plan.solution["unassigned"]]
+    out["follow_ups"] = _follow_ups_view(plan, clock)
+    return out
+
+
+def _follow_ups_view(plan: RoutePlan, clock: Clock) -> list[dict]:
+    """Every follow-up due on the plan's day: where it is planned, or why it is not."""
+    where = {s["visit"]: (r["agent"], s) for r in plan.solution["routes"] for s in r["stops"]}
+    left = {u["visit"]: u["reason"] for u in plan.solution["unassigned"]}
+    out = []
+    for entry in plan.meta.get("follow_ups", []):
+        item = {k: entry[k] for k in ("follow_up_id", "case_id", "due_on", "reason")}
+        ref = entry["ref"]
+        if ref in where:
+            agent, stop = where[ref]
+            item.update(status="planned", agent_id=plan.meta["agents"][agent]["agent_id"], start=clock.at(stop["start"]))
+        elif ref in left:
+            item.update(status="unassigned", why=[left[ref]])
+        else:
+            item.update(status="excluded", why=entry.get("why") or [])
+        out.append(item)
     return out

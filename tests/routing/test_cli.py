@@ -42,7 +42,7 @@ def test_samples_solve_within_budget_and_verify(tmp_path, name, seconds):
     p, wall = cli("solve", SHARED / name, "--seconds", seconds)
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
-    assert set(doc) == {"routes", "unassigned", "travel_s", "solve_s"}
+    assert set(doc) == {"routes", "unassigned", "travel_s", "solve_s", "priority_served", "workload"}
     assert doc["solve_s"] <= seconds
     assert wall <= seconds + SPAWN_SLACK_S  # the whole command, start-up included
     out = tmp_path / "solution.json"

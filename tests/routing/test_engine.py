@@ -36,9 +36,9 @@ def _verify():
 def check(problem: dict, solution) -> dict:
     """Solution dict has exactly the v1 fields, and passes verify (or our own check)."""
     doc = solution.to_dict()
-    assert set(doc) == {"routes", "unassigned", "travel_s", "solve_s"}
+    assert set(doc) == {"routes", "unassigned", "travel_s", "solve_s", "priority_served", "workload"}
     for r in doc["routes"]:
-        assert set(r) == {"agent", "stops", "travel_s"}
+        assert set(r) == {"agent", "stops", "travel_s", "work_s"}
         for s in r["stops"]:
             assert set(s) == {"visit", "arrival", "start", "end"}
             assert s["arrival"] <= s["start"] < s["end"] or s["start"] == s["end"]

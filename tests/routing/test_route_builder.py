@@ -7,6 +7,7 @@ import pytest
 from backend.cases.models import CaseFlag
 from backend.common import utcnow
 from backend.routing.builder import BuildError, build_problem, priority_for
+from backend.routing.problem import Balance, parse_problem
 
 SHANGHAI = "Asia/Shanghai"
 
@@ -268,3 +269,78 @@ def test_branch_circuity_and_speed_shape_the_model(db, make_branch, make_agent, 
         built = build_problem(day=fixed_day, branch_id=branch.id)
         legs[branch.id] = built.problem["durations"][0][2]
     assert legs[slow.id] == pytest.approx(8 * legs[fast.id], rel=0.01)  # 2x the road, a quarter of the speed
+
+
+def test_the_branch_balance_and_travel_price_reach_the_problem(db, branch, make_agent, make_case, fixed_day):
+    make_agent(branch=branch)
+    make_case(branch=branch)
+    assert "balance" not in build_problem(day=fixed_day, branch_id=branch.id).problem
+    branch.balance_by, branch.balance_max_loss = "duration", 0.02
+    db.session.flush()
+    built = build_problem(day=fixed_day, branch_id=branch.id)
+    assert built.problem["balance"] == {"by": "duration", "max_loss": 0.02}
+    assert parse_problem(built.problem).balance == Balance("duration", 0.02)
+    assert "travel_cost" not in built.problem
+    branch.travel_cost = 60.0
+    db.session.flush()
+    assert parse_problem(build_problem(day=fixed_day, branch_id=branch.id).problem).travel_cost == 60.0
+
+
+def test_a_visit_prefers_the_agent_who_last_met_the_debtor(db, branch, make_agent, make_case, fixed_day):
+    from backend.visits.models import Outcome, Visit
+
+    first, second = make_agent(branch=branch), make_agent(branch=branch)
+    case = make_case(branch=branch)
+    stranger = make_case(branch=branch)
+    address = case.account.debtor.addresses[0]
+    for agent, met, days in ((first, "debtor", 90), (second, "debtor", 60), (first, "nobody", 45)):
+        at = datetime.combine(fixed_day - timedelta(days=days), datetime.min.time()) + timedelta(hours=3)
+        visit = Visit(case_id=case.id, address_id=address.id, agent_id=agent.id, date=at.date(), window_start=at,
+                      window_end=at + timedelta(hours=8), status="completed")
+        db.session.add(visit)
+        db.session.flush()
+        db.session.add(Outcome(visit_id=visit.id, case_id=case.id, agent_id=agent.id, code="x", met=met,
+                               recorded_at=at, received_at=at))
+    db.session.commit()
+
+    built = build_problem(day=fixed_day, branch_id=branch.id)
+
+    # the last time someone met the debtor in person: the second agent (nobody met after it does not count)
+    assert _visit(built, f"c{case.id}")["preferred_agent"] == f"a{second.id}"
+    assert built.meta["visits"][f"c{case.id}"]["last_met_agent_id"] == second.id
+    assert "preferred_agent" not in _visit(built, f"c{stranger.id}")
+    parsed = {v.id: v for v in parse_problem(built.problem).visits}
+    assert parsed[f"c{case.id}"].continuity_weight == 1800
+
+
+def test_follow_ups_due_go_first_and_one_that_cannot_be_planned_says_why(db, branch, make_agent, make_case, fixed_day):
+    from backend.payments.models import FollowUp
+
+    make_agent(branch=branch)
+    agreed = make_case(branch=branch)
+    overdue = make_case(branch=branch)
+    blocked = make_case(branch=branch)
+    db.session.add(CaseFlag(case_id=blocked.id, flag="dispute", reason="statement disputed", set_at=utcnow() - timedelta(days=1)))
+    later = make_case(branch=branch)
+    elsewhere = make_case()  # another branch: not this plan's
+    follow_ups = [FollowUp(case_id=agreed.id, kind="visit", due_on=fixed_day, reason="Agreed at the door (visit 7)."),
+                  FollowUp(case_id=overdue.id, kind="visit", due_on=fixed_day - timedelta(days=2), reason="Promise broken."),
+                  FollowUp(case_id=blocked.id, kind="visit", due_on=fixed_day, reason="Promise broken."),
+                  FollowUp(case_id=later.id, kind="visit", due_on=fixed_day + timedelta(days=1), reason="Next week."),
+                  FollowUp(case_id=agreed.id, kind="call", due_on=fixed_day, reason="Call first."),
+                  FollowUp(case_id=elsewhere.id, kind="visit", due_on=fixed_day, reason="Elsewhere.")]
+    db.session.add_all(follow_ups)
+    db.session.commit()
+
+    built = build_problem(day=fixed_day, branch_id=branch.id)
+
+    for case, follow_up in ((agreed, follow_ups[0]), (overdue, follow_ups[1])):
+        assert _visit(built, f"c{case.id}")["priority"] == 100
+        assert built.meta["visits"][f"c{case.id}"]["follow_up"]["reason"] == follow_up.reason
+    assert built.meta["visits"][f"c{later.id}"]["follow_up"] is None
+    listed = {f["case_id"]: f for f in built.meta["follow_ups"]}
+    assert set(listed) == {agreed.id, overdue.id, blocked.id}
+    assert listed[agreed.id]["ref"] == f"c{agreed.id}" and "why" not in listed[agreed.id]
+    assert listed[overdue.id]["due_on"] == (fixed_day - timedelta(days=2)).isoformat()
+    assert listed[blocked.id]["ref"] is None
+    assert any("dispute" in why for why in listed[blocked.id]["why"])

@@ -77,6 +77,17 @@ def test_draft_adjust_publish_and_replan(client, db, team, tomorrow, wait_plan, 
             assert stop["arrival"] <= stop["start"] < stop["end"]
             assert set(stop["priority_factors"]) == {"overdue_amount", "days_past_due", "broken_promises", "days_since_contact"}
         assert route["km"] > 0 and route["travel_s"] > 0 if route["stops"] else route["travel_s"] == 0
+    # the board's workload figures: each route's working time, the plan's spread
+    def door_s(stop):
+        return int((datetime.fromisoformat(stop["end"]) - datetime.fromisoformat(stop["start"])).total_seconds())
+
+    work = [r["travel_s"] + sum(door_s(s) for s in r["stops"]) for r in plan["routes"]]
+    assert [r["work_s"] for r in plan["routes"]] == work
+    counts = [len(r["stops"]) for r in plan["routes"]]
+    assert plan["stats"]["workload"]["agents"] == len(plan["routes"])
+    assert plan["stats"]["workload"]["stops"]["max"] == max(counts)
+    assert plan["stats"]["workload"]["stops"]["min"] == min(counts)
+    assert plan["stats"]["workload"]["work_s"]["max"] == max(work)
 
     # a valid move: re-timed, nothing broken
     movable = next((s for s in _route(plan, plain)["stops"]), None) or next(
@@ -181,6 +192,7 @@ def test_violations_of_windows_and_caps_are_reported(client, db, make_branch, ma
     team = {"branch": branch, "headers": headers_for(make_user(role="dispatcher"))}
     plan = _draft(client, wait_plan, team, tomorrow)
     assert plan["stats"]["assigned"] == 3 and len(plan["unassigned"]) == 1
+    assert "value" not in plan["stats"]  # no price on travel
     assert _route(plan, agent)["stops"][0]["case_id"] == narrow.id
 
     response = _move(client, team, plan["id"], case_id=narrow.id, agent_id=agent.id, position=3)
@@ -197,6 +209,40 @@ def test_violations_of_windows_and_caps_are_reported(client, db, make_branch, ma
     response = _move(client, team, plan["id"], case_id=narrow.id, agent_id=agent.id, position=1)
     assert response.get_json()["violations"] == []
     assert {o.id for o in others} >= {s["case_id"] for s in _route(response.get_json(), agent)["stops"][1:]}
+
+
+def test_value_of_the_day_continuity_kept_and_follow_ups(client, db, make_branch, make_agent, make_case, make_user, headers_for, tomorrow, wait_plan):
+    from backend.payments.models import FollowUp
+    from backend.visits.models import Outcome, Visit
+
+    branch = make_branch(lat=31.23, lon=121.47)
+    agent = make_agent(branch=branch)
+    cases = [make_case(branch=branch, lat=31.22 + 0.01 * i, lon=121.46) for i in range(3)]
+    branch.travel_cost = 2.0
+    # the agent met the first debtor two months ago
+    at = datetime.combine(tomorrow - timedelta(days=60), time(3))
+    visit = Visit(case_id=cases[0].id, address_id=cases[0].account.debtor.addresses[0].id, agent_id=agent.id,
+                  date=at.date(), window_start=at, window_end=at + timedelta(hours=8), status="completed")
+    db.session.add(visit)
+    db.session.flush()
+    db.session.add(Outcome(visit_id=visit.id, case_id=cases[0].id, agent_id=agent.id, code="x", met="debtor",
+                           recorded_at=at, received_at=at))
+    follow_up = FollowUp(case_id=cases[1].id, kind="visit", due_on=tomorrow, reason="Agreed at the door.")
+    db.session.add(follow_up)
+    db.session.commit()
+    team = {"branch": branch, "headers": headers_for(make_user(role="dispatcher"))}
+    plan = _draft(client, wait_plan, team, tomorrow)
+    stats = plan["stats"]
+    stop = next(s for s in plan["routes"][0]["stops"] if s["case_id"] == cases[1].id)
+    assert stop["follow_up"]["reason"] == "Agreed at the door." and stop["priority"] == 100
+    assert plan["follow_ups"] == [{"follow_up_id": follow_up.id, "case_id": cases[1].id, "due_on": tomorrow.isoformat(),
+                                   "reason": "Agreed at the door.", "status": "planned", "agent_id": agent.id,
+                                   "start": stop["start"]}]
+    hours = stats["travel_s"] / 3600
+    assert stats["value"] == {"travel_cost": 2.0, "priority": stats["priority_served"], "hours": round(hours, 2),
+                              "value": round(stats["priority_served"] - 2.0 * hours, 1)}
+    assert stats["assigned"] == 3  # a few km cost a few points: every visit is still worth it
+    assert stats["continuity"] == {"preferred": 1, "kept": 1, "share": 1.0}
 
 
 def test_plan_and_publish_day_gives_the_demo_real_routes(db, make_branch, make_agent, make_case, tomorrow):

@@ -40,6 +40,9 @@ Modules, each importing only from modules listed before it:
 * ``model`` — result types; the problem in array form with eligibility (``prepare``);
 * ``schedule`` — route schedules, plan figures and rank (``evaluate``), route repair;
 * ``insertion`` — greedy cheapest insertion (the floor, and the last pass);
+* ``balance`` — the spread of work between agents, and the pass that narrows it;
+* ``price`` — the value of a day when travel has a price, and the pass that drops visits
+  not worth their detour;
 * ``vroom_adapter``, ``pyvrp_adapter`` — one solver library each, on a sub-problem;
 * ``tasks`` — one engine job (VROOM, PyVRP or both in a chain) on a sub-problem;
 * ``pool`` — forked workers running tasks to a deadline, and the incumbent plan;
@@ -50,7 +53,9 @@ Modules, each importing only from modules listed before it:
 from ..problem import ProblemError
 from .model import REASON_CAP, REASON_NO_ROOM, PlannedRoute, Solution, Stop, Unassigned, prepare
 from .schedule import evaluate
+from .balance import spread
+from .price import day_value
 from .planner import solve
 
 __all__ = ["solve", "Solution", "PlannedRoute", "Stop", "Unassigned", "ProblemError",
-           "prepare", "evaluate", "REASON_CAP", "REASON_NO_ROOM"]
+           "prepare", "evaluate", "spread", "day_value", "REASON_CAP", "REASON_NO_ROOM"]

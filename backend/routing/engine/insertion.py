@@ -48,6 +48,7 @@ def insert_leftovers(prep: Prepared, routes: Routes, deadline: float,
     if not todo or not routes:
         return 0
     agents = sorted(routes)
+    cost = prep.problem.travel_cost
 
     def arrays_for(k: int):
         seq = routes[k]
@@ -88,6 +89,12 @@ def insert_leftovers(prep: Prepared, routes: Routes, deadline: float,
         if not feas.any():
             continue
         delta = D[P_, lu] + D[lu, Q_] - D[P_, Q_]
+        if prep.cont_w[i]:  # away from the agent who knows the debtor: costs its weight
+            delta = delta + prep.cont_w[i] * (ag != prep.pref[i])
+        if cost:  # travel has a price: only detours the visit is worth
+            feas &= cost * delta < 3600 * prep.prio[i]
+            if not feas.any():
+                continue
         j = int(np.argmin(np.where(feas, delta, np.iinfo(np.int64).max)))
         k = int(ag[j])
         new = routes[k][:pos[j]] + [int(i)] + routes[k][pos[j]:]

@@ -37,6 +37,7 @@ class PlannedRoute:
     travel_s: int
     depart: int | None = None  # when the agent leaves its start (None: no stops)
     back: int | None = None  # when the agent is back at its end
+    work_s: int = 0  # working time: travel plus time at the door
 
 
 @dataclass
@@ -54,20 +55,32 @@ class Solution:
     priority_served: int = 0
     priority_total: int = 0
     stats: dict[str, Any] = field(default_factory=dict)
+    workload: dict[str, Any] = field(default_factory=dict)  # spread of stops and working time
+    value: dict[str, Any] | None = None  # with a travel price: priority, hours, value of the day
+    continuity: dict[str, Any] | None = None  # with preferred agents: the share kept with them
 
     def to_dict(self) -> dict:
-        """The route-solution v1 document (exactly its fields)."""
-        return {
+        """The route-solution v1 document, with each route's working time, the plan's
+        workload spread and, when travel has a price, the value of the day, with preferred
+        agents the share of continuity kept (fields a v1 checker ignores)."""
+        doc = {
             "routes": [
                 {"agent": r.agent,
                  "stops": [{"visit": s.visit, "arrival": s.arrival, "start": s.start, "end": s.end}
                            for s in r.stops],
-                 "travel_s": r.travel_s}
+                 "travel_s": r.travel_s, "work_s": r.work_s}
                 for r in self.routes],
             "unassigned": [{"visit": u.visit, "reason": u.reason} for u in self.unassigned],
             "travel_s": self.travel_s,
             "solve_s": round(self.solve_s, 3),
+            "priority_served": self.priority_served,
+            "workload": self.workload,
         }
+        if self.value is not None:
+            doc["value"] = self.value
+        if self.continuity is not None:
+            doc["continuity"] = self.continuity
+        return doc
 
 
 # ---------------------------------------------------------------------------------------
@@ -90,6 +103,8 @@ class Prepared:
     a_end: np.ndarray
     a_shift: np.ndarray  # (n_agents, 2)
     a_cap: np.ndarray  # max visits (a large number when None)
+    pref: np.ndarray  # preferred agent index per visit (-1: none, or not in the problem)
+    cont_w: np.ndarray  # seconds of travel worth keeping the visit with that agent (0 without one)
 
     @property
     def n_agents(self) -> int:
@@ -149,7 +164,11 @@ def prepare(problem: Problem, D: np.ndarray) -> Prepared:
         feas &= ok
     reasons = {i: _reason(P, v, elig[i], windows[i], aidx, a_shift, a_cap)
                for i, v in enumerate(P.visits) if not feas[i].any()}
-    return Prepared(P, D, feas, reasons, loc_v, service, prio, windows, a_start, a_end, a_shift, a_cap)
+    pref = np.array([aidx.get(v.preferred_agent, -1) if v.preferred_agent else -1 for v in P.visits],
+                    dtype=np.int64)
+    cont_w = np.array([v.continuity_weight for v in P.visits], dtype=np.int64) * (pref >= 0)
+    return Prepared(P, D, feas, reasons, loc_v, service, prio, windows, a_start, a_end, a_shift, a_cap,
+                    pref, cont_w)
 
 
 def _reason(P: Problem, v, elig_row: np.ndarray, windows, aidx, a_shift, a_cap) -> str:

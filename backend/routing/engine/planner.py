@@ -12,11 +12,14 @@ import numpy as np
 
 from ..problem import Problem, as_problem
 from ..travel import TravelSettings, travel_matrix
+from .balance import balance_routes, workload
+from .continuity import continuity_share, keep_continuity
 from .decompose import decompose
 from .insertion import insert_leftovers
 from .model import (REASON_CAP, REASON_NO_ROOM, PlannedRoute, Prepared, Routes, Solution, Stop, Unassigned,
                     prepare)
 from .pool import Pool, Search
+from .price import day_value, prune_routes
 from .portfolio import portfolio
 from .schedule import evaluate, make_feasible, route_ok, route_times
 from .territories import assign_visits, territories
@@ -98,7 +101,9 @@ def solve(problem: Problem | Mapping[str, Any], seconds: float = 10.0, warm_star
     # keep time for stopping the workers, the final insertion pass and the output (and a
     # little for a loaded machine, where processes wait for a core)
     final_margin = 0.1 + min(0.3, 0.01 * float(seconds)) + 0.00015 * nV + 0.00005 * prep.n_agents
-    search_deadline = deadline - final_margin
+    # a balanced day keeps a tenth of the budget for narrowing the spread of work
+    balance_s = 0.1 * float(seconds) if P.balance is not None else 0.0
+    search_deadline = deadline - final_margin - balance_s
     terrs = territories(prep, target_agents, seed) if prep.n_agents else []
     if strategy == "auto":
         # the whole problem while VROOM can still explore it within the budget; else
@@ -140,8 +145,16 @@ def solve(problem: Problem | Mapping[str, Any], seconds: float = 10.0, warm_star
         routes = S.routes
         stats["tasks"] = S.log
     # final pass: any slack left (between territories, after the engines) gets filled
-    n_ins = insert_leftovers(prep, routes, deadline - 0.02)
+    n_ins = insert_leftovers(prep, routes, deadline - 0.02 - balance_s)
     stats["inserted_after"] = n_ins
+    if P.travel_cost:
+        stats["pruned"] = prune_routes(prep, routes)
+    if prep.cont_w.any():
+        stats["continuity_moved"] = keep_continuity(prep, routes, deadline - 0.02 - balance_s)
+    if P.balance is not None:
+        # on a loaded machine the search may end late: the balance still gets a short slice
+        end = max(deadline - 0.02 - 0.5 * final_margin, time.perf_counter() + min(0.05, 0.02 * seconds))
+        stats["balance"] = balance_routes(prep, routes, P.balance.by, P.balance.max_loss, end)
     return _build_solution(prep, routes, t0, stats)
 
 
@@ -167,10 +180,12 @@ def _build_solution(prep: Prepared, routes: Routes, t0: float, stats: dict) -> S
         depart = max(int(a.shift[0]), times[0][1] - int(D[a.start, first]))
         times[0] = (depart + int(D[a.start, first]), times[0][1], times[0][2])
         stops = [Stop(P.visits[i].id, int(ar), int(st), int(en)) for i, (ar, st, en) in zip(seq, times)]
-        out.append(PlannedRoute(a.id, stops, int(travel), depart, int(back)))
+        out.append(PlannedRoute(a.id, stops, int(travel), depart, int(back),
+                                int(travel + prep.service[seq].sum())))
         served.update(seq)
         total += int(travel)
         prio += int(prep.prio[seq].sum())
+    vidx = {v.id: i for i, v in enumerate(P.visits)}
     un: list[Unassigned] = []
     for i, v in enumerate(P.visits):
         if i in served:
@@ -182,4 +197,7 @@ def _build_solution(prep: Prepared, routes: Routes, t0: float, stats: dict) -> S
             reason = REASON_CAP if full else REASON_NO_ROOM
         un.append(Unassigned(v.id, reason))
     stats["priority_served"] = prio
-    return Solution(out, un, total, time.perf_counter() - t0, prio, int(prep.prio.sum()), stats)
+    kept = {k: [vidx[s.visit] for s in r.stops] for k, r in enumerate(out)}
+    value = day_value(prio, total, P.travel_cost) if P.travel_cost is not None else None
+    return Solution(out, un, total, time.perf_counter() - t0, prio, int(prep.prio.sum()), stats,
+                    workload(prep, kept), value, continuity_share(prep, kept))

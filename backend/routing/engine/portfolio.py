@@ -48,7 +48,9 @@ def portfolio(S: Search, agents: list[int], visits: list[int], budget: float, in
 
     vroom_fits = vroom_accepts(prep)
     # the greedy plan already serves everything: no prize trade-off left, only travel
-    all_fit = set(visits) <= {i for seq in S.routes.values() for i in seq}
+    # (with a price on travel a visit may still be worth dropping)
+    all_fit = (not prep.problem.travel_cost
+               and set(visits) <= {i for seq in S.routes.values() for i in seq})
     level = vroom_level(len(visits), 0.8 * budget, threads=W) if vroom_fits else None
     if level is not None:
         S.run([dict(kind="vroom", agents=agents, visits=visits, seconds=0.8 * budget, threads=W,

@@ -39,7 +39,13 @@ def _pyvrp_data(prep: Prepared, agents: list[int], visits: list[int], required: 
     locations = [pyvrp.Location(float(P.locations[l, 1]), float(P.locations[l, 0])) for l in rows]
     depots = [pyvrp.Depot(j) for j in range(nd)]
     need_cap = bool((prep.a_cap[agents] < len(visits)).any())
-    big = _prize_unit(base)
+    # continuity: for an agent, the edges into a visit preferring another agent of this
+    # sub-problem cost the visit's weight more (distance only, not time): every such agent
+    # gets its own profile, and a priority point still outweighs the longest such edge
+    v_arr = np.asarray(visits, dtype=np.int64)
+    pref = prep.pref[v_arr]
+    wants = prep.cont_w[v_arr] * np.isin(pref, agents)
+    big = _prize_unit(base, P.travel_cost, int(wants.max(initial=0)))
     clients: list = []
     groups: list = []
     client_visit: list[int] = []
@@ -60,13 +66,15 @@ def _pyvrp_data(prep: Prepared, agents: list[int], visits: list[int], required: 
     # routing profiles: one per distinct eligibility column among these agents; edges
     # into a visit an agent may not take are made prohibitively long
     sub = prep.elig[np.ix_(visits, agents)]
-    prof_of: dict[bytes, int] = {}
+    prof_of: dict[bytes | tuple, int] = {}
     mats: list[np.ndarray] = []
+    dists: list[np.ndarray] = []
     forbid = max(10**9, 1000 * big)
     agent_prof = []
-    for j in range(len(agents)):
+    for j, k in enumerate(agents):
         col = sub[:, j]
-        key = col.tobytes()
+        extra = np.where(pref != k, wants, 0)
+        key = col.tobytes() if not extra.any() else (col.tobytes(), k)
         if key not in prof_of:
             prof_of[key] = len(mats)
             m = base
@@ -77,6 +85,13 @@ def _pyvrp_data(prep: Prepared, agents: list[int], visits: list[int], required: 
                 m[bad, :] = forbid
                 np.fill_diagonal(m, 0)
             mats.append(m)
+            if extra.any():
+                d = m.copy()
+                d[:, nd:] += extra[None, :]
+                np.fill_diagonal(d, 0)
+                dists.append(d)
+            else:
+                dists.append(m)
         agent_prof.append(prof_of[key])
     # vehicle types: identical agents (same depots, shift, cap, profile) share one type
     vt_key: dict[tuple, int] = {}
@@ -92,7 +107,7 @@ def _pyvrp_data(prep: Prepared, agents: list[int], visits: list[int], required: 
         num_available=len(vt_agents[t]), capacity=[min(cap, len(visits))] if need_cap else [],
         start_depot=dep_idx[s], end_depot=dep_idx[e], tw_early=t0, tw_late=t1, profile=prof)
         for (s, e, t0, t1, cap, prof), t in vt_key.items()]
-    data = pyvrp.ProblemData(locations, clients, depots, vtypes, mats, mats, groups)
+    data = pyvrp.ProblemData(locations, clients, depots, vtypes, dists, mats, groups)
     return data, client_visit, vt_agents, big
 
 
@@ -106,10 +121,15 @@ def _pyvrp_data(prep: Prepared, agents: list[int], visits: list[int], required: 
 PYVRP_TUNING = {"pen_init": 1.0, "pen_max": 1000.0, "history": 300}
 
 
-def _prize_unit(base: np.ndarray) -> int:
+def _prize_unit(base: np.ndarray, travel_cost: float | None = None, extra: int = 0) -> int:
     """Prize of one priority point: more than the longest detour one visit can add, so
-    that serving more priority always beats saving travel in a move."""
-    return max(1000, 2 * int(base.max(initial=0)) + 1)
+    that serving more priority always beats saving travel in a move. When travel has a
+    price (points per hour), a point is worth 3,600 / price seconds of travel: PyVRP's
+    objective (travel − prizes) is then the value of the day. ``extra``: the largest
+    continuity weight added to an edge."""
+    if travel_cost:
+        return max(1, round(3600 / travel_cost))
+    return max(1000, 2 * (int(base.max(initial=0)) + extra) + 1)
 
 
 def _pyvrp_run(data, stop, seed: int, init_sol, unit: int, tuning: Mapping[str, Any]):

@@ -64,10 +64,23 @@ def evaluate(prep: Prepared, routes: Routes) -> tuple[int, int, bool]:
     return prio, travel, ok
 
 
-def plan_key(prep: Prepared, routes: Routes) -> tuple[int, int]:
-    """Sort key, larger is better: (priority, -travel); infeasible plans rank last."""
+def continuity_missed(prep: Prepared, routes: Routes) -> int:
+    """Continuity weights (seconds) of served visits not with their preferred agent."""
+    if not prep.cont_w.any():
+        return 0
+    return int(sum(int(prep.cont_w[i]) for k, seq in routes.items() for i in seq if prep.pref[i] != k))
+
+
+def plan_key(prep: Prepared, routes: Routes) -> tuple[float, int]:
+    """Sort key, larger is better: (priority, -travel), or (value, -travel) when travel
+    has a price (value = priority − price x hours); infeasible plans rank last. A visit
+    away from its preferred agent counts its continuity weight as travel."""
     p, t, ok = evaluate(prep, routes)
-    return (p, -t) if ok else (-1, 0)
+    cost = prep.problem.travel_cost
+    if not ok:
+        return (float("-inf") if cost else -1, 0)
+    t += continuity_missed(prep, routes)
+    return (p - cost * t / 3600 if cost else p, -t)
 
 
 def make_feasible(prep: Prepared, k: int, seq: Sequence[int], taken: set[int] | None = None) -> list[int]:

@@ -48,8 +48,11 @@ def run_task(prep: Prepared, task: dict) -> dict:
         left = seconds - (time.perf_counter() - t0)
         if left > 0.05:
             servable = {int(i) for i in visits if prep.elig[i, agents].any()}
+            # a start serving everything makes every visit required — unless travel has a
+            # price, when a visit may still be worth dropping
             required = bool(task.get("required")) or (
-                bool(start) and servable == {i for seq in start.values() for i in seq})
+                not prep.problem.travel_cost and bool(start)
+                and servable == {i for seq in start.values() for i in seq})
             cands.append(("pyvrp", run_pyvrp(prep, agents, visits, left, seed, start, required,
                                              task.get("tuning"))))
     best_name, best = max(cands, key=lambda c: plan_key(prep, c[1])) if cands else ("none", {})
