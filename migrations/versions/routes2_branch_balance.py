@@ -3,13 +3,13 @@ giving up at most a share of the best priority served) and put a price on travel
 (priority points per hour driven)
 
 Revision ID: routes2
-Revises: money1
+Revises: presence2
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'routes2'
-down_revision = 'money1'
+down_revision = 'presence2'
 branch_labels = None
 depends_on = None
 
