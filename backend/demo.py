@@ -34,6 +34,13 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国建华志强海燕婷玉兰晨浩宇欣怡子涵梓轩思远佳琪雨桐文博"
 ROADS = "长宁 延安 南京 淮海 中山 张杨 浦东 世纪 龙阳 杨高 漕溪 宜山 虹桥 天钥桥 肇嘉浜 共和新 牡丹江 友谊 同济 呼兰 长江 水产 逸仙 殷高".split()
 SKILLS = ["dialect", "legal", "senior"]
+# approaches an agent takes at the door of a case not at the legal stage, and the two scripts of each
+DOOR_STRATEGIES = ["empathy", "firm", "home_visit", "installment_plan", "early_repayment_incentive", "customer_care", "sms_reminder"]
+SCRIPTS_OF = {
+    "empathy": ("opening", "listen"), "firm": ("consequences", "hold_agreement"), "home_visit": ("opening", "understand"),
+    "installment_plan": ("offer", "options"), "early_repayment_incentive": ("offer", "credit"),
+    "customer_care": ("check_in", "referral"), "sms_reminder": ("due", "visit"),
+}
 
 
 def database_is_empty() -> bool:
@@ -192,6 +199,8 @@ def _seed_history(rng: random.Random, cases, agents, owner, today: date) -> str:
     field = [c for c in cases if c.stage in ("field", "legal", "closed")]
     visited = rng.sample(field, min(len(field), 180))
     counts = {"visits": 0, "plans": 0, "pending": 0}
+    money: list = []  # (case, visit, agent, amount, day) of money taken at the door
+    plans: list = []  # (plan, account number, strategy, day) of promises and plans made at the door
     outcomes = ["not_home", "promise_to_pay", "plan_agreed", "refused", "hardship", "third_party_only", "paid", "not_home"]
     for case in visited:
         agent = rng.choice(by_branch[case.branch_id])
@@ -223,7 +232,10 @@ def _seed_history(rng: random.Random, cases, agents, owner, today: date) -> str:
             data = {"plan_id": plan.id}
             counts["pending"] += status == "pending_approval"
         elif code == "paid":
-            data = {"amount": str(case.account.overdue_amount)}
+            data = {"amount": str(min(case.account.overdue_amount, Decimal(rng.randrange(300, 5000, 50))).quantize(Decimal("0.01")))}
+        if met == "debtor":
+            strategy = rng.choice(DOOR_STRATEGIES)
+            data = {**data, "strategy": strategy, "script": f"{strategy}.{rng.choice(SCRIPTS_OF[strategy])}"}
         db.session.add(
             Outcome(
                 visit_id=visit.id, case_id=case.id, agent_id=agent.id, code=code, met=met,
@@ -236,7 +248,10 @@ def _seed_history(rng: random.Random, cases, agents, owner, today: date) -> str:
         case.last_contact_at = visit.checkin_at
         append_event(case=case, kind="visit.checkin", actor_id=agent.user_id, data={"visit_id": visit.id})
         append_event(case=case, kind="visit.outcome", actor_id=agent.user_id, data={"visit_id": visit.id, "code": code, "met": met, **{k: str(v) for k, v in data.items()}})
+        if code == "paid":
+            money.append((case, visit, agent, Decimal(data["amount"]), day))
         if plan is not None:
+            plans.append((plan, case.account.account_number, data.get("strategy"), day))
             counts["plans"] += 1
             append_event(case=case, kind="plan.proposed", actor_id=agent.user_id, data={"plan_id": plan.id, "kind": plan.kind, "terms_hash": plan.terms_hash, "status": plan.status})
         if rng.random() < 0.4:
@@ -249,7 +264,75 @@ def _seed_history(rng: random.Random, cases, agents, owner, today: date) -> str:
             db.session.add(Note(case_id=case.id, visit_id=visit.id, author_id=agent.user_id, text=note))
             append_event(case=case, kind="note.added", actor_id=agent.user_id, data={"visit_id": visit.id, "text": note})
         counts["visits"] += 1
-    return f"{counts['visits']} past visits, {counts['plans']} plans ({counts['pending']} pending approval)"
+    db.session.flush()
+    paid = _seed_money(rng, money, plans, owner, today)
+    return f"{counts['visits']} past visits, {counts['plans']} plans ({counts['pending']} pending approval), {paid}"
+
+
+def _seed_money(rng: random.Random, money: list, plans: list, owner, today: date) -> str:
+    """What the money did after those visits, through the same imports the office uses: receipts
+    for money taken at the door, the bank's feed confirming most of them (a few with the wrong
+    amount, some not yet), cash banked through the deposits import or still in an agent's hands
+    past the custody limit, and payments that keep some promises and plans while others break
+    (an empathetic or plan-offering approach keeps a little more often than a firm one)."""
+    import uuid
+
+    from .payments.services import evaluate_promises, import_deposits, import_payments, record_collection
+
+    feed = ["reference,account_number,amount,paid_on,channel"]
+    deposits = ["reference,receipt_number,amount,deposited_on"]
+    held = 0
+    for case, visit, agent, amount, day in money:
+        method = rng.choices(["cash", "bank_transfer", "card_terminal", "payment_link"], [50, 20, 15, 15])[0]
+        reference = f"TX{visit.id:06d}" if method != "cash" else None
+        collection = record_collection(
+            case=case, visit_id=visit.id, agent_id=agent.id, actor_id=agent.user_id, amount=amount, currency="CNY",
+            method=method, reference=reference, collected_at=visit.checkout_at, op_id=str(uuid.uuid4()),
+        )
+        account = case.account.account_number
+        fate = rng.random()
+        if method == "cash":
+            if fate < 0.55:  # banked the next day, and the bank's feed shows it under the receipt number
+                deposits.append(f"DEP-{visit.id},{collection.receipt_number},{amount},{day + timedelta(days=1)}")
+                feed.append(f"{collection.receipt_number},{account},{amount},{day + timedelta(days=1)},cash deposit")
+            elif fate < 0.75:  # banked, the bank's feed has not reached it yet
+                deposits.append(f"DEP-{visit.id},{collection.receipt_number},{amount},{day + timedelta(days=2)}")
+            else:  # still in the agent's hands, past the custody limit
+                held += 1
+        elif fate < 0.75:
+            feed.append(f"{reference},{account},{amount},{day},{method}")
+        elif fate < 0.85:  # the bank booked another amount: disputed
+            feed.append(f"{reference},{account},{amount - 100 if amount > 100 else amount / 2:.2f},{day},{method}")
+    kept_odds = {"empathy": 0.6, "installment_plan": 0.65, "customer_care": 0.55, "early_repayment_incentive": 0.6,
+                 "home_visit": 0.45, "sms_reminder": 0.45, "firm": 0.35}
+    for plan, account_number, strategy, day in plans:
+        if plan.status != "active":
+            continue
+        odds = kept_odds.get(strategy, 0.5)
+        for seq, (due, amount) in enumerate(_dues(plan)):
+            if due >= today:
+                break
+            roll = rng.random()
+            if roll < odds:
+                paid = amount
+            elif roll < odds + 0.15:
+                paid = (amount / 2).quantize(Decimal("0.01"))
+            else:
+                break  # nothing more: the promise breaks once its grace days are over
+            on = min(today - timedelta(days=1), due - timedelta(days=rng.randint(0, 3)))
+            feed.append(f"PAY-{plan.id}-{seq},{account_number},{paid},{max(on, day)},bank")
+    db.session.commit()
+    paid = import_payments(raw=("\n".join(feed) + "\n").encode(), actor_id=owner.id, as_of=today) if len(feed) > 1 else {}
+    banked = import_deposits(raw=("\n".join(deposits) + "\n").encode(), actor_id=owner.id) if len(deposits) > 1 else {}
+    evaluate_promises(as_of=today, actor_id=owner.id)
+    return (f"{len(money)} receipts ({paid.get('collections', {}).get('reconciled', 0)} confirmed by the bank, "
+            f"{banked.get('created', 0)} banked, {held} still held), {paid.get('created', 0)} bank payments")
+
+
+def _dues(plan: RepaymentPlan) -> list[tuple[date, Decimal]]:
+    """The plan's money in order: the down payment on the day it was made, then each installment."""
+    dues = [(plan.created_at.date(), Decimal(plan.down_payment))] if plan.down_payment else []
+    return dues + [(i.due_date, Decimal(i.amount)) for i in sorted(plan.installments, key=lambda i: i.seq)]
 
 
 def _plan(case, visit, agent, kind, total, months, day, rng, status, discount=0) -> RepaymentPlan:

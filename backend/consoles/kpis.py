@@ -20,10 +20,11 @@ from ..common import to_utc_naive, utcnow
 from ..csvexport import csv_text
 from ..escalations.models import EscalationTicket
 from ..extensions import db
-from ..org.models import Agent
+from ..org.models import Agent, Branch
 from ..payments.models import Collection, Payment, PaymentAllocation, PromiseTrack
 from ..payments.services import in_hand_clause, stale_cash
 from ..plans.models import RepaymentPlan
+from ..policy.settings import effective_settings
 from ..sync.models import SyncOp
 from ..presence.score import presence_scores
 from ..visits.models import Outcome, Visit
@@ -47,6 +48,8 @@ DEFINITIONS = [
     ("arrivals_in_window_rate", "arrivals_in_window", "arrivals", 1, "ratio", "check-ins inside the visit's legal window ÷ check-ins"),
     ("disclosure_rate", "disclosures", "rpc", 1, "ratio", "right-party outcomes with the disclosure acknowledged first (R6) ÷ right-party contacts"),
     ("complaints_per_100", "complaints", "attempts", 100, "per 100", "complaints (outcomes or tickets, one per case and day) per 100 visits with an outcome"),
+    ("reconciled_rate_amount", "door_reconciled", "door_collected", 1, "ratio", "money taken at the door that the bank's feed confirmed ÷ money taken at the door (receipts of these visits)"),
+    ("cost_per_visit", "cost", "arrivals", 1, "money", "(km × the branch's cost_per_km + hours driving and at the door × its cost_per_hour) ÷ visits reached"),
     ("presence_avg", "presence_points", "presence_scored", 1, "score", "mean presence score (0–100, docs/presence.md) of visits with an outcome"),
     ("low_presence_rate", "presence_low", "presence_scored", 1, "ratio", "visits with an outcome scored below 60 for presence ÷ those scored"),
 ]
@@ -55,8 +58,12 @@ COUNTS = [
     "plans_broken_90d", "amount_promised_decided", "amount_paid_decided", "collected_on_plans", "km", "arrivals",
     "arrivals_in_window", "disclosures", "complaints", "flagged_notes", "quarantined",
     "presence_points", "presence_scored", "presence_low",
+    "door_collected", "door_receipts", "door_reconciled", "door_reconciled_receipts", "door_disputed",
+    "travel_hours", "door_hours", "cost",
 ]
 PRESENCE_LOW = 60
+# the currency a jurisdiction's cost settings are in
+CURRENCIES = {"CN": "CNY", "US": "USD", "UK": "GBP", "IE": "EUR"}
 
 
 def default_range(date_from: date | None, date_to: date | None) -> tuple[date, date]:
@@ -67,17 +74,21 @@ def default_range(date_from: date | None, date_to: date | None) -> tuple[date, d
 
 
 class _Tally:
-    """Counters per row: the totals, one row per agent, one per day."""
+    """Counters per row: the totals, one row per agent, one per agent's branch, one per day."""
 
-    def __init__(self):
+    def __init__(self, branch_of_agent: dict[int, int]):
+        self.branch_of_agent = branch_of_agent
         self.total: dict[str, float] = defaultdict(float)
         self.agents: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self.branches: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         self.days: dict[date, dict[str, float]] = defaultdict(lambda: defaultdict(float))
 
     def add(self, name: str, amount: float = 1, *, agent_id: int | None = None, day: date | None = None) -> None:
         self.total[name] += amount
         if agent_id is not None:
             self.agents[agent_id][name] += amount
+            if agent_id in self.branch_of_agent:
+                self.branches[self.branch_of_agent[agent_id]][name] += amount
         if day is not None:
             self.days[day][name] += amount
 
@@ -99,7 +110,6 @@ def kpi_report(*, branch_id: int | None = None, agent_id: int | None = None,
     date_from, date_to = default_range(date_from, date_to)
     start = to_utc_naive_day(date_from)
     end = to_utc_naive_day(date_to + timedelta(days=1))
-    tally = _Tally()
 
     def scoped(stmt, case_column):
         if branch_id:
@@ -114,6 +124,7 @@ def kpi_report(*, branch_id: int | None = None, agent_id: int | None = None,
     ).all()
     agents = {a.id: a for a in db.session.scalars(select(Agent).options(selectinload(Agent.user), selectinload(Agent.branch)))}
     agent_of_user = {a.user_id: a.id for a in agents.values()}
+    tally = _Tally({a.id: a.branch_id for a in agents.values()})
     visit_agent = {}
     complaint_keys: dict[tuple[int, date], int | None] = {}
 
@@ -144,6 +155,7 @@ def kpi_report(*, branch_id: int | None = None, agent_id: int | None = None,
             complaint_keys[(visit.case_id, visit.date)] = visit.agent_id
 
     _add_travel(tally, visits, agents)
+    _add_door_money(tally, visit_scope, visit_agent)
     _add_presence(tally, [v for v in visits if v.outcome is not None])
     _add_plans(tally, visit_scope, visit_agent, date_from, date_to)
     _add_complaint_tickets(tally, complaint_keys, scoped, agent_of_user, agent_id, start, end)
@@ -157,6 +169,9 @@ def kpi_report(*, branch_id: int | None = None, agent_id: int | None = None,
         agent = agents.get(aid)
         rows.append(_row(tally.agents[aid], agent_id=aid, agent=_agent_name(agent), branch_id=agent.branch_id if agent else None))
     days = [_row(tally.days[d], date=d) for d in sorted(tally.days)]
+    branches = {b.id: b for b in db.session.scalars(select(Branch).where(Branch.id.in_(list(tally.branches))))} if tally.branches else {}
+    branch_rows = [_row(tally.branches[bid], branch_id=bid, branch=branches[bid].name, currency=_currency(branches[bid]))
+                   for bid in sorted(tally.branches, key=lambda b: branches[b].name)]
     return {
         "filters": {"branch_id": branch_id, "agent_id": agent_id, "from": date_from.isoformat(), "to": date_to.isoformat()},
         "definitions": [
@@ -166,6 +181,7 @@ def kpi_report(*, branch_id: int | None = None, agent_id: int | None = None,
         "cash_in_hand": cash,
         "totals": _row(tally.total, agent_id=None, agent=None, branch_id=branch_id),
         "agents": rows,
+        "branches": branch_rows,
         "daily": days,
     }
 
@@ -194,7 +210,10 @@ def _add_presence(tally: _Tally, visits) -> None:
 
 
 def _add_travel(tally: _Tally, visits, agents) -> None:
-    """km from the agent's start through its check-ins of the day, in check-in order."""
+    """km from the agent's start through its check-ins of the day, in check-in order, and what
+    that day cost: km × the branch's cost_per_km, plus the hours driving (km ÷ the branch's
+    speed) and at the door (check-in to check-out) × its cost_per_hour (policy settings of the
+    branch's jurisdiction)."""
     paths: dict[tuple[int, date], list] = defaultdict(list)
     for visit in visits:
         if visit.agent_id is not None and visit.checkin_at is not None and visit.checkin_lat is not None:
@@ -209,6 +228,45 @@ def _add_travel(tally: _Tally, visits, agents) -> None:
             km += great_circle(here, (lat, lon)).km * circuity
             here = (lat, lon)
         tally.add("km", km, agent_id=aid, day=day)
+        rates = _cost_rates(agent.branch if agent else None)
+        hours = km / agent.branch.speed_kmh if agent and agent.branch.speed_kmh else 0.0
+        tally.add("travel_hours", hours, agent_id=aid, day=day)
+        tally.add("cost", km * rates[0] + hours * rates[1], agent_id=aid, day=day)
+    for visit in visits:
+        if visit.agent_id is None or visit.checkin_at is None or visit.checkout_at is None or visit.checkout_at < visit.checkin_at:
+            continue
+        agent = agents.get(visit.agent_id)
+        hours = (visit.checkout_at - visit.checkin_at).total_seconds() / 3600
+        tally.add("door_hours", hours, agent_id=visit.agent_id, day=visit.date)
+        tally.add("cost", hours * _cost_rates(agent.branch if agent else None)[1], agent_id=visit.agent_id, day=visit.date)
+
+
+def _cost_rates(branch: Branch | None) -> tuple[float, float]:
+    """(per km, per hour) of the branch's jurisdiction."""
+    settings = effective_settings(branch.jurisdiction if branch else "CN")
+    return float(settings["cost_per_km"]), float(settings["cost_per_hour"])
+
+
+def _currency(branch: Branch) -> str:
+    return CURRENCIES.get(branch.jurisdiction, "CNY")
+
+
+def _add_door_money(tally: _Tally, visit_scope, visit_agent) -> None:
+    """Money taken at the door at these visits (receipts), on the visit's agent and day, and how
+    much of it the bank's feed has confirmed (reconciled) or contradicts (disputed)."""
+    rows = db.session.execute(
+        select(Collection.visit_id, Collection.amount, Collection.status).where(Collection.visit_id.in_(visit_scope))
+    ).all()
+    for visit_id, amount, status in rows:
+        aid, day = visit_agent.get(visit_id, (None, None))
+        who = dict(agent_id=aid, day=day)
+        tally.add("door_collected", float(amount), **who)
+        tally.add("door_receipts", **who)
+        if status == "reconciled":
+            tally.add("door_reconciled", float(amount), **who)
+            tally.add("door_reconciled_receipts", **who)
+        elif status == "disputed":
+            tally.add("door_disputed", float(amount), **who)
 
 
 def _add_plans(tally: _Tally, visit_scope, visit_agent, date_from: date, date_to: date) -> None:

@@ -33,6 +33,8 @@ class KpiRowSchema(ma.Schema):
     agent_id = ma.fields.Integer(allow_none=True)
     agent = ma.fields.String(allow_none=True)
     branch_id = ma.fields.Integer(allow_none=True)
+    branch = ma.fields.String(metadata={"description": "per-branch rows: the branch's name"})
+    currency = ma.fields.String(metadata={"description": "per-branch rows: the currency of its cost settings"})
     date = ma.fields.Date(allow_none=True)
     counts = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Float())
     rates = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(RateSchema))
@@ -55,6 +57,7 @@ class KpiReportSchema(ma.Schema):
         "description": "per agent, now: cash taken at the door not yet banked nor confirmed (amount, collections, stale, oldest)"})
     totals = ma.fields.Nested(KpiRowSchema)
     agents = ma.fields.List(ma.fields.Nested(KpiRowSchema))
+    branches = ma.fields.List(ma.fields.Nested(KpiRowSchema), metadata={"description": "one row per branch of the agents"})
     daily = ma.fields.List(ma.fields.Nested(KpiRowSchema))
 
 

@@ -1,7 +1,7 @@
 """Named policy settings per jurisdiction profile: defaults in code, changes in the database.
 
 Every compliance and credit-policy number the product applies is one entry of SETTINGS:
-its scope (rules | plan), what it means, its default per profile and a validator. An admin's
+its scope (rules | plan | cost), what it means, its default per profile and a validator. An admin's
 change is an appended `PolicySetting` row (value, reason, who, when); the newest row wins,
 the older ones are the history. See docs/playbook.md.
 """
@@ -128,7 +128,7 @@ def _one_of(allowed: tuple) -> Callable:
 
 @dataclass(frozen=True)
 class Spec:
-    scope: str  # rules | plan
+    scope: str  # rules | plan | cost
     rule: str  # the COMPLIANCE.md rule or plan-policy line it implements
     description: str
     defaults: dict  # jurisdiction -> value; "*" for all
@@ -238,6 +238,15 @@ SETTINGS: dict[str, Spec] = {
     "cash_custody_days": Spec(
         "rules", "custody", "Cash taken at the door and not banked after this many days is an alert for the case owner",
         {"*": 2}, _int(1, 30),
+    ),
+    # --- what a visit costs (the KPI screen's cost per visit; docs/consoles.md) ---
+    "cost_per_km": Spec(
+        "cost", "cost per visit", "What one km driven costs (fuel, wear, parking), in the jurisdiction's currency",
+        {"CN": "0.80", "US": "0.45", "UK": "0.28", "IE": "0.40"}, lambda v: _money_text(v, Decimal(0), Decimal(1000)),
+    ),
+    "cost_per_hour": Spec(
+        "cost", "cost per visit", "What one hour of an agent's time costs (driving and at the door), in the jurisdiction's currency",
+        {"CN": "60.00", "US": "28.00", "UK": "16.00", "IE": "18.00"}, lambda v: _money_text(v, Decimal(0), Decimal(100000)),
     ),
 }
 

@@ -65,4 +65,15 @@ def test_owner_sees_money_alerts_in_the_queue_and_cash_in_hand_per_agent(desk, w
     expect(cells.nth(0)).to_have_text("陈外访")
     assert "420" in cells.nth(1).text_content() and cells.nth(2).text_content() == "2"
     assert "300" in cells.nth(3).text_content() and "1 笔" in cells.nth(3).text_content()
+    # the range's money at the door: three receipts of the world's visits, 500 of them disputed, none confirmed
+    door = page.locator("[data-kpi=door_collected]")
+    assert "920" in door.locator(".o-kpi-value").text_content()
+    expect(door.locator(".o-sub")).to_contain_text("3 张收据")
+    assert "500" in door.locator(".o-sub").text_content()
+    branch = page.locator(f".o-branches tr[data-branch-id='{world.branch.id}'] td")
+    assert "920" in branch.nth(2).text_content() and branch.nth(4).text_content() == "0%"
+    # cost per visit: km and hours at the CN rates, in yuan
+    assert "¥" in branch.nth(5).text_content() or "￥" in branch.nth(5).text_content()
+    assert page.locator("[data-kpi=cost_per_visit] .o-kpi-value").text_content() != "—"
+    expect(page.locator(".o-door-money svg")).to_be_visible()
     desk.shot("owner-kpis-cash", full=True)

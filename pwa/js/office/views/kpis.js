@@ -5,7 +5,8 @@ import { h, clear, describeError, fetchBlob, formatters, isoToday, addDays, empt
 import { barChart, trendChart } from '../charts.js';
 
 const HEADLINE = ['completion_rate', 'contact_rate', 'rpc_rate', 'promise_rate', 'kept_rate_count', 'kept_rate_amount',
-  'broken_90d_rate', 'km_per_visit', 'arrivals_in_window_rate', 'disclosure_rate', 'complaints_per_100', 'presence_avg'];
+  'broken_90d_rate', 'km_per_visit', 'cost_per_visit', 'reconciled_rate_amount', 'arrivals_in_window_rate', 'disclosure_rate',
+  'complaints_per_100', 'presence_avg'];
 const BAR_METRICS = ['completion_rate', 'contact_rate', 'rpc_rate', 'promise_rate', 'arrivals_in_window_rate', 'disclosure_rate', 'km_per_visit'];
 
 export async function mount(container, ctx) {
@@ -88,6 +89,7 @@ export async function mount(container, ctx) {
   function value(key, rate) {
     if (rate.value === null) return '—';
     if (key === 'presence_avg') return f.num(rate.value, 0);
+    if (key === 'cost_per_visit') return f.money(rate.value);
     return key === 'km_per_visit' ? `${f.num(rate.value)} km` : key === 'complaints_per_100' ? f.num(rate.value, 2) : f.pct(rate.value);
   }
 
@@ -98,6 +100,9 @@ export async function mount(container, ctx) {
       h('article', { class: 'o-kpi money' },
         h('h3', { text: t('kpi.collected') }), h('p', { class: 'o-kpi-value', text: f.money(report.collected.amount) }),
         h('p', { class: 'o-sub', text: report.collected.payments === null ? t('kpi.collected_agent') : t('kpi.collected_src', { n: report.collected.payments }) })),
+      h('article', { class: 'o-kpi money', dataset: { kpi: 'door_collected' } },
+        h('h3', { text: t('kpi.door.collected') }), h('p', { class: 'o-kpi-value', text: f.money(totals.counts.door_collected) }),
+        h('p', { class: 'o-sub', text: t('kpi.door.collected_sub', { n: f.num(totals.counts.door_receipts, 0), reconciled: f.money(totals.counts.door_reconciled), disputed: f.money(totals.counts.door_disputed) }) })),
       h('article', { class: 'o-kpi' },
         h('h3', { text: t('kpi.visits') }), h('p', { class: 'o-kpi-value', text: f.num(totals.counts.done, 0) }),
         h('p', { class: 'o-sub', text: t('kpi.visits_sub', { assigned: f.num(totals.counts.assigned, 0), quarantined: f.num(totals.counts.quarantined, 0), notes: f.num(totals.counts.flagged_notes, 0) }) })),
@@ -133,18 +138,43 @@ export async function mount(container, ctx) {
     const table = h('table', { class: 'o-table o-kpi-table' },
       h('thead', {}, h('tr', {}, h('th', { text: t('kpi.agent') }), h('th', { class: 'o-num', text: t('kpi.assigned') }), h('th', { class: 'o-num', text: t('kpi.done') }),
         HEADLINE.map((k) => h('th', { class: 'o-num', text: t(`kpi.short.${k}`), title: t(`kpi.${k}`) })),
-        h('th', { class: 'o-num', text: t('kpi.short.collected') }), h('th', { class: 'o-num', text: t('kpi.short.quarantined') }))),
+        h('th', { class: 'o-num', text: t('kpi.short.collected') }), h('th', { class: 'o-num', text: t('kpi.short.door_collected') }),
+        h('th', { class: 'o-num', text: t('kpi.short.door_reconciled') }), h('th', { class: 'o-num', text: t('kpi.short.quarantined') }))),
       h('tbody', {}, [...report.agents, Object.assign({}, totals, { agent: t('kpi.total'), total: true })].map((r) => h('tr', { class: r.total ? 'o-total' : '' },
         h('td', { text: r.agent || '—' }), h('td', { class: 'o-num', text: f.num(r.counts.assigned, 0) }), h('td', { class: 'o-num', text: f.num(r.counts.done, 0) }),
         HEADLINE.map((k) => h('td', { class: 'o-num', text: value(k, r.rates[k]) })),
-        h('td', { class: 'o-num', text: f.money(r.counts.collected_on_plans) }), h('td', { class: 'o-num', text: f.num(r.counts.quarantined, 0) })))));
+        h('td', { class: 'o-num', text: f.money(r.counts.collected_on_plans) }), h('td', { class: 'o-num', text: f.money(r.counts.door_collected) }),
+        h('td', { class: 'o-num', text: f.money(r.counts.door_reconciled) }), h('td', { class: 'o-num', text: f.num(r.counts.quarantined, 0) })))));
+
+    const money = report.daily.length ? trendChart(days.map((d) => {
+      const c = byDate.get(d) || {};
+      return { date: d, collected: c.door_collected || 0, reconciled: c.door_reconciled || 0 };
+    }), { series: [['collected', t('kpi.door.series_collected')], ['reconciled', t('kpi.door.series_reconciled')]], label: t('kpi.door.by_day') }) : empty(t('kpi.no_data'));
 
     clear(body, cards, cashInHand(report.cash_in_hand),
       h('div', { class: 'o-kpi-charts' },
         h('section', { class: 'o-card' }, h('div', { class: 'o-card-head' }, h('h2', { text: t('kpi.by_agent') }), metricSel), barsBox),
-        h('section', { class: 'o-card' }, h('h2', { text: t('kpi.by_day') }), trend)),
+        h('section', { class: 'o-card' }, h('h2', { text: t('kpi.by_day') }), trend),
+        h('section', { class: 'o-card o-door-money' }, h('h2', { text: t('kpi.door.by_day') }), money)),
+      byBranch(report.branches),
       h('section', { class: 'o-card' }, h('h2', { text: t('kpi.table') }), h('div', { class: 'o-scroll' }, table),
         h('p', { class: 'o-hint', text: t('kpi.definitions_hint') })));
+  }
+
+  /* Per branch of the agents: money taken at the door, how much the bank confirmed, and what a
+   * visit cost (km and hours at the branch jurisdiction's rates, in its currency). */
+  function byBranch(rows) {
+    const table = rows.length ? h('table', { class: 'o-table o-branch-table' },
+      h('thead', {}, h('tr', {}, ['kpi.branch', 'kpi.done', 'kpi.door.collected', 'kpi.door.reconciled', 'kpi.reconciled_rate_amount', 'kpi.cost_per_visit']
+        .map((k, i) => h('th', { class: i ? 'o-num' : '', text: t(k) })))),
+      h('tbody', {}, rows.map((r) => h('tr', { dataset: { branchId: r.branch_id } },
+        h('td', { text: r.branch }), h('td', { class: 'o-num', text: f.num(r.counts.done, 0) }),
+        h('td', { class: 'o-num', text: f.money(r.counts.door_collected, r.currency) }),
+        h('td', { class: 'o-num', text: f.money(r.counts.door_reconciled, r.currency) }),
+        h('td', { class: 'o-num', text: f.pct(r.rates.reconciled_rate_amount.value) }),
+        h('td', { class: 'o-num', text: r.rates.cost_per_visit.value === null ? '—' : f.money(r.rates.cost_per_visit.value, r.currency) }))))) : empty(t('kpi.no_data'));
+    return h('section', { class: 'o-card o-branches' }, h('h2', { text: t('kpi.by_branch') }), h('div', { class: 'o-scroll' }, table),
+      h('p', { class: 'o-hint', text: t('kpi.door.hint') }));
   }
 
   /* Now, whatever the date range: cash each agent took at the door and has neither banked nor
