@@ -160,3 +160,9 @@ def test_letter_templates_are_proposed_with_known_placeholders_and_never_ship_as
     listed = client.get("/api/policy/scripts?kind=letter&status=approved", headers=admin).get_json()
     assert {(v["key"], v["locale"]) for v in listed} == {("letter.first_notice", "en"), ("letter.first_notice", "zh-CN")}
     assert not [key for key in approved_script_rows("en") if key.startswith("letter.")]
+
+
+def test_a_template_id_past_32_bits_is_a_field_error(client, owner_headers, make_case):
+    case = make_case(stage="letter")
+    response = client.post(f"/api/cases/{case.id}/letters", json={"template_id": 2**40, "locale": "en"}, headers=owner_headers)
+    assert response.status_code == 422 and "template_id" in response.get_json()["errors"]
