@@ -196,10 +196,14 @@ def _rung_worked(case: Case, rung: str) -> bool:
     return bool(db.session.scalar(select(exists().where(Outcome.case_id == case.id))))
 
 
-def record_contact(*, case: Case, channel: str, at: datetime | None, result: str, note: str, actor_id: int | None) -> TimelineEvent:
-    """A contact attempt of the phone or letter rung (call, SMS, letter) as a case event."""
-    return append_event(case=case, kind=f"contact.{channel}", actor_id=actor_id,
-                        data={"channel": channel, "at": (at or utcnow()).isoformat(), "result": result, "note": note})
+def record_contact(*, case: Case, channel: str, at: datetime | None, result: str, note: str, actor_id: int | None,
+                   document: dict | None = None) -> TimelineEvent:
+    """A contact attempt of the phone or letter rung (call, SMS, letter) as a case event;
+    `document`: what a letter rendered here was (its PDF's SHA-256, the template and version)."""
+    data = {"channel": channel, "at": (at or utcnow()).isoformat(), "result": result, "note": note}
+    if document is not None:
+        data["document"] = document
+    return append_event(case=case, kind=f"contact.{channel}", actor_id=actor_id, data=data)
 
 
 def stage_stop_code(case: Case) -> str:

@@ -100,7 +100,10 @@ def latin_only(text: str) -> str:
     return "".join(out)
 
 
-class _Agreement(FPDF):
+class Document(FPDF):
+    """The house style of Doorstep's PDFs (agreement, receipt, letter): A4, the CJK font when
+    there is one (else Latin with code points), headings, label/value pairs and a footer line."""
+
     def __init__(self, font_path: str | None, footer_text: str):
         super().__init__(format="A4")
         self.footer_text = footer_text
@@ -149,7 +152,7 @@ def _is_digest(value: str) -> bool:
     return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
 
-def _local(at: datetime | None, tz: str) -> str:
+def local_time(at: datetime | None, tz: str) -> str:
     if at is None:
         return "—"
     return at.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z")
@@ -194,7 +197,7 @@ def render_agreement(plan: RepaymentPlan) -> bytes:
     agent = db.session.get(User, plan.created_by_id) if plan.created_by_id else None
     decider = db.session.get(User, plan.decided_by_id) if plan.decided_by_id else None
 
-    pdf = _Agreement(find_cjk_font(), f"Doorstep · plan #{plan.id} · code {code} · generated {_local(utcnow(), tz)}")
+    pdf = Document(find_cjk_font(), f"Doorstep · plan #{plan.id} · code {code} · generated {local_time(utcnow(), tz)}")
     pdf.set_title(f"Repayment agreement #{plan.id}")
     pdf.set_author("Doorstep")
     pdf.set_creation_date(utcnow().replace(tzinfo=timezone.utc))
@@ -214,8 +217,8 @@ def render_agreement(plan: RepaymentPlan) -> bytes:
         ("卡号 Card", account.card_masked),
         ("案件 Case", f"#{case.id}"),
         ("经办 Agreed with", agent.display_name or agent.username if agent else "—"),
-        ("达成时间 Agreed at", _local(plan.created_at, tz)),
-    ] + ([("审批 Decision", f"{status} · {decider.display_name or decider.username} · {_local(plan.decided_at, tz)}"
+        ("达成时间 Agreed at", local_time(plan.created_at, tz)),
+    ] + ([("审批 Decision", f"{status} · {decider.display_name or decider.username} · {local_time(plan.decided_at, tz)}"
            + (f" · {plan.decision_reason}" if plan.decision_reason else ""))] if decider else []))
 
     pdf.heading("条款 Terms")
@@ -258,7 +261,7 @@ def render_agreement(plan: RepaymentPlan) -> bytes:
     if signature is None:
         pdf.pairs([("", "未签名 Not signed (oral agreement, or not signed yet)")])
     elif signature.refused:
-        pdf.pairs([("拒签 Refused", signature.refused_reason or "—"), ("时间 At", _local(signature.signed_at, tz))])
+        pdf.pairs([("拒签 Refused", signature.refused_reason or "—"), ("时间 At", local_time(signature.signed_at, tz))])
     else:
         blob = db.session.get(Blob, signature.blob_sha256) if signature.blob_sha256 else None
         if blob is not None:
@@ -266,7 +269,7 @@ def render_agreement(plan: RepaymentPlan) -> bytes:
             pdf.ln(1)
         pdf.pairs([
             ("签名人 Signed by", signature.signer_name or debtor.name),
-            ("签名时间 Signed at", _local(signature.signed_at, tz)),
+            ("签名时间 Signed at", local_time(signature.signed_at, tz)),
             ("签名所签条款 Signs terms", signature.terms_hash),
             ("签名图像 Image SHA-256", signature.blob_sha256 or "—"),
         ])

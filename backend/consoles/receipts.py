@@ -19,7 +19,7 @@ from ..errors import abort
 from ..extensions import db
 from ..org.models import Branch
 from ..payments.models import Collection
-from .agreements import _Agreement, _local, find_cjk_font
+from .agreements import Document, find_cjk_font, local_time
 
 METHOD_LABELS = {
     "cash": "现金 Cash",
@@ -57,7 +57,7 @@ def render_receipt(collection: Collection) -> bytes:
     branch = db.session.get(Branch, collection.branch_id)
     agent = db.session.get(User, collection.collected_by_id)
     tz = branch.timezone
-    pdf = _Agreement(find_cjk_font(), f"Doorstep · receipt {collection.receipt_number} · code {collection.verify_code}")
+    pdf = Document(find_cjk_font(), f"Doorstep · receipt {collection.receipt_number} · code {collection.verify_code}")
     pdf.set_title(f"Receipt {collection.receipt_number}")
     pdf.set_author("Doorstep")
     pdf.set_creation_date(utcnow().replace(tzinfo=timezone.utc))
@@ -74,7 +74,7 @@ def render_receipt(collection: Collection) -> bytes:
         ("方式 Method", METHOD_LABELS.get(collection.method, collection.method)),
         ("参考号 Reference", collection.reference or "—"),
         ("收款人 Received by", agent.display_name or agent.username),
-        ("收款时间 Received at", _local(collection.collected_at, tz)),
+        ("收款时间 Received at", local_time(collection.collected_at, tz)),
         ("案件 Case", f"#{case.id} · {masked_reference(case.account.account_number)}"),
         ("状态 Status", STATUS_LABELS.get(collection.status, collection.status)),
     ])

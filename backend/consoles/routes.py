@@ -1,16 +1,18 @@
 """Office consoles: KPIs and their CSV, the case owner's review queue, the dispatcher's day
 board, the signed agreement and the receipt for money taken at the door as PDFs, each with its
-public verification."""
+public verification, and the letter of the ladder's letter rung."""
 from flask import Response, current_app, g
 from flask_smorest import Blueprint
 
 from ..auth.guard import OFFICE, PUBLIC, roles
+from ..cases.services import get_case_for_user
 from ..extensions import db
 from ..visits.services import get_visit_for_user
 from .agreements import get_plan, render_agreement, verify_agreement
 from .cards import render_card
 from .evidence import build_evidence_pack, public_key
 from .kpis import kpi_csv, kpi_report
+from .letters import get_letter, issue_letter
 from .receipts import get_collection, render_receipt, verify_receipt
 from .schemas import (
     EvidenceKeySchema,
@@ -20,6 +22,7 @@ from .schemas import (
     BoardSchema,
     KpiQuerySchema,
     KpiReportSchema,
+    LetterCreateSchema,
     OutcomeReviewedSchema,
     OutcomeReviewSchema,
     ReceiptVerifyQuerySchema,
@@ -120,6 +123,33 @@ def get_evidence_pack(case_id):
     db.session.commit()  # the export's audit record
     return Response(data, mimetype="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="case-{case_id}-evidence.zip"', "Cache-Control": "no-store"})
+
+
+@blp.route("/cases/<int:case_id>/letters", methods=["POST"])
+@roles("owner", "admin")
+@blp.arguments(LetterCreateSchema)
+@blp.response(201, content_type="application/pdf", description="the letter as a PDF; Location: where it is kept")
+@blp.alt_response(422, description="Not an approved letter template in that language, or the letter fails the R7 scan")
+def post_letter(args, case_id):
+    """Render a letter from an approved letter template with the case's fields, keep its PDF and
+    record it as a `contact.letter` event (the letter rung's work)"""
+    case = get_case_for_user(case_id, user=g.user)
+    pdf, event = issue_letter(case=case, actor_id=g.user.id, **args)
+    db.session.commit()
+    digest = event.data["document"]["pdf_sha256"]
+    return Response(pdf, status=201, mimetype="application/pdf", headers={
+        "Location": f"/api/cases/{case.id}/letters/{digest}", "Cache-Control": "no-store",
+        "Content-Disposition": f'inline; filename="letter-{case.id}-{digest[:12]}.pdf"'})
+
+
+@blp.route("/cases/<int:case_id>/letters/<string:sha256>", methods=["GET"])
+@roles("owner", "admin")
+@blp.response(200, content_type="application/pdf", description="a letter sent on the case, by its PDF's SHA-256")
+def get_letter_pdf(case_id, sha256):
+    """A letter's PDF as it was rendered (its SHA-256 is on the case's `contact.letter` event)"""
+    blob = get_letter(case=get_case_for_user(case_id, user=g.user), sha256=sha256)
+    return Response(blob.data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="letter-{case_id}-{sha256[:12]}.pdf"', "Cache-Control": "no-store"})
 
 
 @blp.route("/evidence/public-key", methods=["GET"])

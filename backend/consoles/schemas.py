@@ -3,6 +3,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ..common import UTCDateTime
+from ..policy.strategies import LOCALES
 
 MAX_KPI_DAYS = 366
 
@@ -305,3 +306,8 @@ class EvidenceKeySchema(ma.Schema):
     algorithm = ma.fields.String()
     key_id = ma.fields.String(metadata={"description": "first 16 hex digits of the SHA-256 of the raw public key"})
     public_key_pem = ma.fields.String()
+
+
+class LetterCreateSchema(ma.Schema):
+    template_id = ma.fields.Integer(required=True, metadata={"description": "an approved letter template (GET /api/policy/scripts?kind=letter)"})
+    locale = ma.fields.String(required=True, validate=validate.OneOf(LOCALES), metadata={"description": "the template's language"})

@@ -1,5 +1,6 @@
 """Demo data for the playbook: one case per strategy, each on an agent's route for the day, so the
-PWA shows every strategy with its reason and scripts. Called from backend/demo.py:
+PWA shows every strategy with its reason and scripts, and one approved letter template per locale
+(data/letters.json) for the ladder's letter rung. Called from backend/demo.py:
 
     from .policy.demo import seed_playbook_demo
     seed_playbook_demo(day=today)            # after top_up_day(); idempotent
@@ -7,6 +8,7 @@ PWA shows every strategy with its reason and scripts. Called from backend/demo.p
 Each case's history (outcomes, notes, a plan, broken promises, stage) is what makes the engine
 put its strategy first; tests/policy/test_strategies.py holds that true.
 """
+import json
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -20,7 +22,10 @@ from ..extensions import db
 from ..org.models import Agent
 from ..plans.models import Installment, RepaymentPlan
 from ..visits.models import Outcome, Visit
+from .models import ScriptTemplate
 from .rules import check_visit, visiting_window
+from .services import decide_script, propose_script
+from .strategies import DATA
 
 # strategy -> (debtor, days past due, overdue, balance, stage, broken promises, past outcomes [(days ago, code, met, data)], note)
 PROFILES = {
@@ -58,8 +63,25 @@ def seed_playbook_demo(*, day: date | None = None, agent: Agent | None = None) -
             case = _build_case(strategy, profile, agent, day)
             created += 1
         visits += _ensure_visit(case, agent, day)
+    letters = seed_letter_templates()
     db.session.commit()
-    return f"playbook demo: {created} strategy cases created, {visits} visits published for {day.isoformat()}"
+    return (f"playbook demo: {created} strategy cases created, {visits} visits published for {day.isoformat()}, "
+            f"{letters} letter templates approved")
+
+
+def seed_letter_templates() -> int:
+    """The demo's letter templates, each proposed and approved through the R7 scan (once)."""
+    made = 0
+    for item in json.loads((DATA / "letters.json").read_text(encoding="utf-8"))["letters"]:
+        exists = db.session.scalar(
+            select(ScriptTemplate.id).where(ScriptTemplate.key == item["key"], ScriptTemplate.locale == item["locale"]).limit(1)
+        )
+        if exists is None:
+            row = propose_script(key=item["key"], locale=item["locale"], text=item["text"], kind="letter", actor_id=None,
+                                 note="demo letter template")
+            decide_script(template_id=row.id, decision="approve", actor_id=None)
+            made += 1
+    return made
 
 
 def _build_case(strategy: str, profile: tuple, agent: Agent, day: date) -> Case:

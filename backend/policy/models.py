@@ -28,10 +28,14 @@ class PolicySetting(db.Model):
 
 
 SCRIPT_STATUSES = ("draft", "approved", "rejected", "retired")
+# a script is spoken at the door and ships in the day packet; a letter is rendered to a PDF by
+# the case office (the letter rung), never shipped to a device
+SCRIPT_KINDS = ("script", "letter")
 
 
 class ScriptTemplate(db.Model):
-    """A version of one script in one locale (R7: only approved wording reaches a device).
+    """A version of one script or letter template in one locale (R7: only approved wording
+    reaches a device or a debtor's letterbox).
 
     Version 1 of each built-in script lives in data/scripts.json; an admin's edit is a new
     row with the next version, a draft until approved. Only the newest approved version ships.
@@ -41,6 +45,7 @@ class ScriptTemplate(db.Model):
     __table_args__ = (UniqueConstraint("key", "locale", "version", name="uq_script_templates_key_locale_version"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="script", server_default="script")
     strategy: Mapped[str] = mapped_column(String(32))
     locale: Mapped[str] = mapped_column(String(8))
     version: Mapped[int]

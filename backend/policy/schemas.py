@@ -2,6 +2,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ..common import UTCDateTime
+from .models import SCRIPT_KINDS, SCRIPT_STATUSES
 from .settings import JURISDICTIONS
 from .strategies import LOCALES
 
@@ -45,13 +46,15 @@ class SettingHistorySchema(ma.Schema):
 
 class ScriptQuery(ma.Schema):
     key = ma.fields.String()
+    kind = ma.fields.String(validate=validate.OneOf(SCRIPT_KINDS))
     locale = ma.fields.String(validate=validate.OneOf(LOCALES))
-    status = ma.fields.String(validate=validate.OneOf(("draft", "approved", "rejected", "retired")))
+    status = ma.fields.String(validate=validate.OneOf(SCRIPT_STATUSES))
 
 
 class ScriptVersionSchema(ma.Schema):
     id = ma.fields.Integer(allow_none=True, metadata={"description": "null for a built-in version 1"})
     key = ma.fields.String()
+    kind = ma.fields.String(metadata={"description": "script (spoken at the door) | letter (rendered to a PDF)"})
     strategy = ma.fields.String()
     locale = ma.fields.String()
     version = ma.fields.Integer()
@@ -69,6 +72,8 @@ class ScriptVersionSchema(ma.Schema):
 
 class ScriptProposeSchema(ma.Schema):
     key = ma.fields.String(required=True, validate=validate.Regexp(r"^[a-z_]+\.[a-z_]+$", error="strategy.name, lower case"))
+    kind = ma.fields.String(load_default="script", validate=validate.OneOf(SCRIPT_KINDS),
+                            metadata={"description": "letter: a letter template keyed letter.<name>"})
     locale = ma.fields.String(required=True, validate=validate.OneOf(LOCALES))
     text = ma.fields.String(required=True, validate=validate.Length(min=5, max=2000))
     strategy = ma.fields.String()

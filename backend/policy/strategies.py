@@ -56,7 +56,7 @@ def _locale(locale: str | None) -> str:
 def approved_script_rows(locale: str) -> dict[str, dict]:
     """key -> the newest approved version in `locale` (built-in version 1 unless an admin's is newer).
 
-    A key whose newest decided version was retired ships nothing.
+    A key whose newest decided version was retired ships nothing; letter templates never ship.
     """
     locale = _locale(locale)
     out: dict[str, dict] = {
@@ -71,7 +71,8 @@ def approved_script_rows(locale: str) -> dict[str, dict]:
     }
     newest = (
         select(ScriptTemplate.key, func.max(ScriptTemplate.version).label("version"))
-        .where(ScriptTemplate.locale == locale, ScriptTemplate.status.in_(("approved", "retired")))
+        .where(ScriptTemplate.kind == "script", ScriptTemplate.locale == locale,
+               ScriptTemplate.status.in_(("approved", "retired")))
         .group_by(ScriptTemplate.key)
         .subquery()
     )
@@ -79,7 +80,7 @@ def approved_script_rows(locale: str) -> dict[str, dict]:
         select(ScriptTemplate).join(
             newest,
             (newest.c.key == ScriptTemplate.key) & (newest.c.version == ScriptTemplate.version),
-        ).where(ScriptTemplate.locale == locale)
+        ).where(ScriptTemplate.kind == "script", ScriptTemplate.locale == locale)
     ).all()
     for row in rows:
         if row.status == "retired":
