@@ -2,13 +2,13 @@
 (rendered to a PDF for the ladder's letter rung)
 
 Revision ID: letters1
-Revises: presence2
+Revises: routes2
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'letters1'
-down_revision = 'presence2'
+down_revision = 'routes2'
 branch_labels = None
 depends_on = None
 

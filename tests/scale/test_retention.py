@@ -136,3 +136,20 @@ def test_a_debtor_with_another_live_case_keeps_name_and_address(db, aged_case, m
     assert [p["case_id"] for p in report["purged"]] == [live.id] and report["purged"][0]["debtor"] is True
     db.session.expire_all()
     assert debtor.name == PURGED_NAME
+
+
+def test_letter_pdfs_go_with_the_case_data(db, aged_case):
+    """A letter carries the debtor's name: the R8 purge deletes its PDF, the event keeps its place."""
+    from backend.cases.services import record_contact
+    from backend.plans.models import Blob
+    from backend.plans.services import store_blob
+
+    case = aged_case(years_ago=2.2)
+    sha = store_blob(data=b"%PDF-1.4 letter to the debtor", content_type="application/pdf")
+    record_contact(case=case, channel="letter", at=datetime(2028, 3, 1, 2), result="issued", note="", actor_id=None,
+                   document={"pdf_sha256": sha, "template_key": "letter.first_notice"})
+    db.session.commit()
+    report = run_retention(today=TODAY)
+    assert report["purged"][0]["letters"] == 1
+    assert db.session.get(Blob, sha) is None
+    assert verify_timeline(case_id=case.id)["verified"] is True
