@@ -1,6 +1,7 @@
 """Office consoles: KPIs and their CSV, the case owner's review queue, the dispatcher's day
 board, the signed agreement and the receipt for money taken at the door as PDFs, each with its
 public verification."""
+
 from flask import Response, current_app, g
 from flask_smorest import Blueprint
 
@@ -13,11 +14,11 @@ from .evidence import build_evidence_pack, public_key
 from .kpis import kpi_csv, kpi_report
 from .receipts import get_collection, render_receipt, verify_receipt
 from .schemas import (
-    EvidenceKeySchema,
     AgreementVerifyQuerySchema,
     AgreementVerifySchema,
     BoardQuerySchema,
     BoardSchema,
+    EvidenceKeySchema,
     KpiQuerySchema,
     KpiReportSchema,
     OutcomeReviewedSchema,
@@ -50,7 +51,8 @@ def get_kpis_csv(args):
     report = kpi_report(**args)
     name = f"doorstep-kpis-{report['filters']['from']}-{report['filters']['to']}.csv"
     return Response(
-        kpi_csv(report), mimetype="text/csv",
+        kpi_csv(report),
+        mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
     )
 
@@ -94,7 +96,8 @@ def get_agreement_pdf(plan_id):
     """The signed repayment agreement as a PDF: terms, schedule, signature, terms hash and verification code"""
     plan = get_plan(plan_id)
     return Response(
-        render_agreement(plan), mimetype="application/pdf",
+        render_agreement(plan),
+        mimetype="application/pdf",
         headers={"Content-Disposition": f'inline; filename="agreement-{plan.id}.pdf"', "Cache-Control": "no-store"},
     )
 
@@ -106,7 +109,8 @@ def get_card_pdf(visit_id):
     """The visit's leave-behind card (R14): neutral wording, the organisation, the complaint phone and the check link"""
     visit = get_visit_for_user(visit_id, user=g.user)
     return Response(
-        render_card(visit), mimetype="application/pdf",
+        render_card(visit),
+        mimetype="application/pdf",
         headers={"Content-Disposition": f'inline; filename="card-{visit.id}.pdf"', "Cache-Control": "no-store"},
     )
 
@@ -118,8 +122,11 @@ def get_evidence_pack(case_id):
     """The case's evidence pack (R17): timeline and chain check, agreements, visits with presence scores, signed manifest"""
     data = build_evidence_pack(case_id=case_id, actor=g.user)
     db.session.commit()  # the export's audit record
-    return Response(data, mimetype="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="case-{case_id}-evidence.zip"', "Cache-Control": "no-store"})
+    return Response(
+        data,
+        mimetype="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="case-{case_id}-evidence.zip"', "Cache-Control": "no-store"},
+    )
 
 
 @blp.route("/evidence/public-key", methods=["GET"])
@@ -146,7 +153,8 @@ def get_receipt_pdf(collection_id):
     """The receipt for money taken at the door (an agent: only money they took)"""
     collection = get_collection(collection_id, user=g.user)
     return Response(
-        render_receipt(collection), mimetype="application/pdf",
+        render_receipt(collection),
+        mimetype="application/pdf",
         headers={"Content-Disposition": f'inline; filename="receipt-{collection.receipt_number}.pdf"', "Cache-Control": "no-store"},
     )
 

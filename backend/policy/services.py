@@ -1,4 +1,5 @@
 """Policy services: script templates (versioned, approved before they ship) and plan checks for the API."""
+
 from sqlalchemy import func, select
 
 from ..common import utcnow
@@ -26,10 +27,20 @@ def list_script_versions(*, key: str | None = None, locale: str | None = None, s
                 continue
             out.append(
                 {
-                    "id": None, "key": item["key"], "strategy": item["strategy"], "locale": loc, "version": 1,
-                    "text": item["text"][loc], "legal_wording": item["legal_wording"], "status": "approved",
-                    "source": "builtin", "note": "", "created_by_id": None, "created_at": None,
-                    "decided_by_id": None, "decided_at": None,
+                    "id": None,
+                    "key": item["key"],
+                    "strategy": item["strategy"],
+                    "locale": loc,
+                    "version": 1,
+                    "text": item["text"][loc],
+                    "legal_wording": item["legal_wording"],
+                    "status": "approved",
+                    "source": "builtin",
+                    "note": "",
+                    "created_by_id": None,
+                    "created_at": None,
+                    "decided_by_id": None,
+                    "decided_at": None,
                 }
             )
     stmt = select(ScriptTemplate).order_by(ScriptTemplate.key, ScriptTemplate.locale, ScriptTemplate.version)
@@ -42,22 +53,31 @@ def list_script_versions(*, key: str | None = None, locale: str | None = None, s
     for row in db.session.scalars(stmt):
         out.append(
             {
-                "id": row.id, "key": row.key, "strategy": row.strategy, "locale": row.locale, "version": row.version,
-                "text": row.text, "legal_wording": row.legal_wording, "status": row.status, "source": "database",
-                "note": row.note, "created_by_id": row.created_by_id, "created_at": row.created_at,
-                "decided_by_id": row.decided_by_id, "decided_at": row.decided_at,
+                "id": row.id,
+                "key": row.key,
+                "strategy": row.strategy,
+                "locale": row.locale,
+                "version": row.version,
+                "text": row.text,
+                "legal_wording": row.legal_wording,
+                "status": row.status,
+                "source": "database",
+                "note": row.note,
+                "created_by_id": row.created_by_id,
+                "created_at": row.created_at,
+                "decided_by_id": row.decided_by_id,
+                "decided_at": row.decided_at,
             }
         )
     return out
 
 
-def propose_script(*, key: str, locale: str, text: str, actor_id: int, strategy: str | None = None,
-                   legal_wording: bool | None = None, note: str = "") -> ScriptTemplate:
+def propose_script(
+    *, key: str, locale: str, text: str, actor_id: int, strategy: str | None = None, legal_wording: bool | None = None, note: str = ""
+) -> ScriptTemplate:
     """An admin's edit: a new draft version (the approved one keeps shipping until this is approved)."""
     builtin = next((item for item in builtin_scripts() if item["key"] == key), None)
-    previous = db.session.scalar(
-        select(ScriptTemplate).where(ScriptTemplate.key == key).order_by(ScriptTemplate.id.desc()).limit(1)
-    )
+    previous = db.session.scalar(select(ScriptTemplate).where(ScriptTemplate.key == key).order_by(ScriptTemplate.id.desc()).limit(1))
     strategy = strategy or (previous.strategy if previous else builtin["strategy"] if builtin else key.split(".")[0])
     if strategy not in playbook()["strategies"]:
         abort(422, "Name one of the eight strategies for a new script.", errors={"strategy": ["unknown strategy"]})
@@ -65,13 +85,19 @@ def propose_script(*, key: str, locale: str, text: str, actor_id: int, strategy:
         legal_wording = previous.legal_wording if previous else bool(builtin and builtin["legal_wording"])
     if legal_wording and strategy != "legal_deterrence":
         abort(422, "Legal wording belongs to the legal-deterrence strategy only (R7).", errors={"legal_wording": ["legal_deterrence only"]})
-    latest = db.session.scalar(
-        select(func.max(ScriptTemplate.version)).where(ScriptTemplate.key == key, ScriptTemplate.locale == locale)
-    )
+    latest = db.session.scalar(select(func.max(ScriptTemplate.version)).where(ScriptTemplate.key == key, ScriptTemplate.locale == locale))
     version = max(latest or 0, 1 if builtin else 0) + 1
     row = ScriptTemplate(
-        key=key, strategy=strategy, locale=locale, version=version, text=text, legal_wording=legal_wording,
-        status="draft", note=note, created_by_id=actor_id, created_at=utcnow(),
+        key=key,
+        strategy=strategy,
+        locale=locale,
+        version=version,
+        text=text,
+        legal_wording=legal_wording,
+        status="draft",
+        note=note,
+        created_by_id=actor_id,
+        created_at=utcnow(),
     )
     db.session.add(row)
     db.session.flush()
@@ -96,4 +122,3 @@ def decide_script(*, template_id: int, decision: str, actor_id: int, note: str =
     if note:
         row.note = note
     return row
-

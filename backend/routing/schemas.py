@@ -24,8 +24,12 @@ class MoveSchema(ma.Schema):
     visit_id = ma.fields.Integer(load_default=None, allow_none=True, metadata={"description": "an existing visit in the plan"})
     case_id = ma.fields.Integer(load_default=None, allow_none=True, metadata={"description": "or the case (for a visit not created yet)"})
     agent_id = ma.fields.Integer(required=True, allow_none=True, metadata={"description": "null: unassign"})
-    position = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1),
-                                 metadata={"description": "1-based stop position; omitted: where it adds least travel"})
+    position = ma.fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "1-based stop position; omitted: where it adds least travel"},
+    )
     pin = ma.fields.Boolean(load_default=None, allow_none=True, metadata={"description": "pin to the agent (true) or unpin (false)"})
     version = ma.fields.Integer(load_default=None, allow_none=True, metadata={"description": "the plan version you saw"})
 
@@ -108,7 +112,9 @@ class RoutePlanSchema(RoutePlanSummarySchema):
     routes = ma.fields.List(ma.fields.Nested(RouteSchema))
     unassigned = ma.fields.List(ma.fields.Nested(UnassignedSchema))
     excluded = ma.fields.List(ma.fields.Nested(ExcludedSchema))
-    violations = ma.fields.List(ma.fields.Dict(), metadata={"description": "[{agent, visit?, rule, message}]; publishing is refused while any"})
+    violations = ma.fields.List(
+        ma.fields.Dict(), metadata={"description": "[{agent, visit?, rule, message}]; publishing is refused while any"}
+    )
 
 
 RoutePlanPageSchema = page_schema(RoutePlanSummarySchema, "RoutePlanPageSchema")

@@ -47,10 +47,10 @@ Modules, each importing only from modules listed before it:
 * ``portfolio``, ``decompose`` — the two strategies;
 * ``planner`` — the entry point, ``solve()``.
 """
+
 from ..problem import ProblemError
 from .model import REASON_CAP, REASON_NO_ROOM, PlannedRoute, Solution, Stop, Unassigned, prepare
-from .schedule import evaluate
 from .planner import solve
+from .schedule import evaluate
 
-__all__ = ["solve", "Solution", "PlannedRoute", "Stop", "Unassigned", "ProblemError",
-           "prepare", "evaluate", "REASON_CAP", "REASON_NO_ROOM"]
+__all__ = ["solve", "Solution", "PlannedRoute", "Stop", "Unassigned", "ProblemError", "prepare", "evaluate", "REASON_CAP", "REASON_NO_ROOM"]

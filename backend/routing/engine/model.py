@@ -1,9 +1,11 @@
 """The engine's data: the result types, and the problem in array form with which agent
 may take which visit (``prepare``) and why a visit nobody can take is left out."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -59,11 +61,13 @@ class Solution:
         """The route-solution v1 document (exactly its fields)."""
         return {
             "routes": [
-                {"agent": r.agent,
-                 "stops": [{"visit": s.visit, "arrival": s.arrival, "start": s.start, "end": s.end}
-                           for s in r.stops],
-                 "travel_s": r.travel_s}
-                for r in self.routes],
+                {
+                    "agent": r.agent,
+                    "stops": [{"visit": s.visit, "arrival": s.arrival, "start": s.start, "end": s.end} for s in r.stops],
+                    "travel_s": r.travel_s,
+                }
+                for r in self.routes
+            ],
             "unassigned": [{"visit": u.visit, "reason": u.reason} for u in self.unassigned],
             "travel_s": self.travel_s,
             "solve_s": round(self.solve_s, 3),
@@ -115,8 +119,7 @@ def prepare(problem: Problem, D: np.ndarray) -> Prepared:
     a_start = np.array([a.start for a in P.agents], dtype=np.int64)
     a_end = np.array([a.end for a in P.agents], dtype=np.int64)
     a_shift = np.array([a.shift for a in P.agents], dtype=np.int64).reshape(nA, 2)
-    a_cap = np.array([NO_CAP if a.max_visits is None else a.max_visits for a in P.agents],
-                     dtype=np.int64)
+    a_cap = np.array([NO_CAP if a.max_visits is None else a.max_visits for a in P.agents], dtype=np.int64)
     aidx = {a.id: k for k, a in enumerate(P.agents)}
 
     elig = np.ones((nV, nA), dtype=bool)
@@ -147,8 +150,7 @@ def prepare(problem: Problem, D: np.ndarray) -> Prepared:
             s = np.maximum(arr, w0)
             ok |= (s <= w1) & (s + service[:, None] + back <= a_shift[None, :, 1])
         feas &= ok
-    reasons = {i: _reason(P, v, elig[i], windows[i], aidx, a_shift, a_cap)
-               for i, v in enumerate(P.visits) if not feas[i].any()}
+    reasons = {i: _reason(P, v, elig[i], windows[i], aidx, a_shift, a_cap) for i, v in enumerate(P.visits) if not feas[i].any()}
     return Prepared(P, D, feas, reasons, loc_v, service, prio, windows, a_start, a_end, a_shift, a_cap)
 
 
@@ -173,4 +175,3 @@ def _reason(P: Problem, v, elig_row: np.ndarray, windows, aidx, a_shift, a_cap) 
     if not any(w0 <= a_shift[k, 1] and w1 >= a_shift[k, 0] for k in ks for w0, w1 in windows):
         return "window outside every shift"
     return "too far: cannot be reached in a window and back by the end of any eligible shift"
-
