@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi.py
 
-.PHONY: run test test-sqlite test-postgres stack test-stack install install-dev system-test-deps system-fonts vendor bench lock clean
+.PHONY: run test lint test-sqlite test-postgres stack test-stack install install-dev system-test-deps system-fonts vendor bench lock clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -97,8 +97,16 @@ system-test-deps: system-fonts
 install-dev: $(VENV)/.dev vendor system-test-deps
 
 test: install-dev
+	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
+
+# Checked code (pyproject.toml): ruff's lint and format check, and mypy, on backend/.
+lint:
+	@echo "=== ruff and mypy on backend/ ==="
+	$(BIN)/ruff check backend
+	$(BIN)/ruff format --check backend
+	$(BIN)/mypy
 
 test-sqlite:
 	@echo "=== test suite on SQLite ==="

@@ -1,4 +1,5 @@
 """Doorstep: field-visit companion for collections teams."""
+
 import secrets
 from pathlib import Path
 
@@ -106,7 +107,8 @@ def _register_security_headers(app: Flask) -> None:
     if app.config.get("PROXY_FIX"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]  # Flask's documented way
+
     @functools.lru_cache(maxsize=4)
     def content_policy(tile_url: str) -> str:
         # map tiles are images, and fetched by the page and the service worker (the day's area

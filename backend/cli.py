@@ -1,4 +1,5 @@
 """Command line: flask demo seed|today, flask cases import FILE, flask users create."""
+
 from datetime import date as date_cls
 from pathlib import Path
 
@@ -30,8 +31,7 @@ def demo_seed(if_empty: bool, seed: int, n_cases: int):
 
 @demo_cli.command("today")
 @click.option("--date", "day", default=None, help="YYYY-MM-DD, default today in the branch timezone")
-@click.option("--any-hour", is_flag=True, envvar="DEMO_ANY_HOUR",
-              help="visit at any hour (demo only; also DEMO_ANY_HOUR=1)")
+@click.option("--any-hour", is_flag=True, envvar="DEMO_ANY_HOUR", help="visit at any hour (demo only; also DEMO_ANY_HOUR=1)")
 def demo_today(day: str | None, any_hour: bool):
     """Make sure every demo agent has a published route for the day, and say its hours."""
     from .demo import demo_hours_summary, top_up_day, widen_visiting_hours
@@ -66,13 +66,12 @@ def cases_import(file: Path):
         report = import_cases(raw=file.read_bytes(), actor_id=None)
     except HTTPException as exc:
         data = getattr(exc, "data", {}) or {}
-        raise click.ClickException(f"{data.get('message') or exc.description} {data.get('errors') or ''}".strip())
+        raise click.ClickException(f"{data.get('message') or exc.description} {data.get('errors') or ''}".strip()) from exc
     for row in report["rows"]:
         if row["status"] == "rejected":
             click.echo(f"row {row['row']}: rejected {row['errors']}", err=True)
     click.echo(
-        "created {created}, updated {updated}, unchanged {unchanged}, rejected {rejected}, "
-        "needs_geocode {needs_geocode}".format(**report)
+        "created {created}, updated {updated}, unchanged {unchanged}, rejected {rejected}, needs_geocode {needs_geocode}".format(**report)
     )
 
 

@@ -1,7 +1,8 @@
 """Small shared helpers: time, canonical JSON, hashing, field types."""
+
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import marshmallow as ma
 
@@ -10,13 +11,13 @@ from .extensions import db
 
 def utcnow() -> datetime:
     """Naive UTC: the one way times are stored (SQLite keeps no offsets)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def to_utc_naive(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def iso_z(value: datetime | None) -> str | None:
@@ -42,8 +43,8 @@ class UTCDateTime(ma.fields.DateTime):
         if value is None:
             return None
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
     def _deserialize(self, value, attr, data, **kwargs):
         parsed = super()._deserialize(value, attr, data, **kwargs)
@@ -58,12 +59,16 @@ class PageArgs(ma.Schema):
 def page_schema(item_schema: type[ma.Schema], name: str | None = None) -> type[ma.Schema]:
     """The envelope paginate() returns, around one item schema (named <Item>PageSchema)."""
     name = name or item_schema.__name__.removesuffix("Schema") + "PageSchema"
-    return type(name, (ma.Schema,), {
-        "items": ma.fields.List(ma.fields.Nested(item_schema)),
-        "page": ma.fields.Integer(),
-        "per_page": ma.fields.Integer(),
-        "total": ma.fields.Integer(),
-    })
+    return type(
+        name,
+        (ma.Schema,),
+        {
+            "items": ma.fields.List(ma.fields.Nested(item_schema)),
+            "page": ma.fields.Integer(),
+            "per_page": ma.fields.Integer(),
+            "total": ma.fields.Integer(),
+        },
+    )
 
 
 def paginate(select_stmt, page: int, per_page: int):

@@ -4,6 +4,7 @@ A cell starting with = + - @ (or a tab or carriage return, which some programs s
 reading one of those) is written with a leading apostrophe, as OWASP's CSV-injection guidance
 asks. A plain number such as -3 or -0.25 is not a formula and stays as it is.
 """
+
 import csv
 import io
 import re

@@ -11,11 +11,14 @@
 
 No other module of backend/ asks which database it is on (tests/backbone/test_house.py).
 """
+
 import fcntl
 from contextlib import contextmanager
 
 from flask import Flask
 from sqlalchemy import bindparam, column, event, select, table, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 
 from .extensions import db
@@ -95,7 +98,7 @@ def _end_read_transactions(app: Flask, engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _note_write(conn, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip()[:6].upper() == "SELECT":
+        if statement.lstrip()[:6].upper() != "SELECT":
             conn.info[_WROTE] = True
 
     @app.teardown_appcontext  # runs before Flask-SQLAlchemy's (teardowns run in reverse order)
@@ -133,8 +136,8 @@ def write_lock():
     database idle under load. PostgreSQL needs no such thing (row locks).
 
     Yields whether the holder is now the only sync writer (a file lock was taken)."""
-    bind = db.session.get_bind()
-    path = bind.url.database if bind.dialect.name == "sqlite" else None
+    url = db.engine.url
+    path = url.database if url.get_backend_name() == "sqlite" else None
     if not path or path == ":memory:":
         yield False
         return
@@ -195,11 +198,7 @@ def lock_case_row(case_id: int) -> None:
 
 def upsert_insert(session=None):
     """The dialect's INSERT that knows ON CONFLICT (PostgreSQL's, else SQLite's): `insert(table)`."""
-    if is_postgresql(session):
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+    return postgresql_insert if is_postgresql(session) else sqlite_insert
 
 
 _IGNORING: dict = {}

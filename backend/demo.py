@@ -2,6 +2,7 @@
 
 Only for `make run`'s embedded database; every demo password is "demo".
 """
+
 import io
 import random
 from datetime import date, datetime, time, timedelta
@@ -30,9 +31,37 @@ BRANCHES = [
     # agent1's own patch: one case per playbook strategy, so every strategy shows in the app
     ("SC", "示范组 Showcase", 31.2400, 121.5000),
 ]
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国建华志强海燕婷玉兰晨浩宇欣怡子涵梓轩思远佳琪雨桐文博"
-ROADS = "长宁 延安 南京 淮海 中山 张杨 浦东 世纪 龙阳 杨高 漕溪 宜山 虹桥 天钥桥 肇嘉浜 共和新 牡丹江 友谊 同济 呼兰 长江 水产 逸仙 殷高".split()
+ROADS = [
+    "长宁",
+    "延安",
+    "南京",
+    "淮海",
+    "中山",
+    "张杨",
+    "浦东",
+    "世纪",
+    "龙阳",
+    "杨高",
+    "漕溪",
+    "宜山",
+    "虹桥",
+    "天钥桥",
+    "肇嘉浜",
+    "共和新",
+    "牡丹江",
+    "友谊",
+    "同济",
+    "呼兰",
+    "长江",
+    "水产",
+    "逸仙",
+    "殷高",
+]
 SKILLS = ["dialect", "legal", "senior"]
 # approaches an agent takes at the door of a case not at the legal stage, and the two scripts of each
 DOOR_STRATEGIES = ["empathy", "firm", "home_visit", "installment_plan", "early_repayment_incentive", "customer_care", "sms_reminder"]
@@ -92,9 +121,7 @@ def seed_demo(*, seed: int = 7, n_cases: int = 600) -> str:
     agents = []
     for n in range(1, 21):
         branch = branches[3] if n == 1 else branches[n % 3]
-        user = create_user(
-            username=f"agent{n}", password="demo", role="agent", display_name=f"{_name(rng)} (agent{n})"
-        )
+        user = create_user(username=f"agent{n}", password="demo", role="agent", display_name=f"{_name(rng)} (agent{n})")
         start = _point(rng, branch.lat, branch.lon, 1.5)
         agent = Agent(
             user_id=user.id,
@@ -162,12 +189,22 @@ def seed_demo(*, seed: int = 7, n_cases: int = 600) -> str:
         db.session.flush()
         append_event(case=case, kind="case.imported", actor_id=admin.id, data={"account_number": account.account_number})
         for step in ("phone", "letter", "field", "legal"):
-            if ["phone", "letter", "field", "legal"].index(step) > ["phone", "letter", "field", "legal", "closed"].index(stage) or step == "phone":
+            if ["phone", "letter", "field", "legal"].index(step) > ["phone", "letter", "field", "legal", "closed"].index(
+                stage
+            ) or step == "phone":
                 continue
             append_event(case=case, kind="case.stage", actor_id=owner.id, data={"to": step, "reason": "earlier stage failed"})
         if rng.random() < 0.10:
             flag = rng.choice(flag_choices)
-            db.session.add(CaseFlag(case_id=case.id, flag=flag, reason=_flag_reason(flag), set_by_id=owner.id, set_at=utcnow() - timedelta(days=rng.randint(1, 20))))
+            db.session.add(
+                CaseFlag(
+                    case_id=case.id,
+                    flag=flag,
+                    reason=_flag_reason(flag),
+                    set_by_id=owner.id,
+                    set_at=utcnow() - timedelta(days=rng.randint(1, 20)),
+                )
+            )
             append_event(case=case, kind="flag.set", actor_id=owner.id, data={"flag": flag, "reason": _flag_reason(flag)})
         cases.append(case)
     db.session.flush()
@@ -211,24 +248,48 @@ def _seed_history(rng: random.Random, cases, agents, owner, today: date) -> str:
         code = rng.choice(outcomes)
         met = {"not_home": "nobody", "third_party_only": "third_party"}.get(code, "debtor")
         visit = Visit(
-            case_id=case.id, address_id=address.id, agent_id=agent.id, date=day,
-            window_start=window[0], window_end=window[1], status="completed" if met == "debtor" else "failed",
-            planned_arrival=arrival, checkin_at=arrival, checkin_lat=address.lat, checkin_lon=address.lon,
-            checkin_accuracy_m=rng.randint(5, 40), checkin_distance_m=rng.randint(3, 60),
-            checkout_at=arrival + timedelta(minutes=rng.randint(10, 35)), published_at=arrival - timedelta(hours=3),
+            case_id=case.id,
+            address_id=address.id,
+            agent_id=agent.id,
+            date=day,
+            window_start=window[0],
+            window_end=window[1],
+            status="completed" if met == "debtor" else "failed",
+            planned_arrival=arrival,
+            checkin_at=arrival,
+            checkin_lat=address.lat,
+            checkin_lon=address.lon,
+            checkin_accuracy_m=rng.randint(5, 40),
+            checkin_distance_m=rng.randint(3, 60),
+            checkout_at=arrival + timedelta(minutes=rng.randint(10, 35)),
+            published_at=arrival - timedelta(hours=3),
         )
         db.session.add(visit)
         db.session.flush()
         data: dict = {}
         plan = None
         if code == "promise_to_pay":
-            data = {"amount": str((case.account.overdue_amount / 3).quantize(Decimal("0.01"))), "due_date": (day + timedelta(days=10)).isoformat()}
+            data = {
+                "amount": str((case.account.overdue_amount / 3).quantize(Decimal("0.01"))),
+                "due_date": (day + timedelta(days=10)).isoformat(),
+            }
             plan = _plan(case, visit, agent, "promise", Decimal(data["amount"]), 0, day, rng, "active")
         elif code == "plan_agreed":
             months = rng.choice([6, 12, 24])
             discount = rng.choice([0, 0, 5, 15, 30])
             status = "pending_approval" if discount > 10 else "active"
-            plan = _plan(case, visit, agent, "installments" if discount == 0 else "settlement", case.account.balance, months, day, rng, status, discount)
+            plan = _plan(
+                case,
+                visit,
+                agent,
+                "installments" if discount == 0 else "settlement",
+                case.account.balance,
+                months,
+                day,
+                rng,
+                status,
+                discount,
+            )
             data = {"plan_id": plan.id}
             counts["pending"] += status == "pending_approval"
         elif code == "paid":
@@ -238,9 +299,15 @@ def _seed_history(rng: random.Random, cases, agents, owner, today: date) -> str:
             data = {**data, "strategy": strategy, "script": f"{strategy}.{rng.choice(SCRIPTS_OF[strategy])}"}
         db.session.add(
             Outcome(
-                visit_id=visit.id, case_id=case.id, agent_id=agent.id, code=code, met=met,
+                visit_id=visit.id,
+                case_id=case.id,
+                agent_id=agent.id,
+                code=code,
+                met=met,
                 disclosure_at=arrival + timedelta(minutes=2) if met == "debtor" else None,
-                data=data, recorded_at=visit.checkout_at, received_at=visit.checkout_at,
+                data=data,
+                recorded_at=visit.checkout_at,
+                received_at=visit.checkout_at,
                 reviewed_at=visit.checkout_at + timedelta(days=1) if rng.random() < 0.7 else None,
                 reviewed_by_id=owner.id,
             )
@@ -253,14 +320,21 @@ def _seed_history(rng: random.Random, cases, agents, owner, today: date) -> str:
         if plan is not None:
             plans.append((plan, case.account.account_number, data.get("strategy"), day))
             counts["plans"] += 1
-            append_event(case=case, kind="plan.proposed", actor_id=agent.user_id, data={"plan_id": plan.id, "kind": plan.kind, "terms_hash": plan.terms_hash, "status": plan.status})
+            append_event(
+                case=case,
+                kind="plan.proposed",
+                actor_id=agent.user_id,
+                data={"plan_id": plan.id, "kind": plan.kind, "terms_hash": plan.terms_hash, "status": plan.status},
+            )
         if rng.random() < 0.4:
-            note = rng.choice([
-                "客户态度配合，表示月底发工资后还款。Cooperative; will pay after payday.",
-                "邻居称客户白天上班，晚上在家。Neighbour: at work during the day.",
-                "客户失业三个月，家庭困难，建议分期。Unemployed 3 months; suggest installments.",
-                "客户情绪激动，已耐心解释政策。Upset; explained the policy calmly.",
-            ])
+            note = rng.choice(
+                [
+                    "客户态度配合，表示月底发工资后还款。Cooperative; will pay after payday.",
+                    "邻居称客户白天上班，晚上在家。Neighbour: at work during the day.",
+                    "客户失业三个月，家庭困难，建议分期。Unemployed 3 months; suggest installments.",
+                    "客户情绪激动，已耐心解释政策。Upset; explained the policy calmly.",
+                ]
+            )
             db.session.add(Note(case_id=case.id, visit_id=visit.id, author_id=agent.user_id, text=note))
             append_event(case=case, kind="note.added", actor_id=agent.user_id, data={"visit_id": visit.id, "text": note})
         counts["visits"] += 1
@@ -349,26 +423,52 @@ def _plan(case, visit, agent, kind, total, months, day, rng, status, discount=0)
             amount = each if m < months - 1 else rest - each * (months - 1)
             schedule.append({"seq": m + 1, "due_date": (day + timedelta(days=30 * (m + 1))).isoformat(), "amount": str(amount)})
     terms = {
-        "case_id": case.id, "kind": kind, "currency": "CNY", "total": str(total), "discount_pct": str(discount),
-        "payable": str(payable), "down_payment": str(down), "schedule": schedule,
+        "case_id": case.id,
+        "kind": kind,
+        "currency": "CNY",
+        "total": str(total),
+        "discount_pct": str(discount),
+        "payable": str(payable),
+        "down_payment": str(down),
+        "schedule": schedule,
     }
     terms_hash = sha256_hex(canonical_json(terms))
     plan = RepaymentPlan(
-        case_id=case.id, visit_id=visit.id, kind=kind, status=status, total_amount=payable, down_payment=down,
-        discount_pct=Decimal(discount), term_months=months, terms=terms, terms_hash=terms_hash,
-        policy_version="CN-default-1", created_by_id=agent.user_id, created_at=visit.checkout_at,
+        case_id=case.id,
+        visit_id=visit.id,
+        kind=kind,
+        status=status,
+        total_amount=payable,
+        down_payment=down,
+        discount_pct=Decimal(discount),
+        term_months=months,
+        terms=terms,
+        terms_hash=terms_hash,
+        policy_version="CN-default-1",
+        created_by_id=agent.user_id,
+        created_at=visit.checkout_at,
     )
     db.session.add(plan)
     db.session.flush()
     for item in schedule:
-        db.session.add(Installment(plan_id=plan.id, seq=item["seq"], due_date=date.fromisoformat(item["due_date"]), amount=Decimal(item["amount"])))
+        db.session.add(
+            Installment(plan_id=plan.id, seq=item["seq"], due_date=date.fromisoformat(item["due_date"]), amount=Decimal(item["amount"]))
+        )
     png, strokes = _signature_png(rng)
     digest = sha256_hex(png)
     if db.session.get(Blob, digest) is None:
         db.session.add(Blob(sha256=digest, content_type="image/png", size=len(png), data=png))
     db.session.add(
-        Signature(case_id=case.id, plan_id=plan.id, visit_id=visit.id, blob_sha256=digest, terms_hash=terms_hash,
-                  strokes=strokes, signer_name=case.account.debtor.name, signed_at=visit.checkout_at)
+        Signature(
+            case_id=case.id,
+            plan_id=plan.id,
+            visit_id=visit.id,
+            blob_sha256=digest,
+            terms_hash=terms_hash,
+            strokes=strokes,
+            signer_name=case.account.debtor.name,
+            signed_at=visit.checkout_at,
+        )
     )
     return plan
 
@@ -403,8 +503,13 @@ def widen_visiting_hours() -> bool:
     change, with its reason; a production start refuses DEMO_ANY_HOUR (config.production_problems)."""
     if effective_settings("CN")["visiting_hours"] == ANY_HOUR:
         return False
-    change_setting(jurisdiction="CN", key="visiting_hours", value=ANY_HOUR,
-                   reason="DEMO_ANY_HOUR=1: the embedded demo visits at any hour", actor_id=None)
+    change_setting(
+        jurisdiction="CN",
+        key="visiting_hours",
+        value=ANY_HOUR,
+        reason="DEMO_ANY_HOUR=1: the embedded demo visits at any hour",
+        actor_id=None,
+    )
     return True
 
 
@@ -419,4 +524,3 @@ def demo_hours_summary(*, day: date | None = None, now: datetime | None = None) 
     if span is None or (day == now.date() and not span[0] <= now.strftime("%H:%M") < span[1]):
         text += " — check-in is refused outside them (R1); DEMO_ANY_HOUR=1 make run widens them"
     return text
-

@@ -1,18 +1,20 @@
 """One JSON error shape for every error: {"code", "message", "errors"}."""
+
 import errno
 import json
 import math
 
+import marshmallow as ma
 from flask import current_app
 from flask.json.provider import DefaultJSONProvider
-from flask_smorest import Api, abort as _abort
+from flask_smorest import Api
+from flask_smorest import abort as _abort
 from flask_smorest.arguments import ArgumentsMixin
 from sqlalchemy.exc import DataError
 from webargs.core import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import IntegerConverter
-import marshmallow as ma
 
 from .extensions import db
 
@@ -276,7 +278,7 @@ class DoorstepApi(Api):
         message = data.get("message") or error.description or error.name
         if error.code == 422 and not data.get("message"):
             message = "The request has invalid fields."
-        body = error_body(error.code, message, errors, data.get("error_code"))
+        body = error_body(error.code or 500, message, errors, data.get("error_code"))
         body.update(data.get("extra") or {})
         headers = data.get("headers") or {}
         if error.code == 401:
@@ -335,7 +337,8 @@ class ServiceUnavailable(HTTPException):
 def storage_outage(error: BaseException) -> tuple[str, int] | None:
     """(message, seconds to wait) when `error` says the database or the server's files cannot be
     written right now — not a bug in the request or the code — else None."""
-    from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
 
     busy = ("The database is busy; try again in a moment.", RETRY_AFTER_BUSY_S)
     down = ("The server cannot write its data right now; try again later.", RETRY_AFTER_DOWN_S)

@@ -5,8 +5,9 @@ A listener's failure is logged and never fails the request that emitted the even
 that must happen with the change is a direct call in the caller's transaction, never a
 listener; work that must wait for the commit is `backend.jobs.enqueue`.
 """
+
 from collections import defaultdict
-from typing import Callable
+from collections.abc import Callable
 
 from flask import current_app
 

@@ -1,10 +1,12 @@
 """Extensions, created unbound here and bound in create_app (the API extension, with the one
 error shape, is backend.errors.api)."""
+
+from typing import TYPE_CHECKING
+
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
-
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -20,4 +22,11 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# the base of every model: db.Model at run time (query property, table names); for the type
+# checker, which cannot see a class made at run time, the declarative base it is made from
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate(render_as_batch=True, compare_type=True)

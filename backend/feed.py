@@ -17,19 +17,21 @@ for everyone (`all`).
 The feed's ids become visible in order (db.lock_feed), so a packet built after reading head H
 reflects everything up to H; it stays valid while no entry after H concerns it.
 """
+
 import weakref
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import lru_cache
-from typing import Callable, Iterable
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, bindparam, event, func, inspect, select, update
+from sqlalchemy import ForeignKey, String, bindparam, event, func, insert, inspect, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .common import utcnow
 from .db import lock_feed
-from .extensions import db
+from .extensions import Base, Model, db
 
 STALE = "packet.stale"
 # session.info: the highest feed id this transaction's packet.stale entries took (sync.ops reads it)
@@ -40,7 +42,7 @@ _MARKS = "packet_marks"
 _SESSION = "packet_session"
 
 
-class Change(db.Model):
+class Change(Model):
     """The delta feed: id is the monotonic server sequence devices use as a cursor."""
 
     __tablename__ = "changes"
@@ -68,7 +70,7 @@ def feed_head() -> int:
 # --- what feeds a packet ----------------------------------------------------------------------
 
 Marks = dict[str, set]
-_WATCHED: dict[type, Callable[[object], Marks]] = {}
+_WATCHED: dict[type, Callable[[Any], Marks]] = {}
 _WATCHED_TABLES: set[str] = set()
 _RESOLVERS: dict[str, Callable[[Session, set], Iterable[int]]] = {}
 
@@ -83,10 +85,10 @@ def everyone(obj) -> Marks:
     return {"all": {0}}
 
 
-def watch(cls: type, marks: Callable[[object], Marks] = of_case) -> None:
+def watch(cls: type[Base], marks: Callable[[Any], Marks] = of_case) -> None:
     """Rows of `cls` feed day packets; a write to one leaves `marks(row)`."""
     _WATCHED[cls] = marks
-    _WATCHED_TABLES.add(cls.__table__.name)
+    _WATCHED_TABLES.add(cls.__tablename__)
 
 
 def resolves(kind: str):
@@ -147,8 +149,7 @@ def _note_core_writes(conn, clauseelement, multiparams, params, execution_option
     for item in multiparams or ():
         rows += [item] if isinstance(item, dict) else [r for r in item if isinstance(r, dict)] if isinstance(item, (list, tuple)) else []
     if clauseelement.is_insert and rows and all("case_id" in r or "plan_id" in r for r in rows):
-        _note(session, {"case": {r["case_id"] for r in rows if "case_id" in r},
-                        "plan": {r["plan_id"] for r in rows if "case_id" not in r}})
+        _note(session, {"case": {r["case_id"] for r in rows if "case_id" in r}, "plan": {r["plan_id"] for r in rows if "case_id" not in r}})
     else:
         _note(session, {"all": {0}})
 
@@ -178,12 +179,19 @@ def _write_packet_stale(session):
     # flushing them through the session was a tenth of a sync op's CPU; the ids tell sync.ops
     # where the feed head stands after this transaction (FEED_WRITTEN)
     at = utcnow()
-    ids = session.connection().execute(_INSERT_CHANGE, [{"user_id": None, "kind": STALE, "ref_type": kind, "ref_id": ref_id,
-                                                         "data": {}, "at": at} for kind, ref_id in entries]).scalars().all()
+    ids = (
+        session.connection()
+        .execute(
+            _INSERT_CHANGE,
+            [{"user_id": None, "kind": STALE, "ref_type": kind, "ref_id": ref_id, "data": {}, "at": at} for kind, ref_id in entries],
+        )
+        .scalars()
+        .all()
+    )
     session.info[FEED_WRITTEN] = max(ids)
 
 
-_INSERT_CHANGE = Change.__table__.insert().returning(Change.__table__.c.id)
+_INSERT_CHANGE = insert(Change).returning(Change.id)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -201,7 +209,9 @@ def insert_row(cls, values: dict):
     flush bookkeeping cost more than the row. The packets it touches are noted from its case_id
     or plan_id (_note_core_writes)."""
     table = cls.__table__
-    row_id = db.session.connection().execute(_insert_row(table), values).inserted_primary_key[0]
+    inserted = db.session.connection().execute(_insert_row(table), values).inserted_primary_key
+    assert inserted is not None  # an INSERT of one row always has one
+    row_id = inserted[0]
     return cls(id=row_id, **values)
 
 
@@ -223,8 +233,7 @@ def write_through(obj, **values) -> None:
     session = object_session(obj) or db.session()
     marks = _WATCHED.get(type(obj))
     options = {MARKS_OPTION: marks(obj)} if marks is not None else {}
-    session.connection().execute(_update_row(mapper.local_table, tuple(sorted(values))), params,
-                                 execution_options=options)
+    session.connection().execute(_update_row(mapper.local_table, tuple(sorted(values))), params, execution_options=options)
     for name, value in values.items():
         set_committed_value(obj, name, value)
 
@@ -232,5 +241,8 @@ def write_through(obj, **values) -> None:
 @lru_cache(maxsize=64)
 def _update_row(table, columns: tuple):
     """UPDATE table SET columns WHERE primary key, built once (a statement keeps its cache key)."""
-    return (update(table).where(*(c == bindparam(f"pk_{c.key}") for c in table.primary_key.columns))
-            .values({name: bindparam(name) for name in columns}))
+    return (
+        update(table)
+        .where(*(c == bindparam(f"pk_{c.key}") for c in table.primary_key.columns))
+        .values({name: bindparam(name) for name in columns})
+    )

@@ -5,6 +5,7 @@ The process umask becomes 077 when the app is made, so everything it creates aft
 an older version made it, changed — to 0600 before the first connection: SQLite gives its
 -wal and -shm files the mode of the database file itself.
 """
+
 import os
 from pathlib import Path
 

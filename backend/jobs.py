@@ -22,6 +22,7 @@ it if it rolls back (a savepoint rolled back drops what was enqueued inside it; 
 closed without committing drops everything). Outside a transaction the job is handed over at
 once. So: write the rows a job needs, `enqueue`, then commit.
 """
+
 from __future__ import annotations
 
 import json
@@ -87,8 +88,14 @@ def enqueue(fn, /, *, queue: str, delay_s: float | None = None, **kwargs) -> Non
     if queue not in QUEUES:
         raise ValueError(f"unknown job queue {queue!r}")
     # the same plain data in both modes: what would not survive the trip to Redis fails here
-    job = _Job(current_app._get_current_object(), queue, _path(fn), json.loads(json.dumps(kwargs)), delay_s,
-               request_id=logs.job_meta().get("request_id"))
+    job = _Job(
+        current_app._get_current_object(),  # type: ignore[attr-defined]  # the proxy's target
+        queue,
+        _path(fn),
+        json.loads(json.dumps(kwargs)),
+        delay_s,
+        request_id=logs.job_meta().get("request_id"),
+    )
     session = db.session()
     if not session.in_transaction():
         _hand_over(job)
@@ -171,7 +178,8 @@ class _Runner:
             pool = self._pools.get(job.queue)
             if pool is None:
                 pool = self._pools[job.queue] = ThreadPoolExecutor(
-                    max_workers=pool_size(job.app, job.queue), thread_name_prefix=f"job-{job.queue}")
+                    max_workers=pool_size(job.app, job.queue), thread_name_prefix=f"job-{job.queue}"
+                )
             return pool
 
     def _fire(self, job: _Job) -> None:
@@ -282,8 +290,11 @@ def _rq_enqueue(job: _Job) -> None:
     app = job.app
     (queue,) = rq_queues(app, (job.queue,))
     # RQ's own log line names the function, not the arguments (which may carry push content)
-    options = {"job_timeout": app.config.get("JOBS_TIMEOUT_S", 900), "description": job.path,
-               "meta": {"request_id": job.request_id} if job.request_id else {}}
+    options = {
+        "job_timeout": app.config.get("JOBS_TIMEOUT_S", 900),
+        "description": job.path,
+        "meta": {"request_id": job.request_id} if job.request_id else {},
+    }
     if job.queue in ONE_AT_A_TIME:
         options["rate_limit"] = RateLimit(key=queue.name, concurrency=1)
     if job.delay_s:

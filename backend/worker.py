@@ -10,6 +10,7 @@ of them (docs/deploy.md).
 Runs RQ's scheduler too, so delayed jobs (push retries) are moved onto their queue when due;
 several workers may run it, RQ elects one scheduler per queue.
 """
+
 import argparse
 
 from rq import Worker
@@ -20,8 +21,9 @@ from .jobs import QUEUES, rq_queues
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m backend.worker", description=__doc__.split("\n\n")[0])
-    parser.add_argument("queues", nargs="*", metavar="QUEUE",
-                        help=f"queues to take jobs from, most urgent first (default: {' '.join(QUEUES)})")
+    parser.add_argument(
+        "queues", nargs="*", metavar="QUEUE", help=f"queues to take jobs from, most urgent first (default: {' '.join(QUEUES)})"
+    )
     names = parser.parse_args(argv).queues or list(QUEUES)
     unknown = [name for name in names if name not in QUEUES]
     if unknown:

@@ -3,6 +3,7 @@
 `@roles(...)` goes right under `@blp.route` so authentication runs before input
 validation, and it writes the allowed roles into the OpenAPI operation (`x-roles`).
 """
+
 from copy import deepcopy
 from datetime import timedelta
 from functools import wraps
@@ -15,8 +16,8 @@ from sqlalchemy.orm import joinedload
 from ..common import sha256_hex, utcnow
 from ..errors import abort
 from ..extensions import db
-from .models import Token, User
 from ..org.models import Agent
+from .models import Token, User
 
 PUBLIC = "public"
 

@@ -1,16 +1,16 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Boolean, Index
+from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..common import utcnow
 from .. import feed
-from ..extensions import db
+from ..common import utcnow
+from ..extensions import Model, db
 
 ROLES = ("agent", "dispatcher", "owner", "admin")
 
 
-class User(db.Model):
+class User(Model):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -24,7 +24,7 @@ class User(db.Model):
     agent: Mapped["Agent | None"] = relationship(back_populates="user", uselist=False)  # noqa: F821
 
 
-class Token(db.Model):
+class Token(Model):
     """An opaque bearer token; only its SHA-256 is stored."""
 
     __tablename__ = "tokens"
@@ -41,7 +41,7 @@ class Token(db.Model):
     user: Mapped[User] = relationship()
 
 
-class LoginAttempt(db.Model):
+class LoginAttempt(Model):
     """Kept in the database so the sign-in throttle holds across workers. `ip` is the client
     address as counted (an IPv6 address as its /64)."""
 
@@ -57,7 +57,7 @@ class LoginAttempt(db.Model):
     success: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Who did what administrative action, when."""
 
     __tablename__ = "audit_events"

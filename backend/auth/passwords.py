@@ -5,6 +5,7 @@ Length (8–256) is the schema's; anything else about the characters is left to 
 no network service asked) is the 30,000 most common passwords from breach corpora that the
 zxcvbn package ships as its "passwords" frequency list.
 """
+
 from functools import lru_cache
 
 from zxcvbn.frequency_lists import FREQUENCY_LISTS

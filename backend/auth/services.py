@@ -13,6 +13,7 @@ from ..extensions import db
 from .models import AuditEvent, LoginAttempt, Token, User
 from .passwords import password_problems
 
+
 def _hasher() -> PasswordHasher:
     # argon2id with the library's defaults; tests lower the cost (TestConfig)
     return PasswordHasher(**current_app.config.get("ARGON2_PARAMS", {}))
@@ -87,9 +88,7 @@ def client_address(remote_addr: str) -> str:
 
 
 def _failures(*conditions, since) -> int:
-    return db.session.scalar(
-        select(func.count()).where(LoginAttempt.success.is_(False), LoginAttempt.at > since, *conditions)
-    )
+    return db.session.scalar(select(func.count()).where(LoginAttempt.success.is_(False), LoginAttempt.at > since, *conditions))
 
 
 def _throttled_for(username: str, address: str) -> int | None:

@@ -5,6 +5,7 @@ Rows are applied in chunks of CHUNK_ROWS, each in its own short transaction that
 the progress on the import's ImportRun: a large file never holds the database's write lock for
 long (SQLite has one writer), and one cut off part-way keeps what it applied — importing the
 same file again finishes it (applied rows come back unchanged)."""
+
 import csv
 import io
 from contextlib import contextmanager
@@ -159,7 +160,7 @@ def chunks(rows: list, size: int):
     """(row number, row) in lists of `size`; row 1 is the header."""
     numbered = list(enumerate(rows, start=2))
     for start in range(0, len(numbered), size):
-        yield numbered[start:start + size]
+        yield numbered[start : start + size]
 
 
 def get_import_run(*, kind: str, import_id: int) -> ImportRun:
@@ -234,12 +235,19 @@ def _record_contact_once(case: Case, data: dict, actor_id: int | None) -> bool:
     """The row's contact attempt as a `contact.<channel>` event, unless that channel at that time is
     already on the case (re-importing the file records nothing twice). True when recorded."""
     kind, at = f"contact.{data['contact_channel']}", data["contact_at"].isoformat()
-    known = db.session.scalar(select(exists().where(
-        TimelineEvent.case_id == case.id, TimelineEvent.kind == kind, TimelineEvent.data["at"].as_string() == at)))
+    known = db.session.scalar(
+        select(exists().where(TimelineEvent.case_id == case.id, TimelineEvent.kind == kind, TimelineEvent.data["at"].as_string() == at))
+    )
     if known:
         return False
-    record_contact(case=case, channel=data["contact_channel"], at=data["contact_at"], result=data["contact_result"],
-                   note=data["contact_note"], actor_id=actor_id)
+    record_contact(
+        case=case,
+        channel=data["contact_channel"],
+        at=data["contact_at"],
+        result=data["contact_result"],
+        note=data["contact_note"],
+        actor_id=actor_id,
+    )
     return True
 
 
@@ -315,7 +323,10 @@ def _upsert(data: dict, branch: Branch | None, owner, actor_id: int | None):
     if owner:
         put(case, "owner_id", owner.id)
     moved = (address.line, address.city, address.postal_code, address.country) != (
-        data["address_line"], data["city"], data["postal_code"], data["country"],
+        data["address_line"],
+        data["city"],
+        data["postal_code"],
+        data["country"],
     )
     coords_given = data["lat"] is not None and (
         address.lat is None or abs(address.lat - data["lat"]) > 1e-6 or abs(address.lon - data["lon"]) > 1e-6

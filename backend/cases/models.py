@@ -1,12 +1,12 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String, Numeric, Text, UniqueConstraint, Boolean, event, select
+from sqlalchemy import Boolean, ForeignKey, Numeric, String, Text, UniqueConstraint, event, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..common import utcnow
 from .. import feed
-from ..extensions import db
+from ..common import utcnow
+from ..extensions import Model, db
 
 STAGES = ("phone", "letter", "field", "legal", "closed")
 # the work of each rung below field, recorded as case events (contact.<channel>)
@@ -39,14 +39,14 @@ def bucket_for(days_past_due: int) -> str:
 
 def days_range_for(bucket: str) -> tuple[int, int | None]:
     if bucket == "M0":
-        return (-10**6, 0)
+        return (-(10**6), 0)
     if bucket == "M6+":
         return (151, None)
     n = int(bucket[1:])
     return (30 * (n - 1) + 1, 30 * n)
 
 
-class Debtor(db.Model):
+class Debtor(Model):
     __tablename__ = "debtors"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
@@ -61,7 +61,7 @@ class Debtor(db.Model):
     addresses: Mapped[list["Address"]] = relationship(back_populates="debtor", order_by="Address.id")
 
 
-class Address(db.Model):
+class Address(Model):
     __tablename__ = "addresses"
     id: Mapped[int] = mapped_column(primary_key=True)
     debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id"), index=True)
@@ -79,7 +79,7 @@ class Address(db.Model):
     debtor: Mapped[Debtor] = relationship(back_populates="addresses")
 
 
-class Account(db.Model):
+class Account(Model):
     __tablename__ = "accounts"
     id: Mapped[int] = mapped_column(primary_key=True)
     account_number: Mapped[str] = mapped_column(String(32), unique=True)
@@ -96,7 +96,7 @@ class Account(db.Model):
         return bucket_for(self.days_past_due)
 
 
-class Case(db.Model):
+class Case(Model):
     __tablename__ = "cases"
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), unique=True)
@@ -125,7 +125,7 @@ class Case(db.Model):
         return [f for f in self.flags if f.is_active(at)]
 
 
-class CaseFlag(db.Model):
+class CaseFlag(Model):
     """A visit-blocking flag (R4) with who, why, when and an optional expiry."""
 
     __tablename__ = "case_flags"
@@ -150,7 +150,7 @@ class CaseFlag(db.Model):
         return self.expires_at is None or self.expires_at > at
 
 
-class TimelineEvent(db.Model):
+class TimelineEvent(Model):
     """Append-only, hash-chained: each event stores the hash of the one before it. The one
     sanctioned change is retention's redaction of `data` (cases.services.redact_timeline)."""
 
@@ -181,7 +181,7 @@ def _timeline_is_never_deleted(mapper, connection, target):
     raise RuntimeError("timeline events are append-only")
 
 
-class Note(db.Model):
+class Note(Model):
     __tablename__ = "notes"
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -193,7 +193,7 @@ class Note(db.Model):
     review_flag: Mapped[str | None] = mapped_column(String(255))
 
 
-class ImportRun(db.Model):
+class ImportRun(Model):
     """One CSV import (cases or payments) as it runs: applied in chunks, each its own short
     transaction, so this record shows how far it got (docs/import.md)."""
 

@@ -7,6 +7,7 @@ digits (`id_last4`, the R5 factor the agent asks the debtor for, never reads out
 office. The office roles see everything. The stored record is not touched: the projection only
 changes what is shown, so the timeline's hash chain verifies as before.
 """
+
 from sqlalchemy import or_
 
 from .models import Account, Case, Debtor

@@ -80,11 +80,12 @@ def get_timeline(case_id):
     """The case's append-only timeline and whether its hash chain verifies (an agent: hidden fields
     read `hidden` and no chain material is shown; the verdict is the server's)"""
     case = get_case_for_user(case_id, user=g.user)
-    events = db.session.scalars(
-        select(TimelineEvent).where(TimelineEvent.case_id == case.id).order_by(TimelineEvent.seq)
-    ).all()
-    return {"case_id": case.id, "chain": project_chain(verify_timeline(case_id=case.id), g.user),
-            "events": [project_event(event, g.user) for event in events]}
+    events = db.session.scalars(select(TimelineEvent).where(TimelineEvent.case_id == case.id).order_by(TimelineEvent.seq)).all()
+    return {
+        "case_id": case.id,
+        "chain": project_chain(verify_timeline(case_id=case.id), g.user),
+        "events": [project_event(event, g.user) for event in events],
+    }
 
 
 @blp.route("/<int:case_id>/flags", methods=["POST"])

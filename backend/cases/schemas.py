@@ -30,6 +30,7 @@ class DebtorSchema(ma.Schema):
 
 class AccountSchema(ma.Schema):
     """Dumps cases.projection.project_account: what the viewer may see of the account."""
+
     account_number = ma.fields.String(allow_none=True, metadata={"description": "null for agents (R15)"})
     card_masked = ma.fields.String()
     currency = ma.fields.String()
@@ -51,6 +52,7 @@ class FlagSchema(ma.Schema):
 
 class CaseSchema(ma.Schema):
     """Dumps cases.projection.project_case: the case as its viewer may see it."""
+
     id = ma.fields.Integer()
     stage = ma.fields.String()
     version = ma.fields.Integer()
@@ -83,8 +85,9 @@ class CaseUpdateSchema(ma.Schema):
     branch_id = ma.fields.Integer(allow_none=True)
     reason = ma.fields.String(load_default="", validate=validate.Length(max=500))
     version = ma.fields.Integer(required=True, metadata={"description": "the version you edited (optimistic lock)"})
-    skip = ma.fields.Boolean(load_default=False, metadata={
-        "description": "move forward past a rung whose work is not on the record (needs a reason; audited)"})
+    skip = ma.fields.Boolean(
+        load_default=False, metadata={"description": "move forward past a rung whose work is not on the record (needs a reason; audited)"}
+    )
 
     @ma.validates_schema
     def _skip_has_reason(self, data, **kwargs):
@@ -95,8 +98,9 @@ class CaseUpdateSchema(ma.Schema):
 class ContactCreateSchema(ma.Schema):
     channel = ma.fields.String(required=True, validate=validate.OneOf(CONTACT_CHANNELS))
     at = UTCDateTime(load_default=None, allow_none=True, metadata={"description": "when it was made (default: now)"})
-    result = ma.fields.String(load_default="", validate=validate.Length(max=64),
-                              metadata={"description": "e.g. no_answer, spoke_to_debtor, sent, returned"})
+    result = ma.fields.String(
+        load_default="", validate=validate.Length(max=64), metadata={"description": "e.g. no_answer, spoke_to_debtor, sent, returned"}
+    )
     note = ma.fields.String(load_default="", validate=validate.Length(max=2000))
 
 
@@ -112,6 +116,7 @@ class FlagClearSchema(ma.Schema):
 
 class TimelineEventSchema(ma.Schema):
     """Dumps cases.projection.project_event (a recorded event itself, for a new one the office made)."""
+
     id = ma.fields.Integer()
     seq = ma.fields.Integer()
     kind = ma.fields.String()

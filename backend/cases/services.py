@@ -5,13 +5,13 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import and_, bindparam, exists, false, or_, select, update
 
+from ..auth.models import User
 from ..common import canonical_json, sha256_hex, utcnow
 from ..db import lock_case_row
 from ..errors import abort
 from ..events import emit
 from ..extensions import db
 from ..feed import insert_row, record_change
-from ..auth.models import User
 from ..org.models import Agent, Branch
 from ..policy.rules import review_flag_for
 from ..visits.models import OPEN_STATUSES, Outcome, Visit
@@ -85,9 +85,7 @@ def append_event(*, case: Case, kind: str, actor_id: int | None, data: dict | No
 def verify_timeline(*, case_id: int) -> dict:
     """Walk the chain; name the first event whose link or content does not hold. A redacted
     event (R8) is checked by its recorded digest: its data is gone, its place in the chain is not."""
-    events = db.session.scalars(
-        select(TimelineEvent).where(TimelineEvent.case_id == case_id).order_by(TimelineEvent.seq)
-    ).all()
+    events = db.session.scalars(select(TimelineEvent).where(TimelineEvent.case_id == case_id).order_by(TimelineEvent.seq)).all()
     prev = GENESIS
     redacted = 0
     for expected_seq, event in enumerate(events, start=1):
@@ -96,31 +94,58 @@ def verify_timeline(*, case_id: int) -> dict:
             problem = f"sequence gap: expected {expected_seq}"
         elif event.prev_hash != prev:
             problem = "prev_hash does not match the previous event"
-        elif event.redacted_at is None and data_digest(event.data) != event.data_sha256:
-            problem = "content does not match its hash"
-        elif event.hash != _event_hash(
-            case_id=event.case_id,
-            seq=event.seq,
-            kind=event.kind,
-            at=event.at,
-            actor_id=event.actor_id,
-            data_sha256=event.data_sha256,
-            prev_hash=event.prev_hash,
+        elif (
+            event.redacted_at is None
+            and data_digest(event.data) != event.data_sha256
+            or event.hash
+            != _event_hash(
+                case_id=event.case_id,
+                seq=event.seq,
+                kind=event.kind,
+                at=event.at,
+                actor_id=event.actor_id,
+                data_sha256=event.data_sha256,
+                prev_hash=event.prev_hash,
+            )
         ):
             problem = "content does not match its hash"
         if problem:
-            return {"verified": False, "events": len(events), "redacted": redacted,
-                    "first_broken": {"seq": event.seq, "id": event.id, "problem": problem}}
+            return {
+                "verified": False,
+                "events": len(events),
+                "redacted": redacted,
+                "first_broken": {"seq": event.seq, "id": event.id, "problem": problem},
+            }
         redacted += event.redacted_at is not None
         prev = event.hash
     return {"verified": True, "events": len(events), "redacted": redacted, "first_broken": None, "head": prev}
 
 
 # what a redacted event keeps: codes, ids and amounts, never free text, names, places or numbers of people
-REDACTION_KEEPS = frozenset({
-    "op_id", "type", "status", "code", "flag", "to", "from", "stage", "visit_id", "plan_id", "plan_ref",
-    "kind", "amount", "total", "total_amount", "months", "discount_pct", "outcome", "rule", "device_id",
-})
+REDACTION_KEEPS = frozenset(
+    {
+        "op_id",
+        "type",
+        "status",
+        "code",
+        "flag",
+        "to",
+        "from",
+        "stage",
+        "visit_id",
+        "plan_id",
+        "plan_ref",
+        "kind",
+        "amount",
+        "total",
+        "total_amount",
+        "months",
+        "discount_pct",
+        "outcome",
+        "rule",
+        "device_id",
+    }
+)
 
 
 def redact_timeline(*, case_id: int, reason: str) -> int:
@@ -131,15 +156,13 @@ def redact_timeline(*, case_id: int, reason: str) -> int:
     REDACTION_KEEPS, with `redacted` naming why the rest is gone."""
     connection = db.session.connection()
     rows = connection.execute(
-        select(TimelineEvent.id, TimelineEvent.data)
-        .where(TimelineEvent.case_id == case_id, TimelineEvent.redacted_at.is_(None))
+        select(TimelineEvent.id, TimelineEvent.data).where(TimelineEvent.case_id == case_id, TimelineEvent.redacted_at.is_(None))
     ).all()
     now = utcnow()
     for row in rows:
         kept = {key: value for key, value in (row.data or {}).items() if key in REDACTION_KEEPS}
         connection.execute(
-            update(TimelineEvent).where(TimelineEvent.id == row.id)
-            .values(data={**kept, "redacted": reason}, redacted_at=now)
+            update(TimelineEvent).where(TimelineEvent.id == row.id).values(data={**kept, "redacted": reason}, redacted_at=now)
         )
     return len(rows)
 
@@ -162,9 +185,14 @@ def update_case(*, case: Case, changes: dict, version: int, reason: str, actor, 
     moved = {k: {"from": getattr(case, k), "to": v} for k, v in changes.items() if getattr(case, k) != v}
     skipped = _rungs_without_work(case, changes["stage"]) if "stage" in moved else []
     if skipped and not skip:
-        abort(409, f"The case would skip the {', '.join(skipped)} rung(s) of the ladder with no work on the record; "
-                   "record it, or skip with a reason.", code="ladder", errors={"stage": [f"{r}: no work on the record" for r in skipped]},
-              skipped=skipped)
+        abort(
+            409,
+            f"The case would skip the {', '.join(skipped)} rung(s) of the ladder with no work on the record; "
+            "record it, or skip with a reason.",
+            code="ladder",
+            errors={"stage": [f"{r}: no work on the record" for r in skipped]},
+            skipped=skipped,
+        )
     if moved:
         for key, value in changes.items():
             setattr(case, key, value)
@@ -172,8 +200,12 @@ def update_case(*, case: Case, changes: dict, version: int, reason: str, actor, 
         if "stage" in moved:
             case.stage_changed_at = utcnow()
         if skipped:
-            append_event(case=case, kind="case.ladder_skipped", actor_id=actor.id,
-                         data={"from": moved["stage"]["from"], "to": moved["stage"]["to"], "skipped": skipped, "reason": reason})
+            append_event(
+                case=case,
+                kind="case.ladder_skipped",
+                actor_id=actor.id,
+                data={"from": moved["stage"]["from"], "to": moved["stage"]["to"], "skipped": skipped, "reason": reason},
+            )
         append_event(case=case, kind="case.updated", actor_id=actor.id, data={"changes": moved, "reason": reason})
         if "stage" in moved:
             notify_stage_stop(case=case, reason=reason)
@@ -184,7 +216,7 @@ def _rungs_without_work(case: Case, to: str) -> list[str]:
     """The rungs a forward move to `to` passes over with none of their work on the record."""
     if to == "closed" or STAGES.index(to) <= STAGES.index(case.stage) + 1:
         return []
-    passed = STAGES[STAGES.index(case.stage) + 1:STAGES.index(to)]
+    passed = STAGES[STAGES.index(case.stage) + 1 : STAGES.index(to)]
     return [rung for rung in passed if not _rung_worked(case, rung)]
 
 
@@ -219,16 +251,27 @@ def notify_stage_stop(*, case: Case, reason: str) -> None:
         record_change(user_id=user_id, kind="case.stop_work", ref_type="case", ref_id=case.id, data=payload)
 
 
-def add_note(*, case: Case, text: str, author_id: int, visit_id: int | None = None, created_at: datetime | None = None,
-             op_id: str | None = None) -> Note:
+def add_note(
+    *, case: Case, text: str, author_id: int, visit_id: int | None = None, created_at: datetime | None = None, op_id: str | None = None
+) -> Note:
     """A note on the case. R7: prohibited wording (policy.rules, the same list the device holds
     in its packet and the script gate uses) puts it up for review; it is kept either way."""
-    values = {"case_id": case.id, "visit_id": visit_id, "author_id": author_id, "text": text,
-              "created_at": created_at or utcnow(), "review_flag": review_flag_for(text)}
+    values = {
+        "case_id": case.id,
+        "visit_id": visit_id,
+        "author_id": author_id,
+        "text": text,
+        "created_at": created_at or utcnow(),
+        "review_flag": review_flag_for(text),
+    }
     # a plain INSERT (append-only, not read back in this transaction): the unit of work costs more than the row
     note = insert_row(Note, values)
-    append_event(case=case, kind="note.added", actor_id=author_id,
-                 data={"note_id": note.id, "visit_id": visit_id, "text": text, "review_flag": note.review_flag, "op_id": op_id})
+    append_event(
+        case=case,
+        kind="note.added",
+        actor_id=author_id,
+        data={"note_id": note.id, "visit_id": visit_id, "text": text, "review_flag": note.review_flag, "op_id": op_id},
+    )
     return note
 
 
@@ -353,9 +396,7 @@ def _flags_payload(case: Case) -> dict:
 def _open_visit_agent_user_ids(case: Case) -> set[int]:
 
     rows = db.session.scalars(
-        select(Agent.user_id)
-        .join(Visit, Visit.agent_id == Agent.id)
-        .where(Visit.case_id == case.id, Visit.status.in_(OPEN_STATUSES))
+        select(Agent.user_id).join(Visit, Visit.agent_id == Agent.id).where(Visit.case_id == case.id, Visit.status.in_(OPEN_STATUSES))
     ).all()
     return set(rows)
 

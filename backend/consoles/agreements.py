@@ -4,11 +4,12 @@ The document carries the terms, the schedule, the debtor's signature image, the 
 canonical terms and a short verification code: the first 8 hex digits of an HMAC of that hash
 under the app's secret, so a paper copy can be checked against the server without the terms.
 """
+
 import hashlib
 import hmac
 import io
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -69,9 +70,9 @@ def verify_agreement(*, code: str, terms_hash: str) -> dict:
     plan_id = db.session.scalar(select(RepaymentPlan.id).where(RepaymentPlan.terms_hash == terms_hash).limit(1))
     if plan_id is None:
         return {"valid": False, "terms_hash": terms_hash}
-    signed = db.session.scalar(
-        select(Signature.id).where(Signature.terms_hash == terms_hash, Signature.refused.is_(False)).limit(1)
-    ) is not None
+    signed = (
+        db.session.scalar(select(Signature.id).where(Signature.terms_hash == terms_hash, Signature.refused.is_(False)).limit(1)) is not None
+    )
     return {"valid": True, "terms_hash": terms_hash, "signed": signed}
 
 
@@ -155,7 +156,7 @@ def _is_digest(value: str) -> bool:
 def local_time(at: datetime | None, tz: str) -> str:
     if at is None:
         return "—"
-    return at.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z")
+    return at.replace(tzinfo=UTC).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _signature_for(plan: RepaymentPlan) -> Signature | None:
@@ -200,7 +201,7 @@ def render_agreement(plan: RepaymentPlan) -> bytes:
     pdf = Document(find_cjk_font(), f"Doorstep · plan #{plan.id} · code {code} · generated {local_time(utcnow(), tz)}")
     pdf.set_title(f"Repayment agreement #{plan.id}")
     pdf.set_author("Doorstep")
-    pdf.set_creation_date(utcnow().replace(tzinfo=timezone.utc))
+    pdf.set_creation_date(utcnow().replace(tzinfo=UTC))
     pdf.alias_nb_pages()
     pdf.add_page()
 
@@ -208,8 +209,13 @@ def render_agreement(plan: RepaymentPlan) -> bytes:
     pdf.cell(0, 10, pdf.t("还款协议  Repayment agreement"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.use(9.5, (90, 98, 110))
     status = STATUS_WORDS.get(plan.status, plan.status)
-    pdf.cell(0, 6, pdf.t(f"协议编号 Agreement no. {plan.id}  ·  状态 Status: {status}  ·  核验码 Verification code: {code}"),
-             new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(
+        0,
+        6,
+        pdf.t(f"协议编号 Agreement no. {plan.id}  ·  状态 Status: {status}  ·  核验码 Verification code: {code}"),
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
 
     pdf.heading("当事人 Parties")
     pdf.pairs([
@@ -234,18 +240,30 @@ def render_agreement(plan: RepaymentPlan) -> bytes:
     pdf.pairs(rows)
     pdf.ln(1)
     pdf.use(9, (60, 66, 78))
-    pdf.multi_cell(0, 5, pdf.t(
-        f"持卡人同意按下列计划偿还应还金额 {terms.get('payable', plan.total_amount)} {terms.get('currency', plan.currency)}。"
-        "The cardholder agrees to pay the amount payable on the schedule below. Any later change to these terms changes "
-        "their SHA-256, which no longer matches the one printed here."), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(
+        0,
+        5,
+        pdf.t(
+            f"持卡人同意按下列计划偿还应还金额 {terms.get('payable', plan.total_amount)} {terms.get('currency', plan.currency)}。"
+            "The cardholder agrees to pay the amount payable on the schedule below. Any later change to these terms changes "
+            "their SHA-256, which no longer matches the one printed here."
+        ),
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
 
     schedule = terms.get("schedule") or []
     pdf.heading(f"还款计划 Schedule ({len(schedule)})")
     if schedule:
         pdf.use(9.5)
-        with pdf.table(col_widths=(16, 42, 42), text_align=("CENTER", "LEFT", "RIGHT"), line_height=6,
-                       headings_style=FontFace(color=(90, 98, 110), fill_color=(238, 242, 247)),
-                       borders_layout="HORIZONTAL_LINES", first_row_as_headings=True) as table:
+        with pdf.table(
+            col_widths=(16, 42, 42),
+            text_align=("CENTER", "LEFT", "RIGHT"),
+            line_height=6,
+            headings_style=FontFace(color=(90, 98, 110), fill_color=(238, 242, 247)),
+            borders_layout="HORIZONTAL_LINES",
+            first_row_as_headings=True,
+        ) as table:
             head = table.row()
             for text in ("期 No.", "到期日 Due date", f"金额 Amount ({terms.get('currency', plan.currency)})"):
                 head.cell(pdf.t(text))
@@ -275,17 +293,24 @@ def render_agreement(plan: RepaymentPlan) -> bytes:
         ])
         if signature.terms_hash != plan.terms_hash:
             pdf.use(10, (170, 30, 30))
-            pdf.multi_cell(0, 6, pdf.t("注意：签名所签条款与本协议条款不一致 The signature signs different terms."),
-                           new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.multi_cell(
+                0,
+                6,
+                pdf.t("注意：签名所签条款与本协议条款不一致 The signature signs different terms."),
+                new_x=XPos.LMARGIN,
+                new_y=YPos.NEXT,
+            )
 
     pdf.heading("完整性 Integrity")
-    pdf.pairs([
-        ("条款哈希 Terms SHA-256", plan.terms_hash),
-        ("重新计算 Recomputed", "一致 matches" if recomputed == plan.terms_hash else f"不一致 MISMATCH: {recomputed}"),
-        ("核验码 Verification code", code),
-        ("核验 Verify at", verify_url(code=code, terms_hash=plan.terms_hash)),
-        ("政策版本 Policy", plan.policy_version or "—"),
-    ])
+    pdf.pairs(
+        [
+            ("条款哈希 Terms SHA-256", plan.terms_hash),
+            ("重新计算 Recomputed", "一致 matches" if recomputed == plan.terms_hash else f"不一致 MISMATCH: {recomputed}"),
+            ("核验码 Verification code", code),
+            ("核验 Verify at", verify_url(code=code, terms_hash=plan.terms_hash)),
+            ("政策版本 Policy", plan.policy_version or "—"),
+        ]
+    )
     return bytes(pdf.output())
 
 

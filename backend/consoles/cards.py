@@ -1,6 +1,7 @@
 """The leave-behind card (R14) as a printable PDF, rendered with fpdf2 and the agreement's CJK
 font: the card's neutral lines (presence.services.leave_behind_card, the same the phone shows)
 and a QR code of its check link (segno)."""
+
 import io
 
 import segno

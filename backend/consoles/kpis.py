@@ -5,8 +5,9 @@ outcomes, plans and their promise tracks (kept / broken as the payment feed deci
 payment feed itself, check-in coordinates, notes, escalation tickets and quarantined sync
 records. Each rate carries its numerator and denominator so a reader can check it.
 """
+
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,7 @@ from ..plans.models import RepaymentPlan
 from ..policy.settings import effective_settings
 from ..sync.models import SyncOp
 from ..presence.score import presence_scores
+from ..sync.models import SyncOp
 from ..visits.models import Outcome, Visit
 
 ASSIGNED = ("published", "checked_in", "completed", "failed")  # given to an agent (a draft is not)
@@ -41,10 +43,24 @@ DEFINITIONS = [
     ("contact_rate", "contacts", "attempts", 1, "ratio", "outcomes where someone was met ÷ outcomes recorded"),
     ("rpc_rate", "rpc", "attempts", 1, "ratio", "right-party contacts (the debtor met) ÷ outcomes recorded"),
     ("promise_rate", "promises", "rpc", 1, "ratio", "promises to pay and plans agreed ÷ right-party contacts"),
-    ("kept_rate_count", "plans_kept", "plans_decided", 1, "ratio", "plans made at these visits that the payment feed marked kept ÷ those decided (kept, partly kept, broken)"),
+    (
+        "kept_rate_count",
+        "plans_kept",
+        "plans_decided",
+        1,
+        "ratio",
+        "plans made at these visits that the payment feed marked kept ÷ those decided (kept, partly kept, broken)",
+    ),
     ("kept_rate_amount", "amount_paid_decided", "amount_promised_decided", 1, "ratio", "amount paid ÷ amount promised, on decided plans"),
     ("broken_90d_rate", "plans_broken_90d", "plans_made", 1, "ratio", "plans broken within 90 days of being made ÷ plans made"),
-    ("km_per_visit", "km", "arrivals", 1, "km", "straight-line km × branch circuity from the agent's start through its check-ins, per visit reached"),
+    (
+        "km_per_visit",
+        "km",
+        "arrivals",
+        1,
+        "km",
+        "straight-line km × branch circuity from the agent's start through its check-ins, per visit reached",
+    ),
     ("arrivals_in_window_rate", "arrivals_in_window", "arrivals", 1, "ratio", "check-ins inside the visit's legal window ÷ check-ins"),
     ("disclosure_rate", "disclosures", "rpc", 1, "ratio", "right-party outcomes with the disclosure acknowledged first (R6) ÷ right-party contacts"),
     ("complaints_per_100", "complaints", "attempts", 100, "per 100", "complaints (outcomes or tickets, one per case and day) per 100 visits with an outcome"),
@@ -105,8 +121,9 @@ def _row(counts: dict[str, float], **ident) -> dict:
     return {**ident, "counts": {name: round(counts.get(name, 0.0), 2) for name in COUNTS}, "rates": _rates(counts)}
 
 
-def kpi_report(*, branch_id: int | None = None, agent_id: int | None = None,
-               date_from: date | None = None, date_to: date | None = None) -> dict:
+def kpi_report(
+    *, branch_id: int | None = None, agent_id: int | None = None, date_from: date | None = None, date_to: date | None = None
+) -> dict:
     date_from, date_to = default_range(date_from, date_to)
     start = to_utc_naive_day(date_from)
     end = to_utc_naive_day(date_to + timedelta(days=1))
@@ -119,9 +136,7 @@ def kpi_report(*, branch_id: int | None = None, agent_id: int | None = None,
     visit_scope = scoped(select(Visit.id).where(Visit.date >= date_from, Visit.date <= date_to), Visit.case_id)
     if agent_id:
         visit_scope = visit_scope.where(Visit.agent_id == agent_id)
-    visits = db.session.scalars(
-        select(Visit).where(Visit.id.in_(visit_scope)).options(selectinload(Visit.outcome))
-    ).all()
+    visits = db.session.scalars(select(Visit).where(Visit.id.in_(visit_scope)).options(selectinload(Visit.outcome))).all()
     agents = {a.id: a for a in db.session.scalars(select(Agent).options(selectinload(Agent.user), selectinload(Agent.branch)))}
     agent_of_user = {a.user_id: a.id for a in agents.values()}
     tally = _Tally({a.id: a.branch_id for a in agents.values()})
@@ -174,9 +189,7 @@ def kpi_report(*, branch_id: int | None = None, agent_id: int | None = None,
                    for bid in sorted(tally.branches, key=lambda b: branches[b].name)]
     return {
         "filters": {"branch_id": branch_id, "agent_id": agent_id, "from": date_from.isoformat(), "to": date_to.isoformat()},
-        "definitions": [
-            {"key": k, "num": n, "den": d, "scale": s, "unit": u, "description": text} for k, n, d, s, u, text in DEFINITIONS
-        ],
+        "definitions": [{"key": k, "num": n, "den": d, "scale": s, "unit": u, "description": text} for k, n, d, s, u, text in DEFINITIONS],
         "collected": collected,
         "cash_in_hand": cash,
         "totals": _row(tally.total, agent_id=None, agent=None, branch_id=branch_id),
@@ -276,14 +289,18 @@ def _add_plans(tally: _Tally, visit_scope, visit_agent, date_from: date, date_to
         .where(RepaymentPlan.visit_id.in_(visit_scope))
     ).all()
     plan_ids = [plan.id for plan, _track in rows]
-    allocated = dict(
-        db.session.execute(
-            select(PaymentAllocation.plan_id, func.sum(PaymentAllocation.amount))
-            .join(Payment, Payment.id == PaymentAllocation.payment_id)
-            .where(PaymentAllocation.plan_id.in_(plan_ids), Payment.paid_on >= date_from, Payment.paid_on <= date_to)
-            .group_by(PaymentAllocation.plan_id)
-        ).all()
-    ) if plan_ids else {}
+    allocated = (
+        dict(
+            db.session.execute(
+                select(PaymentAllocation.plan_id, func.sum(PaymentAllocation.amount))
+                .join(Payment, Payment.id == PaymentAllocation.payment_id)
+                .where(PaymentAllocation.plan_id.in_(plan_ids), Payment.paid_on >= date_from, Payment.paid_on <= date_to)
+                .group_by(PaymentAllocation.plan_id)
+            ).all()
+        )
+        if plan_ids
+        else {}
+    )
     for plan, track in rows:
         aid, day = visit_agent.get(plan.visit_id, (None, None))
         who = dict(agent_id=aid, day=day)
@@ -321,7 +338,7 @@ def _add_complaint_tickets(tally, complaint_keys, scoped, agent_of_user, agent_i
 
 
 def _local_day(at: datetime) -> date:
-    return at.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])).date()
+    return at.replace(tzinfo=UTC).astimezone(ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])).date()
 
 
 def _add_flagged_notes(tally, scoped, agent_of_user, agent_id, start, end) -> None:
@@ -397,18 +414,27 @@ def cash_in_hand(agents: dict, *, branch_id: int | None, agent_id: int | None) -
     stale = {c.id for c, _days in stale_cash(now=now, branch_id=branch_id)}
     rows: dict[int, dict] = {}
     for c in db.session.scalars(stmt.order_by(Collection.collected_at)):
-        row = rows.setdefault(c.agent_id, {
-            "agent_id": c.agent_id, "agent": _agent_name(agents.get(c.agent_id)), "currency": c.currency,
-            "amount": Decimal("0.00"), "collections": 0, "stale_amount": Decimal("0.00"), "stale": 0,
-            "oldest_collected_at": c.collected_at.isoformat() + "Z",
-        })
+        row = rows.setdefault(
+            c.agent_id,
+            {
+                "agent_id": c.agent_id,
+                "agent": _agent_name(agents.get(c.agent_id)),
+                "currency": c.currency,
+                "amount": Decimal("0.00"),
+                "collections": 0,
+                "stale_amount": Decimal("0.00"),
+                "stale": 0,
+                "oldest_collected_at": c.collected_at.isoformat() + "Z",
+            },
+        )
         row["amount"] += Decimal(c.amount)
         row["collections"] += 1
         if c.id in stale:
             row["stale_amount"] += Decimal(c.amount)
             row["stale"] += 1
-    return [{**r, "amount": str(r["amount"]), "stale_amount": str(r["stale_amount"])}
-            for r in sorted(rows.values(), key=lambda r: r["agent"])]
+    return [
+        {**r, "amount": str(r["amount"]), "stale_amount": str(r["stale_amount"])} for r in sorted(rows.values(), key=lambda r: r["agent"])
+    ]
 
 
 # --- CSV -------------------------------------------------------------------------------------
@@ -421,7 +447,11 @@ def kpi_csv(report: dict) -> str:
 
     def row_of(row, label):
         return [
-            row.get("agent_id") or "", label, row.get("branch_id") or "", f["from"], f["to"],
+            row.get("agent_id") or "",
+            label,
+            row.get("branch_id") or "",
+            f["from"],
+            f["to"],
             *(_fmt(row["counts"][name]) for name in COUNTS),
             *("" if row["rates"][k]["value"] is None else _fmt(row["rates"][k]["value"]) for k in rate_keys),
         ]
@@ -435,4 +465,3 @@ def kpi_csv(report: dict) -> str:
 
 def _fmt(value: float) -> str:
     return f"{value:.4f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
-

@@ -5,7 +5,8 @@ The receipt carries the receipt number, amount, method, agent, time, the case re
 the collection's verification code and an absolute link to check it (PUBLIC_BASE_URL): whoever
 holds the paper can ask the server whether it is genuine, and learns nothing beyond it.
 """
-from datetime import timezone
+
+from datetime import UTC
 from urllib.parse import quote
 
 from flask import current_app
@@ -60,7 +61,7 @@ def render_receipt(collection: Collection) -> bytes:
     pdf = Document(find_cjk_font(), f"Doorstep · receipt {collection.receipt_number} · code {collection.verify_code}")
     pdf.set_title(f"Receipt {collection.receipt_number}")
     pdf.set_author("Doorstep")
-    pdf.set_creation_date(utcnow().replace(tzinfo=timezone.utc))
+    pdf.set_creation_date(utcnow().replace(tzinfo=UTC))
     pdf.alias_nb_pages()
     pdf.add_page()
     pdf.use(18, (16, 40, 80))
@@ -79,15 +80,21 @@ def render_receipt(collection: Collection) -> bytes:
         ("状态 Status", STATUS_LABELS.get(collection.status, collection.status)),
     ])
     pdf.heading("核验 Verification")
-    pdf.pairs([
-        ("核验码 Verification code", collection.verify_code),
-        ("核验 Verify at", verify_link(collection.verify_code)),
-    ])
+    pdf.pairs(
+        [
+            ("核验码 Verification code", collection.verify_code),
+            ("核验 Verify at", verify_link(collection.verify_code)),
+        ]
+    )
     pdf.ln(1)
     pdf.use(9, (60, 66, 78))
-    pdf.multi_cell(0, 5, pdf.t(
-        "请妥善保管本收据。扫描或打开上面的链接可核验其真伪。"
-        "Keep this receipt. Open the link above to check that it is genuine."), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(
+        0,
+        5,
+        pdf.t("请妥善保管本收据。扫描或打开上面的链接可核验其真伪。Keep this receipt. Open the link above to check that it is genuine."),
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
     return bytes(pdf.output())
 
 
@@ -101,7 +108,11 @@ def verify_receipt(*, code: str) -> dict:
     if collection is None:
         return {"valid": False}
     return {
-        "valid": True, "receipt_number": collection.receipt_number, "amount": collection.amount,
-        "currency": collection.currency, "method": collection.method, "collected_at": collection.collected_at,
+        "valid": True,
+        "receipt_number": collection.receipt_number,
+        "amount": collection.amount,
+        "currency": collection.currency,
+        "method": collection.method,
+        "collected_at": collection.collected_at,
         "status": collection.status,
     }

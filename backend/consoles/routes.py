@@ -15,11 +15,11 @@ from .kpis import kpi_csv, kpi_report
 from .letters import get_letter, issue_letter
 from .receipts import get_collection, render_receipt, verify_receipt
 from .schemas import (
-    EvidenceKeySchema,
     AgreementVerifyQuerySchema,
     AgreementVerifySchema,
     BoardQuerySchema,
     BoardSchema,
+    EvidenceKeySchema,
     KpiQuerySchema,
     KpiReportSchema,
     LetterCreateSchema,
@@ -53,7 +53,8 @@ def get_kpis_csv(args):
     report = kpi_report(**args)
     name = f"doorstep-kpis-{report['filters']['from']}-{report['filters']['to']}.csv"
     return Response(
-        kpi_csv(report), mimetype="text/csv",
+        kpi_csv(report),
+        mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
     )
 
@@ -97,7 +98,8 @@ def get_agreement_pdf(plan_id):
     """The signed repayment agreement as a PDF: terms, schedule, signature, terms hash and verification code"""
     plan = get_plan(plan_id)
     return Response(
-        render_agreement(plan), mimetype="application/pdf",
+        render_agreement(plan),
+        mimetype="application/pdf",
         headers={"Content-Disposition": f'inline; filename="agreement-{plan.id}.pdf"', "Cache-Control": "no-store"},
     )
 
@@ -109,7 +111,8 @@ def get_card_pdf(visit_id):
     """The visit's leave-behind card (R14): neutral wording, the organisation, the complaint phone and the check link"""
     visit = get_visit_for_user(visit_id, user=g.user)
     return Response(
-        render_card(visit), mimetype="application/pdf",
+        render_card(visit),
+        mimetype="application/pdf",
         headers={"Content-Disposition": f'inline; filename="card-{visit.id}.pdf"', "Cache-Control": "no-store"},
     )
 
@@ -121,8 +124,11 @@ def get_evidence_pack(case_id):
     """The case's evidence pack (R17): timeline and chain check, agreements, visits with presence scores, signed manifest"""
     data = build_evidence_pack(case_id=case_id, actor=g.user)
     db.session.commit()  # the export's audit record
-    return Response(data, mimetype="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="case-{case_id}-evidence.zip"', "Cache-Control": "no-store"})
+    return Response(
+        data,
+        mimetype="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="case-{case_id}-evidence.zip"', "Cache-Control": "no-store"},
+    )
 
 
 @blp.route("/cases/<int:case_id>/letters", methods=["POST"])
@@ -176,7 +182,8 @@ def get_receipt_pdf(collection_id):
     """The receipt for money taken at the door (an agent: only money they took)"""
     collection = get_collection(collection_id, user=g.user)
     return Response(
-        render_receipt(collection), mimetype="application/pdf",
+        render_receipt(collection),
+        mimetype="application/pdf",
         headers={"Content-Disposition": f'inline; filename="receipt-{collection.receipt_number}.pdf"', "Cache-Control": "no-store"},
     )
 

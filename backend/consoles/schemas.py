@@ -1,4 +1,5 @@
 """Schemas of the office consoles: KPIs, the case owner's review queue, the dispatcher's board."""
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -54,8 +55,12 @@ class KpiReportSchema(ma.Schema):
     filters = ma.fields.Dict()
     definitions = ma.fields.List(ma.fields.Nested(KpiDefinitionSchema))
     collected = ma.fields.Dict(metadata={"description": "payments feed total for the cases in scope, and its source"})
-    cash_in_hand = ma.fields.List(ma.fields.Dict(), metadata={
-        "description": "per agent, now: cash taken at the door not yet banked nor confirmed (amount, collections, stale, oldest)"})
+    cash_in_hand = ma.fields.List(
+        ma.fields.Dict(),
+        metadata={
+            "description": "per agent, now: cash taken at the door not yet banked nor confirmed (amount, collections, stale, oldest)"
+        },
+    )
     totals = ma.fields.Nested(KpiRowSchema)
     agents = ma.fields.List(ma.fields.Nested(KpiRowSchema))
     branches = ma.fields.List(ma.fields.Nested(KpiRowSchema), metadata={"description": "one row per branch of the agents"})
@@ -269,7 +274,12 @@ class BoardSchema(ma.Schema):
     route_plan = ma.fields.Dict(allow_none=True, metadata={"description": "the latest route plan for the day and branch"})
     agents = ma.fields.List(ma.fields.Nested(BoardAgentSchema))
     unassigned = ma.fields.List(ma.fields.Nested(BoardVisitSchema), metadata={"description": "visits of the day with no agent"})
-    candidates = ma.fields.List(ma.fields.Nested(BoardCandidateSchema), metadata={"description": "cases the planner would offer (eligible, with why) or leaves out (every reason) — the routing builder's view"})
+    candidates = ma.fields.List(
+        ma.fields.Nested(BoardCandidateSchema),
+        metadata={
+            "description": "cases the planner would offer (eligible, with why) or leaves out (every reason) — the routing builder's view"
+        },
+    )
     counts = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
     map = ma.fields.Dict(metadata={"description": "tile_url ('' = no street map) and the attribution to show with the tiles"})
 
@@ -278,7 +288,9 @@ class BoardSchema(ma.Schema):
 
 
 class AgreementVerifyQuerySchema(ma.Schema):
-    code = ma.fields.String(required=True, validate=validate.Regexp(r"^[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}$", error="8 hex digits, e.g. 1A2B-3C4D"))
+    code = ma.fields.String(
+        required=True, validate=validate.Regexp(r"^[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}$", error="8 hex digits, e.g. 1A2B-3C4D")
+    )
     hash = ma.fields.String(required=True, validate=validate.Regexp(r"^[0-9a-fA-F]{64}$", error="the 64-hex terms hash"))
 
 
@@ -289,7 +301,9 @@ class AgreementVerifySchema(ma.Schema):
 
 
 class ReceiptVerifyQuerySchema(ma.Schema):
-    code = ma.fields.String(required=True, validate=validate.Regexp(r"^[0-9A-Fa-f]{5}-?[0-9A-Fa-f]{5}$", error="10 hex digits, e.g. 1A2B3-C4D5E"))
+    code = ma.fields.String(
+        required=True, validate=validate.Regexp(r"^[0-9A-Fa-f]{5}-?[0-9A-Fa-f]{5}$", error="10 hex digits, e.g. 1A2B3-C4D5E")
+    )
 
 
 class ReceiptVerifySchema(ma.Schema):

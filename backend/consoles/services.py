@@ -1,4 +1,5 @@
 """The case owner's review queue and the dispatcher's day board: read models over the domains."""
+
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,11 +19,11 @@ from ..payments.models import Collection
 from ..payments.services import stale_cash
 from ..plans.models import RepaymentPlan
 from ..presence.score import presence_scores
+from ..routing.builder import build_problem
+from ..routing.models import RoutePlan
 from ..sync.models import SyncOp
 from ..visits.models import Outcome, Visit
 from .kpis import _has_findings
-from ..routing.models import RoutePlan
-from ..routing.builder import build_problem
 
 # a stop not checked in this long after its planned arrival is shown late
 LATE_GRACE = timedelta(minutes=15)
@@ -91,26 +92,49 @@ def review_queue(*, owner_id: int | None = None, branch_id: int | None = None, l
         agent = db.session.get(Agent, o.agent_id) if o.agent_id else None
         return {
             **_case_brief(case_of(o.case_id)),
-            "id": o.id, "visit_id": o.visit_id, "agent_id": o.agent_id, "agent": _user_name(agent.user) if agent else None,
-            "code": o.code, "met": o.met, "data": o.data, "disclosure_at": o.disclosure_at,
-            "recorded_at": o.recorded_at, "received_at": o.received_at, "compliance_flags": o.compliance_flags or [],
+            "id": o.id,
+            "visit_id": o.visit_id,
+            "agent_id": o.agent_id,
+            "agent": _user_name(agent.user) if agent else None,
+            "code": o.code,
+            "met": o.met,
+            "data": o.data,
+            "disclosure_at": o.disclosure_at,
+            "recorded_at": o.recorded_at,
+            "received_at": o.received_at,
+            "compliance_flags": o.compliance_flags or [],
         }
 
     def plan_item(p: RepaymentPlan) -> dict:
         return {
             **_case_brief(case_of(p.case_id)),
-            "id": p.id, "kind": p.kind, "status": p.status, "currency": p.currency, "total_amount": p.total_amount,
-            "discount_pct": p.discount_pct, "term_months": p.term_months, "terms_hash": p.terms_hash,
-            "policy_findings": p.policy_findings or [], "created_at": p.created_at, "agent": _user_name(user_of(p.created_by_id)),
+            "id": p.id,
+            "kind": p.kind,
+            "status": p.status,
+            "currency": p.currency,
+            "total_amount": p.total_amount,
+            "discount_pct": p.discount_pct,
+            "term_months": p.term_months,
+            "terms_hash": p.terms_hash,
+            "policy_findings": p.policy_findings or [],
+            "created_at": p.created_at,
+            "agent": _user_name(user_of(p.created_by_id)),
         }
 
     def sync_item(op: SyncOp) -> dict:
         result = op.result or {}
         return {
             **_case_brief(case_of(op.case_id)),
-            "id": op.id, "type": op.type, "status": op.status, "device_id": op.device_id, "user": _user_name(user_of(op.user_id)),
-            "device_at": op.device_at, "received_at": op.received_at, "reason": _reason_of(result),
-            "result": result, "payload": _safe_payload(op.payload or {}),
+            "id": op.id,
+            "type": op.type,
+            "status": op.status,
+            "device_id": op.device_id,
+            "user": _user_name(user_of(op.user_id)),
+            "device_at": op.device_at,
+            "received_at": op.received_at,
+            "reason": _reason_of(result),
+            "result": result,
+            "payload": _safe_payload(op.payload or {}),
         }
 
     now = utcnow()
@@ -118,53 +142,82 @@ def review_queue(*, owner_id: int | None = None, branch_id: int | None = None, l
     def ticket_item(t: EscalationTicket) -> dict:
         return {
             **_case_brief(case_of(t.case_id)),
-            "id": t.id, "queue": t.queue, "kind": t.kind, "reason": t.reason, "status": t.status,
-            "raised_at": t.raised_at, "sla_due_at": t.sla_due_at, "overdue": t.overdue,
+            "id": t.id,
+            "queue": t.queue,
+            "kind": t.kind,
+            "reason": t.reason,
+            "status": t.status,
+            "raised_at": t.raised_at,
+            "sla_due_at": t.sla_due_at,
+            "overdue": t.overdue,
             "sla_left_s": int((t.sla_due_at - now).total_seconds()),
         }
 
     outcomes = section(
         scoped(select(Outcome).where(Outcome.reviewed_at.is_(None)), Outcome.case_id),
-        (Outcome.received_at, Outcome.id), outcome_item,
+        (Outcome.received_at, Outcome.id),
+        outcome_item,
     )
     plans = section(
         scoped(select(RepaymentPlan).where(RepaymentPlan.status == "pending_approval"), RepaymentPlan.case_id),
-        (RepaymentPlan.created_at, RepaymentPlan.id), plan_item,
+        (RepaymentPlan.created_at, RepaymentPlan.id),
+        plan_item,
     )
     sync = section(
         scoped(select(SyncOp).where(SyncOp.status.in_(("conflict", "rejected")), SyncOp.reviewed_at.is_(None)), SyncOp.case_id),
-        (SyncOp.received_at, SyncOp.id), sync_item,
+        (SyncOp.received_at, SyncOp.id),
+        sync_item,
     )
     escalations = section(
         scoped(select(EscalationTicket).where(EscalationTicket.status != "resolved"), EscalationTicket.case_id),
-        (EscalationTicket.sla_due_at, EscalationTicket.id), ticket_item,
+        (EscalationTicket.sla_due_at, EscalationTicket.id),
+        ticket_item,
     )
     compliance = _compliance_section(scoped, limit, case_of)
     money = _money_section(scoped, limit, case_of, now, owner_id=owner_id, branch_id=branch_id)
     presence = _presence_section(scoped, limit, case_of)
-    sections = {"outcomes": outcomes, "plans": plans, "sync": sync, "escalations": escalations, "compliance": compliance,
-                "money": money, "presence": presence}
+    sections = {
+        "outcomes": outcomes,
+        "plans": plans,
+        "sync": sync,
+        "escalations": escalations,
+        "compliance": compliance,
+        "money": money,
+        "presence": presence,
+    }
     return {"counts": {k: v["total"] for k, v in sections.items()}, **sections}
 
 
 def _compliance_section(scoped, limit: int, case_of) -> dict:
     """Outcomes that arrived with compliance findings (R1, R4, R6 …) and are not reviewed yet,
     and notes flagged for prohibited wording (R7) in the last 30 days."""
-    outcomes = scoped(
-        select(Outcome).where(Outcome.reviewed_at.is_(None), _has_findings(Outcome.compliance_flags)), Outcome.case_id
-    )
+    outcomes = scoped(select(Outcome).where(Outcome.reviewed_at.is_(None), _has_findings(Outcome.compliance_flags)), Outcome.case_id)
     since = utcnow() - timedelta(days=30)
     notes = scoped(select(Note).where(Note.review_flag.is_not(None), Note.created_at >= since), Note.case_id)
     total = db.session.scalar(select(func.count()).select_from(outcomes.subquery())) + db.session.scalar(
         select(func.count()).select_from(notes.subquery())
     )
     items = [
-        {**_case_brief(case_of(o.case_id)), "kind": "outcome", "id": o.id, "at": o.received_at,
-         "findings": o.compliance_flags or [], "text": o.code, "reviewed": False}
+        {
+            **_case_brief(case_of(o.case_id)),
+            "kind": "outcome",
+            "id": o.id,
+            "at": o.received_at,
+            "findings": o.compliance_flags or [],
+            "text": o.code,
+            "reviewed": False,
+        }
         for o in db.session.scalars(outcomes.order_by(Outcome.received_at).limit(limit))
     ] + [
-        {**_case_brief(case_of(n.case_id)), "kind": "note", "id": n.id, "at": n.created_at,
-         "findings": [{"rule": "R7", "message": n.review_flag}], "text": n.text, "reviewed": False}
+        {
+            **_case_brief(case_of(n.case_id)),
+            "kind": "note",
+            "id": n.id,
+            "at": n.created_at,
+            "findings": [{"rule": "R7", "message": n.review_flag}],
+            "text": n.text,
+            "reviewed": False,
+        }
         for n in db.session.scalars(notes.order_by(Note.created_at.desc()).limit(limit))
     ]
     items.sort(key=lambda item: item["at"])
@@ -182,10 +235,17 @@ def _money_section(scoped, limit: int, case_of, now: datetime, *, owner_id: int 
     def item(collection: Collection, kind: str, held_days: int | None) -> dict:
         agent = db.session.get(Agent, collection.agent_id)
         return {
-            **_case_brief(case_of(collection.case_id)), "kind": kind, "id": collection.id,
-            "receipt_number": collection.receipt_number, "agent_id": collection.agent_id,
-            "agent": _user_name(agent.user) if agent else None, "amount": collection.amount, "currency": collection.currency,
-            "method": collection.method, "collected_at": collection.collected_at, "held_days": held_days,
+            **_case_brief(case_of(collection.case_id)),
+            "kind": kind,
+            "id": collection.id,
+            "receipt_number": collection.receipt_number,
+            "agent_id": collection.agent_id,
+            "agent": _user_name(agent.user) if agent else None,
+            "amount": collection.amount,
+            "currency": collection.currency,
+            "method": collection.method,
+            "collected_at": collection.collected_at,
+            "held_days": held_days,
             "reason": collection.dispute_reason if kind == "disputed" else f"cash held {held_days} days, not banked",
         }
 
@@ -198,14 +258,23 @@ def _presence_section(scoped, limit: int, case_of) -> dict:
     PRESENCE_REVIEW_BELOW, lowest first; reviewing the outcome takes the visit off the list."""
     visits = db.session.scalars(
         scoped(select(Visit).join(Outcome, Outcome.visit_id == Visit.id).where(Outcome.reviewed_at.is_(None)), Visit.case_id)
-        .order_by(Outcome.received_at.desc()).limit(PRESENCE_CANDIDATES)
+        .order_by(Outcome.received_at.desc())
+        .limit(PRESENCE_CANDIDATES)
         .options(selectinload(Visit.outcome), selectinload(Visit.agent).selectinload(Agent.user))
     ).all()
     scores = presence_scores(visits)
     low = sorted((v for v in visits if scores[v.id]["score"] < PRESENCE_REVIEW_BELOW), key=lambda v: (scores[v.id]["score"], v.id))
     items = [
-        {**_case_brief(case_of(v.case_id)), "visit_id": v.id, "outcome_id": v.outcome.id, "date": v.date.isoformat(),
-         "agent_id": v.agent_id, "agent": _user_name(v.agent.user) if v.agent else None, "code": v.outcome.code, **scores[v.id]}
+        {
+            **_case_brief(case_of(v.case_id)),
+            "visit_id": v.id,
+            "outcome_id": v.outcome.id,
+            "date": v.date.isoformat(),
+            "agent_id": v.agent_id,
+            "agent": _user_name(v.agent.user) if v.agent else None,
+            "code": v.outcome.code,
+            **scores[v.id],
+        }
         for v in low[:limit]
     ]
     return {"total": len(low), "items": items}
@@ -237,16 +306,26 @@ def review_outcome(*, outcome_id: int, actor: User, note: str = "") -> Outcome:
     if outcome is None:
         abort(404, f"No outcome {outcome_id}.")
     if outcome.reviewed_at is not None:
-        abort(409, "This outcome was already reviewed.", code="already_reviewed",
-              reviewed_at=outcome.reviewed_at.isoformat() + "Z", reviewed_by_id=outcome.reviewed_by_id)
+        abort(
+            409,
+            "This outcome was already reviewed.",
+            code="already_reviewed",
+            reviewed_at=outcome.reviewed_at.isoformat() + "Z",
+            reviewed_by_id=outcome.reviewed_by_id,
+        )
     outcome.reviewed_at = utcnow()
     outcome.reviewed_by_id = actor.id
     append_event(
         case=db.session.get(Case, outcome.case_id),
         kind="outcome.reviewed",
         actor_id=actor.id,
-        data={"outcome_id": outcome.id, "visit_id": outcome.visit_id, "code": outcome.code,
-              "compliance_flags": outcome.compliance_flags or [], "note": note},
+        data={
+            "outcome_id": outcome.id,
+            "visit_id": outcome.visit_id,
+            "code": outcome.code,
+            "compliance_flags": outcome.compliance_flags or [],
+            "note": note,
+        },
     )
     return outcome
 
@@ -278,15 +357,26 @@ def _board_visit(visit: Visit, now: datetime) -> dict:
     progress, late = visit_progress(visit, now)
     address = visit.address
     return {
-        "id": visit.id, "case_id": visit.case_id, "agent_id": visit.agent_id,
+        "id": visit.id,
+        "case_id": visit.case_id,
+        "agent_id": visit.agent_id,
         "debtor_name": visit.case.account.debtor.name,
         "address": f"{address.city}{address.line}" if address else "",
-        "lat": address.lat if address else None, "lon": address.lon if address else None,
-        "status": visit.status, "progress": progress, "late_by_s": late, "pinned": visit.pinned,
-        "route_position": visit.route_position, "planned_arrival": visit.planned_arrival,
-        "window_start": visit.window_start, "window_end": visit.window_end,
-        "checkin_at": visit.checkin_at, "checkout_at": visit.checkout_at,
-        "outcome": visit.outcome.code if visit.outcome else None, "priority": visit.priority, "version": visit.version,
+        "lat": address.lat if address else None,
+        "lon": address.lon if address else None,
+        "status": visit.status,
+        "progress": progress,
+        "late_by_s": late,
+        "pinned": visit.pinned,
+        "route_position": visit.route_position,
+        "planned_arrival": visit.planned_arrival,
+        "window_start": visit.window_start,
+        "window_end": visit.window_end,
+        "checkin_at": visit.checkin_at,
+        "checkout_at": visit.checkout_at,
+        "outcome": visit.outcome.code if visit.outcome else None,
+        "priority": visit.priority,
+        "version": visit.version,
     }
 
 
@@ -348,20 +438,37 @@ def day_board(*, day: date | None = None, branch_id: int | None = None) -> dict:
         tally = {"stops": len(stops)}
         for stop in stops:
             tally[stop["progress"]] = tally.get(stop["progress"], 0) + 1
-        agent_rows.append({
-            "id": agent.id, "name": _user_name(agent.user), "username": agent.user.username, "branch_id": agent.branch_id,
-            "shift_start": _hhmm(agent.shift_start_s), "shift_end": _hhmm(agent.shift_end_s), "daily_cap": agent.daily_cap,
-            "skills": agent.skills or [], "start_lat": agent.start_lat, "start_lon": agent.start_lon,
-            "active_sessions": sessions.get(agent.user_id, 0), "counts": tally, "visits": stops,
-        })
+        agent_rows.append(
+            {
+                "id": agent.id,
+                "name": _user_name(agent.user),
+                "username": agent.user.username,
+                "branch_id": agent.branch_id,
+                "shift_start": _hhmm(agent.shift_start_s),
+                "shift_end": _hhmm(agent.shift_end_s),
+                "daily_cap": agent.daily_cap,
+                "skills": agent.skills or [],
+                "start_lat": agent.start_lat,
+                "start_lon": agent.start_lon,
+                "active_sessions": sessions.get(agent.user_id, 0),
+                "counts": tally,
+                "visits": stops,
+            }
+        )
 
     candidates = day_candidates(day=day, branch_id=branch_id)
     counts["eligible"] = sum(1 for c in candidates if c["eligible"])
     counts["excluded"] = len(candidates) - counts["eligible"]
     return {
-        "date": day, "branch_id": branch_id, "timezone": tz, "now": now,
+        "date": day,
+        "branch_id": branch_id,
+        "timezone": tz,
+        "now": now,
         "route_plan": _latest_route_plan(day, branch_id),
-        "agents": agent_rows, "unassigned": unassigned, "candidates": candidates, "counts": counts,
+        "agents": agent_rows,
+        "unassigned": unassigned,
+        "candidates": candidates,
+        "counts": counts,
     }
 
 
@@ -385,7 +492,8 @@ def day_candidates(*, day: date, branch_id: int | None) -> list[dict]:
     offered = {ref: info for ref, info in built.meta["visits"].items() if info["visit_id"] is None}
     case_ids = {info["case_id"] for info in offered.values()} | {e["case_id"] for e in built.excluded}
     cases = {
-        c.id: c for c in db.session.scalars(
+        c.id: c
+        for c in db.session.scalars(
             select(Case).where(Case.id.in_(case_ids)).options(selectinload(Case.account).selectinload(Account.debtor))
         )
     }
@@ -394,21 +502,45 @@ def day_candidates(*, day: date, branch_id: int | None) -> list[dict]:
         visit = problem_visits[ref]
         lat, lon = locations[visit["location"]]
         reasons = [_priority_text(visit["priority"], info["priority_factors"])] + [
-            f"needs {skill}: {why}" for skill, why in info["skills_why"].items()]
-        out.append(_candidate(cases[info["case_id"]], lat=lat, lon=lon, eligible=True, reasons=reasons, rules=[],
-                              priority=visit["priority"], visit_id=None))
+            f"needs {skill}: {why}" for skill, why in info["skills_why"].items()
+        ]
+        out.append(
+            _candidate(
+                cases[info["case_id"]],
+                lat=lat,
+                lon=lon,
+                eligible=True,
+                reasons=reasons,
+                rules=[],
+                priority=visit["priority"],
+                visit_id=None,
+            )
+        )
     for item in built.excluded:
         case = cases.get(item["case_id"])
         address = case.account.debtor.addresses[0] if case and case.account.debtor.addresses else None
-        out.append(_candidate(case, lat=address.lat if address else None, lon=address.lon if address else None, eligible=False,
-                              reasons=[r["message"] for r in item["reasons"]], rules=sorted({r["rule"] for r in item["reasons"]}),
-                              priority=None, visit_id=item.get("visit_id")))
+        out.append(
+            _candidate(
+                case,
+                lat=address.lat if address else None,
+                lon=address.lon if address else None,
+                eligible=False,
+                reasons=[r["message"] for r in item["reasons"]],
+                rules=sorted({r["rule"] for r in item["reasons"]}),
+                priority=None,
+                visit_id=item.get("visit_id"),
+            )
+        )
     out.sort(key=lambda c: (not c["eligible"], -(c["priority"] or 0), c["case_id"]))
     return out
 
 
-FACTOR_LABELS = {"overdue_amount": "overdue", "days_past_due": "days past due", "broken_promises": "broken promises",
-                 "days_since_contact": "days since contact"}
+FACTOR_LABELS = {
+    "overdue_amount": "overdue",
+    "days_past_due": "days past due",
+    "broken_promises": "broken promises",
+    "days_since_contact": "days since contact",
+}
 
 
 def _priority_text(priority: int, factors: dict) -> str:
@@ -424,8 +556,18 @@ def _candidate(case: Case, *, lat, lon, eligible: bool, reasons: list[str], rule
     account = case.account
     address = account.debtor.addresses[0] if account.debtor.addresses else None
     return {
-        "case_id": case.id, "visit_id": visit_id, "debtor_name": account.debtor.name,
-        "address": f"{address.city}{address.line}" if address else None, "lat": lat, "lon": lon,
-        "overdue_amount": account.overdue_amount, "days_past_due": account.days_past_due, "bucket": account.bucket,
-        "stage": case.stage, "priority": priority, "eligible": eligible, "reasons": reasons, "rules": rules,
+        "case_id": case.id,
+        "visit_id": visit_id,
+        "debtor_name": account.debtor.name,
+        "address": f"{address.city}{address.line}" if address else None,
+        "lat": lat,
+        "lon": lon,
+        "overdue_amount": account.overdue_amount,
+        "days_past_due": account.days_past_due,
+        "bucket": account.bucket,
+        "stage": case.stage,
+        "priority": priority,
+        "eligible": eligible,
+        "reasons": reasons,
+        "rules": rules,
     }

@@ -1,11 +1,12 @@
 """Models of the escalations domain: tickets in the supervisor and legal queues (R16)."""
+
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..common import utcnow
-from ..extensions import db
+from ..extensions import Model
 
 QUEUES = ("supervisor", "legal")
 # what was raised → which queue works it (seed playbook item 10: legal matters to the legal department)
@@ -22,7 +23,7 @@ KINDS = {
 STATUSES = ("open", "claimed", "resolved")
 
 
-class EscalationTicket(db.Model):
+class EscalationTicket(Model):
     __tablename__ = "escalation_tickets"
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)

@@ -5,6 +5,7 @@ lawyer letters go to the supervisor or legal queue with an SLA; the case carries
 Raised by the API (POST /api/escalations: raise_ticket) or by the device's `case.escalate` op
 (escalate_from_door).
 """
+
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -32,8 +33,15 @@ def raise_ticket(*, case: Case, kind: str, reason: str, actor_id: int | None, so
     hours = effective_settings(jurisdiction_for(case))["escalation_sla_hours"][queue]
     now = utcnow()
     ticket = EscalationTicket(
-        case_id=case.id, queue=queue, kind=kind, reason=reason or kind, status="open",
-        sla_due_at=now + timedelta(hours=hours), raised_by_id=actor_id, raised_at=now, source=source,
+        case_id=case.id,
+        queue=queue,
+        kind=kind,
+        reason=reason or kind,
+        status="open",
+        sla_due_at=now + timedelta(hours=hours),
+        raised_by_id=actor_id,
+        raised_at=now,
+        source=source,
     )
     db.session.add(ticket)
     db.session.flush()
@@ -42,18 +50,22 @@ def raise_ticket(*, case: Case, kind: str, reason: str, actor_id: int | None, so
     if not any(f.flag == FLAG for f in case.active_flags()):
         set_flag(case=case, flag=FLAG, reason=f"{queue} ticket {ticket.id}: {ticket.reason}"[:500], actor_id=actor_id)
     append_event(
-        case=case, kind="escalation.raised", actor_id=actor_id,
+        case=case,
+        kind="escalation.raised",
+        actor_id=actor_id,
         data={"ticket_id": ticket.id, "queue": queue, "kind": kind, "reason": ticket.reason, "sla_due_at": ticket.sla_due_at.isoformat()},
     )
     return ticket
 
 
-def escalate_from_door(*, case: Case, kind: str, reason: str, actor_id: int, visit_id: int | None = None,
-                       op_id: str | None = None) -> EscalationTicket:
+def escalate_from_door(
+    *, case: Case, kind: str, reason: str, actor_id: int, visit_id: int | None = None, op_id: str | None = None
+) -> EscalationTicket:
     """R16 from the device (the case.escalate op): always accepted, even on a blocked case; on the
     timeline as the agent raised it, then a ticket in its queue, which blocks visits."""
-    append_event(case=case, kind="case.escalated", actor_id=actor_id,
-                 data={"kind": kind, "reason": reason, "visit_id": visit_id, "op_id": op_id})
+    append_event(
+        case=case, kind="case.escalated", actor_id=actor_id, data={"kind": kind, "reason": reason, "visit_id": visit_id, "op_id": op_id}
+    )
     return raise_ticket(case=case, kind=kind or "other", reason=reason or "", actor_id=actor_id, source="device")
 
 
@@ -96,9 +108,9 @@ def resolve_ticket(*, ticket: EscalationTicket, resolution: str, clear: bool, ac
         ticket.claimed_by_id, ticket.claimed_at = actor_id, ticket.resolved_at
     db.session.flush()
     others = db.session.scalar(
-        select(EscalationTicket.id).where(
-            EscalationTicket.case_id == ticket.case_id, EscalationTicket.status != "resolved", EscalationTicket.id != ticket.id
-        ).limit(1)
+        select(EscalationTicket.id)
+        .where(EscalationTicket.case_id == ticket.case_id, EscalationTicket.status != "resolved", EscalationTicket.id != ticket.id)
+        .limit(1)
     )
     case = ticket.case
     db.session.expire(case, ["flags"])
@@ -106,7 +118,14 @@ def resolve_ticket(*, ticket: EscalationTicket, resolution: str, clear: bool, ac
         clear_flag(case=case, flag=FLAG, reason=f"ticket {ticket.id} resolved: {resolution}"[:500], actor_id=actor_id)
         ticket.flag_cleared = True
     append_event(
-        case=case, kind="escalation.resolved", actor_id=actor_id,
-        data={"ticket_id": ticket.id, "resolution": resolution, "flag_cleared": ticket.flag_cleared, "open_tickets_left": others is not None},
+        case=case,
+        kind="escalation.resolved",
+        actor_id=actor_id,
+        data={
+            "ticket_id": ticket.id,
+            "resolution": resolution,
+            "flag_cleared": ticket.flag_cleared,
+            "open_tickets_left": others is not None,
+        },
     )
     return ticket

@@ -4,10 +4,10 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..common import utcnow
-from ..extensions import db
+from ..extensions import Model
 
 
-class GeocodeCache(db.Model):
+class GeocodeCache(Model):
     __tablename__ = "geocode_cache"
     id: Mapped[int] = mapped_column(primary_key=True)
     query: Mapped[str] = mapped_column(String(400), unique=True)

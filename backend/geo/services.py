@@ -5,6 +5,7 @@ Imported addresses are geocoded by a background job (`geocode` queue), never ins
 import request: one job at a time in any process, each paced by geopy's RateLimiter at
 GEOCODER_MIN_DELAY_S between requests (Nominatim's policy: one per second).
 """
+
 import logging
 import time
 from functools import lru_cache
@@ -31,8 +32,9 @@ class GeocoderUnavailable(Exception):
 def _make_geocoder():
     kind = current_app.config["GEOCODER"]
     if kind == "nominatim":
-        from geopy.geocoders import Nominatim
         from urllib.parse import urlparse
+
+        from geopy.geocoders import Nominatim
 
         url = urlparse(current_app.config["GEOCODER_URL"])
         if not url.netloc:
@@ -117,8 +119,7 @@ def geocode_pending_job() -> None:
             if address is None or address.geocode_status != "needs_geocode":
                 db.session.commit()
                 continue  # purged, or given coordinates by a later import meanwhile
-            query = address_query(line=address.line, city=address.city, postal_code=address.postal_code,
-                                  country=address.country)
+            query = address_query(line=address.line, city=address.city, postal_code=address.postal_code, country=address.country)
             try:
                 found = geocode_address(query, lookup=lookup)  # no geocoder: the cache alone answers
             except GeocoderUnavailable as exc:
@@ -131,11 +132,11 @@ def geocode_pending_job() -> None:
                 address.lat, address.lon = found
                 address.timezone = timezone_at(*found) or address.timezone
                 changes.update(address_lat={"from": None, "to": found[0]}, address_lon={"from": None, "to": found[1]})
-            for case in db.session.scalars(select(Case).join(Account, Case.account_id == Account.id)
-                                           .where(Account.debtor_id == address.debtor_id)):
+            for case in db.session.scalars(
+                select(Case).join(Account, Case.account_id == Account.id).where(Account.debtor_id == address.debtor_id)
+            ):
                 case.version += 1
-                append_event(case=case, kind="case.updated", actor_id=None,
-                             data={"source": "geocoding", "changes": changes})
+                append_event(case=case, kind="case.updated", actor_id=None, data={"source": "geocoding", "changes": changes})
             db.session.commit()
         if len(ids) > GEOCODE_BATCH:
             queue_geocoding()

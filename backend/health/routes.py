@@ -38,7 +38,7 @@ def readyz():
 def metrics():
     """Prometheus text of every process of this server, for `Authorization: Bearer $METRICS_TOKEN`;
     401 with a wrong or missing token, 404 when METRICS_TOKEN is not set (metrics off)."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's target
     if not app.config.get("METRICS_TOKEN"):
         abort(404, "Not found.")
     if not token_matches(app, request.headers.get("Authorization")):

@@ -14,7 +14,6 @@ from ..jobs import QUEUES
 from ..metrics import redis_connection
 
 
-
 def check_liveness() -> dict:
     """The process answers; nothing else is asked."""
     return {"status": "ok"}
@@ -23,7 +22,7 @@ def check_liveness() -> dict:
 def check_readiness() -> tuple[dict, bool]:
     """Each dependency a request or a job needs: the database at the migrations' head, and with
     JOBS_BACKEND=rq Redis and at least one RQ worker on the app's queue."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's target
     checks = {"database": _check_database()}
     checks["migrations"] = _check_migrations(app) if checks["database"]["ok"] else {"ok": False, "error": "not checked"}
     if app.config.get("JOBS_BACKEND") == "rq":
@@ -93,8 +92,7 @@ def _check_worker(app: Flask) -> dict:
     connection = redis_connection(app)
     prefix = app.config.get("JOBS_QUEUE", "doorstep")
     try:
-        counts = {name: len(Worker.all(connection=connection, queue=Queue(f"{prefix}-{name}", connection=connection)))
-                  for name in QUEUES}
+        counts = {name: len(Worker.all(connection=connection, queue=Queue(f"{prefix}-{name}", connection=connection))) for name in QUEUES}
     except RedisError as exc:
         current_app.logger.warning("readyz: RQ worker registry not read: %s", type(exc).__name__)
         return {"ok": False, "error": "unreachable"}

@@ -1,13 +1,13 @@
-from sqlalchemy import ForeignKey, String, Boolean
+from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import feed
-from ..extensions import db
+from ..extensions import Model, db
 
 JURISDICTIONS = ("CN", "US", "UK", "IE")
 
 
-class Branch(db.Model):
+class Branch(Model):
     __tablename__ = "branches"
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
@@ -27,7 +27,7 @@ class Branch(db.Model):
     travel_cost: Mapped[float | None]
 
 
-class Agent(db.Model):
+class Agent(Model):
     """A field agent: a user with a branch, a shift, a daily cap and skills."""
 
     __tablename__ = "agents"

@@ -1,4 +1,5 @@
 """Users, field agents and branches: the admin's and dispatcher's changes, each audited."""
+
 from sqlalchemy import select
 
 from ..auth.models import User

@@ -1,4 +1,5 @@
 """flask payments import FILE | flask payments evaluate --as-of DATE"""
+
 from datetime import date
 from pathlib import Path
 
@@ -23,7 +24,7 @@ def payments_import(file: Path, as_of: str | None):
         report = import_payments(raw=file.read_bytes(), actor_id=None, as_of=date.fromisoformat(as_of) if as_of else None)
     except HTTPException as exc:
         data = getattr(exc, "data", {}) or {}
-        raise click.ClickException(f"{data.get('message') or exc.description} {data.get('errors') or ''}".strip())
+        raise click.ClickException(f"{data.get('message') or exc.description} {data.get('errors') or ''}".strip()) from exc
     for row in report["rows"]:
         if row["status"] == "rejected":
             click.echo(f"row {row['row']}: rejected {row['errors']}", err=True)

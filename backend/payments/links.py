@@ -2,6 +2,7 @@
 PAYMENT_LINK_TEMPLATE and shown to the debtor as a QR on the agent's phone. The debtor pays on
 the bank's page on their own phone; no card data ever reaches Doorstep. The money comes back
 through the payment feed like any other payment."""
+
 from decimal import Decimal
 from urllib.parse import quote
 

@@ -1,5 +1,6 @@
 """Models of the payments domain: the payment feed, its allocation to promises and
 installments, the matching state of each promise, and the follow-ups a broken one creates."""
+
 import datetime as dt
 from datetime import datetime
 from decimal import Decimal
@@ -7,12 +8,12 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..common import utcnow
 from .. import feed
-from ..extensions import db
+from ..common import utcnow
+from ..extensions import Model
 
 
-class Payment(db.Model):
+class Payment(Model):
     """One payment from the bank's feed; `reference` makes a re-import a no-op."""
 
     __tablename__ = "payments"
@@ -31,7 +32,7 @@ class Payment(db.Model):
     allocations: Mapped[list["PaymentAllocation"]] = relationship(back_populates="payment")
 
 
-class PaymentAllocation(db.Model):
+class PaymentAllocation(Model):
     """The part of a payment credited to one installment (or the down payment) of one plan or promise."""
 
     __tablename__ = "payment_allocations"
@@ -49,7 +50,7 @@ PROMISE_STATES = ("open", "grace", "kept", "partially_kept", "broken", "supersed
 TERMINAL_STATES = ("kept", "partially_kept", "broken", "superseded", "cancelled")
 
 
-class PromiseTrack(db.Model):
+class PromiseTrack(Model):
     """Where a plan or promise stands against the payment feed (never set by an agent).
 
     open → grace (an installment is past due, inside the grace days) → kept / partially_kept /
@@ -73,7 +74,7 @@ class PromiseTrack(db.Model):
 FOLLOW_UP_KINDS = ("visit", "call", "review")
 
 
-class FollowUp(db.Model):
+class FollowUp(Model):
     """A task a broken or partly kept promise leaves for the dispatcher or case owner."""
 
     __tablename__ = "follow_ups"
@@ -101,7 +102,7 @@ COLLECTION_METHODS = ("cash", "card_terminal", "bank_transfer", "payment_link", 
 COLLECTION_STATUSES = ("unreconciled", "reconciled", "disputed")
 
 
-class Collection(db.Model):
+class Collection(Model):
     """Money taken at the door (payment.record): what the agent received, how, and the receipt
     that proves it. `op_id` ties it to the one op that made it (exactly once); the receipt number
     comes from the branch's gapless sequence; `verify_code` is what the paper receipt carries so
@@ -136,7 +137,7 @@ class Collection(db.Model):
     banked_on: Mapped[dt.date | None]
 
 
-class Deposit(db.Model):
+class Deposit(Model):
     """One line of the deposits import: cash an agent banked, naming the receipt it belongs to
     (the collection points at it through `deposit_id`). (reference, receipt_number) makes a
     re-import a no-op; one slip may carry several receipts."""
@@ -153,7 +154,7 @@ class Deposit(db.Model):
     imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
-class ReceiptCounter(db.Model):
+class ReceiptCounter(Model):
     """One row per branch: the last receipt number it issued. Taken (row-locked) inside the write
     transaction that creates the collection, so a rolled-back op gives its number back: no gaps."""
 

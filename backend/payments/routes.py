@@ -3,6 +3,8 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from ..auth.guard import OFFICE, roles
+from ..cases.importing import get_import_run
+from ..cases.schemas import ImportRunSchema
 from ..common import paginate
 from ..errors import abort
 from ..extensions import db
@@ -25,8 +27,6 @@ from .schemas import (
     PromisePageSchema,
     PromiseQuerySchema,
 )
-from ..cases.importing import get_import_run
-from ..cases.schemas import ImportRunSchema
 from .services import close_follow_up, collections_query, evaluate_promises, follow_ups_query, import_deposits, import_payments
 
 blp = Blueprint("payments", __name__, url_prefix="/api", description="Payment feed, promises and follow-ups")

@@ -14,11 +14,12 @@ Reconciliation: a feed row naming a collection (its reference or receipt number)
     agent banked, by receipt number, ends its custody (or disputes it). stale_cash: cash held
     past the jurisdiction's cash_custody_days.
 """
+
 import csv
 import io
 import secrets
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,7 @@ from marshmallow import validate
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from ..auth.models import User
 from ..cases.importing import chunks, failing_marks, finish_import_run, record_progress, start_import_run
 from ..cases.models import Account, Case, ImportRun
 from ..cases.services import append_event, clear_flag, set_flag
@@ -35,12 +37,11 @@ from ..db import take_next
 from ..errors import abort
 from ..events import emit
 from ..extensions import db
-from ..auth.models import User
 from ..org.models import Agent, Branch
 from ..plans.models import OPEN_STATUSES, RepaymentPlan
-from ..visits.models import Visit
 from ..policy.rules import blocking_findings, eligibility_for_day, jurisdiction_for
 from ..policy.settings import effective_settings
+from ..visits.models import Visit
 from .models import TERMINAL_STATES, Collection, Deposit, FollowUp, Payment, PaymentAllocation, PromiseTrack, ReceiptCounter
 
 REQUIRED_COLUMNS = ("reference", "account_number", "amount", "paid_on")
@@ -57,8 +58,8 @@ class _PaidOn(ma.fields.Date):
         if isinstance(value, str) and len(value) > 10:
             try:
                 return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
-            except ValueError:
-                raise ma.ValidationError("Not a valid date.")
+            except ValueError as exc:
+                raise ma.ValidationError("Not a valid date.") from exc
         return super()._deserialize(value, attr, data, **kwargs)
 
 
@@ -130,7 +131,7 @@ def import_payments(*, raw: bytes, actor_id: int | None, as_of: date | None = No
         promises: dict[str, int] = defaultdict(int)
         case_ids = sorted(touched)
         for start in range(0, len(case_ids), CHUNK_ROWS):
-            for state, number in evaluate_promises(as_of=as_of or date.today(), case_ids=case_ids[start:start + CHUNK_ROWS]).items():
+            for state, number in evaluate_promises(as_of=as_of or date.today(), case_ids=case_ids[start : start + CHUNK_ROWS]).items():
                 promises[state] += number
             db.session.commit()
         report["promises"] = dict(promises)
@@ -170,7 +171,8 @@ def _cut_off_payment_imports(*, excluding: int) -> list[ImportRun]:
     stalled = utcnow() - STALLED_AFTER
     runs = db.session.scalars(
         select(ImportRun).where(
-            ImportRun.kind == "payments", ImportRun.id != excluding,
+            ImportRun.kind == "payments",
+            ImportRun.id != excluding,
             or_(ImportRun.status == "failed", and_(ImportRun.status == "running", ImportRun.updated_at < stalled)),
         )
     ).all()
@@ -197,8 +199,14 @@ def _import_row(data: dict, actor_id: int | None):
         return "rejected", {"currency": [f"the account is in {account.currency}"]}, None, None
     case = db.session.scalar(select(Case).where(Case.account_id == account.id))
     payment = Payment(
-        reference=data["reference"], account_id=account.id, case_id=case.id if case else None, amount=data["amount"],
-        currency=currency, paid_on=data["paid_on"], channel=data["channel"], unallocated=data["amount"],
+        reference=data["reference"],
+        account_id=account.id,
+        case_id=case.id if case else None,
+        amount=data["amount"],
+        currency=currency,
+        paid_on=data["paid_on"],
+        channel=data["channel"],
+        unallocated=data["amount"],
         imported_by_id=actor_id,
     )
     try:
@@ -209,8 +217,17 @@ def _import_row(data: dict, actor_id: int | None):
         return "duplicate", None, db.session.scalar(select(Payment).where(Payment.reference == data["reference"])), None
     collection = None
     if case is not None:
-        append_event(case=case, kind="payment.received", actor_id=actor_id,
-                     data={"payment_id": payment.id, "reference": payment.reference, "amount": str(payment.amount), "paid_on": payment.paid_on.isoformat()})
+        append_event(
+            case=case,
+            kind="payment.received",
+            actor_id=actor_id,
+            data={
+                "payment_id": payment.id,
+                "reference": payment.reference,
+                "amount": str(payment.amount),
+                "paid_on": payment.paid_on.isoformat(),
+            },
+        )
         collection = reconcile_collection(case=case, payment=payment, actor_id=actor_id)
     return "created", None, payment, collection
 
@@ -410,8 +427,9 @@ def evaluate_promises(*, as_of: date, case_ids: list[int] | None = None, actor_i
             track.state = state
             if state in TERMINAL_STATES:
                 _decide(case=case, plan=plan, track=track, state=state, as_of=as_of, actor_id=actor_id)
-        follow_performance(case=case, plan=plan, performing=plan.status == "active" and track.state == "open" and paid > 0,
-                           actor_id=actor_id)
+        follow_performance(
+            case=case, plan=plan, performing=plan.status == "active" and track.state == "open" and paid > 0, actor_id=actor_id
+        )
     summary["closed"] += _close_tracks_of_closed_plans(case_ids)
     db.session.flush()
     return {k: v for k, v in summary.items() if v}
@@ -447,17 +465,31 @@ def follow_performance(*, case: Case, plan: RepaymentPlan, performing: bool, act
     either change as they learn any flag."""
     active = next((f for f in case.active_flags() if f.flag == PERFORMING), None)
     if performing and active is None:
-        set_flag(case=case, flag=PERFORMING, actor_id=actor_id,
-                 reason=f"{plan.kind} {plan.id} is being paid as agreed (set by the payment evaluation)")
+        set_flag(
+            case=case,
+            flag=PERFORMING,
+            actor_id=actor_id,
+            reason=f"{plan.kind} {plan.id} is being paid as agreed (set by the payment evaluation)",
+        )
     elif not performing and active is not None:
-        clear_flag(case=case, flag=PERFORMING, actor_id=actor_id,
-                   reason=f"{plan.kind} {plan.id} is no longer performing: {_track(plan).state} (the payment evaluation)")
+        clear_flag(
+            case=case,
+            flag=PERFORMING,
+            actor_id=actor_id,
+            reason=f"{plan.kind} {plan.id} is no longer performing: {_track(plan).state} (the payment evaluation)",
+        )
 
 
 def _decide(*, case: Case, plan: RepaymentPlan, track: PromiseTrack, state: str, as_of: date, actor_id: int | None) -> None:
     plan.status = state
     track.decided_at = utcnow()
-    data = {"plan_id": plan.id, "kind": plan.kind, "paid": str(track.paid_amount), "promised": str(track.promised_amount), "detail": track.detail}
+    data = {
+        "plan_id": plan.id,
+        "kind": plan.kind,
+        "paid": str(track.paid_amount),
+        "promised": str(track.promised_amount),
+        "detail": track.detail,
+    }
     if state in ("broken", "partially_kept"):
         if state == "broken":
             case.broken_promises += 1
@@ -491,8 +523,12 @@ def agree_follow_up(*, case: Case, visit_id: int, due_on: date, note: str | None
     follow_up = FollowUp(case_id=case.id, kind="visit", due_on=due_on, reason=note or f"Agreed at the door (visit {visit_id}).")
     db.session.add(follow_up)
     db.session.flush()
-    append_event(case=case, kind="follow_up.agreed", actor_id=actor_id,
-                 data={"follow_up_id": follow_up.id, "visit_id": visit_id, "due_on": due_on.isoformat(), "note": note})
+    append_event(
+        case=case,
+        kind="follow_up.agreed",
+        actor_id=actor_id,
+        data={"follow_up_id": follow_up.id, "visit_id": visit_id, "due_on": due_on.isoformat(), "note": note},
+    )
     return follow_up
 
 
@@ -518,8 +554,19 @@ def outstanding_of(case: Case) -> Decimal:
     return Decimal(case.account.balance) - Decimal(taken)
 
 
-def record_collection(*, case: Case, visit_id: int, agent_id: int, actor_id: int, amount: Decimal, currency: str, method: str,
-                      reference: str | None, collected_at: datetime, op_id: str) -> Collection:
+def record_collection(
+    *,
+    case: Case,
+    visit_id: int,
+    agent_id: int,
+    actor_id: int,
+    amount: Decimal,
+    currency: str,
+    method: str,
+    reference: str | None,
+    collected_at: datetime,
+    op_id: str,
+) -> Collection:
     """Money taken at the door: in the case's currency, not above what is owed; the receipt number
     is the next of the collecting agent's branch (gapless: taken in this transaction)."""
     account = case.account
@@ -527,22 +574,46 @@ def record_collection(*, case: Case, visit_id: int, agent_id: int, actor_id: int
         abort(422, f"The case is in {account.currency}.", errors={"currency": [f"the case is in {account.currency}"]})
     outstanding = outstanding_of(case)
     if amount > outstanding:
-        abort(422, f"{amount} is more than the {outstanding} {account.currency} owed.",
-              errors={"amount": [f"above the balance owed ({outstanding} {account.currency})"]})
+        abort(
+            422,
+            f"{amount} is more than the {outstanding} {account.currency} owed.",
+            errors={"amount": [f"above the balance owed ({outstanding} {account.currency})"]},
+        )
     agent = db.session.get(Agent, agent_id)
     seq = take_next(ReceiptCounter, key="branch_id", key_value=agent.branch_id)
     collection = Collection(
-        op_id=op_id, case_id=case.id, visit_id=visit_id, branch_id=agent.branch_id, agent_id=agent_id, collected_by_id=actor_id,
-        amount=amount, currency=currency, method=method, reference=reference, receipt_seq=seq,
-        receipt_number=f"{agent.branch.code}-{seq:06d}", verify_code=_verify_code(), collected_at=collected_at,
+        op_id=op_id,
+        case_id=case.id,
+        visit_id=visit_id,
+        branch_id=agent.branch_id,
+        agent_id=agent_id,
+        collected_by_id=actor_id,
+        amount=amount,
+        currency=currency,
+        method=method,
+        reference=reference,
+        receipt_seq=seq,
+        receipt_number=f"{agent.branch.code}-{seq:06d}",
+        verify_code=_verify_code(),
+        collected_at=collected_at,
         status="unreconciled",
     )
     db.session.add(collection)
     db.session.flush()
-    append_event(case=case, kind="payment.collected", actor_id=actor_id, data={
-        "collection_id": collection.id, "visit_id": visit_id, "receipt_number": collection.receipt_number,
-        "amount": str(collection.amount), "currency": currency, "method": method, "reference": reference,
-    })
+    append_event(
+        case=case,
+        kind="payment.collected",
+        actor_id=actor_id,
+        data={
+            "collection_id": collection.id,
+            "visit_id": visit_id,
+            "receipt_number": collection.receipt_number,
+            "amount": str(collection.amount),
+            "currency": currency,
+            "method": method,
+            "reference": reference,
+        },
+    )
     return collection
 
 
@@ -563,9 +634,17 @@ def follow_up_agent(follow_up: FollowUp):
     return visit.agent if visit is not None else None
 
 
-def follow_ups_query(*, status: str = "open", kind: str | None = None, case_id: int | None = None,
-                     branch_id: int | None = None, owner_id: int | None = None, agent_id: int | None = None,
-                     due_before: date | None = None, due_from: date | None = None):
+def follow_ups_query(
+    *,
+    status: str = "open",
+    kind: str | None = None,
+    case_id: int | None = None,
+    branch_id: int | None = None,
+    owner_id: int | None = None,
+    agent_id: int | None = None,
+    due_before: date | None = None,
+    due_from: date | None = None,
+):
     """Follow-ups by status, kind, case, the case's branch or owner, the promising agent and
     due date, soonest due first."""
     stmt = select(FollowUp).join(Case, Case.id == FollowUp.case_id).where(FollowUp.status == status)
@@ -598,7 +677,7 @@ MATCH_WINDOW_DAYS = 14  # a bank row or a deposit confirms money taken at the do
 def collected_day(collection: Collection) -> date:
     """The local day the money changed hands (the collecting branch's timezone)."""
     branch = db.session.get(Branch, collection.branch_id)
-    return collection.collected_at.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(branch.timezone)).date()
+    return collection.collected_at.replace(tzinfo=UTC).astimezone(ZoneInfo(branch.timezone)).date()
 
 
 def reconcile_collection(*, case: Case, payment: Payment, actor_id: int | None) -> Collection | None:
@@ -608,10 +687,14 @@ def reconcile_collection(*, case: Case, payment: Payment, actor_id: int | None) 
     (allocation, promises, KPIs) — the collection never counts again. A row naming it with
     another amount or date disputes it; the bank's payment still stands on its own."""
     collection = db.session.scalar(
-        select(Collection).where(
-            Collection.case_id == case.id, Collection.payment_id.is_(None),
+        select(Collection)
+        .where(
+            Collection.case_id == case.id,
+            Collection.payment_id.is_(None),
             or_(Collection.reference == payment.reference, Collection.receipt_number == payment.reference),
-        ).order_by(Collection.id).limit(1)
+        )
+        .order_by(Collection.id)
+        .limit(1)
     )
     if collection is None:
         return None
@@ -620,10 +703,15 @@ def reconcile_collection(*, case: Case, payment: Payment, actor_id: int | None) 
     if Decimal(payment.amount) != Decimal(collection.amount):
         problems.append(f"the bank's row {payment.reference} is {payment.amount}, the receipt {collection.amount}")
     if not taken_on <= payment.paid_on <= taken_on + timedelta(days=MATCH_WINDOW_DAYS):
-        problems.append(f"the bank's row {payment.reference} is dated {payment.paid_on.isoformat()}, "
-                        f"the money was taken on {taken_on.isoformat()}")
-    data = {"collection_id": collection.id, "receipt_number": collection.receipt_number, "payment_id": payment.id,
-            "reference": payment.reference}
+        problems.append(
+            f"the bank's row {payment.reference} is dated {payment.paid_on.isoformat()}, the money was taken on {taken_on.isoformat()}"
+        )
+    data = {
+        "collection_id": collection.id,
+        "receipt_number": collection.receipt_number,
+        "payment_id": payment.id,
+        "reference": payment.reference,
+    }
     if problems:
         collection.status = "disputed"
         collection.dispute_reason = "; ".join(problems)
@@ -693,7 +781,11 @@ def _import_deposit_row(number: int, row: dict, schema: DepositRow, actor_id: in
     if existing is not None:
         if existing.amount == data["amount"] and existing.deposited_on == data["deposited_on"]:
             return {**entry, "status": "duplicate", "deposit_id": existing.id}
-        return {**entry, "status": "rejected", "errors": {"reference": ["already imported for this receipt with a different amount or date"]}}
+        return {
+            **entry,
+            "status": "rejected",
+            "errors": {"reference": ["already imported for this receipt with a different amount or date"]},
+        }
     collection = db.session.scalar(select(Collection).where(Collection.receipt_number == data["receipt_number"]))
     if collection is None:
         return {**entry, "status": "rejected", "errors": {"receipt_number": ["no such receipt"]}}
@@ -706,15 +798,28 @@ def _import_deposit_row(number: int, row: dict, schema: DepositRow, actor_id: in
         problems.append(f"deposit {data['reference']} is {data['amount']}, the receipt {collection.amount}")
     taken_on = collected_day(collection)
     if data["deposited_on"] < taken_on:
-        problems.append(f"deposit {data['reference']} is dated {data['deposited_on'].isoformat()}, "
-                        f"before the money was taken on {taken_on.isoformat()}")
-    deposit = Deposit(reference=data["reference"], receipt_number=data["receipt_number"], amount=data["amount"],
-                      deposited_on=data["deposited_on"], status="disputed" if problems else "matched", imported_by_id=actor_id)
+        problems.append(
+            f"deposit {data['reference']} is dated {data['deposited_on'].isoformat()}, before the money was taken on {taken_on.isoformat()}"
+        )
+    deposit = Deposit(
+        reference=data["reference"],
+        receipt_number=data["receipt_number"],
+        amount=data["amount"],
+        deposited_on=data["deposited_on"],
+        status="disputed" if problems else "matched",
+        imported_by_id=actor_id,
+    )
     db.session.add(deposit)
     db.session.flush()
     collection.deposit_id = deposit.id
-    event = {"collection_id": collection.id, "receipt_number": collection.receipt_number, "deposit_id": deposit.id,
-             "reference": deposit.reference, "amount": str(deposit.amount), "deposited_on": deposit.deposited_on.isoformat()}
+    event = {
+        "collection_id": collection.id,
+        "receipt_number": collection.receipt_number,
+        "deposit_id": deposit.id,
+        "reference": deposit.reference,
+        "amount": str(deposit.amount),
+        "deposited_on": deposit.deposited_on.isoformat(),
+    }
     case = db.session.get(Case, collection.case_id)
     if problems:
         if collection.status != "reconciled":
@@ -726,8 +831,12 @@ def _import_deposit_row(number: int, row: dict, schema: DepositRow, actor_id: in
         collection.banked_on = deposit.deposited_on
         append_event(case=case, kind="payment.banked", actor_id=actor_id, data=event)
         custody = "banked"
-    return {**entry, "status": "created", "deposit_id": deposit.id,
-            "collection": {"id": collection.id, "status": collection.status, "custody": custody}}
+    return {
+        **entry,
+        "status": "created",
+        "deposit_id": deposit.id,
+        "collection": {"id": collection.id, "status": collection.status, "custody": custody},
+    }
 
 
 def in_hand_clause():
@@ -751,8 +860,15 @@ def stale_cash(*, now: datetime, branch_id: int | None = None, owner_id: int | N
     return out
 
 
-def collections_query(*, user: User, status: str | None = None, method: str | None = None, case_id: int | None = None,
-                      agent_id: int | None = None, in_hand: bool | None = None):
+def collections_query(
+    *,
+    user: User,
+    status: str | None = None,
+    method: str | None = None,
+    case_id: int | None = None,
+    agent_id: int | None = None,
+    in_hand: bool | None = None,
+):
     """Collections newest first; an agent sees only money they took."""
     stmt = select(Collection).order_by(Collection.collected_at.desc(), Collection.id.desc())
     if user.role == "agent":

@@ -1,12 +1,12 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String, Text, Numeric, Boolean, LargeBinary, select
+from sqlalchemy import Boolean, ForeignKey, LargeBinary, Numeric, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..common import utcnow
 from .. import feed
-from ..extensions import db
+from ..common import utcnow
+from ..extensions import Model, db
 
 KINDS = ("full", "installments", "settlement", "promise")
 STATUSES = (
@@ -23,7 +23,7 @@ STATUSES = (
 OPEN_STATUSES = ("proposed", "pending_approval", "active")
 
 
-class RepaymentPlan(db.Model):
+class RepaymentPlan(Model):
     """A plan or promise; terms_hash is the SHA-256 of its canonical terms (R8)."""
 
     __tablename__ = "repayment_plans"
@@ -51,13 +51,11 @@ class RepaymentPlan(db.Model):
     # the device's own name for a plan proposed offline (later ops and the decision refer to it)
     plan_ref: Mapped[str | None] = mapped_column(String(36))
 
-    installments: Mapped[list["Installment"]] = relationship(
-        back_populates="plan", order_by="Installment.seq"
-    )
+    installments: Mapped[list["Installment"]] = relationship(back_populates="plan", order_by="Installment.seq")
     signatures: Mapped[list["Signature"]] = relationship(back_populates="plan")
 
 
-class Installment(db.Model):
+class Installment(Model):
     __tablename__ = "installments"
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("repayment_plans.id"), index=True)
@@ -70,7 +68,7 @@ class Installment(db.Model):
     plan: Mapped[RepaymentPlan] = relationship(back_populates="installments")
 
 
-class Blob(db.Model):
+class Blob(Model):
     """Content-addressed attachment bytes (signature PNGs, photos)."""
 
     __tablename__ = "blobs"
@@ -81,7 +79,7 @@ class Blob(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Signature(db.Model):
+class Signature(Model):
     __tablename__ = "signatures"
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)

@@ -1,4 +1,5 @@
 """Repayment plans: proposal (from the device), owner decisions, signatures and their bytes."""
+
 from datetime import date
 from decimal import Decimal
 
@@ -11,9 +12,9 @@ from ..db import insert_ignoring_conflict
 from ..errors import abort
 from ..events import emit
 from ..extensions import db
+from ..feed import MARKS_OPTION, insert_row, record_change
 from ..org.models import Agent
 from ..policy.plan_policy import evaluate_plan
-from ..feed import MARKS_OPTION, insert_row, record_change
 from .models import OPEN_STATUSES, Blob, Installment, RepaymentPlan, Signature
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -25,7 +26,13 @@ def terms_hash_of(terms: dict) -> str:
 
 
 def create_plan(
-    *, case: Case, terms: dict, actor_id: int, role: str, visit_id: int | None = None, op_id: str | None = None,
+    *,
+    case: Case,
+    terms: dict,
+    actor_id: int,
+    role: str,
+    visit_id: int | None = None,
+    op_id: str | None = None,
     plan_ref: str | None = None,
 ) -> RepaymentPlan:
     """Check the terms against the plan policy and record the plan; it supersedes the open one.
@@ -190,9 +197,7 @@ def _plan_audience(plan: RepaymentPlan) -> set[int]:
     """The proposing agent, and any agent holding an open visit on the case."""
 
     users = set(_open_visit_agent_user_ids(db.session.get(Case, plan.case_id)))
-    if plan.created_by_id is not None and db.session.scalar(
-        select(exists().where(Agent.user_id == plan.created_by_id))
-    ):
+    if plan.created_by_id is not None and db.session.scalar(select(exists().where(Agent.user_id == plan.created_by_id))):
         users.add(plan.created_by_id)
     return users
 
@@ -228,8 +233,12 @@ def add_signature(
     """The debtor's signature of the plan's terms (its image stored content-addressed), or the
     refusal to sign; on the timeline either way."""
     if terms_hash != plan.terms_hash:
-        abort(422, "The signature is for other terms than the plan's.",
-              errors={"terms_hash": [f"the plan's terms hash is {plan.terms_hash}"]}, code="terms_hash_mismatch")
+        abort(
+            422,
+            "The signature is for other terms than the plan's.",
+            errors={"terms_hash": [f"the plan's terms hash is {plan.terms_hash}"]},
+            code="terms_hash_mismatch",
+        )
     blob_sha256 = store_blob(data=png, content_type="image/png") if png is not None else None
     values = {
         "case_id": case.id,

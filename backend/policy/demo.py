@@ -31,13 +31,28 @@ from .strategies import DATA
 PROFILES = {
     "empathy": ("周慧敏", 90, "8000.00", "20000.00", "field", 0, [], None),
     "home_visit": ("郑国强", 210, "26000.00", "30000.00", "field", 0, [(15, "not_home", "nobody", {})], None),
-    "sms_reminder": ("吴晓燕", 95, "9000.00", "21000.00", "field", 0,
-                     [(24, "not_home", "nobody", {}), (12, "not_home", "nobody", {})], None),
-    "installment_plan": ("陈建华", 130, "42000.00", "60000.00", "field", 0, [(20, "hardship", "debtor", {})],
-                         "客户失业三个月，家庭困难，希望分期。Unemployed for three months; asks for installments."),
+    "sms_reminder": (
+        "吴晓燕",
+        95,
+        "9000.00",
+        "21000.00",
+        "field",
+        0,
+        [(24, "not_home", "nobody", {}), (12, "not_home", "nobody", {})],
+        None,
+    ),
+    "installment_plan": (
+        "陈建华",
+        130,
+        "42000.00",
+        "60000.00",
+        "field",
+        0,
+        [(20, "hardship", "debtor", {})],
+        "客户失业三个月，家庭困难，希望分期。Unemployed for three months; asks for installments.",
+    ),
     "firm": ("刘志强", 160, "30000.00", "45000.00", "field", 2, [(22, "refused", "debtor", {})], None),
-    "early_repayment_incentive": ("林思远", 45, "2600.00", "18000.00", "field", 0,
-                                  [(25, "paid", "debtor", {"amount": "500.00"})], None),
+    "early_repayment_incentive": ("林思远", 45, "2600.00", "18000.00", "field", 0, [(25, "paid", "debtor", {"amount": "500.00"})], None),
     "legal_deterrence": ("黄海燕", 400, "52000.00", "52000.00", "legal", 1, [(28, "refused", "debtor", {})], None),
     "customer_care": ("徐子涵", 100, "15000.00", "36000.00", "field", 0, [(10, "plan_agreed", "debtor", {})], None),
 }
@@ -92,14 +107,23 @@ def _build_case(strategy: str, profile: tuple, agent: Agent, day: date) -> Case:
     db.session.add(debtor)
     db.session.flush()
     address = Address(
-        debtor_id=debtor.id, line=f"示范路{100 + n}号 Demo Road {100 + n}", city="上海", country="CN",
-        lat=round(branch.lat + 0.004 * (n - 4), 6), lon=round(branch.lon + 0.005 * ((n % 3) - 1), 6),
-        geocode_status="provided", timezone=branch.timezone,
+        debtor_id=debtor.id,
+        line=f"示范路{100 + n}号 Demo Road {100 + n}",
+        city="上海",
+        country="CN",
+        lat=round(branch.lat + 0.004 * (n - 4), 6),
+        lon=round(branch.lon + 0.005 * ((n % 3) - 1), 6),
+        geocode_status="provided",
+        timezone=branch.timezone,
     )
     db.session.add(address)
     account = Account(
-        account_number=_account_number(strategy), card_masked=f"**** **** **** 90{n:02d}", debtor_id=debtor.id,
-        balance=Decimal(balance), overdue_amount=Decimal(overdue), days_past_due=dpd,
+        account_number=_account_number(strategy),
+        card_masked=f"**** **** **** 90{n:02d}",
+        debtor_id=debtor.id,
+        balance=Decimal(balance),
+        overdue_amount=Decimal(overdue),
+        days_past_due=dpd,
     )
     db.session.add(account)
     db.session.flush()
@@ -123,16 +147,31 @@ def _past_visit(case: Case, address: Address, agent: Agent, day: date, code: str
     start, end = visiting_window(jurisdiction=agent.branch.jurisdiction, tz=address.timezone, day=day)
     arrival = start + timedelta(hours=2)
     visit = Visit(
-        case_id=case.id, address_id=address.id, agent_id=agent.id, date=day, window_start=start, window_end=end,
-        status="completed" if met == "debtor" else "failed", checkin_at=arrival, checkin_lat=address.lat,
-        checkin_lon=address.lon, checkout_at=arrival + timedelta(minutes=20), published_at=start - timedelta(hours=2),
+        case_id=case.id,
+        address_id=address.id,
+        agent_id=agent.id,
+        date=day,
+        window_start=start,
+        window_end=end,
+        status="completed" if met == "debtor" else "failed",
+        checkin_at=arrival,
+        checkin_lat=address.lat,
+        checkin_lon=address.lon,
+        checkout_at=arrival + timedelta(minutes=20),
+        published_at=start - timedelta(hours=2),
     )
     db.session.add(visit)
     db.session.flush()
     outcome = Outcome(
-        visit_id=visit.id, case_id=case.id, agent_id=agent.id, code=code, met=met,
-        disclosure_at=arrival + timedelta(minutes=1) if met == "debtor" else None, data=data,
-        recorded_at=visit.checkout_at, received_at=visit.checkout_at,
+        visit_id=visit.id,
+        case_id=case.id,
+        agent_id=agent.id,
+        code=code,
+        met=met,
+        disclosure_at=arrival + timedelta(minutes=1) if met == "debtor" else None,
+        data=data,
+        recorded_at=visit.checkout_at,
+        received_at=visit.checkout_at,
     )
     db.session.add(outcome)
     visit.outcome = outcome
@@ -149,21 +188,42 @@ def _active_plan(case: Case, visit: Visit, agent: Agent, day: date) -> Repayment
     months = 9
     each = ((total - down) / months).quantize(Decimal("0.01"))
     schedule = [
-        {"seq": m + 1, "due_date": (day + timedelta(days=30 * (m + 1))).isoformat(),
-         "amount": str(each if m < months - 1 else total - down - each * (months - 1))}
+        {
+            "seq": m + 1,
+            "due_date": (day + timedelta(days=30 * (m + 1))).isoformat(),
+            "amount": str(each if m < months - 1 else total - down - each * (months - 1)),
+        }
         for m in range(months)
     ]
-    terms = {"case_id": case.id, "kind": "installments", "currency": "CNY", "total": str(total), "discount_pct": "0",
-             "payable": str(total), "down_payment": str(down), "schedule": schedule}
+    terms = {
+        "case_id": case.id,
+        "kind": "installments",
+        "currency": "CNY",
+        "total": str(total),
+        "discount_pct": "0",
+        "payable": str(total),
+        "down_payment": str(down),
+        "schedule": schedule,
+    }
     plan = RepaymentPlan(
-        case_id=case.id, visit_id=visit.id, kind="installments", status="active", total_amount=total, down_payment=down,
-        term_months=months, terms=terms, terms_hash=sha256_hex(canonical_json(terms)), created_by_id=agent.user_id,
+        case_id=case.id,
+        visit_id=visit.id,
+        kind="installments",
+        status="active",
+        total_amount=total,
+        down_payment=down,
+        term_months=months,
+        terms=terms,
+        terms_hash=sha256_hex(canonical_json(terms)),
+        created_by_id=agent.user_id,
         created_at=to_utc_naive(datetime.combine(day, time(11, 0), ZoneInfo(agent.branch.timezone))),
     )
     db.session.add(plan)
     db.session.flush()
     for item in schedule:
-        db.session.add(Installment(plan_id=plan.id, seq=item["seq"], due_date=date.fromisoformat(item["due_date"]), amount=Decimal(item["amount"])))
+        db.session.add(
+            Installment(plan_id=plan.id, seq=item["seq"], due_date=date.fromisoformat(item["due_date"]), amount=Decimal(item["amount"]))
+        )
     append_event(case=case, kind="plan.proposed", actor_id=agent.user_id, data={"plan_id": plan.id, "terms_hash": plan.terms_hash})
     return plan
 
@@ -175,11 +235,17 @@ def _ensure_visit(case: Case, agent: Agent, day: date) -> int:
     if exists or check_visit(case, day):
         return 0
     last = db.session.scalar(
-        select(Visit.route_position).where(Visit.agent_id == agent.id, Visit.date == day).order_by(Visit.route_position.desc().nulls_last()).limit(1)
+        select(Visit.route_position)
+        .where(Visit.agent_id == agent.id, Visit.date == day)
+        .order_by(Visit.route_position.desc().nulls_last())
+        .limit(1)
     )
     # pinned: the planner keeps these showcase visits with this agent
     visit = create_visit(case_id=case.id, date=day, actor_id=None, agent_id=agent.id, publish=True, pinned=True)
     visit.route_position = (last or 0) + 1
     # after the agent's routed stops: late afternoon, inside the legal window
-    visit.planned_arrival = min(visit.window_end - timedelta(seconds=visit.service_s), visit.window_start + timedelta(hours=6, minutes=25 * (visit.route_position % 12)))
+    visit.planned_arrival = min(
+        visit.window_end - timedelta(seconds=visit.service_s),
+        visit.window_start + timedelta(hours=6, minutes=25 * (visit.route_position % 12)),
+    )
     return 1

@@ -1,15 +1,16 @@
 """Models of the policy domain: named settings with who changed them, and versioned scripts."""
+
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..common import utcnow
 from .. import feed
-from ..extensions import db
+from ..common import utcnow
+from ..extensions import Model, db
 
 
-class PolicySetting(db.Model):
+class PolicySetting(Model):
     """One change of one named setting in one jurisdiction profile.
 
     Append-only: the newest row for (jurisdiction, key) is the effective value, the older

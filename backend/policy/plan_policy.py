@@ -11,12 +11,13 @@ Interface (stable):
 not exist, an unknown kind). Anything a person with more authority could accept — a deeper discount, a token
 payment, a full-payment demand on a hardship case — is "pending_approval", never blocked.
 """
+
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation, ROUND_UP
+from decimal import ROUND_UP, Decimal, InvalidOperation
 
 from ..cases.models import bucket_for
-from .settings import ROLES_WITH_AUTHORITY, effective_settings, settings_version
 from .rules import jurisdiction_for
+from .settings import ROLES_WITH_AUTHORITY, effective_settings, settings_version
 from .strategies import hardship_signals
 
 PLAN_KEYS = (

@@ -162,7 +162,11 @@ def get_case_eligibility(args, case_id):
     """May the case be visited on a date, and in which windows (R1 hours ∩ R2 availability)"""
     case = get_case_for_user(case_id, user=g.user)
     addresses = case.account.debtor.addresses
-    address = next((a for a in addresses if a.id == args.get("address_id")), None) if args.get("address_id") else (addresses[0] if addresses else None)
+    address = (
+        next((a for a in addresses if a.id == args.get("address_id")), None)
+        if args.get("address_id")
+        else (addresses[0] if addresses else None)
+    )
     if address is None:
         abort(422, "The case has no such address.", errors={"address_id": ["not an address of this debtor"]})
     allowed, findings = eligibility_for_day(case, args["date"], address=address)

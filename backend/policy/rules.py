@@ -9,6 +9,7 @@ SYNC     sync_findings (quarantine, never drop); review_flag_for on notes (cases
 Every number is a named setting of a jurisdiction profile (settings.py): defaults in code,
 changes in the database with who and when.
 """
+
 import json
 import re
 from dataclasses import dataclass, field
@@ -23,9 +24,9 @@ from ..cases.models import RUNG_WORK, Account, Case, TimelineEvent
 from ..common import canonical_json, sha256_hex, to_utc_naive, utcnow
 from ..escalations.models import KINDS as ESCALATION_KINDS
 from ..extensions import db
-from .settings import effective_settings, settings_version
-from ..visits.models import OUTCOMES, Outcome, Visit
 from ..payments.models import FollowUp
+from ..visits.models import OUTCOMES, Outcome, Visit
+from .settings import effective_settings, settings_version
 
 DATA = Path(__file__).parent / "data"
 
@@ -145,9 +146,7 @@ def windows_for(case: Case, address, day: date) -> list[tuple[datetime, datetime
     zone = ZoneInfo(timezone_for(case, address))
     local = _debtor_spans(case.account.debtor, day, [(_seconds(span[0]), _seconds(span[1]))])
     midnight = datetime.combine(day, time(0), zone)
-    return [
-        (to_utc_naive(midnight + timedelta(seconds=s)), to_utc_naive(midnight + timedelta(seconds=e))) for s, e in local
-    ]
+    return [(to_utc_naive(midnight + timedelta(seconds=s)), to_utc_naive(midnight + timedelta(seconds=e))) for s, e in local]
 
 
 def _workplace_barred(case: Case, address) -> bool:
@@ -215,9 +214,7 @@ def cap_findings(case: Case, day: date, exclude_visit_id: int | None = None) -> 
     for days, cap in ((7, settings["cap_7_days"]), (30, settings["cap_30_days"])):
         count = _visit_count(case, day, days, exclude_visit_id)
         if count >= cap:
-            findings.append(
-                Finding("R3", f"Debtor already has {count} visit(s) within {days} days (cap {cap}).", extra={"count": count})
-            )
+            findings.append(Finding("R3", f"Debtor already has {count} visit(s) within {days} days (cap {cap}).", extra={"count": count}))
     findings += _cool_off_findings(case, day, settings["cool_off_days"])
     return findings
 
@@ -289,9 +286,14 @@ def contact_findings(case: Case) -> list[Finding]:
     )
     if contacted:
         return []
-    return [Finding("ladder", "No phone call, SMS or letter is on the case's record; in this jurisdiction a visit "
-                              "comes after one (record it: POST /api/cases/<id>/contacts or the case import).",
-                    extra={"setting": "visit_requires_contact"})]
+    return [
+        Finding(
+            "ladder",
+            "No phone call, SMS or letter is on the case's record; in this jurisdiction a visit "
+            "comes after one (record it: POST /api/cases/<id>/contacts or the case import).",
+            extra={"setting": "visit_requires_contact"},
+        )
+    ]
 
 
 # --- ASSIGN and ROUTE -------------------------------------------------------------------------
@@ -436,9 +438,7 @@ def rules_snapshot(jurisdiction: str, *, day: date | None = None) -> dict:
         "disclosure_required": s["disclosure_required"],  # R6
         "disclosure": _disclosures().get(jurisdiction, _disclosures()["CN"]),
         "legal_wording_stages": s["legal_wording_stages"],  # R7
-        "prohibited_phrases": {
-            category: by_locale for category, by_locale in lists["categories"].items()
-        },
+        "prohibited_phrases": {category: by_locale for category, by_locale in lists["categories"].items()},
         "retention_years": s["retention_years"],  # R8
         "device_purge_days": s["device_purge_days"],  # R15: the device deletes records this long after acknowledgement
         "visit_warn_minutes": s["visit_warn_minutes"],  # R11

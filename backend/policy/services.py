@@ -133,9 +133,7 @@ def propose_script(*, key: str, locale: str, text: str, actor_id: int | None, st
         legal_wording = previous.legal_wording if previous else bool(builtin and builtin["legal_wording"])
     if legal_wording and strategy != "legal_deterrence":
         abort(422, "Legal wording belongs to the legal-deterrence strategy only (R7).", errors={"legal_wording": ["legal_deterrence only"]})
-    latest = db.session.scalar(
-        select(func.max(ScriptTemplate.version)).where(ScriptTemplate.key == key, ScriptTemplate.locale == locale)
-    )
+    latest = db.session.scalar(select(func.max(ScriptTemplate.version)).where(ScriptTemplate.key == key, ScriptTemplate.locale == locale))
     version = max(latest or 0, 1 if builtin else 0) + 1
     row = ScriptTemplate(
         key=key, kind=kind, strategy=strategy, locale=locale, version=version, text=text, legal_wording=legal_wording,
@@ -164,4 +162,3 @@ def decide_script(*, template_id: int, decision: str, actor_id: int | None, note
     if note:
         row.note = note
     return row
-

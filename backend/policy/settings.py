@@ -5,19 +5,21 @@ its scope (rules | plan | cost), what it means, its default per profile and a va
 change is an appended `PolicySetting` row (value, reason, who, when); the newest row wins,
 the older ones are the history. See docs/playbook.md.
 """
+
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 
 from flask import g, has_app_context
 from sqlalchemy import func, select
 
 from ..cases.models import FLAGS
 from ..common import canonical_json, sha256_hex, utcnow
+from ..errors import abort
 from ..extensions import db
 from .models import PolicySetting
-from ..errors import abort
 
 JURISDICTIONS = ("CN", "US", "UK", "IE")
 ROLES_WITH_AUTHORITY = ("agent", "owner", "admin")
@@ -37,12 +39,12 @@ def _hhmm(text) -> bool:
 
 def _hours(value) -> str | None:
     if not isinstance(value, dict) or set(value) != {str(d) for d in range(7)}:
-        return "give every weekday 0 (Monday) … 6 (Sunday): [\"HH:MM\", \"HH:MM\"] or null"
+        return 'give every weekday 0 (Monday) … 6 (Sunday): ["HH:MM", "HH:MM"] or null'
     for day, span in value.items():
         if span is None:
             continue
         if not (isinstance(span, list) and len(span) == 2 and all(_hhmm(t) for t in span)):
-            return f"weekday {day}: expected [\"HH:MM\", \"HH:MM\"] or null"
+            return f'weekday {day}: expected ["HH:MM", "HH:MM"] or null'
         if span[0] >= span[1]:
             return f"weekday {day}: the start must be before the end"
     return None
@@ -145,14 +147,33 @@ def _every_day(start: str, end: str) -> dict:
 # Irish public holidays (CCA 1995 s.46: no visits on Sundays and public holidays). The
 # compliance owner keeps this list current; it is a setting, not a calendar library guess.
 IE_HOLIDAYS = [
-    "2026-01-01", "2026-02-02", "2026-03-17", "2026-04-06", "2026-05-04", "2026-06-01", "2026-08-03",
-    "2026-10-26", "2026-12-25", "2026-12-26", "2027-01-01", "2027-02-01", "2027-03-17", "2027-03-29",
-    "2027-05-03", "2027-06-07", "2027-08-02", "2027-10-25", "2027-12-25", "2027-12-27",
+    "2026-01-01",
+    "2026-02-02",
+    "2026-03-17",
+    "2026-04-06",
+    "2026-05-04",
+    "2026-06-01",
+    "2026-08-03",
+    "2026-10-26",
+    "2026-12-25",
+    "2026-12-26",
+    "2027-01-01",
+    "2027-02-01",
+    "2027-03-17",
+    "2027-03-29",
+    "2027-05-03",
+    "2027-06-07",
+    "2027-08-02",
+    "2027-10-25",
+    "2027-12-25",
+    "2027-12-27",
 ]
 
 SETTINGS: dict[str, Spec] = {
     "visiting_hours": Spec(
-        "rules", "R1", "Visiting hours in the debtor's local time, per weekday (0 = Monday); null = no visits",
+        "rules",
+        "R1",
+        "Visiting hours in the debtor's local time, per weekday (0 = Monday); null = no visits",
         {
             "US": _every_day("08:00", "21:00"),
             "IE": {**_every_day("09:00", "21:00"), "6": None},
@@ -168,64 +189,91 @@ SETTINGS: dict[str, Spec] = {
         "rules", "R3", "Days without a visit after a right-party contact, unless a follow-up was agreed", {"*": 7}, _int(0, 60)
     ),
     "visit_requires_contact": Spec(
-        "rules", "ladder", "A visit needs the earlier rungs' work on the case's record first: a phone call, SMS or letter",
-        {"*": False}, _bool,
+        "rules",
+        "ladder",
+        "A visit needs the earlier rungs' work on the case's record first: a phone call, SMS or letter",
+        {"*": False},
+        _bool,
     ),
     "blocking_flags": Spec("rules", "R4", "Case flags that stop every visit (hard stop)", {"*": list(FLAGS)}, _subset(FLAGS)),
-    "identity_factors": Spec(
-        "rules", "R5", "Identity factors checked before any disclosure (name + this many more)", {"*": 1}, _int(1, 3)
-    ),
+    "identity_factors": Spec("rules", "R5", "Identity factors checked before any disclosure (name + this many more)", {"*": 1}, _int(1, 3)),
     "disclosure_required": Spec(
         "rules", "R6", "Identity, organisation, purpose and how to dispute, acknowledged before an outcome", {"*": True}, _bool
     ),
     "legal_wording_stages": Spec(
-        "rules", "R7", "Case stages at which legal-consequence wording may be used", {"*": ["legal"]},
+        "rules",
+        "R7",
+        "Case stages at which legal-consequence wording may be used",
+        {"*": ["legal"]},
         _subset(("phone", "letter", "field", "legal")),
     ),
     "retention_years": Spec(
-        "rules", "R8", "Years records are kept after the last activity (an oral plan: until paid)",
-        {"CN": 2, "US": 3, "UK": 6, "IE": 6}, _int(1, 30),
+        "rules",
+        "R8",
+        "Years records are kept after the last activity (an oral plan: until paid)",
+        {"CN": 2, "US": 3, "UK": 6, "IE": 6},
+        _int(1, 30),
     ),
     "visit_warn_minutes": Spec("rules", "R11", "A visit longer than this is flagged for review", {"*": 30}, _int(5, 240)),
-    "checkin_max_distance_m": Spec(
-        "rules", "R1", "Check-in farther than this from the address is flagged", {"*": 300}, _int(20, 5000)
-    ),
+    "checkin_max_distance_m": Spec("rules", "R1", "Check-in farther than this from the address is flagged", {"*": 300}, _int(20, 5000)),
     "device_purge_days": Spec(
-        "rules", "R15",
+        "rules",
+        "R15",
         "Days a device keeps a record after its acknowledgement (the server's answer, or the agent's for a problem); "
         "a past day's visits and drafts go with their last record",
-        {"*": 1}, _int(0, 30),
+        {"*": 1},
+        _int(0, 30),
     ),
     "escalation_sla_hours": Spec(
-        "rules", "R16", "Hours to resolve an escalation ticket, per queue", {"*": {"supervisor": 48, "legal": 120}},
+        "rules",
+        "R16",
+        "Hours to resolve an escalation ticket, per queue",
+        {"*": {"supervisor": 48, "legal": 120}},
         _int_map(("supervisor", "legal"), 1, 24 * 60),
     ),
     # --- repayment plan policy (credit-policy owned) ---
     "max_term_months": Spec("plan", "max term", "Longest installment plan, in months", {"*": 60}, _int(1, 120)),
     "min_installment_floor": Spec(
-        "plan", "minimum installment", "Smallest regular installment; also at least the balance ÷ max term",
-        {"CN": "100.00", "US": "25.00", "UK": "20.00", "IE": "20.00"}, _money_text,
+        "plan",
+        "minimum installment",
+        "Smallest regular installment; also at least the balance ÷ max term",
+        {"CN": "100.00", "US": "25.00", "UK": "20.00", "IE": "20.00"},
+        _money_text,
     ),
     "token_payment_min": Spec(
-        "plan", "R13", "Smallest token payment accepted as an approved exception below the minimum installment",
-        {"CN": "10.00", "*": "1.00"}, _money_text,
+        "plan",
+        "R13",
+        "Smallest token payment accepted as an approved exception below the minimum installment",
+        {"CN": "10.00", "*": "1.00"},
+        _money_text,
     ),
     "down_payment_rule": Spec(
-        "plan", "down payment", "first_installment: at least the first installment; pct_by_bucket: a % of the payable amount",
-        {"*": "first_installment"}, _one_of(("first_installment", "pct_by_bucket")),
+        "plan",
+        "down payment",
+        "first_installment: at least the first installment; pct_by_bucket: a % of the payable amount",
+        {"*": "first_installment"},
+        _one_of(("first_installment", "pct_by_bucket")),
     ),
     "down_payment_pct_by_bucket": Spec(
-        "plan", "down payment", "Down payment as a % of the payable amount, by bucket (pct_by_bucket rule)",
-        {"*": {"M1": "0", "M2": "0", "M3": "5", "M4": "5", "M5": "10", "M6+": "10"}}, _pct_map(BUCKETS),
+        "plan",
+        "down payment",
+        "Down payment as a % of the payable amount, by bucket (pct_by_bucket rule)",
+        {"*": {"M1": "0", "M2": "0", "M3": "5", "M4": "5", "M5": "10", "M6+": "10"}},
+        _pct_map(BUCKETS),
     ),
     "discount_authority_pct": Spec(
-        "plan", "settlement discount authority",
+        "plan",
+        "settlement discount authority",
         "Largest settlement discount each role may grant; above it the offer waits for approval (credit committee above all)",
-        {"*": {"agent": "10", "owner": "25", "admin": "40"}}, _pct_map(ROLES_WITH_AUTHORITY),
+        {"*": {"agent": "10", "owner": "25", "admin": "40"}},
+        _pct_map(ROLES_WITH_AUTHORITY),
     ),
     "incentive_max_waiver_pct": Spec(
-        "plan", "early-repayment incentive", "Largest fee/interest waiver, as a % of the payable amount, for paying by the date",
-        {"*": "15"}, _pct,
+        "plan",
+        "early-repayment incentive",
+        "Largest fee/interest waiver, as a % of the payable amount, for paying by the date",
+        {"*": "15"},
+        _pct,
     ),
     "incentive_pay_by_days": Spec(
         "plan", "early-repayment incentive", "The incentive's pay-by date is at most this many days ahead", {"*": 14}, _int(1, 90)
@@ -236,8 +284,11 @@ SETTINGS: dict[str, Spec] = {
     ),
     "promise_max_days": Spec("plan", "promise to pay", "A promise's due date at most this many days ahead", {"*": 30}, _int(1, 90)),
     "cash_custody_days": Spec(
-        "rules", "custody", "Cash taken at the door and not banked after this many days is an alert for the case owner",
-        {"*": 2}, _int(1, 30),
+        "rules",
+        "custody",
+        "Cash taken at the door and not banked after this many days is an alert for the case owner",
+        {"*": 2},
+        _int(1, 30),
     ),
     # --- what a visit costs (the KPI screen's cost per visit; docs/consoles.md) ---
     "cost_per_km": Spec(
@@ -317,9 +368,7 @@ def describe_settings(jurisdiction: str) -> list[dict]:
 
 def setting_history(*, jurisdiction: str, key: str) -> list[PolicySetting]:
     return db.session.scalars(
-        select(PolicySetting)
-        .where(PolicySetting.jurisdiction == jurisdiction, PolicySetting.key == key)
-        .order_by(PolicySetting.id.desc())
+        select(PolicySetting).where(PolicySetting.jurisdiction == jurisdiction, PolicySetting.key == key).order_by(PolicySetting.id.desc())
     ).all()
 
 
@@ -333,9 +382,7 @@ def change_setting(*, jurisdiction: str, key: str, value, reason: str, actor_id:
     problem = spec.validate(value)
     if problem:
         abort(422, f"Not a valid value for {key}.", errors={"value": [problem]})
-    row = PolicySetting(
-        jurisdiction=jurisdiction, key=key, value=value, reason=reason, changed_by_id=actor_id, changed_at=utcnow()
-    )
+    row = PolicySetting(jurisdiction=jurisdiction, key=key, value=value, reason=reason, changed_by_id=actor_id, changed_at=utcnow())
     db.session.add(row)
     db.session.flush()
     _cache().pop(jurisdiction, None)

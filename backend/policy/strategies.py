@@ -12,6 +12,7 @@ hardship signals, contact history, past outcomes, flags, stage, open plan) and r
 order with the reason. Legal deterrence appears only at a legal_wording_stages stage (R7); a
 case with a blocking flag gets care only, never collection wording.
 """
+
 import json
 from collections import defaultdict
 from decimal import Decimal
@@ -21,12 +22,12 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ..extensions import db
-from .models import ScriptTemplate
 from ..cases.models import Note
+from ..extensions import db
 from ..payments.models import PromiseTrack
 from ..plans.models import OPEN_STATUSES, RepaymentPlan
 from ..visits.models import Outcome
+from .models import ScriptTemplate
 from .rules import jurisdiction_for, legal_wording_allowed
 from .settings import effective_settings
 
@@ -77,7 +78,8 @@ def approved_script_rows(locale: str) -> dict[str, dict]:
         .subquery()
     )
     rows = db.session.scalars(
-        select(ScriptTemplate).join(
+        select(ScriptTemplate)
+        .join(
             newest,
             (newest.c.key == ScriptTemplate.key) & (newest.c.version == ScriptTemplate.version),
         ).where(ScriptTemplate.kind == "script", ScriptTemplate.locale == locale)
@@ -113,8 +115,7 @@ def approved_scripts(locale: str = "zh-CN", *, rows: dict | None = None) -> dict
     return {
         "locale": locale,
         "strategies": [
-            {"key": key, "label": book["strategies"][key]["label"][locale], "scripts": by_strategy.get(key, [])}
-            for key in book["order"]
+            {"key": key, "label": book["strategies"][key]["label"][locale], "scripts": by_strategy.get(key, [])} for key in book["order"]
         ],
     }
 
@@ -134,7 +135,8 @@ def case_facts(case_ids: list[int]) -> dict[int, dict]:
     for case_id, text in db.session.execute(select(Note.case_id, Note.text).where(Note.case_id.in_(case_ids)).order_by(Note.id)):
         facts[case_id]["notes"].append(text)
     plans = db.session.scalars(
-        select(RepaymentPlan).where(RepaymentPlan.case_id.in_(case_ids), RepaymentPlan.status.in_(OPEN_STATUSES))
+        select(RepaymentPlan)
+        .where(RepaymentPlan.case_id.in_(case_ids), RepaymentPlan.status.in_(OPEN_STATUSES))
         .order_by(RepaymentPlan.id.desc())
         .options(selectinload(RepaymentPlan.installments))
     ).all()

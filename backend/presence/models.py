@@ -1,15 +1,16 @@
 """Models of the presence domain: the debtor's confirmation of a visit (R10) and the public
 badge page's request log, which rate-limits it per client address across workers."""
+
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..common import utcnow
-from ..extensions import db
+from ..extensions import Model
 
 
-class VisitConfirmation(db.Model):
+class VisitConfirmation(Model):
     """The debtor confirmed, on their own phone, that the visit took place: once per visit,
     at the server's time (the device's clock plays no part)."""
 
@@ -23,7 +24,7 @@ class VisitConfirmation(db.Model):
     link_at: Mapped[datetime]
 
 
-class BadgeHit(db.Model):
+class BadgeHit(Model):
     """One request to the public badge endpoints; `kind` is "read" or "id_miss" (a wrong last
     four of the ID, counted per visit as well)."""
 
@@ -36,7 +37,7 @@ class BadgeHit(db.Model):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class VisitPhoto(db.Model):
+class VisitPhoto(Model):
     """A photo of the door or the building (never of people) taken at a visit: the bytes are a
     content-addressed blob (plans' Blob store), resized and stripped of EXIF on the device."""
 

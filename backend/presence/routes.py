@@ -1,5 +1,6 @@
 """The debtor's badge page API: public (no sign-in), rate-limited per client address; a link
 that does not verify gets the same 404 as an unknown one."""
+
 from flask import g, request
 from flask_smorest import Blueprint
 
@@ -7,11 +8,20 @@ from ..auth.guard import ANY_ROLE, PUBLIC, roles
 from ..cases.services import get_case_for_user
 from ..errors import abort
 from ..extensions import db
-from .schemas import (BadgeCheckSchema, BadgeConfirmedSchema, BadgeIdentifySchema, BadgeRequestResultSchema, BadgeRequestSchema,
-                      BadgeViewSchema, PhotoSchema)
+from .schemas import (
+    BadgeCheckSchema,
+    BadgeConfirmedSchema,
+    BadgeIdentifySchema,
+    BadgeRequestResultSchema,
+    BadgeRequestSchema,
+    BadgeViewSchema,
+    PhotoSchema,
+)
 from .services import NOT_FOUND, badge_view, confirm_visit, photos_of_case, read_badge, request_from_debtor, throttle_badge
 
-blp = Blueprint("presence", __name__, url_prefix="/api", description="Proof of visit: the debtor's check of the agent's badge (R10), photos of the door")
+blp = Blueprint(
+    "presence", __name__, url_prefix="/api", description="Proof of visit: the debtor's check of the agent's badge (R10), photos of the door"
+)
 
 
 def _badge(token: str):
@@ -52,8 +62,9 @@ def post_confirm(args):
 @blp.alt_response(409, description="The badge is expired or revoked")
 def post_request(args):
     """The debtor asks for no further visits, or complains (after the last four digits of their ID)"""
-    result = request_from_debtor(badge=_badge(args["token"]), id_last4=args["id_last4"], kind=args["kind"],
-                                 reason=args["reason"], ip=request.remote_addr or "")
+    result = request_from_debtor(
+        badge=_badge(args["token"]), id_last4=args["id_last4"], kind=args["kind"], reason=args["reason"], ip=request.remote_addr or ""
+    )
     db.session.commit()
     return result
 

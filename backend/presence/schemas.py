@@ -2,11 +2,11 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ..common import UTCDateTime
-
 from .services import REQUEST_KINDS
 
-TOKEN = ma.fields.String(required=True, validate=validate.Length(min=1, max=200),
-                         metadata={"description": "the badge link's token (the part after #)"})
+TOKEN = ma.fields.String(
+    required=True, validate=validate.Length(min=1, max=200), metadata={"description": "the badge link's token (the part after #)"}
+)
 
 
 class BadgeCheckSchema(ma.Schema):
@@ -48,8 +48,11 @@ class PhotoSchema(ma.Schema):
     id = ma.fields.Integer()
     visit_id = ma.fields.Integer()
     kind = ma.fields.String(metadata={"description": "door | building"})
-    sha256 = ma.fields.String(attribute="blob_sha256", allow_none=True,
-                              metadata={"description": "the JPEG at GET /api/blobs/{sha256}; null once retention purged it"})
+    sha256 = ma.fields.String(
+        attribute="blob_sha256",
+        allow_none=True,
+        metadata={"description": "the JPEG at GET /api/blobs/{sha256}; null once retention purged it"},
+    )
     width = ma.fields.Integer()
     height = ma.fields.Integer()
     taken_at = UTCDateTime()

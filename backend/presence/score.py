@@ -5,6 +5,7 @@ Each reason is a code and a sentence. The device's clock is compared with the se
 (the timeline's `at` is the server's time of each field event), and R1 is judged on the
 server-trusted time: the device's claim, but never later than the server received it.
 """
+
 from collections import defaultdict
 from datetime import datetime
 
@@ -54,8 +55,11 @@ def presence_scores(visits: list[Visit]) -> dict[int, dict]:
     if not visits:
         return {}
     ids = [v.id for v in visits]
-    confirmed = dict(db.session.execute(
-        select(VisitConfirmation.visit_id, VisitConfirmation.confirmed_at).where(VisitConfirmation.visit_id.in_(ids))).all())
+    confirmed = dict(
+        db.session.execute(
+            select(VisitConfirmation.visit_id, VisitConfirmation.confirmed_at).where(VisitConfirmation.visit_id.in_(ids))
+        ).all()
+    )
     days = _agent_days(visits)
     received = _server_times([v for day in days.values() for v in day])
     copied = _copied_positions(visits)
@@ -65,8 +69,14 @@ def presence_scores(visits: list[Visit]) -> dict[int, dict]:
         jurisdiction = jurisdiction_for(visit.case, visit.address)
         if jurisdiction not in limits:
             limits[jurisdiction] = rules_snapshot(jurisdiction)["checkin_max_distance_m"]
-        reasons = _reasons(visit, limits[jurisdiction], days.get((visit.agent_id, visit.date), [visit]), received,
-                           copied.get(visit.id), confirmed.get(visit.id))
+        reasons = _reasons(
+            visit,
+            limits[jurisdiction],
+            days.get((visit.agent_id, visit.date), [visit]),
+            received,
+            copied.get(visit.id),
+            confirmed.get(visit.id),
+        )
         score = max(0, min(100, BASE + sum(WEIGHTS[r["code"]] for r in reasons)))
         out[visit.id] = {"score": score, "reasons": reasons, "debtor_confirmed_at": iso_z(confirmed.get(visit.id))}
     return out
@@ -78,7 +88,9 @@ def _reasons(visit, max_m, day, received, copied_from, confirmed_at) -> list[dic
         reasons.append(_reason("no_checkin", "The visit has no check-in: nothing places the agent at the door."))
     else:
         if visit.checkin_distance_m is not None and visit.checkin_distance_m > max_m:
-            reasons.append(_reason("far_from_address", f"Checked in {visit.checkin_distance_m:.0f} m from the address (limit {max_m:.0f} m)."))
+            reasons.append(
+                _reason("far_from_address", f"Checked in {visit.checkin_distance_m:.0f} m from the address (limit {max_m:.0f} m).")
+            )
         if visit.checkin_accuracy_m is not None and visit.checkin_accuracy_m > max_m:
             reasons.append(_reason("poor_accuracy", f"The GPS fix at check-in was only good to {visit.checkin_accuracy_m:.0f} m."))
         reasons += _speed(visit, day)
@@ -92,9 +104,16 @@ def _reasons(visit, max_m, day, received, copied_from, confirmed_at) -> list[dic
     reasons += _clock(visit, day, received)
     trusted = _trusted_checkin(visit, received)
     if trusted is not None and not visit.window_start <= trusted <= visit.window_end:
-        reasons.append(_reason("outside_window", f"On the server-trusted clock the check-in was at {trusted:%Y-%m-%d %H:%M} UTC, outside the legal window (R1)."))
+        reasons.append(
+            _reason(
+                "outside_window",
+                f"On the server-trusted clock the check-in was at {trusted:%Y-%m-%d %H:%M} UTC, outside the legal window (R1).",
+            )
+        )
     if confirmed_at is not None:
-        reasons.append(_reason("debtor_confirmed", f"The debtor confirmed the visit on their own phone at {confirmed_at:%Y-%m-%d %H:%M} UTC."))
+        reasons.append(
+            _reason("debtor_confirmed", f"The debtor confirmed the visit on their own phone at {confirmed_at:%Y-%m-%d %H:%M} UTC.")
+        )
     return reasons
 
 
@@ -104,8 +123,7 @@ def _agent_days(visits) -> dict[tuple, list[Visit]]:
     if not keys:
         return {}
     rows = db.session.scalars(
-        select(Visit).where(or_(*(and_(Visit.agent_id == a, Visit.date == d) for a, d in keys)))
-        .options(selectinload(Visit.outcome))
+        select(Visit).where(or_(*(and_(Visit.agent_id == a, Visit.date == d) for a, d in keys))).options(selectinload(Visit.outcome))
     ).all()
     days = defaultdict(list)
     for row in rows:
@@ -118,8 +136,9 @@ def _server_times(visits) -> dict[tuple[int, str], tuple[datetime, int]]:
     case timelines (the id orders events appended in the same instant)."""
     ids = {v.id for v in visits}
     events = db.session.execute(
-        select(TimelineEvent.kind, TimelineEvent.at, TimelineEvent.id, TimelineEvent.data)
-        .where(TimelineEvent.case_id.in_({v.case_id for v in visits}), TimelineEvent.kind.in_(FIELD_EVENTS))
+        select(TimelineEvent.kind, TimelineEvent.at, TimelineEvent.id, TimelineEvent.data).where(
+            TimelineEvent.case_id.in_({v.case_id for v in visits}), TimelineEvent.kind.in_(FIELD_EVENTS)
+        )
     ).all()
     return {(e.data.get("visit_id"), e.kind): (e.at, e.id) for e in events if e.data and e.data.get("visit_id") in ids}
 
@@ -166,12 +185,19 @@ def _clock(visit, day, received) -> list[dict]:
     ahead = [(at - received[(visit.id, kind)][0]).total_seconds() for kind, at, _la, _lo in _events(visit) if (visit.id, kind) in received]
     if ahead and max(ahead) > CLOCK_AHEAD_S:
         reasons.append(_reason("clock_ahead", f"The device's clock was {max(ahead) / 60:.0f} min ahead of the server's receipt."))
-    sent = sorted(((received[(v.id, kind)], at, v.id) for v in day for kind, at, _la, _lo in _events(v) if (v.id, kind) in received),
-                  key=lambda e: e[0])
+    sent = sorted(
+        ((received[(v.id, kind)], at, v.id) for v in day for kind, at, _la, _lo in _events(v) if (v.id, kind) in received),
+        key=lambda e: e[0],
+    )
     latest = None
     for _server_at, at, visit_id in sent:
         if visit_id == visit.id and latest is not None and (latest - at).total_seconds() > CLOCK_BACK_S:
-            reasons.append(_reason("clock_backwards", f"An event was stamped {(latest - at).total_seconds() / 60:.0f} min before one the device had already sent."))
+            reasons.append(
+                _reason(
+                    "clock_backwards",
+                    f"An event was stamped {(latest - at).total_seconds() / 60:.0f} min before one the device had already sent.",
+                )
+            )
             break
         latest = at if latest is None or at > latest else latest
     return reasons
@@ -190,13 +216,23 @@ def _copied_positions(visits) -> dict[int, int]:
     if not placed:
         return {}
     rows = db.session.execute(
-        select(Visit.id, Visit.address_id, Visit.checkin_lat, Visit.checkin_lon)
-        .where(Visit.checkin_lat.in_({v.checkin_lat for v in placed}))
+        select(Visit.id, Visit.address_id, Visit.checkin_lat, Visit.checkin_lon).where(
+            Visit.checkin_lat.in_({v.checkin_lat for v in placed})
+        )
     ).all()
     out = {}
     for visit in placed:
-        other = next((r.id for r in rows if r.id != visit.id and r.address_id != visit.address_id
-                      and r.checkin_lat == visit.checkin_lat and r.checkin_lon == visit.checkin_lon), None)
+        other = next(
+            (
+                r.id
+                for r in rows
+                if r.id != visit.id
+                and r.address_id != visit.address_id
+                and r.checkin_lat == visit.checkin_lat
+                and r.checkin_lon == visit.checkin_lon
+            ),
+            None,
+        )
         if other is not None:
             out[visit.id] = other
     return out

@@ -9,13 +9,14 @@ answers who is at the door. A link that does not verify — guessed, altered, un
 the same answer as no link at all. The debtor confirms the visit (or asks for no further visits,
 or complains) only after giving the last four digits of their ID (R5).
 """
+
 import base64
 import hashlib
 import hmac
 import io
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from PIL import Image, UnidentifiedImageError
@@ -107,7 +108,7 @@ def read_badge(token: str, *, now: datetime | None = None) -> Badge | None:
     visit = db.session.get(Visit, visit_id)
     if visit is None:
         return None
-    at = datetime.fromtimestamp(at_s, timezone.utc).replace(tzinfo=None)
+    at = datetime.fromtimestamp(at_s, UTC).replace(tzinfo=None)
     if at > now + timedelta(seconds=config["BADGE_CLOCK_SKEW_S"]):
         return None  # made "in the future": not a link the phone's corrected clock would make
     until = at + timedelta(seconds=config["BADGE_TTL_S"])
@@ -120,8 +121,10 @@ def _status(visit: Visit, device_id: str | None, until: datetime, now: datetime)
     Expired: past its time."""
     agent = visit.agent
     user = agent.user if agent is not None else None
-    device_signed_in = device_id is None or (user is not None and db.session.scalar(select(exists().where(
-        Token.user_id == user.id, Token.device_id == device_id, Token.revoked_at.is_(None)))))
+    device_signed_in = device_id is None or (
+        user is not None
+        and db.session.scalar(select(exists().where(Token.user_id == user.id, Token.device_id == device_id, Token.revoked_at.is_(None))))
+    )
     if visit.status == "cancelled" or agent is None or not agent.active or not user.active or not device_signed_in:
         return "revoked"
     if now > until:
@@ -135,8 +138,12 @@ def throttle_badge(*, ip: str) -> None:
     since = utcnow() - timedelta(seconds=config["BADGE_RATE_WINDOW_S"])
     hits = db.session.scalar(select(func.count()).where(BadgeHit.ip == ip, BadgeHit.at > since))
     if hits >= config["BADGE_RATE_LIMIT"]:
-        abort(429, "Too many badge checks from this address; wait a few minutes.", code="rate_limited",
-              retry_after_s=config["BADGE_RATE_WINDOW_S"])
+        abort(
+            429,
+            "Too many badge checks from this address; wait a few minutes.",
+            code="rate_limited",
+            retry_after_s=config["BADGE_RATE_WINDOW_S"],
+        )
     db.session.add(BadgeHit(ip=ip, kind="read"))
     db.session.commit()
 
@@ -174,11 +181,16 @@ def _identify(badge: Badge, id_last4: str, *, ip: str) -> None:
     if badge.status != "valid":
         abort(409, f"This badge is {badge.status}; ask the agent to show a new one.", code=f"badge_{badge.status}")
     since = utcnow() - timedelta(seconds=config["BADGE_RATE_WINDOW_S"])
-    misses = db.session.scalar(select(func.count()).where(
-        BadgeHit.visit_id == badge.visit.id, BadgeHit.kind == "id_miss", BadgeHit.at > since))
+    misses = db.session.scalar(
+        select(func.count()).where(BadgeHit.visit_id == badge.visit.id, BadgeHit.kind == "id_miss", BadgeHit.at > since)
+    )
     if misses >= config["BADGE_ID_MAX_MISSES"]:
-        abort(429, "Too many wrong answers for this visit; wait a few minutes.", code="rate_limited",
-              retry_after_s=config["BADGE_RATE_WINDOW_S"])
+        abort(
+            429,
+            "Too many wrong answers for this visit; wait a few minutes.",
+            code="rate_limited",
+            retry_after_s=config["BADGE_RATE_WINDOW_S"],
+        )
     expected = badge.visit.case.debtor.id_last4 or ""
     if len(expected) != 4 or not hmac.compare_digest(expected, id_last4):
         db.session.add(BadgeHit(ip=ip, visit_id=badge.visit.id, kind="id_miss"))
@@ -192,8 +204,11 @@ def disclosure_for(visit: Visit) -> str:
     texts = rules_snapshot(jurisdiction_for(case, visit.address))["disclosure"]
     text = texts.get(case.debtor.language) or texts.get("zh-CN") or next(iter(texts.values()), "")
     config = current_app.config
-    values = {"organisation": config["ORG_NAME"], "complaint_phone": config["ORG_COMPLAINT_PHONE"],
-              "agent_name": visit.agent.user.display_name if visit.agent else ""}
+    values = {
+        "organisation": config["ORG_NAME"],
+        "complaint_phone": config["ORG_COMPLAINT_PHONE"],
+        "agent_name": visit.agent.user.display_name if visit.agent else "",
+    }
     return re.sub(r"\{(\w+)\}", lambda m: values.get(m[1], m[0]), text)
 
 
@@ -208,13 +223,27 @@ def confirm_visit(*, badge: Badge, id_last4: str, ip: str) -> dict:
     now = utcnow()
     # ON CONFLICT DO NOTHING: two scans racing each other still confirm once
     # (RETURNING, not rowcount: the driver's count for a skipped row is not portable)
-    inserted = db.session.execute(insert_ignoring_conflict(VisitConfirmation, key=("visit_id",)).values(
-        visit_id=visit.id, case_id=visit.case_id, device_id=badge.device_id, link_at=badge.at, confirmed_at=now)
-        .returning(VisitConfirmation.id)).first() is not None
+    inserted = (
+        db.session.execute(
+            insert_ignoring_conflict(VisitConfirmation, key=("visit_id",))
+            .values(visit_id=visit.id, case_id=visit.case_id, device_id=badge.device_id, link_at=badge.at, confirmed_at=now)
+            .returning(VisitConfirmation.id)
+        ).first()
+        is not None
+    )
     if inserted:
-        append_event(case=visit.case, kind="visit.confirmed", actor_id=None,
-                     data={"visit_id": visit.id, "confirmed_at": iso_z(now), "via": "badge",
-                           "device_id": badge.device_id, "link_at": iso_z(badge.at)})
+        append_event(
+            case=visit.case,
+            kind="visit.confirmed",
+            actor_id=None,
+            data={
+                "visit_id": visit.id,
+                "confirmed_at": iso_z(now),
+                "via": "badge",
+                "device_id": badge.device_id,
+                "link_at": iso_z(badge.at),
+            },
+        )
     found = confirmation_of(visit.id)
     already = not inserted
     return {"confirmed_at": iso_z(found.confirmed_at), "already": already, "disclosure": disclosure_for(visit)}
@@ -227,8 +256,9 @@ def request_from_debtor(*, badge: Badge, id_last4: str, kind: str, reason: str, 
     visit = badge.visit
     case = visit.case
     said = reason.strip() or ("The debtor asked for no further visits." if kind == "no_visits" else "The debtor complained.")
-    append_event(case=case, kind="visit.debtor_request", actor_id=None,
-                 data={"visit_id": visit.id, "kind": kind, "reason": said, "via": "badge"})
+    append_event(
+        case=case, kind="visit.debtor_request", actor_id=None, data={"visit_id": visit.id, "kind": kind, "reason": said, "via": "badge"}
+    )
     if kind == "no_visits":
         if not any(f.flag == "asked_not_to_return" for f in case.active_flags()):
             set_flag(case=case, flag="asked_not_to_return", reason=f"badge page: {said}"[:500], actor_id=None)
@@ -246,14 +276,26 @@ def confirmation_of(visit_id: int) -> VisitConfirmation | None:
 CARD_TEXT = {
     "zh-CN": {
         "title": "来访通知",
-        "lines": ["{organisation}的工作人员于 {date} 来访，未能与您见面。", "请致电 {phone} 与我们联系。",
-                  "来访人员：{agent}{badge}", "扫描二维码或打开以下链接，可核实来访人员身份，也可提出投诉：", "{link}", "参考编号：{ref}"],
+        "lines": [
+            "{organisation}的工作人员于 {date} 来访，未能与您见面。",
+            "请致电 {phone} 与我们联系。",
+            "来访人员：{agent}{badge}",
+            "扫描二维码或打开以下链接，可核实来访人员身份，也可提出投诉：",
+            "{link}",
+            "参考编号：{ref}",
+        ],
         "badge": "（工号 {no}）",
     },
     "en": {
         "title": "Sorry we missed you",
-        "lines": ["A representative of {organisation} called on {date}.", "Please call us on {phone}.",
-                  "Who called: {agent}{badge}", "To check who called, or to complain, scan the code or open:", "{link}", "Reference: {ref}"],
+        "lines": [
+            "A representative of {organisation} called on {date}.",
+            "Please call us on {phone}.",
+            "Who called: {agent}{badge}",
+            "To check who called, or to complain, scan the code or open:",
+            "{link}",
+            "Reference: {ref}",
+        ],
         "badge": " (badge {no})",
     },
 }
@@ -266,8 +308,12 @@ def leave_behind_card(visit: Visit) -> dict:
     agent = visit.agent
     config = current_app.config
     values = {
-        "organisation": config["ORG_NAME"], "phone": config["ORG_COMPLAINT_PHONE"], "date": visit.date.isoformat(),
-        "agent": agent.user.display_name if agent else "", "ref": f"V{visit.id}", "link": card_url(visit.id),
+        "organisation": config["ORG_NAME"],
+        "phone": config["ORG_COMPLAINT_PHONE"],
+        "date": visit.date.isoformat(),
+        "agent": agent.user.display_name if agent else "",
+        "ref": f"V{visit.id}",
+        "link": card_url(visit.id),
         "badge": text["badge"].format(no=agent.badge_no) if agent and agent.badge_no else "",
     }
     return {"title": text["title"], "lines": [line.format(**values) for line in text["lines"]], "link": values["link"]}
@@ -279,8 +325,7 @@ PHOTO_KINDS = ("door", "building")
 PHOTO_MAX_SIDE = 1600  # the device resizes to 1280; anything larger was not resized
 
 
-def add_photo(*, visit: Visit, data: bytes, kind: str, taken_at: datetime, actor_id: int | None,
-              op_id: str | None = None) -> VisitPhoto:
+def add_photo(*, visit: Visit, data: bytes, kind: str, taken_at: datetime, actor_id: int | None, op_id: str | None = None) -> VisitPhoto:
     """A photo of the door or building: a JPEG the device resized and re-encoded (so without
     EXIF: no camera, no GPS, no time beyond what the op says), stored once by its SHA-256,
     listed on the case and on its timeline."""
@@ -295,14 +340,31 @@ def add_photo(*, visit: Visit, data: bytes, kind: str, taken_at: datetime, actor
         abort(422, "The photo still carries EXIF metadata; re-encode it on the device.", errors={"payload.jpeg_base64": ["EXIF present"]})
     width, height = image.size
     if max(width, height) > PHOTO_MAX_SIDE:
-        abort(422, f"The photo is {width}×{height}; resize it on the device.", errors={"payload.jpeg_base64": [f"larger than {PHOTO_MAX_SIDE} px"]})
+        abort(
+            422,
+            f"The photo is {width}×{height}; resize it on the device.",
+            errors={"payload.jpeg_base64": [f"larger than {PHOTO_MAX_SIDE} px"]},
+        )
     sha = store_blob(data=data, content_type="image/jpeg")
-    photo = VisitPhoto(case_id=visit.case_id, visit_id=visit.id, blob_sha256=sha, kind=kind, width=width, height=height,
-                       taken_at=taken_at, added_by_id=actor_id, op_id=op_id)
+    photo = VisitPhoto(
+        case_id=visit.case_id,
+        visit_id=visit.id,
+        blob_sha256=sha,
+        kind=kind,
+        width=width,
+        height=height,
+        taken_at=taken_at,
+        added_by_id=actor_id,
+        op_id=op_id,
+    )
     db.session.add(photo)
     db.session.flush()
-    append_event(case=visit.case, kind="photo.added", actor_id=actor_id,
-                 data={"visit_id": visit.id, "photo_id": photo.id, "sha256": sha, "kind": kind, "op_id": op_id})
+    append_event(
+        case=visit.case,
+        kind="photo.added",
+        actor_id=actor_id,
+        data={"visit_id": visit.id, "photo_id": photo.id, "sha256": sha, "kind": kind, "op_id": op_id},
+    )
     return photo
 
 
@@ -313,12 +375,14 @@ def photos_of_case(case_id: int) -> list[VisitPhoto]:
 def purge_photos(*, case_id: int) -> int:
     """R8/R15 retention: the case's photo bytes go (a blob another record still names stays);
     the rows keep kind and time, no picture."""
-    shas = set(db.session.scalars(select(VisitPhoto.blob_sha256).where(
-        VisitPhoto.case_id == case_id, VisitPhoto.blob_sha256.is_not(None))).all())
+    shas = set(
+        db.session.scalars(select(VisitPhoto.blob_sha256).where(VisitPhoto.case_id == case_id, VisitPhoto.blob_sha256.is_not(None))).all()
+    )
     count = db.session.execute(update(VisitPhoto).where(VisitPhoto.case_id == case_id).values(blob_sha256=None)).rowcount
     for sha in shas:
         named = db.session.scalar(select(exists().where(VisitPhoto.blob_sha256 == sha))) or db.session.scalar(
-            select(exists().where(Signature.blob_sha256 == sha)))
+            select(exists().where(Signature.blob_sha256 == sha))
+        )
         if not named:
             db.session.execute(delete(Blob).where(Blob.sha256 == sha))
     return count

@@ -10,6 +10,7 @@ resolve to what they mean first. Redirects are never followed.
 
 `PUSH_ALLOW_INSECURE_ENDPOINTS` (tests and local runs only) also lets loopback through.
 """
+
 import ipaddress
 import socket
 from urllib.parse import urlsplit, urlunsplit

@@ -1,14 +1,15 @@
 """Models of the push domain: one row per browser push subscription."""
+
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..common import utcnow
-from ..extensions import db
+from ..extensions import Model
 
 
-class PushSubscription(db.Model):
+class PushSubscription(Model):
     """A browser's PushSubscription, bound to the user who last posted it.
 
     The endpoint identifies the browser profile, so it is unique: when another user

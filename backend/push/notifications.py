@@ -4,6 +4,7 @@ Imported by routes.py, so the listeners are registered in every app. Payloads ca
 and codes only, never debtor names, amounts or free-text reasons: they cross a third-party
 push service and land on a lock screen. The device fetches the details through sync.
 """
+
 import datetime as dt
 from collections import defaultdict
 
@@ -31,8 +32,7 @@ def notify_stop_work(*, case, flag: str, user_ids, **_) -> None:
     for user_id, visit_id in rows:
         visits_by_user[user_id].append(visit_id)
     for user_id, visit_ids in visits_by_user.items():
-        queue_push(kind="stop_work", user_id=user_id,
-                   data={"case_id": case.id, "flag": flag, "visit_ids": sorted(visit_ids)})
+        queue_push(kind="stop_work", user_id=user_id, data={"case_id": case.id, "flag": flag, "visit_ids": sorted(visit_ids)})
 
 
 @on("visit.cancelled")
@@ -40,8 +40,9 @@ def notify_visit_cancelled(*, visit, user_ids, **_) -> None:
     if visit.published_at is None:
         return  # never reached a device: nothing to take back
     for user_id in set(user_ids):
-        queue_push(kind="visit_cancelled", user_id=user_id,
-                   data={"visit_id": visit.id, "case_id": visit.case_id, "date": visit.date.isoformat()})
+        queue_push(
+            kind="visit_cancelled", user_id=user_id, data={"visit_id": visit.id, "case_id": visit.case_id, "date": visit.date.isoformat()}
+        )
 
 
 @on("route.published")
@@ -70,9 +71,12 @@ def _push_day_changed(*, day: dt.date, plan_id: int | None, user_ids) -> None:
     )
     for user_id in set(user_ids):
         # Topic: a newer route message for the same day replaces one still waiting at the push service
-        queue_push(kind="route_published", user_id=user_id,
-                   data={"date": day.isoformat(), "plan_id": plan_id, "stops": stops.get(user_id, 0)},
-                   topic=f"route-{day.isoformat()}")
+        queue_push(
+            kind="route_published",
+            user_id=user_id,
+            data={"date": day.isoformat(), "plan_id": plan_id, "stops": stops.get(user_id, 0)},
+            topic=f"route-{day.isoformat()}",
+        )
 
 
 @on("plan.decided")
@@ -80,5 +84,4 @@ def notify_plan_decided(*, plan, user_ids, decision: str | None = None, **_) -> 
     """An out-of-authority plan was approved or rejected by the case owner."""
     decision = decision or {"active": "approved"}.get(plan.status, plan.status)
     for user_id in set(user_ids):
-        queue_push(kind="plan_decided", user_id=user_id,
-                   data={"plan_id": plan.id, "case_id": plan.case_id, "decision": decision})
+        queue_push(kind="plan_decided", user_id=user_id, data={"plan_id": plan.id, "case_id": plan.case_id, "decision": decision})

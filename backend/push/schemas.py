@@ -1,7 +1,8 @@
 """Push API shapes. A browser's PushSubscription.toJSON() loads as it is."""
+
 import re
 from base64 import urlsafe_b64decode
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import marshmallow as ma
@@ -76,25 +77,28 @@ class SubscriptionCreateSchema(ma.Schema):
     endpoint = ma.fields.String(required=True, validate=[ma.validate.Length(max=1024), _validate_endpoint])
     keys = ma.fields.Nested(KeysSchema, required=True)
     expiration_time = ma.fields.Integer(
-        allow_none=True, load_default=None, data_key="expirationTime",
+        allow_none=True,
+        load_default=None,
+        data_key="expirationTime",
         validate=ma.validate.Range(min=0, max=253402300799000),  # up to year 9999
         metadata={"description": "ms since the epoch, as the browser gives it"},
     )
     device_id = ma.fields.String(
-        load_default="", validate=ma.validate.Length(max=64),
+        load_default="",
+        validate=ma.validate.Length(max=64),
         metadata={"description": "defaults to the device id given at sign-in"},
     )
     old_endpoint = ma.fields.String(
-        load_default=None, allow_none=True, validate=ma.validate.Length(max=1024),
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Length(max=1024),
         metadata={"description": "the subscription this one replaces (pushsubscriptionchange); removed if it is yours"},
     )
 
     @ma.post_load
     def _expiry(self, data, **kwargs):
         millis = data.pop("expiration_time")
-        data["expires_at"] = (
-            datetime.fromtimestamp(millis / 1000, tz=timezone.utc).replace(tzinfo=None) if millis else None
-        )
+        data["expires_at"] = datetime.fromtimestamp(millis / 1000, tz=UTC).replace(tzinfo=None) if millis else None
         return data
 
 
@@ -115,6 +119,4 @@ class SubscriptionSchema(ma.Schema):
 
 
 class VapidKeySchema(ma.Schema):
-    publicKey = ma.fields.String(
-        required=True, metadata={"description": "uncompressed P-256 point, base64url: the applicationServerKey"}
-    )
+    publicKey = ma.fields.String(required=True, metadata={"description": "uncompressed P-256 point, base64url: the applicationServerKey"})

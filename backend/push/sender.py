@@ -9,6 +9,7 @@ service and never fails because of one.
 Push is a nudge, not the record: every change it announces is also in the agent's
 delta feed (sync), which the device pulls when woken or opened.
 """
+
 import json
 import logging
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from sqlalchemy import select
 from .. import metrics
 from ..common import utcnow
 from ..extensions import db
-from ..jobs import enqueue, uses_rq
+from ..jobs import enqueue
 from .addresses import pinned_session
 from .models import PushSubscription
 from .vapid import get_vapid
@@ -59,9 +60,7 @@ def queue_push(*, kind: str, user_id: int, data: dict, topic: str | None = None)
 
 def send_push(*, message: dict) -> None:
     """The job: fan one message out to every subscription its user has."""
-    ids = db.session.scalars(
-        select(PushSubscription.id).where(PushSubscription.user_id == message["user_id"])
-    ).all()
+    ids = db.session.scalars(select(PushSubscription.id).where(PushSubscription.user_id == message["user_id"])).all()
     db.session.commit()  # no transaction held while the sends wait on push services
     for subscription_id in ids:
         deliver_push(subscription_id=subscription_id, message=message, attempt=1)
@@ -73,8 +72,7 @@ def deliver_push(*, subscription_id: int, message: dict, attempt: int) -> None:
     retry_in = _attempt(subscription_id, message, attempt)
     max_attempts = int(current_app.config.get("PUSH_MAX_ATTEMPTS", 5))
     if retry_in is not None and attempt < max_attempts:
-        enqueue(deliver_push, queue="push", delay_s=retry_in, subscription_id=subscription_id, message=message,
-                attempt=attempt + 1)
+        enqueue(deliver_push, queue="push", delay_s=retry_in, subscription_id=subscription_id, message=message, attempt=attempt + 1)
         return
     if retry_in is not None:
         _record_failure(subscription_id, f"gave up after {attempt} attempts")
@@ -124,8 +122,7 @@ def _attempt(subscription_id: int, message: dict, attempt: int) -> float | None:
     return None
 
 
-def _failed(subscription: PushSubscription, status: int | None, exc: Exception, attempt: int,
-            transient: bool = False) -> float | None:
+def _failed(subscription: PushSubscription, status: int | None, exc: Exception, attempt: int, transient: bool = False) -> float | None:
     if status in _GONE:
         log.info("push: subscription %s gone (%s), removed", subscription.id, status)
         metrics.count_push("gone")

@@ -1,4 +1,5 @@
 """Push subscriptions: stored per browser, bound to the user who posted them last."""
+
 from datetime import datetime
 
 from sqlalchemy import delete, or_, select
@@ -10,8 +11,9 @@ from ..extensions import db
 from .models import PushSubscription
 
 
-def save_subscription(*, user: User, endpoint: str, keys: dict, device_id: str = "",
-                      expires_at: datetime | None = None, old_endpoint: str | None = None) -> tuple[PushSubscription, bool]:
+def save_subscription(
+    *, user: User, endpoint: str, keys: dict, device_id: str = "", expires_at: datetime | None = None, old_endpoint: str | None = None
+) -> tuple[PushSubscription, bool]:
     """Store or refresh a subscription for `user`; returns (row, created).
 
     The endpoint names one browser profile: if another user posted it before (a shared
@@ -36,24 +38,18 @@ def save_subscription(*, user: User, endpoint: str, keys: dict, device_id: str =
         replaced.append(PushSubscription.device_id == device_id)
     if replaced:
         db.session.execute(
-            delete(PushSubscription).where(
-                PushSubscription.user_id == user.id, PushSubscription.endpoint != endpoint, or_(*replaced)
-            )
+            delete(PushSubscription).where(PushSubscription.user_id == user.id, PushSubscription.endpoint != endpoint, or_(*replaced))
         )
     db.session.flush()
     return row, created
 
 
 def delete_subscription(*, user: User, endpoint: str) -> None:
-    row = db.session.scalar(
-        select(PushSubscription).where(PushSubscription.endpoint == endpoint, PushSubscription.user_id == user.id)
-    )
+    row = db.session.scalar(select(PushSubscription).where(PushSubscription.endpoint == endpoint, PushSubscription.user_id == user.id))
     if row is None:
         abort(404, "You have no push subscription with this endpoint.", errors={"endpoint": ["not subscribed"]})
     db.session.delete(row)
 
 
 def subscriptions_of(*, user: User) -> list[PushSubscription]:
-    return db.session.scalars(
-        select(PushSubscription).where(PushSubscription.user_id == user.id).order_by(PushSubscription.id)
-    ).all()
+    return db.session.scalars(select(PushSubscription).where(PushSubscription.user_id == user.id).order_by(PushSubscription.id)).all()

@@ -2,6 +2,7 @@
 
 py-vapid holds the key and signs the JWT; nothing here does cryptography by hand.
 """
+
 import os
 import tempfile
 from pathlib import Path

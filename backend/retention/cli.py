@@ -1,4 +1,5 @@
 """`flask retention run [--dry-run] [--as-of YYYY-MM-DD]`: the R8 retention job (run it daily)."""
+
 from datetime import date
 
 import click
@@ -17,8 +18,10 @@ def retention_run(dry_run: bool, as_of: str | None):
     report = run_retention(today=date.fromisoformat(as_of) if as_of else None, dry_run=dry_run)
     for case in report["cases"]:
         verdict = "due" if case["due"] else "kept"
-        click.echo(f"case {case['case_id']} ({case['jurisdiction']}): {verdict} — {case['reason']}; "
-                   f"last activity {case['last_activity'][:10]}, retained until {case['retain_until']}")
+        click.echo(
+            f"case {case['case_id']} ({case['jurisdiction']}): {verdict} — {case['reason']}; "
+            f"last activity {case['last_activity'][:10]}, retained until {case['retain_until']}"
+        )
     action = "would purge" if dry_run else "purged"
     click.echo(f"retention as of {report['as_of']}: {report['judged']} closed cases judged, {action} {report['due']}")
     if not dry_run:

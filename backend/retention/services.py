@@ -10,6 +10,7 @@ timeline, which still verifies (it commits to each event's data digest), with a 
 event appended saying what was blanked and why. A debtor with another case not yet due keeps
 the name and addresses until that one is.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,9 +24,9 @@ from ..cases.services import append_event, redact_timeline
 from ..common import utcnow
 from ..extensions import db
 from ..plans.models import Blob, RepaymentPlan, Signature
-from ..presence.services import prune_badge_hits, purge_photos
 from ..policy.rules import jurisdiction_for, retention_until
 from ..policy.settings import effective_settings
+from ..presence.services import prune_badge_hits, purge_photos
 from ..sync.models import SyncOp
 from ..sync.packet import prune_packet_stale
 from ..visits.models import Outcome, Visit
@@ -46,9 +47,14 @@ class Verdict:
     reason: str
 
     def as_dict(self) -> dict:
-        return {"case_id": self.case_id, "jurisdiction": self.jurisdiction,
-                "last_activity": self.last_activity.isoformat(), "retain_until": self.retain_until.isoformat(),
-                "due": self.due, "reason": self.reason}
+        return {
+            "case_id": self.case_id,
+            "jurisdiction": self.jurisdiction,
+            "last_activity": self.last_activity.isoformat(),
+            "retain_until": self.retain_until.isoformat(),
+            "due": self.due,
+            "reason": self.reason,
+        }
 
 
 def _already_purged():
@@ -63,10 +69,13 @@ def last_activity_at(case: Case) -> datetime:
 
 def _oral_plan_unpaid(case_id: int) -> bool:
     signed = exists().where(Signature.plan_id == RepaymentPlan.id, Signature.refused.is_(False))
-    return bool(db.session.scalar(
-        select(func.count(RepaymentPlan.id)).where(
-            RepaymentPlan.case_id == case_id, RepaymentPlan.status.in_(ORAL_PLAN_UNPAID), ~signed)
-    ))
+    return bool(
+        db.session.scalar(
+            select(func.count(RepaymentPlan.id)).where(
+                RepaymentPlan.case_id == case_id, RepaymentPlan.status.in_(ORAL_PLAN_UNPAID), ~signed
+            )
+        )
+    )
 
 
 def judge_case(case: Case, *, today: date) -> Verdict:
@@ -82,9 +91,7 @@ def judge_case(case: Case, *, today: date) -> Verdict:
 
 
 def closed_cases_to_judge() -> list[Case]:
-    return db.session.scalars(
-        select(Case).where(Case.stage == "closed", ~_already_purged()).order_by(Case.id)
-    ).all()
+    return db.session.scalars(select(Case).where(Case.stage == "closed", ~_already_purged()).order_by(Case.id)).all()
 
 
 def run_retention(*, today: date | None = None, dry_run: bool = False, actor_id: int | None = None) -> dict:
@@ -96,8 +103,9 @@ def run_retention(*, today: date | None = None, dry_run: bool = False, actor_id:
     if not dry_run:
         due_ids = {v.case_id for v in due}
         for verdict in due:
-            purged.append(purge_case(case=db.session.get(Case, verdict.case_id), verdict=verdict,
-                                     purgeable_case_ids=due_ids, actor_id=actor_id))
+            purged.append(
+                purge_case(case=db.session.get(Case, verdict.case_id), verdict=verdict, purgeable_case_ids=due_ids, actor_id=actor_id)
+            )
         if due:
             audit(actor=None, action="retention.run", target="cases", purged=len(due), as_of=today.isoformat())
         db.session.commit()
@@ -105,9 +113,16 @@ def run_retention(*, today: date | None = None, dry_run: bool = False, actor_id:
     stale_pruned = 0 if dry_run else prune_packet_stale()
     # the badge page's request log keeps client addresses only as long as its rate limit needs them
     hits_pruned = 0 if dry_run else prune_badge_hits()
-    return {"as_of": today.isoformat(), "dry_run": dry_run, "judged": len(verdicts), "due": len(due),
-            "purged": purged, "cases": [v.as_dict() for v in verdicts], "packet_stale_pruned": stale_pruned,
-            "badge_hits_pruned": hits_pruned}
+    return {
+        "as_of": today.isoformat(),
+        "dry_run": dry_run,
+        "judged": len(verdicts),
+        "due": len(due),
+        "purged": purged,
+        "cases": [v.as_dict() for v in verdicts],
+        "packet_stale_pruned": stale_pruned,
+        "badge_hits_pruned": hits_pruned,
+    }
 
 
 def purge_case(*, case: Case, verdict: Verdict, purgeable_case_ids: set[int], actor_id: int | None = None) -> dict:
@@ -118,11 +133,11 @@ def purge_case(*, case: Case, verdict: Verdict, purgeable_case_ids: set[int], ac
         account.account_number = f"purged-{account.id}"  # stays unique, says nothing
         account.card_masked = "****"
         counts["account_number"] = True
-    counts["notes"] = db.session.execute(
-        update(Note).where(Note.case_id == case.id).values(text="", review_flag=None)).rowcount
+    counts["notes"] = db.session.execute(update(Note).where(Note.case_id == case.id).values(text="", review_flag=None)).rowcount
     counts["visits"] = db.session.execute(
-        update(Visit).where(Visit.case_id == case.id).values(
-            checkin_lat=None, checkin_lon=None, checkin_accuracy_m=None, checkout_lat=None, checkout_lon=None)
+        update(Visit)
+        .where(Visit.case_id == case.id)
+        .values(checkin_lat=None, checkin_lon=None, checkin_accuracy_m=None, checkout_lat=None, checkout_lon=None)
     ).rowcount
     counts["outcomes"] = db.session.execute(update(Outcome).where(Outcome.case_id == case.id).values(data={})).rowcount
     counts["signatures"] = _purge_signatures(case.id)
@@ -138,13 +153,22 @@ def purge_case(*, case: Case, verdict: Verdict, purgeable_case_ids: set[int], ac
         debtor.availability, debtor.inconvenient = None, []
         counts["debtor"] = True
         counts["addresses"] = db.session.execute(
-            update(Address).where(Address.debtor_id == debtor.id).values(
-                line=PURGED_NAME, city="", postal_code="", lat=None, lon=None, geocode_status="purged")
+            update(Address)
+            .where(Address.debtor_id == debtor.id)
+            .values(line=PURGED_NAME, city="", postal_code="", lat=None, lon=None, geocode_status="purged")
         ).rowcount
-    append_event(case=case, kind=PURGED_EVENT, actor_id=actor_id, data={
-        "rule": "R8", "jurisdiction": verdict.jurisdiction, "last_activity": verdict.last_activity.isoformat(),
-        "retain_until": verdict.retain_until.isoformat(), "blanked": counts,
-    })
+    append_event(
+        case=case,
+        kind=PURGED_EVENT,
+        actor_id=actor_id,
+        data={
+            "rule": "R8",
+            "jurisdiction": verdict.jurisdiction,
+            "last_activity": verdict.last_activity.isoformat(),
+            "retain_until": verdict.retain_until.isoformat(),
+            "blanked": counts,
+        },
+    )
     db.session.flush()
     return {"case_id": case.id, **counts}
 
@@ -152,7 +176,8 @@ def purge_case(*, case: Case, verdict: Verdict, purgeable_case_ids: set[int], ac
 def _debtor_purgeable(debtor: Debtor, purgeable_case_ids: set[int]) -> bool:
     """Every case of the debtor is being purged now or was purged before."""
     still_needed = (
-        select(Case.id).join(Account, Case.account_id == Account.id)
+        select(Case.id)
+        .join(Account, Case.account_id == Account.id)
         .where(Account.debtor_id == debtor.id, Case.id.not_in(purgeable_case_ids), ~_already_purged())
         .limit(1)
     )
@@ -172,8 +197,9 @@ def _purge_letters(case_id: int) -> int:
 
 
 def _purge_signatures(case_id: int) -> int:
-    images = set(db.session.scalars(
-        select(Signature.blob_sha256).where(Signature.case_id == case_id, Signature.blob_sha256.is_not(None))).all())
+    images = set(
+        db.session.scalars(select(Signature.blob_sha256).where(Signature.case_id == case_id, Signature.blob_sha256.is_not(None))).all()
+    )
     count = db.session.execute(
         update(Signature).where(Signature.case_id == case_id).values(strokes=[], signer_name="", blob_sha256=None)
     ).rowcount

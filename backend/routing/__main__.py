@@ -13,6 +13,7 @@ cannot be read or is invalid: a message on stderr, exit status 2.
 circuity / speed, or the road table service with --osrm-url) — what the planner uses when
 the problem has none, so that any checker can score the plan on the same matrix.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,7 +35,7 @@ def process_age() -> float:
     try:
         with open("/proc/self/stat", "rb") as fh:
             stat = fh.read()
-        start = int(stat[stat.rindex(b")") + 2:].split()[19]) / os.sysconf("SC_CLK_TCK")
+        start = int(stat[stat.rindex(b")") + 2 :].split()[19]) / os.sysconf("SC_CLK_TCK")
         return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - start)
     except (OSError, ValueError, IndexError, AttributeError):
         return 0.0
@@ -71,8 +72,9 @@ def _points(text: str) -> float:
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m backend.routing",
-                                 description="Doorstep route planner (route-problem v1 → route-solution v1).")
+    ap = argparse.ArgumentParser(
+        prog="python -m backend.routing", description="Doorstep route planner (route-problem v1 → route-solution v1)."
+    )
     sub = ap.add_subparsers(dest="command", required=True, metavar="{solve,fill}")
     s = sub.add_parser("solve", help="plan the day; prints route-solution v1 JSON")
     s.add_argument("problem", help="route-problem v1 JSON file")
@@ -164,8 +166,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         except (OSError, ValueError) as e:
             return _fail(f"{a.warm_start}: cannot read the warm start ({e})")
     left = a.seconds - (time.perf_counter() - t0) - EXIT_S - EXIT_S_PER_VISIT * len(problem.visits)
-    sol = solve(problem, seconds=max(0.1, left), warm_start=warm, travel=settings,
-                workers=a.workers, seed=a.seed, strategy=a.strategy)
+    sol = solve(problem, seconds=max(0.1, left), warm_start=warm, travel=settings, workers=a.workers, seed=a.seed, strategy=a.strategy)
     json.dump(sol.to_dict(), sys.stdout, separators=(",", ":"), ensure_ascii=False)
     sys.stdout.write("\n")
     sys.stdout.flush()

@@ -14,6 +14,7 @@ The builder decides *what* may be planned; the engine decides who does it and wh
 - Visits already done or under way (checked in, completed, failed) are fixed: the agent
   continues from the last of them, not before now, with its daily cap reduced.
 """
+
 from __future__ import annotations
 
 import os
@@ -82,7 +83,7 @@ class Clock:
     midnight: datetime  # naive UTC
 
     @classmethod
-    def for_day(cls, day: date, tz: str) -> "Clock":
+    def for_day(cls, day: date, tz: str) -> Clock:
         return cls(tz, to_utc_naive(datetime.combine(day, time(0), ZoneInfo(tz))))
 
     def seconds(self, at: datetime) -> int:
@@ -103,9 +104,11 @@ def plan_scope(*, branch_id: int | None, agent_ids: list[int] | None) -> tuple[B
         if branch is None:
             raise BuildError("branch_id", "unknown branch")
     stmt = (
-        select(Agent).join(User, User.id == Agent.user_id)
+        select(Agent)
+        .join(User, User.id == Agent.user_id)
         .where(Agent.active.is_(True), User.active.is_(True))
-        .options(joinedload(Agent.user), joinedload(Agent.branch)).order_by(Agent.id)
+        .options(joinedload(Agent.user), joinedload(Agent.branch))
+        .order_by(Agent.id)
     )
     if branch is not None:
         stmt = stmt.where(Agent.branch_id == branch.id)
@@ -167,8 +170,12 @@ def priority_for(case: Case, now: datetime) -> tuple[int, dict]:
         "broken_promises": w["broken_promises"] * min(broken, BROKEN_FULL) / BROKEN_FULL,
         "days_since_contact": w["days_since_contact"] * min(since, CONTACT_FULL_DAYS) / CONTACT_FULL_DAYS,
     }
-    values = {"overdue_amount": str(account.overdue_amount), "days_past_due": dpd, "broken_promises": broken,
-              "days_since_contact": None if case.last_contact_at is None else since}
+    values = {
+        "overdue_amount": str(account.overdue_amount),
+        "days_past_due": dpd,
+        "broken_promises": broken,
+        "days_since_contact": None if case.last_contact_at is None else since,
+    }
     factors = {k: {"value": values[k], "points": round(p, 1)} for k, p in points.items()}
     return max(1, min(100, round(sum(points.values())))), factors
 
@@ -257,11 +264,16 @@ def build_problem(
     def case_in_scope(case: Case) -> bool:
         return branch_ids is None or case.branch_id in branch_ids
 
-    day_visits = db.session.scalars(
-        select(Visit).where(Visit.date == day, Visit.status != "cancelled")
-        .options(joinedload(Visit.case).options(*_case_options()), joinedload(Visit.address))
-        .order_by(Visit.id)
-    ).unique().all()
+    day_visits = (
+        db.session.scalars(
+            select(Visit)
+            .where(Visit.date == day, Visit.status != "cancelled")
+            .options(joinedload(Visit.case).options(*_case_options()), joinedload(Visit.address))
+            .order_by(Visit.id)
+        )
+        .unique()
+        .all()
+    )
     fixed: dict[int, list[Visit]] = {a.id: [] for a in agents}
     candidates: list[Visit] = []
     taken: dict[int, Visit] = {}  # case id -> the visit that makes it not a case candidate
@@ -299,18 +311,29 @@ def build_problem(
         jurisdiction = rules.jurisdiction_for(case, address)
         skills = required_skills(case, jurisdiction)
         pinned = bool(visit is not None and visit.pinned and visit.agent_id is not None)
-        problem_visits.append({
-            "id": ref, "location": loc(address.lat, address.lon),
-            "service": visit.service_s if visit is not None else SERVICE_S,
-            "windows": [[w[0], w[1]] for w in windows], "priority": priority,
-            "skills": sorted(skills), "agent": f"a{visit.agent_id}" if pinned else None,
-        })
+        problem_visits.append(
+            {
+                "id": ref,
+                "location": loc(address.lat, address.lon),
+                "service": visit.service_s if visit is not None else SERVICE_S,
+                "windows": [[w[0], w[1]] for w in windows],
+                "priority": priority,
+                "skills": sorted(skills),
+                "agent": f"a{visit.agent_id}" if pinned else None,
+            }
+        )
         meta["visits"][ref] = {
-            "visit_id": visit.id if visit is not None else None, "case_id": case.id, "address_id": address.id,
-            "debtor_id": case.account.debtor_id, "debtor": case.account.debtor.name,
-            "timezone": rules.timezone_for(case, address), "jurisdiction": jurisdiction,
+            "visit_id": visit.id if visit is not None else None,
+            "case_id": case.id,
+            "address_id": address.id,
+            "debtor_id": case.account.debtor_id,
+            "debtor": case.account.debtor.name,
+            "timezone": rules.timezone_for(case, address),
+            "jurisdiction": jurisdiction,
             "windows_utc": [[w[2].isoformat(), w[3].isoformat()] for w in windows],
-            "priority_factors": factors, "skills_why": skills, "pinned": pinned,
+            "priority_factors": factors,
+            "skills_why": skills,
+            "pinned": pinned,
             "status": visit.status if visit is not None else None,
             "agent_id": visit.agent_id if visit is not None else None,
             "follow_up": _follow_up_entry(follow_up) if follow_up is not None else None,
@@ -380,9 +403,12 @@ def build_problem(
     settings = travel_settings(branch, agents)
     durations = travel_matrix(locations, settings) if locations else []
     problem = {
-        "version": 1, "name": f"{day.isoformat()} {branch.code if branch else 'all branches'}",
-        "locations": locations, "durations": durations.tolist() if len(locations) else [],
-        "agents": problem_agents, "visits": problem_visits,
+        "version": 1,
+        "name": f"{day.isoformat()} {branch.code if branch else 'all branches'}",
+        "locations": locations,
+        "durations": durations.tolist() if len(locations) else [],
+        "agents": problem_agents,
+        "visits": problem_visits,
     }
     balance = plan_balance(branch, agents)
     if balance is not None:
@@ -458,7 +484,11 @@ def _agent_entry(agent: Agent, day: date, clock: Clock, now_s: int, fixed: list[
     # a branch far from the plan's timezone may start its day before the plan day does
     shift0 = max(0, clock.seconds(branch_clock.at(agent.shift_start_s)))
     shift1 = max(shift0, clock.seconds(branch_clock.at(agent.shift_end_s)))
-    home = (agent.start_lat, agent.start_lon) if agent.start_lat is not None and agent.start_lon is not None else (agent.branch.lat, agent.branch.lon)
+    home = (
+        (agent.start_lat, agent.start_lon)
+        if agent.start_lat is not None and agent.start_lon is not None
+        else (agent.branch.lat, agent.branch.lon)
+    )
     fixed = sorted(fixed, key=lambda v: (v.checkin_at or v.planned_arrival or datetime.max, v.route_position or 0, v.id))
     stops = []
     here, free_at = home, max(shift0, now_s)
@@ -470,21 +500,40 @@ def _agent_entry(agent: Agent, day: date, clock: Clock, now_s: int, fixed: list[
             end = max(now_s, start + visit.service_s)  # under way: expected to leave then
         else:
             end = start
-        stops.append({"visit_id": visit.id, "case_id": visit.case_id, "status": visit.status, "start_s": start, "end_s": end,
-                      "priority": visit.priority, "debtor": visit.case.account.debtor.name})
+        stops.append(
+            {
+                "visit_id": visit.id,
+                "case_id": visit.case_id,
+                "status": visit.status,
+                "start_s": start,
+                "end_s": end,
+                "priority": visit.priority,
+                "debtor": visit.case.account.debtor.name,
+            }
+        )
         here = (visit.address.lat, visit.address.lon)
         if end is not None:
             free_at = max(free_at, end)
     start_index, end_index = loc(*here), loc(*home)
     ref = f"a{agent.id}"
     meta["agents"][ref] = {
-        "agent_id": agent.id, "user_id": agent.user_id, "name": agent.user.display_name or agent.user.username,
-        "branch_id": agent.branch_id, "daily_cap": agent.daily_cap, "fixed": stops,
+        "agent_id": agent.id,
+        "user_id": agent.user_id,
+        "name": agent.user.display_name or agent.user.username,
+        "branch_id": agent.branch_id,
+        "daily_cap": agent.daily_cap,
+        "fixed": stops,
         "shift_s": [shift0, shift1],
     }
     start_s = min(free_at, shift1)
-    return {"id": ref, "start": start_index, "end": end_index, "shift": [start_s, shift1],
-            "max_visits": max(0, agent.daily_cap - len(stops)), "skills": sorted(agent.skills or [])}
+    return {
+        "id": ref,
+        "start": start_index,
+        "end": end_index,
+        "shift": [start_s, shift1],
+        "max_visits": max(0, agent.daily_cap - len(stops)),
+        "skills": sorted(agent.skills or []),
+    }
 
 
 def _warm_start(candidates: list[Visit], problem: dict) -> dict | None:

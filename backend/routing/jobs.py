@@ -3,6 +3,7 @@
 The job takes only a plan id and keeps all its state in the database (status, percent,
 heartbeat), so any process can answer GET /api/route-plans/<id>.
 """
+
 from __future__ import annotations
 
 import logging

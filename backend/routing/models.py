@@ -5,14 +5,14 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..common import utcnow
-from ..extensions import db
+from ..extensions import Model, db
 
 # queued/solving → draft → published → superseded; failed when the build or solve broke
 STATUSES = ("queued", "solving", "draft", "published", "failed", "superseded")
 RUNNING = ("queued", "solving")
 
 
-class RoutePlan(db.Model):
+class RoutePlan(Model):
     """One dispatch run for a date: the problem, the solver's routes, and its figures.
 
     A draft never touches Visit rows: its routes live in `solution` (stop refs "v<visit id>"

@@ -8,13 +8,15 @@ after end``.
 
 Pure Python + numpy; no Flask, no database.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -101,8 +103,9 @@ class Problem:
         if d is not None:
             out["durations"] = np.asarray(d).astype(np.int64).tolist()
         out["agents"] = [
-            {"id": a.id, "start": a.start, "end": a.end, "shift": list(a.shift),
-             "max_visits": a.max_visits, "skills": sorted(a.skills)} for a in self.agents]
+            {"id": a.id, "start": a.start, "end": a.end, "shift": list(a.shift), "max_visits": a.max_visits, "skills": sorted(a.skills)}
+            for a in self.agents
+        ]
         out["visits"] = [
             {"id": v.id, "location": v.location, "service": v.service,
              "windows": [list(w) for w in v.windows], "priority": v.priority,
@@ -118,6 +121,7 @@ class Problem:
 
 # ---------------------------------------------------------------------------------------
 # primitive checks
+
 
 def _fail(where: str, msg: str) -> ProblemError:
     return ProblemError(f"{where}: {msg}" if where else msg)
@@ -207,13 +211,11 @@ def _durations(x: Any, n: int) -> np.ndarray:
     if isinstance(x, np.ndarray):
         m = x
         if m.ndim != 2 or m.shape != (n, n):
-            raise ProblemError(f"durations: must be a square {n} x {n} matrix (one row per location), "
-                               f"got shape {m.shape}")
+            raise ProblemError(f"durations: must be a square {n} x {n} matrix (one row per location), got shape {m.shape}")
     else:
         rows = _list(x, "durations")
         if len(rows) != n:
-            raise ProblemError(f"durations: must be a square {n} x {n} matrix (one row per location), "
-                               f"got {len(rows)} rows")
+            raise ProblemError(f"durations: must be a square {n} x {n} matrix (one row per location), got {len(rows)} rows")
         for i, r in enumerate(rows):
             if not isinstance(r, (list, tuple)):
                 raise ProblemError(f"durations[{i}]: expected a list")
@@ -247,6 +249,7 @@ def _durations(x: Any, n: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------
+
 
 def parse_problem(data: Any, *, allow_unknown_pins: bool = False) -> Problem:
     """Validate a route-problem v1 document (already JSON-decoded) → :class:`Problem`.
@@ -400,20 +403,20 @@ def _fast_json(text: str, raw: bytes | None = None) -> dict | None:
     bom = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
     try:
         i = _WS.match(text, 0).end()
-        if text[i:i + 1] != "{":
+        if text[i : i + 1] != "{":
             return None
         i += 1
         out: dict[str, Any] = {}
         while True:
             i = _WS.match(text, i).end()
-            if text[i:i + 1] == "}":
+            if text[i : i + 1] == "}":
                 i += 1
                 break
             key, i = dec.raw_decode(text, i)
             if not isinstance(key, str):
                 return None
             i = _WS.match(text, i).end()
-            if text[i:i + 1] != ":":
+            if text[i : i + 1] != ":":
                 return None
             i = _WS.match(text, i + 1).end()
             if key == "durations" and text.startswith("[[", i):
@@ -421,7 +424,7 @@ def _fast_json(text: str, raw: bytes | None = None) -> dict | None:
                 if m is None:
                     return None
                 off = bom + len(text[:i].encode("utf-8"))
-                value = _numeric_matrix(memoryview(raw)[off:off + m.end() - i], text, i, m.end())
+                value = _numeric_matrix(memoryview(raw)[off : off + m.end() - i], text, i, m.end())
                 if value is None:
                     return None
                 i = m.end()
@@ -429,14 +432,14 @@ def _fast_json(text: str, raw: bytes | None = None) -> dict | None:
                 value, i = dec.raw_decode(text, i)
             out[key] = value
             i = _WS.match(text, i).end()
-            if text[i:i + 1] == ",":
+            if text[i : i + 1] == ",":
                 i += 1
                 continue
-            if text[i:i + 1] == "}":
+            if text[i : i + 1] == "}":
                 i += 1
                 break
             return None
-        if text[_WS.match(text, i).end():].strip():
+        if text[_WS.match(text, i).end() :].strip():
             return None
         return out
     except (ValueError, IndexError):
@@ -467,10 +470,10 @@ def _numeric_matrix(raw: memoryview, text: str, i: int, j: int) -> np.ndarray | 
     for r0 in range(0, n, 128):
         r1 = min(n, r0 + 128)
         end = int(opens[r1]) if r1 < n else len(b)
-        part = _parse_uints(b[int(opens[r0]):end])
+        part = _parse_uints(b[int(opens[r0]) : end])
         if part is None or len(part) != (r1 - r0) * cols:
             break
-        flat[r0 * cols:r1 * cols] = part
+        flat[r0 * cols : r1 * cols] = part
     else:
         return flat.reshape(n, cols)
     if not _FLOAT_CHARS[b].all():
@@ -507,7 +510,7 @@ def _parse_uints(b: np.ndarray) -> np.ndarray | None:
     return np.add.reduceat((b[idx] - 48).astype(np.int64) * _P10[exp], first)
 
 
-def as_problem(problem: "Problem | Mapping[str, Any]", **kw: Any) -> Problem:
+def as_problem(problem: Problem | Mapping[str, Any], **kw: Any) -> Problem:
     """Accept a Problem or a route-problem v1 dict."""
     if isinstance(problem, Problem):
         return problem

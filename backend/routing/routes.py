@@ -6,8 +6,8 @@ from ..common import paginate
 from ..extensions import db
 from .jobs import submit_route_plan
 from .schemas import (
-    MoveSchema,
     MovedPlanSchema,
+    MoveSchema,
     ReplanSchema,
     RoutePlanCreateSchema,
     RoutePlanPageSchema,
@@ -37,8 +37,9 @@ PLANNERS = ("dispatcher", "admin")
 @blp.response(202, RoutePlanSchema)
 def post_route_plan(args):
     """Draft a day's routes; the solve runs in the background (GET shows the percent)"""
-    plan = create_route_plan(day=args["date"], branch_id=args["branch_id"], agent_ids=args["agent_ids"],
-                             seconds=args["seconds"], actor_id=g.user.id)
+    plan = create_route_plan(
+        day=args["date"], branch_id=args["branch_id"], agent_ids=args["agent_ids"], seconds=args["seconds"], actor_id=g.user.id
+    )
     submit_route_plan(plan.id)
     db.session.commit()
     return route_plan_view(plan)

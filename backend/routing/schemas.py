@@ -24,8 +24,12 @@ class MoveSchema(ma.Schema):
     visit_id = ma.fields.Integer(load_default=None, allow_none=True, metadata={"description": "an existing visit in the plan"})
     case_id = ma.fields.Integer(load_default=None, allow_none=True, metadata={"description": "or the case (for a visit not created yet)"})
     agent_id = ma.fields.Integer(required=True, allow_none=True, metadata={"description": "null: unassign"})
-    position = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1),
-                                 metadata={"description": "1-based stop position; omitted: where it adds least travel"})
+    position = ma.fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "1-based stop position; omitted: where it adds least travel"},
+    )
     pin = ma.fields.Boolean(load_default=None, allow_none=True, metadata={"description": "pin to the agent (true) or unpin (false)"})
     version = ma.fields.Integer(load_default=None, allow_none=True, metadata={"description": "the plan version you saw"})
 

@@ -6,6 +6,7 @@ published). Every route is re-timed and re-checked here, independently of the en
 after the solve, after every move and again at publish; what breaks a rule is listed in
 `violations`, and a plan with violations cannot be published.
 """
+
 from __future__ import annotations
 
 import copy
@@ -13,7 +14,7 @@ import logging
 import os
 import threading
 import time as _time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -27,8 +28,8 @@ from ..common import utcnow
 from ..errors import abort
 from ..events import emit
 from ..extensions import db
-from ..org.models import Agent, Branch
 from ..feed import record_change
+from ..org.models import Agent, Branch
 from ..visits.models import Visit
 from ..visits.services import create_visit, move_visit_status
 from . import engine
@@ -86,9 +87,18 @@ def create_route_plan(
     if day < today:
         abort(422, f"{day.isoformat()} is over in {tz}.", errors={"date": [f"before today ({today.isoformat()} in {tz})"]})
     plan = RoutePlan(
-        date=day, branch_id=branch_id, status="queued", progress=0, seconds=float(seconds),
-        params={"agent_ids": sorted(agent_ids) if agent_ids else None}, stats={}, meta={"timezone": tz},
-        excluded=[], violations=[], created_by_id=actor_id, replan_of_id=replan_of.id if replan_of else None,
+        date=day,
+        branch_id=branch_id,
+        status="queued",
+        progress=0,
+        seconds=float(seconds),
+        params={"agent_ids": sorted(agent_ids) if agent_ids else None},
+        stats={},
+        meta={"timezone": tz},
+        excluded=[],
+        violations=[],
+        created_by_id=actor_id,
+        replan_of_id=replan_of.id if replan_of else None,
     )
     db.session.add(plan)
     db.session.flush()
@@ -100,8 +110,9 @@ def replan_route_plan(*, plan: RoutePlan, actor_id: int | None, seconds: float =
     the rest is re-optimized from where each agent is now, warm-started from their routes."""
     if plan.status != "published":
         abort(409, f"Only the published plan of a day can be re-planned; this one is {plan.status}.", code="bad_state")
-    return create_route_plan(day=plan.date, actor_id=actor_id, branch_id=plan.branch_id,
-                             agent_ids=plan.params.get("agent_ids"), seconds=seconds, replan_of=plan)
+    return create_route_plan(
+        day=plan.date, actor_id=actor_id, branch_id=plan.branch_id, agent_ids=plan.params.get("agent_ids"), seconds=seconds, replan_of=plan
+    )
 
 
 def solve_route_plan(*, plan_id: int, now: datetime | None = None) -> RoutePlan | None:
@@ -138,12 +149,17 @@ def solve_route_plan(*, plan_id: int, now: datetime | None = None) -> RoutePlan 
         served = {ref for stops in routes.values() for ref in stops}
         known = {u["visit"] for u in unassigned}
         # the engine must account for every visit; one it forgot is reported, not lost
-        unassigned += [{"visit": v["id"], "reason": "not in the engine's answer"} for v in plan.problem["visits"]
-                       if v["id"] not in served and v["id"] not in known]
-        plan.solution = _retime(plan, {"routes": [{"agent": a["id"], "stops": routes.get(a["id"], [])} for a in plan.problem["agents"]],
-                                       "unassigned": unassigned}, built.settings)
-        plan.stats = {**_stats(plan, solve_s=float(solution.get("solve_s", 0.0)), build_s=build_s),
-                      "engine": solution.get("engine", {})}
+        unassigned += [
+            {"visit": v["id"], "reason": "not in the engine's answer"}
+            for v in plan.problem["visits"]
+            if v["id"] not in served and v["id"] not in known
+        ]
+        plan.solution = _retime(
+            plan,
+            {"routes": [{"agent": a["id"], "stops": routes.get(a["id"], [])} for a in plan.problem["agents"]], "unassigned": unassigned},
+            built.settings,
+        )
+        plan.stats = {**_stats(plan, solve_s=float(solution.get("solve_s", 0.0)), build_s=build_s), "engine": solution.get("engine", {})}
         plan.violations = _route_violations(plan.solution)
         plan.status, plan.progress = "draft", 100
         db.session.commit()
@@ -181,8 +197,11 @@ class _ProgressTicker:
             percent = BUILD_PERCENT + int(share * (99 - BUILD_PERCENT))
             try:
                 with self._engine.begin() as conn:
-                    conn.execute(update(RoutePlan).where(RoutePlan.id == self._plan_id, RoutePlan.status == "solving")
-                                 .values(progress=percent, updated_at=utcnow()))
+                    conn.execute(
+                        update(RoutePlan)
+                        .where(RoutePlan.id == self._plan_id, RoutePlan.status == "solving")
+                        .values(progress=percent, updated_at=utcnow())
+                    )
             except Exception:  # progress is a courtesy; the solve goes on
                 log.warning("could not store progress of route plan %s", self._plan_id, exc_info=True)
 
@@ -232,7 +251,7 @@ def plan_travel_settings(plan: RoutePlan) -> TravelSettings:
 
 
 def _hhmm(clock: Clock, seconds: int) -> str:
-    return clock.at(seconds).replace(tzinfo=timezone.utc).astimezone(ZoneInfo(clock.tz)).strftime("%H:%M")
+    return clock.at(seconds).replace(tzinfo=UTC).astimezone(ZoneInfo(clock.tz)).strftime("%H:%M")
 
 
 class _Legs:
@@ -270,9 +289,16 @@ def _time_route(plan: RoutePlan, agent: dict, refs: list[str], settings: TravelS
         arrival = t
         if window is None:
             last = max(w1 for _, w1 in visit["windows"])
-            violations.append({"rule": "R1", "visit": ref, "message": (
-                f"Arrives {_hhmm(clock, arrival)}, after the visit's last window ended at {_hhmm(clock, last)} "
-                f"({clock.tz}); visiting hours are the debtor's.")})
+            violations.append(
+                {
+                    "rule": "R1",
+                    "visit": ref,
+                    "message": (
+                        f"Arrives {_hhmm(clock, arrival)}, after the visit's last window ended at {_hhmm(clock, last)} "
+                        f"({clock.tz}); visiting hours are the debtor's."
+                    ),
+                }
+            )
             start = arrival
         else:
             start = max(arrival, window[0])
@@ -289,7 +315,9 @@ def _time_route(plan: RoutePlan, agent: dict, refs: list[str], settings: TravelS
         distance += leg_km
         t += leg
         if t > agent["shift"][1]:
-            violations.append({"rule": "shift", "message": f"Back at {_hhmm(clock, t)}, after the shift ends at {_hhmm(clock, agent['shift'][1])}."})
+            violations.append(
+                {"rule": "shift", "message": f"Back at {_hhmm(clock, t)}, after the shift ends at {_hhmm(clock, agent['shift'][1])}."}
+            )
     cap = agent.get("max_visits")
     if cap is not None and len(refs) > cap:
         violations.append({"rule": "cap", "message": f"{len(refs)} visits, more than the agent's {cap} left today."})
@@ -450,9 +478,18 @@ def move_route_plan_visit(
     if target is not None:
         refs = [s["visit"] for s in next(r for r in plan.solution["routes"] if r["agent"] == target)["stops"]]
         new_position = len(plan.meta["agents"][target]["fixed"]) + refs.index(ref) + 1
-    move = {"ref": ref, "visit_id": plan.meta["visits"][ref]["visit_id"], "case_id": plan.meta["visits"][ref]["case_id"],
-            "from_agent_id": int(source[1:]) if source else None, "to_agent_id": agent_id, "position": new_position,
-            "pinned": visit["agent"] is not None, "violations": mine, "by": actor_id, "at": utcnow().isoformat()}
+    move = {
+        "ref": ref,
+        "visit_id": plan.meta["visits"][ref]["visit_id"],
+        "case_id": plan.meta["visits"][ref]["case_id"],
+        "from_agent_id": int(source[1:]) if source else None,
+        "to_agent_id": agent_id,
+        "position": new_position,
+        "pinned": visit["agent"] is not None,
+        "violations": mine,
+        "by": actor_id,
+        "at": utcnow().isoformat(),
+    }
     plan.meta = {**plan.meta, "moves": plan.meta.get("moves", []) + [move]}
     return move
 
@@ -491,8 +528,9 @@ def _publish_findings(plan: RoutePlan) -> list[dict]:
             info = plan.meta["visits"][stop["visit"]]
             visit = db.session.get(Visit, info["visit_id"]) if info["visit_id"] else None
             if visit is not None and visit.status not in ("planned", "published"):
-                findings.append({"agent": route["agent"], "visit": stop["visit"], "rule": "visit",
-                                 "message": f"The visit is {visit.status} now."})
+                findings.append(
+                    {"agent": route["agent"], "visit": stop["visit"], "rule": "visit", "message": f"The visit is {visit.status} now."}
+                )
                 continue
             case = db.session.get(Case, info["case_id"])
             address = db.session.get(Address, info["address_id"])
@@ -517,7 +555,9 @@ def publish_route_plan(*, plan: RoutePlan, actor_id: int | None) -> RoutePlan:
 
     clock = _clock(plan)
     now = utcnow()
-    agent_rows = {a.id: a for a in db.session.scalars(select(Agent).where(Agent.id.in_([m["agent_id"] for m in plan.meta["agents"].values()])))}
+    agent_rows = {
+        a.id: a for a in db.session.scalars(select(Agent).where(Agent.id.in_([m["agent_id"] for m in plan.meta["agents"].values()])))
+    }
     visits_by_ref = {v["id"]: v for v in plan.problem["visits"]}
     touched_users: set[int] = set()
     placed: set[int] = set()
@@ -530,37 +570,66 @@ def publish_route_plan(*, plan: RoutePlan, actor_id: int | None) -> RoutePlan:
             info = plan.meta["visits"][stop["visit"]]
             problem_visit = visits_by_ref[stop["visit"]]
             if info["visit_id"] is None:
-                visit = create_visit(case_id=info["case_id"], date=plan.date, actor_id=actor_id, agent_id=agent.id,
-                                     address_id=info["address_id"], service_s=problem_visit["service"],
-                                     priority=problem_visit["priority"])
+                visit = create_visit(
+                    case_id=info["case_id"],
+                    date=plan.date,
+                    actor_id=actor_id,
+                    agent_id=agent.id,
+                    address_id=info["address_id"],
+                    service_s=problem_visit["service"],
+                    priority=problem_visit["priority"],
+                )
             else:
                 visit = db.session.get(Visit, info["visit_id"])
             visit_ids[stop["visit"]] = visit.id
             placed.add(visit.id)
             window = _window_utc(info, stop, clock)
-            changed = _place_visit(visit, agent=agent, plan=plan, position=offset + n, arrival=clock.at(stop["arrival"]),
-                                   window=window, pinned=problem_visit["agent"] is not None, priority=problem_visit["priority"],
-                                   touched=touched_users)
+            changed = _place_visit(
+                visit,
+                agent=agent,
+                plan=plan,
+                position=offset + n,
+                arrival=clock.at(stop["arrival"]),
+                window=window,
+                pinned=problem_visit["agent"] is not None,
+                priority=problem_visit["priority"],
+                touched=touched_users,
+            )
             if changed:
                 visit.published_at = now
                 record_change(user_id=agent.user_id, kind="visit.upsert", ref_type="visit", ref_id=visit.id)
                 touched_users.add(agent.user_id)
-                append_event(case=visit.case, kind="visit.routed", actor_id=actor_id,
-                             data={"visit_id": visit.id, "route_plan_id": plan.id, "agent_id": agent.id,
-                                   "position": visit.route_position, "planned_arrival": visit.planned_arrival.isoformat()})
+                append_event(
+                    case=visit.case,
+                    kind="visit.routed",
+                    actor_id=actor_id,
+                    data={
+                        "visit_id": visit.id,
+                        "route_plan_id": plan.id,
+                        "agent_id": agent.id,
+                        "position": visit.route_position,
+                        "planned_arrival": visit.planned_arrival.isoformat(),
+                    },
+                )
     # visits of this day the plan does not give to an agent come off the agents' devices
     plan_agent_ids = set(agent_rows)
     candidate_ids = [m["visit_id"] for m in plan.meta["visits"].values() if m["visit_id"]]
-    day_visits = db.session.scalars(select(Visit).where(
-        Visit.date == plan.date, Visit.status.in_(("planned", "published")),
-        Visit.agent_id.in_(plan_agent_ids) | Visit.id.in_(candidate_ids),
-    ).order_by(Visit.id)).all()
+    day_visits = db.session.scalars(
+        select(Visit)
+        .where(
+            Visit.date == plan.date,
+            Visit.status.in_(("planned", "published")),
+            Visit.agent_id.in_(plan_agent_ids) | Visit.id.in_(candidate_ids),
+        )
+        .order_by(Visit.id)
+    ).all()
     for visit in day_visits:
         if visit.id not in placed:
             _unplace_visit(visit, plan=plan, actor_id=actor_id, touched=touched_users)
 
-    superseded = db.session.scalars(select(RoutePlan).where(
-        RoutePlan.date == plan.date, RoutePlan.status == "published", RoutePlan.id != plan.id)).all()
+    superseded = db.session.scalars(
+        select(RoutePlan).where(RoutePlan.date == plan.date, RoutePlan.status == "published", RoutePlan.id != plan.id)
+    ).all()
     for old in superseded:
         old_agents = {m["agent_id"] for m in (old.meta.get("agents") or {}).values()}
         if old_agents & plan_agent_ids:
@@ -586,8 +655,18 @@ def _window_utc(info: dict, stop: dict, clock: Clock) -> tuple[datetime, datetim
     return datetime.fromisoformat(a), datetime.fromisoformat(b)
 
 
-def _place_visit(visit: Visit, *, agent: Agent, plan: RoutePlan, position: int, arrival: datetime,
-                 window: tuple[datetime, datetime], pinned: bool, priority: int, touched: set[int]) -> bool:
+def _place_visit(
+    visit: Visit,
+    *,
+    agent: Agent,
+    plan: RoutePlan,
+    position: int,
+    arrival: datetime,
+    window: tuple[datetime, datetime],
+    pinned: bool,
+    priority: int,
+    touched: set[int],
+) -> bool:
     """Put a visit on an agent's day; True when the agent's device needs the new version."""
     before = (visit.agent_id, visit.route_position, visit.planned_arrival, visit.window_start, visit.window_end, visit.status, visit.pinned)
     if visit.status == "published" and visit.agent_id not in (None, agent.id):
@@ -616,8 +695,13 @@ def _unplace_visit(visit: Visit, *, plan: RoutePlan, actor_id: int | None, touch
     if visit.status == "planned" and visit.route_position is None and (visit.agent_id is None or visit.pinned):
         return  # already in the pool
     if visit.status == "published" and visit.agent is not None:
-        record_change(user_id=visit.agent.user_id, kind="visit.remove", ref_type="visit", ref_id=visit.id,
-                      data={"reason": "not in the published route plan"})
+        record_change(
+            user_id=visit.agent.user_id,
+            kind="visit.remove",
+            ref_type="visit",
+            ref_id=visit.id,
+            data={"reason": "not in the published route plan"},
+        )
         touched.add(visit.agent.user_id)
         move_visit_status(visit, "planned")
     if not visit.pinned:
@@ -631,8 +715,9 @@ def _unplace_visit(visit: Visit, *, plan: RoutePlan, actor_id: int | None, touch
 # --- the demo's day, from the real planner ---------------------------------------------------
 
 
-def plan_and_publish_day(*, day: date, branch_id: int | None = None, seconds: float = 5.0, actor_id: int | None = None,
-                         as_of: datetime | None = None) -> list[RoutePlan]:
+def plan_and_publish_day(
+    *, day: date, branch_id: int | None = None, seconds: float = 5.0, actor_id: int | None = None, as_of: datetime | None = None
+) -> list[RoutePlan]:
     """Plan and publish `day` for one branch, or for each branch with agents on shift
     (decomposition by branch), synchronously. A plan that cannot be published stays a
     draft with its violations; it is returned like the others.
@@ -642,8 +727,11 @@ def plan_and_publish_day(*, day: date, branch_id: int | None = None, seconds: fl
     if branch_id is not None:
         branch_ids = [branch_id]
     else:
-        branch_ids = list(db.session.scalars(
-            select(Branch.id).where(Branch.id.in_(select(Agent.branch_id).where(Agent.active.is_(True)))).order_by(Branch.id)))
+        branch_ids = list(
+            db.session.scalars(
+                select(Branch.id).where(Branch.id.in_(select(Agent.branch_id).where(Agent.active.is_(True)))).order_by(Branch.id)
+            )
+        )
     plans = []
     for bid in branch_ids:
         plan = create_route_plan(day=day, actor_id=actor_id, branch_id=bid, seconds=seconds)
@@ -667,11 +755,24 @@ def route_plan_view(plan: RoutePlan) -> dict:
     """The plan for dispatchers: routes with ordered, timed stops; unassigned with reasons;
     excluded cases with every reason; violations; figures."""
     out = {
-        "id": plan.id, "date": plan.date, "branch_id": plan.branch_id, "status": plan.status, "percent": plan.progress,
-        "seconds": plan.seconds, "version": plan.version, "timezone": plan.meta.get("timezone"),
-        "replan_of_id": plan.replan_of_id, "created_at": plan.created_at, "created_by_id": plan.created_by_id,
-        "published_at": plan.published_at, "error": plan.error, "stats": plan.stats or {},
-        "excluded": plan.excluded or [], "violations": plan.violations or [], "routes": [], "unassigned": [],
+        "id": plan.id,
+        "date": plan.date,
+        "branch_id": plan.branch_id,
+        "status": plan.status,
+        "percent": plan.progress,
+        "seconds": plan.seconds,
+        "version": plan.version,
+        "timezone": plan.meta.get("timezone"),
+        "replan_of_id": plan.replan_of_id,
+        "created_at": plan.created_at,
+        "created_by_id": plan.created_by_id,
+        "published_at": plan.published_at,
+        "error": plan.error,
+        "stats": plan.stats or {},
+        "excluded": plan.excluded or [],
+        "violations": plan.violations or [],
+        "routes": [],
+        "unassigned": [],
     }
     if not plan.solution:
         return out
@@ -691,10 +792,23 @@ def route_plan_view(plan: RoutePlan) -> dict:
         stops = []
         for n, fixed in enumerate(agent["fixed"], start=1):
             start = clock.at(fixed["start_s"]) if fixed["start_s"] is not None else None
-            stops.append({"ref": f"v{fixed['visit_id']}", "visit_id": fixed["visit_id"], "case_id": fixed["case_id"],
-                          "debtor": fixed["debtor"], "priority": fixed["priority"], "position": n, "arrival": start,
-                          "start": start, "end": clock.at(fixed["end_s"]) if fixed["end_s"] is not None else None,
-                          "window": None, "pinned": True, "fixed": True, "status": fixed["status"]})
+            stops.append(
+                {
+                    "ref": f"v{fixed['visit_id']}",
+                    "visit_id": fixed["visit_id"],
+                    "case_id": fixed["case_id"],
+                    "debtor": fixed["debtor"],
+                    "priority": fixed["priority"],
+                    "position": n,
+                    "arrival": start,
+                    "start": start,
+                    "end": clock.at(fixed["end_s"]) if fixed["end_s"] is not None else None,
+                    "window": None,
+                    "pinned": True,
+                    "fixed": True,
+                    "status": fixed["status"],
+                }
+            )
         for n, stop in enumerate(route["stops"], start=len(agent["fixed"]) + 1):
             window = stop["window"]
             stops.append({**describe(stop["visit"]), "position": n, "arrival": clock.at(stop["arrival"]),

@@ -6,12 +6,14 @@ memory. Optional: a road-network table service with the OSRM ``/table`` API, by 
 
 Pure Python + numpy (+ ``requests`` for the table service); no Flask, no database.
 """
+
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +53,7 @@ class TravelSettings:
             raise ValueError("osrm_block must be >= 2")
 
     @classmethod
-    def from_mapping(cls, m: Mapping[str, Any] | None) -> "TravelSettings":
+    def from_mapping(cls, m: Mapping[str, Any] | None) -> TravelSettings:
         """Build from a plain dict (e.g. app config); unknown keys are ignored.
 
         Accepts both the field names (``circuity``, ``speed_kmh``, ``osrm_url`` …) and
@@ -135,8 +137,7 @@ class OsrmTable:
     (sources + destinations), as OSRM limits the table size per request.
     """
 
-    def __init__(self, url: str, profile: str = "driving", timeout_s: float = 30.0,
-                 block: int = 100, session: Any = None):
+    def __init__(self, url: str, profile: str = "driving", timeout_s: float = 30.0, block: int = 100, session: Any = None):
         self.url = url.rstrip("/")
         self.profile = profile
         self.timeout_s = timeout_s
@@ -154,8 +155,7 @@ class OsrmTable:
         if dests is not None:
             params["destinations"] = ";".join(map(str, dests))
         try:
-            r = sess.get(f"{self.url}/table/v1/{self.profile}/{path}", params=params,
-                         timeout=self.timeout_s)
+            r = sess.get(f"{self.url}/table/v1/{self.profile}/{path}", params=params, timeout=self.timeout_s)
         except Exception as e:  # network error, timeout …
             raise TravelError(f"travel service unreachable: {e}") from e
         if r.status_code != 200:
@@ -188,12 +188,10 @@ class OsrmTable:
             for j0 in range(0, n, half):
                 dst = list(range(j0, min(n, j0 + half)))
                 coords = p[src + dst]
-                body = self._get(coords, list(range(len(src))),
-                                 list(range(len(src), len(src) + len(dst))))
+                body = self._get(coords, list(range(len(src))), list(range(len(src), len(src) + len(dst))))
                 shape = (len(src), len(dst))
-                dur[src[0]:src[-1] + 1, dst[0]:dst[-1] + 1] = _nan_array(body["durations"], shape)
-                dist[src[0]:src[-1] + 1, dst[0]:dst[-1] + 1] = (
-                    _nan_array(body.get("distances"), shape) / 1000.0)
+                dur[src[0] : src[-1] + 1, dst[0] : dst[-1] + 1] = _nan_array(body["durations"], shape)
+                dist[src[0] : src[-1] + 1, dst[0] : dst[-1] + 1] = _nan_array(body.get("distances"), shape) / 1000.0
         return dur, dist
 
 
@@ -212,8 +210,7 @@ def _coerce_settings(settings: TravelSettings | Mapping[str, Any] | None) -> Tra
     return TravelSettings.from_mapping(settings)
 
 
-def travel_matrix(points: Sequence[Sequence[float]] | np.ndarray,
-                  settings: TravelSettings | Mapping[str, Any] | None = None) -> np.ndarray:
+def travel_matrix(points: Sequence[Sequence[float]] | np.ndarray, settings: TravelSettings | Mapping[str, Any] | None = None) -> np.ndarray:
     """Travel seconds between all ``[lat, lon]`` points: int64 matrix, row = from.
 
     With ``settings.osrm_url`` the road-network service is asked; pairs it cannot route,
@@ -229,8 +226,7 @@ def travel_matrix(points: Sequence[Sequence[float]] | np.ndarray,
     except TravelError:
         if not s.fallback:
             raise
-        log.warning("travel service at %s failed; using the haversine model", s.osrm_url,
-                    exc_info=True)
+        log.warning("travel service at %s failed; using the haversine model", s.osrm_url, exc_info=True)
         return model
     bad = ~np.isfinite(dur)
     if bad.any():
@@ -241,8 +237,9 @@ def travel_matrix(points: Sequence[Sequence[float]] | np.ndarray,
     return out
 
 
-def distance_km_matrix(points: Sequence[Sequence[float]] | np.ndarray,
-                       settings: TravelSettings | Mapping[str, Any] | None = None) -> np.ndarray:
+def distance_km_matrix(
+    points: Sequence[Sequence[float]] | np.ndarray, settings: TravelSettings | Mapping[str, Any] | None = None
+) -> np.ndarray:
     """Distances in km (float64, n x n): road km from the service when configured,
     otherwise great-circle km x circuity."""
     s = _coerce_settings(settings)

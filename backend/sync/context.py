@@ -1,4 +1,5 @@
 """What every op carries through the apply path: its context, and how it is kept but not applied."""
+
 from dataclasses import dataclass, field
 from datetime import datetime
 

@@ -1,4 +1,5 @@
 """The owner's queue of device ops kept as conflicts or rejections, and their review."""
+
 from sqlalchemy import select
 
 from ..auth.models import User
@@ -9,6 +10,7 @@ from ..errors import abort
 from ..extensions import db
 from ..org.models import Agent
 from .models import SyncOp
+
 
 def exceptions_query(*, status=None, reviewed=None, case_id=None, agent_id=None, owner_id=None, type=None):
 
@@ -44,7 +46,9 @@ def exception_item(op: SyncOp) -> dict:
             "user_id": user.id,
             "agent_id": user.agent.id if user.agent else None,
             "name": user.display_name,
-        } if user else None,
+        }
+        if user
+        else None,
         "received_at": op.received_at,
         "reviewed_at": op.reviewed_at,
         "reviewed_by_id": op.reviewed_by_id,
@@ -62,6 +66,10 @@ def review_exception(*, op_id: str, note: str, actor_id: int) -> SyncOp:
     op.reviewed_by_id = actor_id
     op.review_note = note
     if op.case_id:
-        append_event(case=db.session.get(Case, op.case_id), kind="sync.reviewed", actor_id=actor_id,
-                     data={"op_id": op.id, "type": op.type, "status": op.status, "note": note})
+        append_event(
+            case=db.session.get(Case, op.case_id),
+            kind="sync.reviewed",
+            actor_id=actor_id,
+            data={"op_id": op.id, "type": op.type, "status": op.status, "note": note},
+        )
     return op

@@ -4,6 +4,7 @@ A handler checks the op's preconditions (sync.preconditions), then calls ONE dom
 which does the work and writes the timeline: the sync layer adds the exactly-once record and
 nothing else of its own.
 """
+
 import base64
 import binascii
 
@@ -59,8 +60,15 @@ def _checkout(ctx: OpContext) -> dict:
     """R11: an overlong visit is checked out all the same, its warning kept for review."""
     visit = own_visit(ctx)
     warnings = overlong_visit_findings(case=visit.case, visit=visit, at=ctx.device_at)
-    checkout_visit(visit=visit, at=ctx.device_at, lat=ctx.payload.get("lat"), lon=ctx.payload.get("lon"), actor_id=ctx.user_id,
-                   op_id=ctx.op_id, findings=warnings)
+    checkout_visit(
+        visit=visit,
+        at=ctx.device_at,
+        lat=ctx.payload.get("lat"),
+        lon=ctx.payload.get("lon"),
+        actor_id=ctx.user_id,
+        op_id=ctx.op_id,
+        findings=warnings,
+    )
     return {"visit": visit_state(visit), "warnings": [w.as_dict() for w in warnings]}
 
 
@@ -69,15 +77,29 @@ def _outcome(ctx: OpContext) -> dict:
     ladder_open(ctx, visit)
     p = ctx.payload
     findings = sync_rules(ctx, visit.case, visit)
-    data = {k: str(p[k]) if k in ("amount", "due_date") else p[k] for k in ("amount", "due_date", "reason", "plan_id", "plan_ref") if p.get(k) is not None}
+    data = {
+        k: str(p[k]) if k in ("amount", "due_date") else p[k]
+        for k in ("amount", "due_date", "reason", "plan_id", "plan_ref")
+        if p.get(k) is not None
+    }
     plan = None
     if p.get("plan_id") is not None or p.get("plan_ref"):
         plan = plan_from_ref(ctx, plan_id=p.get("plan_id"), plan_ref=p.get("plan_ref"), field_name="plan_ref")
     outcome = record_outcome(
-        visit=visit, code=p["code"], met=p["met"], disclosure_at=p.get("disclosure_at"), data=data, plan=plan,
-        recorded_at=ctx.device_at, actor_id=ctx.user_id, compliance_flags=findings, op_id=ctx.op_id,
-        disclosure_lat=p.get("disclosure_lat"), disclosure_lon=p.get("disclosure_lon"),
-        follow_up_date=p.get("follow_up_date"), follow_up_note=p.get("follow_up_note"),
+        visit=visit,
+        code=p["code"],
+        met=p["met"],
+        disclosure_at=p.get("disclosure_at"),
+        data=data,
+        plan=plan,
+        recorded_at=ctx.device_at,
+        actor_id=ctx.user_id,
+        compliance_flags=findings,
+        op_id=ctx.op_id,
+        disclosure_lat=p.get("disclosure_lat"),
+        disclosure_lon=p.get("disclosure_lon"),
+        follow_up_date=p.get("follow_up_date"),
+        follow_up_note=p.get("follow_up_note"),
     )
     return {"visit": visit_state(visit), "outcome_id": outcome.id, "plan_id": outcome.data.get("plan_id"), "compliance_flags": findings}
 
@@ -97,32 +119,63 @@ def _propose(ctx: OpContext) -> dict:
             code="terms_hash_mismatch",
         )
     used = db.session.scalar(
-        select(exists().where(SyncOp.plan_ref == p["plan_ref"], SyncOp.user_id == ctx.user_id, SyncOp.id != ctx.op_id, SyncOp.status == "applied"))
+        select(
+            exists().where(
+                SyncOp.plan_ref == p["plan_ref"], SyncOp.user_id == ctx.user_id, SyncOp.id != ctx.op_id, SyncOp.status == "applied"
+            )
+        )
     )
     if used:
-        raise OpProblem("rejected", "This plan_ref was already proposed; make a new one for new terms.", errors={"payload.plan_ref": ["already used"]}, code="plan_ref_used")
+        raise OpProblem(
+            "rejected",
+            "This plan_ref was already proposed; make a new one for new terms.",
+            errors={"payload.plan_ref": ["already used"]},
+            code="plan_ref_used",
+        )
     sync_rules(ctx, case, ctx.visit)
-    plan = create_plan(case=case, terms=raw_terms, actor_id=ctx.user_id, role="agent", visit_id=p["visit_id"], op_id=ctx.op_id,
-                       plan_ref=p["plan_ref"])
-    return {"plan_id": plan.id, "plan_ref": p["plan_ref"], "status": plan.status, "terms_hash": plan.terms_hash, "findings": plan.policy_findings}
+    plan = create_plan(
+        case=case, terms=raw_terms, actor_id=ctx.user_id, role="agent", visit_id=p["visit_id"], op_id=ctx.op_id, plan_ref=p["plan_ref"]
+    )
+    return {
+        "plan_id": plan.id,
+        "plan_ref": p["plan_ref"],
+        "status": plan.status,
+        "terms_hash": plan.terms_hash,
+        "findings": plan.policy_findings,
+    }
 
 
 def _signature(ctx: OpContext) -> dict:
     case = own_case(ctx)
     ladder_open(ctx, ctx.visit)
     p = ctx.payload
-    plan = plan_from_ref(ctx, plan_id=p.get("plan_id"), plan_ref=p.get("plan_ref"), field_name="plan_ref" if p.get("plan_ref") else "plan_id")
+    plan = plan_from_ref(
+        ctx, plan_id=p.get("plan_id"), plan_ref=p.get("plan_ref"), field_name="plan_ref" if p.get("plan_ref") else "plan_id"
+    )
     sync_rules(ctx, case, ctx.visit)
     if p["terms_hash"] != plan.terms_hash:
-        raise OpProblem("rejected", "The signature is for other terms than the plan's.", errors={"payload.terms_hash": [f"the plan's terms hash is {plan.terms_hash}"]}, code="terms_hash_mismatch")
+        raise OpProblem(
+            "rejected",
+            "The signature is for other terms than the plan's.",
+            errors={"payload.terms_hash": [f"the plan's terms hash is {plan.terms_hash}"]},
+            code="terms_hash_mismatch",
+        )
     limit = current_app.config["ATTACHMENT_MAX_BYTES"]
     if len(str(p["strokes"])) > limit:
         raise OpProblem("rejected", "The stroke data is too large.", errors={"payload.strokes": [f"over {limit} bytes"]}, code="too_large")
     png = None if p["refused"] else _attachment(p["png_base64"], p["png_sha256"], field="png", magic=PNG_MAGIC, what="signature image")
     signature = add_signature(
-        case=case, plan=plan, terms_hash=p["terms_hash"], actor_id=ctx.user_id, signed_at=ctx.device_at,
-        png=png, strokes=p["strokes"], signer_name=p["signer_name"],
-        refused_reason=p.get("reason") if p["refused"] else None, visit_id=p["visit_id"], op_id=ctx.op_id,
+        case=case,
+        plan=plan,
+        terms_hash=p["terms_hash"],
+        actor_id=ctx.user_id,
+        signed_at=ctx.device_at,
+        png=png,
+        strokes=p["strokes"],
+        signer_name=p["signer_name"],
+        refused_reason=p.get("reason") if p["refused"] else None,
+        visit_id=p["visit_id"],
+        op_id=ctx.op_id,
     )
     return {"signature_id": signature.id, "plan_id": plan.id, "blob_sha256": signature.blob_sha256, "refused": signature.refused}
 
@@ -135,15 +188,29 @@ def _attachment(encoded: str, claimed_sha: str, *, field: str, magic: bytes, wha
     limit = current_app.config["ATTACHMENT_MAX_BYTES"]
     estimate = len(encoded) * 3 // 4 - encoded[-2:].count("=")
     if estimate > limit:
-        raise OpProblem("rejected", f"The {what} is {estimate} bytes, over the {limit}-byte limit; resize it on the device.", errors={data_field: [f"over {limit} bytes"]}, code="too_large")
+        raise OpProblem(
+            "rejected",
+            f"The {what} is {estimate} bytes, over the {limit}-byte limit; resize it on the device.",
+            errors={data_field: [f"over {limit} bytes"]},
+            code="too_large",
+        )
     try:
         data = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        raise OpProblem("rejected", f"{field}_base64 is not valid base64.", errors={data_field: ["not valid base64"]}, code="validation_error")
+    except (binascii.Error, ValueError) as exc:
+        raise OpProblem(
+            "rejected", f"{field}_base64 is not valid base64.", errors={data_field: ["not valid base64"]}, code="validation_error"
+        ) from exc
     if not data.startswith(magic):
-        raise OpProblem("rejected", f"The {what} is not a {field.upper()}.", errors={data_field: [f"not a {field.upper()}"]}, code="validation_error")
+        raise OpProblem(
+            "rejected", f"The {what} is not a {field.upper()}.", errors={data_field: [f"not a {field.upper()}"]}, code="validation_error"
+        )
     if sha256_hex(data) != claimed_sha:
-        raise OpProblem("rejected", f"The {what}'s bytes do not match {sha_field.split('.')[1]} (damaged in transit?).", errors={sha_field: ["does not match the bytes"]}, code="hash_mismatch")
+        raise OpProblem(
+            "rejected",
+            f"The {what}'s bytes do not match {sha_field.split('.')[1]} (damaged in transit?).",
+            errors={sha_field: ["does not match the bytes"]},
+            code="hash_mismatch",
+        )
     return data
 
 
@@ -161,8 +228,14 @@ def _photo(ctx: OpContext) -> dict:
 
 def _note(ctx: OpContext) -> dict:
     case = own_case(ctx)
-    note = add_note(case=case, text=ctx.payload["text"], author_id=ctx.user_id, visit_id=ctx.payload["visit_id"],
-                    created_at=ctx.device_at, op_id=ctx.op_id)
+    note = add_note(
+        case=case,
+        text=ctx.payload["text"],
+        author_id=ctx.user_id,
+        visit_id=ctx.payload["visit_id"],
+        created_at=ctx.device_at,
+        op_id=ctx.op_id,
+    )
     return {"note_id": note.id, "review_flag": note.review_flag}
 
 
@@ -180,12 +253,28 @@ def _payment(ctx: OpContext) -> dict:
     case = own_case(ctx)
     p = ctx.payload
     collection = record_collection(
-        case=case, visit_id=p["visit_id"], agent_id=ctx.agent_id, actor_id=ctx.user_id, amount=p["amount"],
-        currency=p["currency"], method=p["method"], reference=p.get("reference"), collected_at=ctx.device_at, op_id=ctx.op_id,
+        case=case,
+        visit_id=p["visit_id"],
+        agent_id=ctx.agent_id,
+        actor_id=ctx.user_id,
+        amount=p["amount"],
+        currency=p["currency"],
+        method=p["method"],
+        reference=p.get("reference"),
+        collected_at=ctx.device_at,
+        op_id=ctx.op_id,
     )
-    return {"collection": {"id": collection.id, "receipt_number": collection.receipt_number, "verify_code": collection.verify_code,
-                           "amount": str(collection.amount), "currency": collection.currency, "method": collection.method,
-                           "status": collection.status}}
+    return {
+        "collection": {
+            "id": collection.id,
+            "receipt_number": collection.receipt_number,
+            "verify_code": collection.verify_code,
+            "amount": str(collection.amount),
+            "currency": collection.currency,
+            "method": collection.method,
+            "status": collection.status,
+        }
+    }
 
 
 OPS = {

@@ -4,10 +4,10 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..common import utcnow
-from ..extensions import db
+from ..extensions import Model, db
 
 
-class SyncOp(db.Model):
+class SyncOp(Model):
     """Every operation a device sent, keyed by its UUID, with its first answer.
 
     Kept whatever happened to it: conflicts and rejections stay for the case owner.
@@ -33,7 +33,7 @@ class SyncOp(db.Model):
     review_note: Mapped[str | None] = mapped_column(Text)
 
 
-class PacketCache(db.Model):
+class PacketCache(Model):
     """An agent's day packet as last built, served again while nothing in it changed.
 
     Valid while no feed entry after `head` concerns it (the agent, its user, one of `case_ids`, or

@@ -7,6 +7,7 @@ concurrent replay collides on the primary key and resolves to "duplicate" too. A
 content is bad or whose precondition no longer holds keeps its row (rejected / conflict), its
 reason lands on the case timeline, and the case owner sees it in the exceptions queue.
 """
+
 from datetime import datetime
 from decimal import Decimal
 
@@ -34,7 +35,6 @@ from .models import SyncOp
 from .preconditions import conflict_server
 from .schemas import OpSchema, _op_id
 
-
 # built once: schemas are reusable and costly to construct (measurably so, per op)
 _AT = OpSchema().fields["at"]
 _PAYLOAD_SCHEMAS = {name: schema() for name, (schema, _handler) in OPS.items()}
@@ -59,14 +59,14 @@ def apply_batch(*, user: User, agent: Agent | None, device_id: str, ops: list[di
     db.session.commit()  # end the read transaction authentication and the look-ups opened
     prepared = [
         None if op_id in known else _prepare(user_id=user_id, agent_id=agent_id, device_id=device_id, op_id=op_id, raw=raw)
-        for op_id, raw in zip(ids, ops)
+        for op_id, raw in zip(ids, ops, strict=True)
     ]
     results = []
     session = db.session()
     with write_lock() as exclusive:
         session.expire_on_commit = not exclusive
         try:
-            for op_id, ctx in zip(ids, prepared):
+            for op_id, ctx in zip(ids, prepared, strict=True):
                 if op_id in known:
                     results.append(_duplicate(known[op_id], user_id))
                     continue
@@ -119,7 +119,7 @@ def apply_op(ctx: "OpContext") -> tuple[dict, SyncOp]:
     except DBAPIError as exc:
         db.session.rollback()
         current_app.logger.warning("sync op %s: database error: %s", op_id, exc)
-        raise ServiceUnavailable("The database is busy; send the batch again.")
+        raise ServiceUnavailable("The database is busy; send the batch again.") from exc
     return result, ctx.record
 
 
@@ -169,8 +169,17 @@ def _start(*, user_id, agent_id, device_id, op_id, raw) -> OpContext:
         payload=_storable(op_type, payload, raw),
         result={},
     )
-    return OpContext(user_id=user_id, agent_id=agent_id, device_id=device_id, op_id=op_id, type=op_type, device_at=device_at,
-                     raw=raw, record=record, unstorable=unstorable)
+    return OpContext(
+        user_id=user_id,
+        agent_id=agent_id,
+        device_id=device_id,
+        op_id=op_id,
+        type=op_type,
+        device_at=device_at,
+        raw=raw,
+        record=record,
+        unstorable=unstorable,
+    )
 
 
 def _storable(op_type: str, payload: dict, raw: dict) -> dict:
@@ -286,8 +295,7 @@ def _attach_case(ctx: OpContext) -> None:
     """A malformed op still names its case when it can: the owner sees it with the case."""
     raw = ctx.raw.get("payload") if isinstance(ctx.raw.get("payload"), dict) else {}
     visit_id, case_id = raw.get("visit_id"), raw.get("case_id")
-    visit_id, case_id = (v if isinstance(v, int) and not isinstance(v, bool) and 0 < v <= ID_MAX else None
-                         for v in (visit_id, case_id))
+    visit_id, case_id = (v if isinstance(v, int) and not isinstance(v, bool) and 0 < v <= ID_MAX else None for v in (visit_id, case_id))
     if visit_id is not None:
         visit = db.session.get(Visit, visit_id)
         if visit is not None and visit.agent_id == ctx.agent_id:
@@ -301,7 +309,7 @@ def _attach_case(ctx: OpContext) -> None:
 
 def _flat(messages, prefix: str = "") -> dict:
     out: dict = {}
-    for key, value in (messages.items() if isinstance(messages, dict) else [("_schema", messages)]):
+    for key, value in messages.items() if isinstance(messages, dict) else [("_schema", messages)]:
         name = f"{prefix}{key}"
         if isinstance(value, dict):
             out.update(_flat(value, name + "."))
@@ -325,7 +333,13 @@ def _jsonable(value):
 def _duplicate(first: SyncOp, user_id: int) -> dict:
     if first.user_id != user_id:
         # a UUID collision with someone else's op: never leak its answer, never store over it
-        return {"id": first.id, "status": "rejected", "detail": "This op id is already used by another user; make a new UUID.", "errors": {"id": ["already used"]}, "server": {}}
+        return {
+            "id": first.id,
+            "status": "rejected",
+            "detail": "This op id is already used by another user; make a new UUID.",
+            "errors": {"id": ["already used"]},
+            "server": {},
+        }
     answer = dict(first.result)
     return {
         "id": first.id,
@@ -336,5 +350,3 @@ def _duplicate(first: SyncOp, user_id: int) -> dict:
         **({"code": answer["code"]} if answer.get("code") else {}),
         "first": {"status": first.status, "detail": answer.get("detail"), "received_at": first.received_at.isoformat() + "Z"},
     }
-
-

@@ -8,6 +8,7 @@ feed (backend/feed.py), and a kept packet stays valid while no entry after its h
 its code and configuration are unchanged (fingerprint), and no flag of its cases starts, expires
 or is cleared in between (expires_at).
 """
+
 import hashlib
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -24,7 +25,8 @@ from ..auth.models import User
 from ..auth.services import audit
 from ..cases.models import Account, Case, Debtor
 from ..cases.projection import project_account, project_debtor
-from ..common import canonical_json, iso_z as _z, to_utc_naive, utcnow
+from ..common import canonical_json, to_utc_naive, utcnow
+from ..common import iso_z as _z
 from ..db import upsert_insert
 from ..errors import abort
 from ..events import on
@@ -86,7 +88,13 @@ def build_packet(*, user, agent, day: date, loaded: list | None = None) -> dict:
             "name": user.display_name,
             "badge_no": agent.badge_no,
             "locale": user.locale,
-            "branch": {"id": branch.id, "code": branch.code, "name": branch.name, "timezone": branch.timezone, "jurisdiction": jurisdiction},
+            "branch": {
+                "id": branch.id,
+                "code": branch.code,
+                "name": branch.name,
+                "timezone": branch.timezone,
+                "jurisdiction": jurisdiction,
+            },
             "shift": {"start_s": agent.shift_start_s, "end_s": agent.shift_end_s},
             "start": {"lat": agent.start_lat, "lon": agent.start_lon},
         },
@@ -98,8 +106,11 @@ def build_packet(*, user, agent, day: date, loaded: list | None = None) -> dict:
         "strategies": approved_scripts(user.locale, rows=scripts),
         # named in the disclosure (R6): who the agent acts for and where to complain
         "organisation": {"name": config["ORG_NAME"], "complaint_phone": config["ORG_COMPLAINT_PHONE"]},
-        "settings": {"map_tile_url": config["MAP_TILE_URL"], "map_tile_attribution": config["MAP_TILE_ATTRIBUTION"],
-                     "badge_ttl_s": config["BADGE_TTL_S"]},
+        "settings": {
+            "map_tile_url": config["MAP_TILE_URL"],
+            "map_tile_attribution": config["MAP_TILE_ATTRIBUTION"],
+            "badge_ttl_s": config["BADGE_TTL_S"],
+        },
     }
 
 
@@ -200,8 +211,18 @@ def case_history(case, *, exclude_visit_id: int | None = None, last: int = 3, fa
     }
 
 
-_PACKET_MODULES = ("sync/packet.py", "cases/projection.py", "sync/schemas.py", "feed.py", "presence/services.py", "policy/strategies.py", "policy/rules.py",
-                   "policy/plan_policy.py", "policy/settings.py", "policy/data")
+_PACKET_MODULES = (
+    "sync/packet.py",
+    "cases/projection.py",
+    "sync/schemas.py",
+    "feed.py",
+    "presence/services.py",
+    "policy/strategies.py",
+    "policy/rules.py",
+    "policy/plan_policy.py",
+    "policy/settings.py",
+    "policy/data",
+)
 
 
 @lru_cache(maxsize=8)
@@ -219,14 +240,27 @@ def _fingerprint(config_items: tuple) -> str:
 
 def packet_fingerprint() -> str:
     config = current_app.config
-    return _fingerprint(tuple(str(config.get(k)) for k in ("ORG_NAME", "ORG_COMPLAINT_PHONE", "MAP_TILE_URL", "MAP_TILE_ATTRIBUTION", "DEFAULT_TIMEZONE",
-                                                        "PAYMENT_LINK_TEMPLATE", "SECRET_KEY", "BADGE_TTL_S", "PUBLIC_BASE_URL")))
+    return _fingerprint(
+        tuple(
+            str(config.get(k))
+            for k in (
+                "ORG_NAME",
+                "ORG_COMPLAINT_PHONE",
+                "MAP_TILE_URL",
+                "MAP_TILE_ATTRIBUTION",
+                "DEFAULT_TIMEZONE",
+                "PAYMENT_LINK_TEMPLATE",
+                "SECRET_KEY",
+                "BADGE_TTL_S",
+                "PUBLIC_BASE_URL",
+            )
+        )
+    )
 
 
 def _flag_turns(visits, now: datetime) -> datetime | None:
     """The next time a flag of the day's cases starts, expires or is cleared: the brief changes then."""
-    times = [t for visit in visits for f in visit.case.flags for t in (f.set_at, f.expires_at, f.cleared_at)
-             if t is not None and t > now]
+    times = [t for visit in visits for f in visit.case.flags for t in (f.set_at, f.expires_at, f.cleared_at) if t is not None and t > now]
     return min(times, default=None)
 
 
@@ -235,12 +269,15 @@ def _stale_since(row: PacketCache, *, user, agent, head: int) -> bool:
         return False
     concerns = or_(
         Change.user_id == user.id,
-        and_(Change.kind == STALE, or_(
-            Change.ref_type == "all",
-            and_(Change.ref_type == "agent", Change.ref_id == agent.id),
-            and_(Change.ref_type == "user", Change.ref_id == user.id),
-            and_(Change.ref_type == "case", Change.ref_id.in_(row.case_ids)),
-        )),
+        and_(
+            Change.kind == STALE,
+            or_(
+                Change.ref_type == "all",
+                and_(Change.ref_type == "agent", Change.ref_id == agent.id),
+                and_(Change.ref_type == "user", Change.ref_id == user.id),
+                and_(Change.ref_type == "case", Change.ref_id.in_(row.case_ids)),
+            ),
+        ),
     )
     return db.session.scalar(select(Change.id).where(Change.id > row.head, Change.id <= head, concerns).limit(1)) is not None
 
@@ -252,13 +289,16 @@ def cached_packet(*, user, agent, day: date) -> tuple[str, str]:
     fingerprint = packet_fingerprint()
     # the kept packet and the feed head in one round trip (the head first when nothing is kept)
     found = db.session.execute(
-        select(PacketCache, select(func.max(Change.id)).scalar_subquery())
-        .where(PacketCache.agent_id == agent.id, PacketCache.day == day)
+        select(PacketCache, select(func.max(Change.id)).scalar_subquery()).where(PacketCache.agent_id == agent.id, PacketCache.day == day)
     ).first()
     row, head = found if found is not None else (None, feed_head())
     head = head or 0
-    if (row is not None and row.fingerprint == fingerprint and (row.expires_at is None or row.expires_at > now)
-            and not _stale_since(row, user=user, agent=agent, head=head)):
+    if (
+        row is not None
+        and row.fingerprint == fingerprint
+        and (row.expires_at is None or row.expires_at > now)
+        and not _stale_since(row, user=user, agent=agent, head=head)
+    ):
         metrics.count_packet(hit=True)
         return row.body, row.etag
     metrics.count_packet(hit=False)
@@ -266,14 +306,22 @@ def cached_packet(*, user, agent, day: date) -> tuple[str, str]:
     packet = build_packet(user=user, agent=agent, day=day, loaded=visits)
     body = current_app.json.dumps(PacketSchema(exclude=("server_time",)).dump(packet))
     etag = hashlib.sha256(body.encode()).hexdigest()[:32]
-    _store_packet(agent_id=agent.id, day=day, head=packet["cursor"], fingerprint=fingerprint, etag=etag,
-                  case_ids=sorted({v.case_id for v in visits}), expires_at=_flag_turns(visits, now), body=body)
+    _store_packet(
+        agent_id=agent.id,
+        day=day,
+        head=packet["cursor"],
+        fingerprint=fingerprint,
+        etag=etag,
+        case_ids=sorted({v.case_id for v in visits}),
+        expires_at=_flag_turns(visits, now),
+        body=body,
+    )
     return body, etag
 
 
 def with_server_time(body: str) -> str:
     """The kept JSON with the clock of this answer (devices estimate their clock offset from it)."""
-    return '{"server_time": "%s", %s' % (_z(utcnow()), body[1:])
+    return f'{{"server_time": "{_z(utcnow())}", {body[1:]}'
 
 
 def _store_packet(**values) -> None:
@@ -281,13 +329,15 @@ def _store_packet(**values) -> None:
     stmt = upsert_insert()(PacketCache).values(**values, built_at=utcnow())
     fresh = {k: stmt.excluded[k] for k in ("head", "fingerprint", "etag", "case_ids", "expires_at", "body", "built_at")}
     # two workers building the same packet: the one that read the later feed head stays
-    stmt = stmt.on_conflict_do_update(index_elements=["agent_id", "day"], set_=fresh,
-                                      where=PacketCache.__table__.c.head <= stmt.excluded.head)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["agent_id", "day"], set_=fresh, where=PacketCache.__table__.c.head <= stmt.excluded.head
+    )
     try:
         db.session.execute(stmt)
         # the agent's packets of days gone by are never served again: one row per agent and day at most two days old
-        db.session.execute(delete(PacketCache).where(PacketCache.agent_id == values["agent_id"],
-                                                     PacketCache.day < utcnow().date() - timedelta(days=2)))
+        db.session.execute(
+            delete(PacketCache).where(PacketCache.agent_id == values["agent_id"], PacketCache.day < utcnow().date() - timedelta(days=2))
+        )
         db.session.commit()
     except DBAPIError as exc:
         db.session.rollback()
@@ -303,9 +353,7 @@ def prune_packet_stale(*, now: datetime | None = None, settle: timedelta = timed
     lowest = db.session.scalar(select(func.min(PacketCache.head)))
     if lowest is None:
         lowest = feed_head()
-    deleted = db.session.execute(
-        delete(Change).where(Change.kind == STALE, Change.id <= lowest, Change.at < now - settle)
-    ).rowcount
+    deleted = db.session.execute(delete(Change).where(Change.kind == STALE, Change.id <= lowest, Change.at < now - settle)).rowcount
     db.session.commit()
     return deleted
 
@@ -342,8 +390,7 @@ def warm_published_day(*, user_ids, date=None, plan=None, **_) -> None:
 def record_device_purge(*, user, device_id: str, purged: int, purged_at: datetime | None) -> None:
     """R15: the device says it deleted debtor data it no longer needed; kept in the audit trail."""
 
-    audit(actor=user, action="device.purge", target=f"device:{device_id}"[:120], purged=purged,
-          purged_at=_z(purged_at))
+    audit(actor=user, action="device.purge", target=f"device:{device_id}"[:120], purged=purged, purged_at=_z(purged_at))
     db.session.commit()
 
 
@@ -354,11 +401,13 @@ def list_changes(*, user, agent, since: int, limit: int = 500) -> dict:
     """Everything for this user after `since`, from the monotonic server sequence."""
     head = feed_head()
     if since > head:
-        abort(422, "Unknown cursor: it is ahead of the server's feed; fetch the day packet again.",
-              errors={"since": [f"the feed ends at {head}"]}, code="unknown_cursor")
-    rows = db.session.scalars(
-        select(Change).where(Change.user_id == user.id, Change.id > since).order_by(Change.id).limit(limit + 1)
-    ).all()
+        abort(
+            422,
+            "Unknown cursor: it is ahead of the server's feed; fetch the day packet again.",
+            errors={"since": [f"the feed ends at {head}"]},
+            code="unknown_cursor",
+        )
+    rows = db.session.scalars(select(Change).where(Change.user_id == user.id, Change.id > since).order_by(Change.id).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     changes = [_change_item(change, user, agent) for change in rows]
@@ -383,4 +432,3 @@ def _change_item(change: Change, user, agent) -> dict:
         if visit is not None and visit.agent_id == agent.id:
             item["visit"] = visit_brief(visit, viewer=user)
     return item
-

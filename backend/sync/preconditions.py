@@ -3,6 +3,7 @@ is the agent's (own visit, own case; a visit taken away or cancelled is a confli
 else's is a rejection), the version the device based it on still holds, and the compliance
 rules' SYNC re-check (policy.rules.sync_findings) lets it through. A failed precondition raises
 OpProblem: the op is kept as conflict or rejected, never applied and never lost."""
+
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import joinedload
 
@@ -20,11 +21,7 @@ from .models import SyncOp
 
 
 def _ever_held_visit(user_id: int, visit_id: int) -> bool:
-    return bool(
-        db.session.scalar(
-            select(exists().where(Change.user_id == user_id, Change.ref_type == "visit", Change.ref_id == visit_id))
-        )
-    )
+    return bool(db.session.scalar(select(exists().where(Change.user_id == user_id, Change.ref_type == "visit", Change.ref_id == visit_id))))
 
 
 def own_visit(ctx: OpContext) -> Visit:
@@ -37,7 +34,12 @@ def own_visit(ctx: OpContext) -> Visit:
     if visit.agent_id != ctx.agent_id:
         if _ever_held_visit(ctx.user_id, visit.id):
             ctx.case, ctx.visit, ctx.case_related = visit.case, visit, True
-            raise OpProblem("conflict", "The visit was reassigned to another agent.", server={"visit": {"id": visit.id, "removed": True}}, code="reassigned")
+            raise OpProblem(
+                "conflict",
+                "The visit was reassigned to another agent.",
+                server={"visit": {"id": visit.id, "removed": True}},
+                code="reassigned",
+            )
         raise OpProblem("rejected", "Not your visit.", errors={"payload.visit_id": ["no such visit on your route"]}, code="not_your_visit")
     ctx.case, ctx.visit, ctx.case_related = visit.case, visit, True
     if visit.status == "cancelled":
@@ -63,9 +65,7 @@ _OWN_VISIT = (
 )
 # a case op naming its visit: the visit (a plan proposed at the door reads whom it met, R5) and its case
 _VISIT_WITH_CASE = (
-    select(Visit)
-    .where(Visit.id == bindparam("visit_id"))
-    .options(joinedload(Visit.case).options(*_CASE_WITH), joinedload(Visit.outcome))
+    select(Visit).where(Visit.id == bindparam("visit_id")).options(joinedload(Visit.case).options(*_CASE_WITH), joinedload(Visit.outcome))
 )
 
 
@@ -105,17 +105,29 @@ def own_case(ctx: OpContext) -> Case:
     # visit, outcome and the case graph in one round trip
     visit = loaded(ctx, Visit, visit_id) or db.session.scalars(_VISIT_WITH_CASE, {"visit_id": visit_id}).unique().first()
     if visit is None or visit.case_id != case_id:
-        raise OpProblem("rejected", "Not your case.", errors={"payload.visit_id": ["no visit of this case on your route"]}, code="not_your_case")
+        raise OpProblem(
+            "rejected", "Not your case.", errors={"payload.visit_id": ["no visit of this case on your route"]}, code="not_your_case"
+        )
     if visit.agent_id != ctx.agent_id:
         if _ever_held_visit(ctx.user_id, visit.id):
             ctx.case, ctx.case_related = visit.case, True
-            raise OpProblem("conflict", "The visit this was recorded under was reassigned to another agent.",
-                            server={"visit": {"id": visit.id, "removed": True}}, code="reassigned")
-        raise OpProblem("rejected", "Not your case.", errors={"payload.visit_id": ["no visit of this case on your route"]}, code="not_your_case")
+            raise OpProblem(
+                "conflict",
+                "The visit this was recorded under was reassigned to another agent.",
+                server={"visit": {"id": visit.id, "removed": True}},
+                code="reassigned",
+            )
+        raise OpProblem(
+            "rejected", "Not your case.", errors={"payload.visit_id": ["no visit of this case on your route"]}, code="not_your_case"
+        )
     ctx.case, ctx.visit, ctx.case_related = visit.case, visit, True
     if visit.status == "cancelled":
-        raise OpProblem("conflict", f"The visit this was recorded under was cancelled by the office: {visit.cancelled_reason or 'no reason given'}",
-                        server=conflict_server(ctx), code="visit_cancelled")
+        raise OpProblem(
+            "conflict",
+            f"The visit this was recorded under was cancelled by the office: {visit.cancelled_reason or 'no reason given'}",
+            server=conflict_server(ctx),
+            code="visit_cancelled",
+        )
     return visit.case
 
 
@@ -186,9 +198,14 @@ def ladder_open(ctx: OpContext, visit: Visit) -> None:
     stop = work_stopped(visit, min(ctx.device_at, now) if ctx.device_at else now)
     if stop is None:
         return
-    detail = ("The case was closed by the office." if stop["code"] == "case_closed"
-              else f"The case moved to the {stop['stage']} stage; field work on this visit stopped.")
-    raise OpProblem("conflict", detail, server={**conflict_server(ctx), "case": {"id": visit.case_id, "stage": stop["stage"]}}, code=stop["code"])
+    detail = (
+        "The case was closed by the office."
+        if stop["code"] == "case_closed"
+        else f"The case moved to the {stop['stage']} stage; field work on this visit stopped."
+    )
+    raise OpProblem(
+        "conflict", detail, server={**conflict_server(ctx), "case": {"id": visit.case_id, "stage": stop["stage"]}}, code=stop["code"]
+    )
 
 
 def conflict_server(ctx: OpContext) -> dict:
@@ -202,13 +219,24 @@ def plan_from_ref(ctx: OpContext, *, plan_id: int | None, plan_ref: str | None, 
     if plan_id is None:
         first = db.session.connection().execute(_FIRST_PROPOSAL, {"plan_ref": plan_ref, "user_id": ctx.user_id}).first()
         if first is None:
-            raise OpProblem("rejected", "Unknown plan_ref: send its plan.propose first.", errors={f"payload.{field_name}": ["no plan.propose with this plan_ref"]}, code="unknown_plan")
+            raise OpProblem(
+                "rejected",
+                "Unknown plan_ref: send its plan.propose first.",
+                errors={f"payload.{field_name}": ["no plan.propose with this plan_ref"]},
+                code="unknown_plan",
+            )
         if first.status != "applied":
-            raise OpProblem("conflict", f"The plan it refers to was not accepted ({first.status}): {first.result.get('detail')}", code="plan_not_applied")
+            raise OpProblem(
+                "conflict",
+                f"The plan it refers to was not accepted ({first.status}): {first.result.get('detail')}",
+                code="plan_not_applied",
+            )
         plan_id = first.result["server"]["plan_id"]
     plan = db.session.scalars(_PLAN, {"plan_id": plan_id}).first()
     if plan is None or plan.case_id != ctx.case.id:
-        raise OpProblem("rejected", "No such plan on this case.", errors={f"payload.{field_name}": ["not a plan of this case"]}, code="unknown_plan")
+        raise OpProblem(
+            "rejected", "No such plan on this case.", errors={f"payload.{field_name}": ["not a plan of this case"]}, code="unknown_plan"
+        )
     return plan
 
 

@@ -8,7 +8,10 @@ from ..auth.guard import roles
 from ..common import paginate
 from ..errors import abort
 from ..extensions import db
+from ..feed import feed_head
+from .exceptions import exception_item, exceptions_query, review_exception
 from .ops import apply_batch
+from .packet import cached_packet, list_changes, record_device_purge, with_server_time
 from .schemas import (
     ChangesArgs,
     ChangesSchema,
@@ -21,9 +24,6 @@ from .schemas import (
     PacketSchema,
     ReviewSchema,
 )
-from ..feed import feed_head
-from .exceptions import exception_item, exceptions_query, review_exception
-from .packet import cached_packet, list_changes, record_device_purge, with_server_time
 
 blp = Blueprint("sync", __name__, url_prefix="/api", description="Offline sync: day packet, delta feed, operations")
 

@@ -1,4 +1,5 @@
 """Sync wire formats: the ops envelope, each op type's payload, the feed and the owner queue."""
+
 import re
 import uuid
 
@@ -33,7 +34,9 @@ class OpsEnvelopeSchema(ma.Schema):
     # each op's content (text with NUL, numbers no column holds …) is checked on its own, so a bad
     # op is rejected and kept while the rest of the batch is applied (backend.sync.ops._start)
     ops = ma.fields.List(
-        ma.fields.Dict(), required=True, validate=validate.Length(max=MAX_OPS_PER_BATCH),
+        ma.fields.Dict(),
+        required=True,
+        validate=validate.Length(max=MAX_OPS_PER_BATCH),
         metadata={"checked_by_handler": True},
     )
 
@@ -260,8 +263,10 @@ class PaymentRecordPayload(_Payload):
 
 class PacketArgs(ma.Schema):
     date = ma.fields.Date(metadata={"description": "the day (default: today in the agent's branch timezone, never the phone's)"})
-    purged = ma.fields.Integer(validate=validate.Range(min=0, max=1_000_000), metadata={
-        "description": "R15: records the device deleted since its last report (journal items, visits, drafts)"})
+    purged = ma.fields.Integer(
+        validate=validate.Range(min=0, max=1_000_000),
+        metadata={"description": "R15: records the device deleted since its last report (journal items, visits, drafts)"},
+    )
     purged_at = UTCDateTime(metadata={"description": "R15: when the device last deleted them"})
 
 
@@ -279,7 +284,12 @@ class PacketSchema(ma.Schema):
     rules = ma.fields.Dict()
     strategies = ma.fields.Dict()
     organisation = ma.fields.Dict()
-    settings = ma.fields.Dict(metadata={"description": "map_tile_url: tiles for the day's map ('' = draw without tiles); map_tile_attribution: the credit to show with them; badge_ttl_s: how long a badge link is valid"})
+    settings = ma.fields.Dict(
+        metadata={
+            "description": "map_tile_url: tiles for the day's map ('' = draw without tiles); "
+            "map_tile_attribution: the credit to show with them; badge_ttl_s: how long a badge link is valid"
+        }
+    )
 
 
 class ChangesSchema(ma.Schema):

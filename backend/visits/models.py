@@ -1,12 +1,12 @@
 import datetime as dt
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, Boolean, Index
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..common import utcnow
 from .. import feed
-from ..extensions import db
+from ..common import utcnow
+from ..extensions import Model, db
 
 STATUSES = ("planned", "published", "checked_in", "completed", "failed", "cancelled")
 OPEN_STATUSES = ("planned", "published", "checked_in")
@@ -39,7 +39,7 @@ OUTCOMES: dict[str, dict] = {
 }
 
 
-class Visit(db.Model):
+class Visit(Model):
     __tablename__ = "visits"
     __table_args__ = (Index("ix_visits_agent_date", "agent_id", "date"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -79,7 +79,7 @@ class Visit(db.Model):
     outcome: Mapped["Outcome | None"] = relationship(back_populates="visit", uselist=False)
 
 
-class Outcome(db.Model):
+class Outcome(Model):
     __tablename__ = "outcomes"
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), unique=True)

@@ -5,7 +5,15 @@ from ..auth.guard import ANY_ROLE, roles
 from ..common import paginate
 from ..errors import abort
 from ..extensions import db
-from .schemas import VisitAssignSchema, VisitCancelSchema, VisitCreateSchema, VisitDetailSchema, VisitPageSchema, VisitQuerySchema, VisitSchema
+from .schemas import (
+    VisitAssignSchema,
+    VisitCancelSchema,
+    VisitCreateSchema,
+    VisitDetailSchema,
+    VisitPageSchema,
+    VisitQuerySchema,
+    VisitSchema,
+)
 from .services import assign_visit, cancel_visit, create_visit, get_visit_for_user, visits_query
 
 blp = Blueprint("visits", __name__, url_prefix="/api/visits", description="Home visits")

@@ -35,9 +35,7 @@ class VisitSchema(ma.Schema):
     planned_arrival = UTCDateTime(allow_none=True)
     version = ma.fields.Integer()
     debtor_name = ma.fields.Function(lambda v: v.case.account.debtor.name)
-    address = ma.fields.Function(
-        lambda v: {"line": v.address.line, "city": v.address.city, "lat": v.address.lat, "lon": v.address.lon}
-    )
+    address = ma.fields.Function(lambda v: {"line": v.address.line, "city": v.address.city, "lat": v.address.lat, "lon": v.address.lon})
     overdue_amount = ma.fields.Function(lambda v: str(v.case.account.overdue_amount))
     checkin_at = UTCDateTime(allow_none=True)
     checkin_distance_m = ma.fields.Float(allow_none=True)
@@ -58,7 +56,9 @@ VisitPageSchema = page_schema(VisitSchema)
 
 
 class VisitDetailSchema(VisitSchema):
-    presence = ma.fields.Method("_presence", metadata={"description": "score 0–100, reasons [{code, detail}], debtor_confirmed_at (docs/presence.md)"})
+    presence = ma.fields.Method(
+        "_presence", metadata={"description": "score 0–100, reasons [{code, detail}], debtor_confirmed_at (docs/presence.md)"}
+    )
 
     def _presence(self, visit):
         return presence_of(visit)

@@ -11,9 +11,9 @@ from ..common import utcnow
 from ..errors import abort
 from ..events import emit
 from ..extensions import db
+from ..feed import insert_row, record_change, write_through
 from ..org.models import Agent
 from ..payments.services import agree_follow_up
-from ..feed import insert_row, record_change, write_through
 from ..plans.models import RepaymentPlan
 from ..plans.services import create_plan
 from ..policy.rules import check_visit, windows_for
@@ -107,7 +107,12 @@ def create_visit(
     )
     db.session.add(visit)
     db.session.flush()
-    append_event(case=case, kind="visit.planned", actor_id=actor_id, data={"visit_id": visit.id, "date": date.isoformat(), "agent_id": visit.agent_id})
+    append_event(
+        case=case,
+        kind="visit.planned",
+        actor_id=actor_id,
+        data={"visit_id": visit.id, "date": date.isoformat(), "agent_id": visit.agent_id},
+    )
     if publish:
         if agent is None:
             abort(422, "Only an assigned visit can be published.", errors={"agent_id": ["required to publish"]})
@@ -157,7 +162,12 @@ def assign_visit(*, visit: Visit, agent_id: int | None, actor_id: int | None) ->
         told.add(old.user_id)
     visit.agent_id = new.id if new else None
     visit.version += 1
-    append_event(case=visit.case, kind="visit.assigned", actor_id=actor_id, data={"visit_id": visit.id, "from": old.id if old else None, "to": visit.agent_id})
+    append_event(
+        case=visit.case,
+        kind="visit.assigned",
+        actor_id=actor_id,
+        data={"visit_id": visit.id, "from": old.id if old else None, "to": visit.agent_id},
+    )
     if visit.status == "published":
         if new is None:
             visit.status = "planned"
@@ -213,8 +223,16 @@ def checkin_visit(
     if accuracy_m > max_distance_m:
         notes.append(f"GPS accuracy {accuracy_m:.0f} m")
     # field events write their row through (write_through): they are the sync path's hot writes
-    write_through(visit, **_moved(visit, "checked_in"), checkin_at=at, checkin_lat=lat, checkin_lon=lon,
-                  checkin_accuracy_m=accuracy_m, checkin_distance_m=round(distance, 1), checkin_flag="; ".join(notes) or None)
+    write_through(
+        visit,
+        **_moved(visit, "checked_in"),
+        checkin_at=at,
+        checkin_lat=lat,
+        checkin_lon=lon,
+        checkin_accuracy_m=accuracy_m,
+        checkin_distance_m=round(distance, 1),
+        checkin_flag="; ".join(notes) or None,
+    )
     append_event(
         case=visit.case,
         kind="visit.checkin",
@@ -231,8 +249,16 @@ def checkin_visit(
     return visit
 
 
-def checkout_visit(*, visit: Visit, at, actor_id: int | None, lat: float | None = None, lon: float | None = None,
-                   op_id: str | None = None, findings: list | None = None) -> Visit:
+def checkout_visit(
+    *,
+    visit: Visit,
+    at,
+    actor_id: int | None,
+    lat: float | None = None,
+    lon: float | None = None,
+    op_id: str | None = None,
+    findings: list | None = None,
+) -> Visit:
     """Leave the door: only after a check-in, once. `findings` (R11, an overlong visit) never
     refuse it: they join the visit's flag and the timeline, kept for the owner's review."""
     if visit.checkin_at is None:
@@ -278,15 +304,19 @@ def record_outcome(
     if visit.status != "checked_in" and not (visit.status == "published" and spec["visit"] == "failed"):
         abort(409, f"An outcome cannot be recorded on a {visit.status} visit.", code="bad_transition")
     if follow_up_date is not None and follow_up_date <= visit.date:
-        abort(422, "The day agreed to come back must be after the visit.",
-              errors={"follow_up_date": [f"after {visit.date.isoformat()}"]})
+        abort(422, "The day agreed to come back must be after the visit.", errors={"follow_up_date": [f"after {visit.date.isoformat()}"]})
     if follow_up_date is not None:
         data = {**data, "follow_up_date": follow_up_date.isoformat(), **({"follow_up_note": follow_up_note} if follow_up_note else {})}
     if plan is None and code == "promise_to_pay":
         amount = str(data["amount"])
         terms = {
-            "case_id": visit.case_id, "kind": "promise", "currency": visit.case.account.currency, "total": amount,
-            "discount_pct": "0", "payable": amount, "down_payment": "0",
+            "case_id": visit.case_id,
+            "kind": "promise",
+            "currency": visit.case.account.currency,
+            "total": amount,
+            "discount_pct": "0",
+            "payable": amount,
+            "down_payment": "0",
             "schedule": [{"seq": 1, "due_date": str(data["due_date"]), "amount": amount}],
         }
         plan = create_plan(case=visit.case, terms=terms, actor_id=actor_id, role="agent", visit_id=visit.id, op_id=op_id)

@@ -7,6 +7,7 @@
 3. the case timeline (timeline.json) is an unbroken hash chain.
 Exit status 0 when all three hold; otherwise each problem is printed and the status is 1.
 """
+
 import base64
 import hashlib
 import json

@@ -50,12 +50,14 @@ Modules, each importing only from modules listed before it:
 * ``portfolio``, ``decompose`` — the two strategies;
 * ``planner`` — the entry point, ``solve()``.
 """
+
 from ..problem import ProblemError
 from .model import REASON_CAP, REASON_NO_ROOM, PlannedRoute, Solution, Stop, Unassigned, prepare
 from .schedule import evaluate
 from .balance import spread
 from .price import day_value
 from .planner import solve
+from .schedule import evaluate
 
 __all__ = ["solve", "Solution", "PlannedRoute", "Stop", "Unassigned", "ProblemError",
            "prepare", "evaluate", "spread", "day_value", "REASON_CAP", "REASON_NO_ROOM"]

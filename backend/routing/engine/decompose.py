@@ -1,6 +1,7 @@
 """A big day by territories: each territory solved on its own (VROOM → PyVRP), then
 pairs of neighbouring territories re-solved together, warm-started from the incumbent,
 so that visits move across borders."""
+
 from __future__ import annotations
 
 import time
@@ -15,8 +16,7 @@ from .territories import assign_visits, neighbour_pairs
 DECOMPOSE_TUNING = {"phase1": 0.5, "pair_neighbours": 3}
 
 
-def decompose(S: Search, terrs: list[list[int]], budget: float, init: Routes | None,
-               owner: np.ndarray | None = None):
+def decompose(S: Search, terrs: list[list[int]], budget: float, init: Routes | None, owner: np.ndarray | None = None):
     prep = S.prep
     T = len(terrs)
     if owner is None:
@@ -35,8 +35,7 @@ def decompose(S: Search, terrs: list[list[int]], budget: float, init: Routes | N
     def terr_task(t: int) -> dict:
         vis = [int(i) for i in np.flatnonzero(owner == t)]
         ini = {k: init.get(k, []) for k in terrs[t]} if init else None
-        return dict(kind="chain", agents=terrs[t], visits=vis, seconds=per1, seed=S.seed + t,
-                    init=ini, what=f"T{t}")
+        return dict(kind="chain", agents=terrs[t], visits=vis, seconds=per1, seed=S.seed + t, init=ini, what=f"T{t}")
 
     def accept(task: dict, res: dict) -> None:
         agents = task["agents"]
@@ -66,9 +65,16 @@ def decompose(S: Search, terrs: list[list[int]], budget: float, init: Routes | N
         vis = [int(i) for i in np.flatnonzero((owner == a) | (owner == b))]
         running[(a, b)] = running.get((a, b), 0) + 1
         it[0] += 1
-        return dict(kind="pyvrp", agents=agents, visits=vis, seconds=per2,
-                    seed=S.seed + 1000 + it[0], init={k: list(S.routes[k]) for k in agents},
-                    what=f"T{a}+T{b}", pair=(a, b))
+        return dict(
+            kind="pyvrp",
+            agents=agents,
+            visits=vis,
+            seconds=per2,
+            seed=S.seed + 1000 + it[0],
+            init={k: list(S.routes[k]) for k in agents},
+            what=f"T{a}+T{b}",
+            pair=(a, b),
+        )
 
     def next_pair() -> dict | None:
         busy = {t for p, n in running.items() if n for t in p}
@@ -90,4 +96,3 @@ def decompose(S: Search, terrs: list[list[int]], budget: float, init: Routes | N
         accept(task, res)
 
     S.run([], accept_pair, more=next_pair)
-

@@ -1,10 +1,11 @@
 """Greedy insertion: cheap insertion of left-over visits into any route with room, most
 valuable first, vectorized with numpy over all route positions. It builds the greedy
 plan every engine must beat and fills the slack left after the engines."""
+
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -35,16 +36,14 @@ def _latest_arrivals(prep: Prepared, k: int, seq: Sequence[int]) -> list[int]:
     return L  # len(seq) + 1
 
 
-def insert_leftovers(prep: Prepared, routes: Routes, deadline: float,
-                     allowed: np.ndarray | None = None) -> int:
+def insert_leftovers(prep: Prepared, routes: Routes, deadline: float, allowed: np.ndarray | None = None) -> int:
     """Insert unserved visits (highest priority first) at their cheapest feasible position
     in any eligible route (``allowed``: a narrower visit x agent mask). Returns the number
     inserted."""
     D = prep.D
     elig = prep.elig if allowed is None else (prep.elig & allowed)
     served = {i for seq in routes.values() for i in seq}
-    todo = [i for i in np.argsort(-prep.prio, kind="stable")
-            if i not in served and i not in prep.reasons]
+    todo = [i for i in np.argsort(-prep.prio, kind="stable") if i not in served and i not in prep.reasons]
     if not todo or not routes:
         return 0
     agents = sorted(routes)
@@ -59,8 +58,14 @@ def insert_leftovers(prep: Prepared, routes: Routes, deadline: float,
         dep = [int(prep.a_shift[k, 0])] + [e for (_, _, e) in times[0]]
         L = _latest_arrivals(prep, k, seq)
         m = len(seq) + 1
-        return (np.array(nodes[:-1]), np.array(nodes[1:]), np.array(dep, dtype=np.int64),
-                np.array(L, dtype=np.int64), np.full(m, k), np.arange(m))
+        return (
+            np.array(nodes[:-1]),
+            np.array(nodes[1:]),
+            np.array(dep, dtype=np.int64),
+            np.array(L, dtype=np.int64),
+            np.full(m, k),
+            np.arange(m),
+        )
 
     per = {k: arrays_for(k) for k in agents}
 
@@ -97,7 +102,7 @@ def insert_leftovers(prep: Prepared, routes: Routes, deadline: float,
                 continue
         j = int(np.argmin(np.where(feas, delta, np.iinfo(np.int64).max)))
         k = int(ag[j])
-        new = routes[k][:pos[j]] + [int(i)] + routes[k][pos[j]:]
+        new = routes[k][: pos[j]] + [int(i)] + routes[k][pos[j] :]
         if not route_ok(prep, k, new):  # paranoia: never accept an infeasible route
             continue
         routes[k] = new
@@ -105,4 +110,3 @@ def insert_leftovers(prep: Prepared, routes: Routes, deadline: float,
         cat = concat()
         n_ins += 1
     return n_ins
-

@@ -1,9 +1,11 @@
 """The engine's data: the result types, and the problem in array form with which agent
 may take which visit (``prepare``) and why a visit nobody can take is left out."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -130,8 +132,7 @@ def prepare(problem: Problem, D: np.ndarray) -> Prepared:
     a_start = np.array([a.start for a in P.agents], dtype=np.int64)
     a_end = np.array([a.end for a in P.agents], dtype=np.int64)
     a_shift = np.array([a.shift for a in P.agents], dtype=np.int64).reshape(nA, 2)
-    a_cap = np.array([NO_CAP if a.max_visits is None else a.max_visits for a in P.agents],
-                     dtype=np.int64)
+    a_cap = np.array([NO_CAP if a.max_visits is None else a.max_visits for a in P.agents], dtype=np.int64)
     aidx = {a.id: k for k, a in enumerate(P.agents)}
 
     elig = np.ones((nV, nA), dtype=bool)
@@ -192,4 +193,3 @@ def _reason(P: Problem, v, elig_row: np.ndarray, windows, aidx, a_shift, a_cap) 
     if not any(w0 <= a_shift[k, 1] and w1 >= a_shift[k, 0] for k in ks for w0, w1 in windows):
         return "window outside every shift"
     return "too far: cannot be reached in a window and back by the end of any eligible shift"
-

@@ -1,12 +1,14 @@
 """The entry point: ``solve()`` reads the warm start, prepares the problem, lays the greedy
 floor, picks the strategy (whole problem or territories), runs it on the worker pool
 within the budget, fills the slack left and builds the solution."""
+
 from __future__ import annotations
 
 import logging
 import os
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -16,8 +18,7 @@ from .balance import balance_routes, workload
 from .continuity import continuity_share, keep_continuity
 from .decompose import decompose
 from .insertion import insert_leftovers
-from .model import (REASON_CAP, REASON_NO_ROOM, PlannedRoute, Prepared, Routes, Solution, Stop, Unassigned,
-                    prepare)
+from .model import REASON_CAP, REASON_NO_ROOM, PlannedRoute, Prepared, Routes, Solution, Stop, Unassigned, prepare
 from .pool import Pool, Search
 from .price import day_value, prune_routes
 from .portfolio import portfolio
@@ -73,9 +74,17 @@ def _default_workers() -> int:
     return max(1, min(2, n))
 
 
-def solve(problem: Problem | Mapping[str, Any], seconds: float = 10.0, warm_start: Any = None, *,
-          travel: TravelSettings | Mapping[str, Any] | None = None, workers: int | None = None,
-          seed: int = 1, strategy: str = "auto", target_agents: int = 10) -> Solution:
+def solve(
+    problem: Problem | Mapping[str, Any],
+    seconds: float = 10.0,
+    warm_start: Any = None,
+    *,
+    travel: TravelSettings | Mapping[str, Any] | None = None,
+    workers: int | None = None,
+    seed: int = 1,
+    strategy: str = "auto",
+    target_agents: int = 10,
+) -> Solution:
     """Plan the day.
 
     problem: a :class:`Problem` or a route-problem v1 dict (validated; ProblemError if bad).

@@ -1,14 +1,15 @@
 """The worker pool: a few forked processes, each running one engine task at a time and
 killable at the deadline, and the search that feeds them tasks and keeps the incumbent
 plan."""
+
 from __future__ import annotations
 
 import logging
 import multiprocessing
 import signal
 import time
+from collections.abc import Callable
 from multiprocessing import connection
-from typing import Callable
 
 from .model import Prepared, Routes
 from .tasks import run_task
@@ -136,8 +137,7 @@ class Search:
         self.log: list[dict] = []
         self._tid = 0
 
-    def run(self, tasks: list[dict], on_result: Callable[[dict, dict], None],
-            more: Callable[[], dict | None] | None = None) -> None:
+    def run(self, tasks: list[dict], on_result: Callable[[dict, dict], None], more: Callable[[], dict | None] | None = None) -> None:
         """Run tasks (then whatever ``more()`` yields) until done or the deadline."""
         queue = list(tasks)
         live: dict[int, dict] = {}
@@ -170,9 +170,7 @@ class Search:
                 if "error" in res:
                     log.warning("routing task failed: %s", res["error"])
                     continue
-                self.log.append({"what": task.get("what"), "engine": res["engine"],
-                                 "wall": round(res["wall"], 2), "keys": res["keys"]})
+                self.log.append({"what": task.get("what"), "engine": res["engine"], "wall": round(res["wall"], 2), "keys": res["keys"]})
                 on_result(task, res)
             if time.perf_counter() >= self.deadline and live:
                 return
-

@@ -1,5 +1,6 @@
 """The whole problem at once (a day VROOM can still explore in the budget): VROOM on
 both cores, then PyVRP warm-started from the best plan."""
+
 from __future__ import annotations
 
 import time
@@ -53,23 +54,72 @@ def portfolio(S: Search, agents: list[int], visits: list[int], budget: float, in
                and set(visits) <= {i for seq in S.routes.values() for i in seq})
     level = vroom_level(len(visits), 0.8 * budget, threads=W) if vroom_fits else None
     if level is not None:
-        S.run([dict(kind="vroom", agents=agents, visits=visits, seconds=0.8 * budget, threads=W,
-                    level=level, init=init, what=f"vroom L{level}")], take)
+        S.run(
+            [
+                dict(
+                    kind="vroom",
+                    agents=agents,
+                    visits=visits,
+                    seconds=0.8 * budget,
+                    threads=W,
+                    level=level,
+                    init=init,
+                    what=f"vroom L{level}",
+                )
+            ],
+            take,
+        )
     left = S.deadline - time.perf_counter()
     if left <= 0.1:
         return
     tail = PORTFOLIO_TAIL if W >= 2 and not all_fit else 0.0
     cur = {k: list(S.routes[k]) for k in agents}
     tuning = PYVRP_TUNING if all_fit else PORTFOLIO_TUNING  # history 50: measured with prizes
-    S.run([dict(kind="pyvrp", agents=agents, visits=visits, seconds=left * (1 - tail), seed=S.seed + j,
-                init=cur, required=all_fit, tuning=tuning, what=f"pyvrp seed {S.seed + j}")
-           for j in range(W)], take)
+    S.run(
+        [
+            dict(
+                kind="pyvrp",
+                agents=agents,
+                visits=visits,
+                seconds=left * (1 - tail),
+                seed=S.seed + j,
+                init=cur,
+                required=all_fit,
+                tuning=tuning,
+                what=f"pyvrp seed {S.seed + j}",
+            )
+            for j in range(W)
+        ],
+        take,
+    )
     left = S.deadline - time.perf_counter()
     if not tail or left <= 0.3:
         return
     cur = {k: list(S.routes[k]) for k in agents}
     served = sorted(i for k in agents for i in cur[k])
-    S.run([dict(kind="pyvrp", agents=agents, visits=visits, seconds=left, seed=S.seed + W,
-                init=cur, tuning=PORTFOLIO_TUNING, what="pyvrp again"),
-           dict(kind="pyvrp", agents=agents, visits=served, seconds=left, seed=S.seed + W + 1,
-                init=cur, required=True, tuning=PORTFOLIO_TUNING, what="pyvrp travel")], take)
+    S.run(
+        [
+            dict(
+                kind="pyvrp",
+                agents=agents,
+                visits=visits,
+                seconds=left,
+                seed=S.seed + W,
+                init=cur,
+                tuning=PORTFOLIO_TUNING,
+                what="pyvrp again",
+            ),
+            dict(
+                kind="pyvrp",
+                agents=agents,
+                visits=served,
+                seconds=left,
+                seed=S.seed + W + 1,
+                init=cur,
+                required=True,
+                tuning=PORTFOLIO_TUNING,
+                what="pyvrp travel",
+            ),
+        ],
+        take,
+    )

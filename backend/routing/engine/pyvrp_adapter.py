@@ -5,12 +5,14 @@ routing profiles; ``max_visits`` a capacity. The model is built from numpy array
 ``ProblemData`` call (no per-edge Python calls).
 
 pyvrp is imported on first use: importing the engine stays cheap."""
+
 from __future__ import annotations
 
 import logging
 import time
 import warnings
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -58,10 +60,18 @@ def _pyvrp_data(prep: Prepared, agents: list[int], visits: list[int], required: 
         for w0, w1 in ws:
             if g is not None:
                 groups[g].add_client(len(clients))
-            clients.append(pyvrp.Client(
-                nd + r, delivery=[1] if need_cap else [], service_duration=int(prep.service[i]),
-                tw_early=int(w0), tw_late=int(w1), prize=int(prep.prio[i]) * big,
-                required=required and g is None, group=g))
+            clients.append(
+                pyvrp.Client(
+                    nd + r,
+                    delivery=[1] if need_cap else [],
+                    service_duration=int(prep.service[i]),
+                    tw_early=int(w0),
+                    tw_late=int(w1),
+                    prize=int(prep.prio[i]) * big,
+                    required=required and g is None,
+                    group=g,
+                )
+            )
             client_visit.append(i)
     # routing profiles: one per distinct eligibility column among these agents; edges
     # into a visit an agent may not take are made prohibitively long
@@ -97,8 +107,14 @@ def _pyvrp_data(prep: Prepared, agents: list[int], visits: list[int], required: 
     vt_key: dict[tuple, int] = {}
     vt_agents: list[list[int]] = []
     for j, k in enumerate(agents):
-        key = (int(prep.a_start[k]), int(prep.a_end[k]), int(prep.a_shift[k, 0]),
-               int(prep.a_shift[k, 1]), int(prep.a_cap[k]), agent_prof[j])
+        key = (
+            int(prep.a_start[k]),
+            int(prep.a_end[k]),
+            int(prep.a_shift[k, 0]),
+            int(prep.a_shift[k, 1]),
+            int(prep.a_cap[k]),
+            agent_prof[j],
+        )
         if key not in vt_key:
             vt_key[key] = len(vt_agents)
             vt_agents.append([])
@@ -158,9 +174,16 @@ def _pyvrp_run(data, stop, seed: int, init_sol, unit: int, tuning: Mapping[str, 
     return algo.run(stop, False, False)
 
 
-def run_pyvrp(prep: Prepared, agents: Sequence[int], visits: Sequence[int], seconds: float,
-              seed: int = 1, init: Routes | None = None, required: bool = False,
-              tuning: Mapping[str, Any] | None = None) -> Routes:
+def run_pyvrp(
+    prep: Prepared,
+    agents: Sequence[int],
+    visits: Sequence[int],
+    seconds: float,
+    seed: int = 1,
+    init: Routes | None = None,
+    required: bool = False,
+    tuning: Mapping[str, Any] | None = None,
+) -> Routes:
     """PyVRP on a sub-problem. ``required``: every visit must be served (used once a plan
     serving them all is known: the search is then a plain VRPTW on travel)."""
     t0 = time.perf_counter()
@@ -237,4 +260,3 @@ def _pyvrp_initial(prep, data, init: Routes, client_visit, vt_agents):
     except Exception:  # e.g. more routes of a type than vehicles: start cold
         log.debug("PyVRP refused the initial solution", exc_info=True)
         return None
-

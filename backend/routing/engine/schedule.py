@@ -1,9 +1,10 @@
 """Schedules of routes, with the same arithmetic as the shared verify.py: the forward
 schedule of a route, whether it is feasible, a plan's figures and its rank, and the
 repair of a route by dropping stops."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from .model import Prepared, Routes
 
@@ -40,8 +41,7 @@ def route_times(prep: Prepared, k: int, seq: Sequence[int]):
 
 
 def route_ok(prep: Prepared, k: int, seq: Sequence[int]) -> bool:
-    return (not seq) or (len(seq) <= prep.a_cap[k] and bool(prep.elig[list(seq), k].all())
-                         and route_times(prep, k, seq) is not None)
+    return (not seq) or (len(seq) <= prep.a_cap[k] and bool(prep.elig[list(seq), k].all()) and route_times(prep, k, seq) is not None)
 
 
 def evaluate(prep: Prepared, routes: Routes) -> tuple[int, int, bool]:
@@ -119,4 +119,3 @@ def _prefix_ok(prep: Prepared, k: int, seq: Sequence[int]) -> bool:
             return False
         here = loc
     return True
-

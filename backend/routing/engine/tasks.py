@@ -1,6 +1,7 @@
 """One engine job on a sub-problem, as a worker process (or the planner inline) runs it:
 VROOM, PyVRP, or the chain of both (PyVRP from the better of VROOM's plan and the warm
 start). Every candidate is ranked with the shared schedule arithmetic."""
+
 from __future__ import annotations
 
 import time
@@ -56,6 +57,4 @@ def run_task(prep: Prepared, task: dict) -> dict:
             cands.append(("pyvrp", run_pyvrp(prep, agents, visits, left, seed, start, required,
                                              task.get("tuning"))))
     best_name, best = max(cands, key=lambda c: plan_key(prep, c[1])) if cands else ("none", {})
-    return {"routes": best, "engine": best_name, "wall": time.perf_counter() - t0,
-            "keys": {n: plan_key(prep, r) for n, r in cands}}
-
+    return {"routes": best, "engine": best_name, "wall": time.perf_counter() - t0, "keys": {n: plan_key(prep, r) for n, r in cands}}

@@ -2,6 +2,7 @@
 sites when there are many), each visit to the territory of its nearest eligible agent
 (balanced by agent time; a big single-site branch cut into angular sectors), and the
 neighbouring pairs worth re-solving together."""
+
 from __future__ import annotations
 
 import math
@@ -149,7 +150,6 @@ def neighbour_pairs(prep: Prepared, terrs: list[list[int]], per: int = 3) -> lis
     d = np.sqrt(((C[:, None] - C[None]) ** 2).sum(-1))
     pairs: set[tuple[int, int]] = set()
     for a in range(T):
-        for b in np.argsort(d[a])[1:per + 1]:
+        for b in np.argsort(d[a])[1 : per + 1]:
             pairs.add((min(a, int(b)), max(a, int(b))))
     return sorted(pairs, key=lambda p: d[p])
-

@@ -4,12 +4,14 @@ are given to it as synthetic skills (one per distinct set of eligible agents). A
 measured law of its run time, from which the exploration level is chosen.
 
 pyvroom is imported on first use (it brings pandas): importing the engine stays cheap."""
+
 from __future__ import annotations
 
 import datetime
 import logging
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -21,12 +23,18 @@ log = logging.getLogger(__name__)
 def vroom_accepts(prep: Prepared) -> bool:
     """VROOM takes durations and times as uint32 (then scales them internally in 64 bits)."""
     lim = 4_000_000_000
-    return int(prep.D.max(initial=0)) < lim and int(prep.a_shift.max(initial=0)) < lim and all(
-        w[-1][1] < lim for w in prep.windows)
+    return int(prep.D.max(initial=0)) < lim and int(prep.a_shift.max(initial=0)) < lim and all(w[-1][1] < lim for w in prep.windows)
 
 
-def run_vroom(prep: Prepared, agents: Sequence[int], visits: Sequence[int], seconds: float,
-              threads: int = 1, exploration: int = 5, init: Routes | None = None) -> Routes:
+def run_vroom(
+    prep: Prepared,
+    agents: Sequence[int],
+    visits: Sequence[int],
+    seconds: float,
+    threads: int = 1,
+    exploration: int = 5,
+    init: Routes | None = None,
+) -> Routes:
     import vroom
 
     agents = list(agents)
@@ -59,34 +67,41 @@ def run_vroom(prep: Prepared, agents: Sequence[int], visits: Sequence[int], seco
                 kw["max_tasks"] = cap
             seq = [i for i in (init or {}).get(k, []) if i in vset]
             if with_steps and seq:
-                kw["steps"] = ([vroom.VehicleStepStart()]
-                               + [vroom.VehicleStepSingle(int(i)) for i in seq]
-                               + [vroom.VehicleStepEnd()])
-            inp.add_vehicle(vroom.Vehicle(
-                int(k), start=lidx[int(prep.a_start[k])], end=lidx[int(prep.a_end[k])],
-                skills=veh_skills[j] or None,
-                time_window=vroom.TimeWindow(int(prep.a_shift[k, 0]), int(prep.a_shift[k, 1])), **kw))
+                kw["steps"] = [vroom.VehicleStepStart()] + [vroom.VehicleStepSingle(int(i)) for i in seq] + [vroom.VehicleStepEnd()]
+            inp.add_vehicle(
+                vroom.Vehicle(
+                    int(k),
+                    start=lidx[int(prep.a_start[k])],
+                    end=lidx[int(prep.a_end[k])],
+                    skills=veh_skills[j] or None,
+                    time_window=vroom.TimeWindow(int(prep.a_shift[k, 0]), int(prep.a_shift[k, 1])),
+                    **kw,
+                )
+            )
         for r, i in enumerate(visits):
-            inp.add_job(vroom.Job(
-                int(i), location=lidx[int(prep.loc_v[i])], default_service=int(prep.service[i]),
-                priority=int(prep.prio[i]),
-                time_windows=[vroom.TimeWindow(int(a), int(b)) for a, b in prep.windows[i]],
-                skills={job_skill[r]} if job_skill[r] else None))
+            inp.add_job(
+                vroom.Job(
+                    int(i),
+                    location=lidx[int(prep.loc_v[i])],
+                    default_service=int(prep.service[i]),
+                    priority=int(prep.prio[i]),
+                    time_windows=[vroom.TimeWindow(int(a), int(b)) for a, b in prep.windows[i]],
+                    skills={job_skill[r]} if job_skill[r] else None,
+                )
+            )
         return inp
 
     t0 = time.perf_counter()
     with_steps = bool(init) and any(init.get(k) for k in agents)
     try:
         inp = build(with_steps)
-        sol = inp.solve(exploration_level=exploration, nb_threads=threads,
-                        timeout=datetime.timedelta(seconds=max(0.05, seconds)))
+        sol = inp.solve(exploration_level=exploration, nb_threads=threads, timeout=datetime.timedelta(seconds=max(0.05, seconds)))
     except Exception:
         if not with_steps:
             raise
         log.debug("VROOM refused the initial routes; solving without", exc_info=True)
         left = seconds - (time.perf_counter() - t0)
-        sol = build(False).solve(exploration_level=exploration, nb_threads=threads,
-                                 timeout=datetime.timedelta(seconds=max(0.05, left)))
+        sol = build(False).solve(exploration_level=exploration, nb_threads=threads, timeout=datetime.timedelta(seconds=max(0.05, left)))
     arr = np.asarray(sol._routes_numpy())
     out: Routes = {k: [] for k in agents}
     for vid, typ, jid in zip(arr["vehicle_id"], arr["type"], arr["id"]):
@@ -111,4 +126,3 @@ def vroom_level(n_visits: int, seconds: float, threads: int = 2) -> int | None:
         if vroom_seconds(level, n_visits, threads) <= seconds:
             return level
     return None
-
