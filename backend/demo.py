@@ -66,9 +66,13 @@ SKILLS = ["dialect", "legal", "senior"]
 # approaches an agent takes at the door of a case not at the legal stage, and the two scripts of each
 DOOR_STRATEGIES = ["empathy", "firm", "home_visit", "installment_plan", "early_repayment_incentive", "customer_care", "sms_reminder"]
 SCRIPTS_OF = {
-    "empathy": ("opening", "listen"), "firm": ("consequences", "hold_agreement"), "home_visit": ("opening", "understand"),
-    "installment_plan": ("offer", "options"), "early_repayment_incentive": ("offer", "credit"),
-    "customer_care": ("check_in", "referral"), "sms_reminder": ("due", "visit"),
+    "empathy": ("opening", "listen"),
+    "firm": ("consequences", "hold_agreement"),
+    "home_visit": ("opening", "understand"),
+    "installment_plan": ("offer", "options"),
+    "early_repayment_incentive": ("offer", "credit"),
+    "customer_care": ("check_in", "referral"),
+    "sms_reminder": ("due", "visit"),
 }
 
 
@@ -314,7 +318,12 @@ def _seed_history(rng: random.Random, cases, agents, owner, today: date) -> str:
         )
         case.last_contact_at = visit.checkin_at
         append_event(case=case, kind="visit.checkin", actor_id=agent.user_id, data={"visit_id": visit.id})
-        append_event(case=case, kind="visit.outcome", actor_id=agent.user_id, data={"visit_id": visit.id, "code": code, "met": met, **{k: str(v) for k, v in data.items()}})
+        append_event(
+            case=case,
+            kind="visit.outcome",
+            actor_id=agent.user_id,
+            data={"visit_id": visit.id, "code": code, "met": met, **{k: str(v) for k, v in data.items()}},
+        )
         if code == "paid":
             money.append((case, visit, agent, Decimal(data["amount"]), day))
         if plan is not None:
@@ -351,7 +360,8 @@ def _seed_money(rng: random.Random, money: list, plans: list, owner, today: date
     (an empathetic or plan-offering approach keeps a little more often than a firm one)."""
     import uuid
 
-    from .payments.services import evaluate_promises, import_deposits, import_payments, record_collection
+    from .payments.collections import record_collection
+    from .payments.services import evaluate_promises, import_deposits, import_payments
 
     feed = ["reference,account_number,amount,paid_on,channel"]
     deposits = ["reference,receipt_number,amount,deposited_on"]
@@ -360,8 +370,16 @@ def _seed_money(rng: random.Random, money: list, plans: list, owner, today: date
         method = rng.choices(["cash", "bank_transfer", "card_terminal", "payment_link"], [50, 20, 15, 15])[0]
         reference = f"TX{visit.id:06d}" if method != "cash" else None
         collection = record_collection(
-            case=case, visit_id=visit.id, agent_id=agent.id, actor_id=agent.user_id, amount=amount, currency="CNY",
-            method=method, reference=reference, collected_at=visit.checkout_at, op_id=str(uuid.uuid4()),
+            case=case,
+            visit_id=visit.id,
+            agent_id=agent.id,
+            actor_id=agent.user_id,
+            amount=amount,
+            currency="CNY",
+            method=method,
+            reference=reference,
+            collected_at=visit.checkout_at,
+            op_id=str(uuid.uuid4()),
         )
         account = case.account.account_number
         fate = rng.random()
@@ -377,8 +395,15 @@ def _seed_money(rng: random.Random, money: list, plans: list, owner, today: date
             feed.append(f"{reference},{account},{amount},{day},{method}")
         elif fate < 0.85:  # the bank booked another amount: disputed
             feed.append(f"{reference},{account},{amount - 100 if amount > 100 else amount / 2:.2f},{day},{method}")
-    kept_odds = {"empathy": 0.6, "installment_plan": 0.65, "customer_care": 0.55, "early_repayment_incentive": 0.6,
-                 "home_visit": 0.45, "sms_reminder": 0.45, "firm": 0.35}
+    kept_odds = {
+        "empathy": 0.6,
+        "installment_plan": 0.65,
+        "customer_care": 0.55,
+        "early_repayment_incentive": 0.6,
+        "home_visit": 0.45,
+        "sms_reminder": 0.45,
+        "firm": 0.35,
+    }
     for plan, account_number, strategy, day in plans:
         if plan.status != "active":
             continue
@@ -399,8 +424,10 @@ def _seed_money(rng: random.Random, money: list, plans: list, owner, today: date
     paid = import_payments(raw=("\n".join(feed) + "\n").encode(), actor_id=owner.id, as_of=today) if len(feed) > 1 else {}
     banked = import_deposits(raw=("\n".join(deposits) + "\n").encode(), actor_id=owner.id) if len(deposits) > 1 else {}
     evaluate_promises(as_of=today, actor_id=owner.id)
-    return (f"{len(money)} receipts ({paid.get('collections', {}).get('reconciled', 0)} confirmed by the bank, "
-            f"{banked.get('created', 0)} banked, {held} still held), {paid.get('created', 0)} bank payments")
+    return (
+        f"{len(money)} receipts ({paid.get('collections', {}).get('reconciled', 0)} confirmed by the bank, "
+        f"{banked.get('created', 0)} banked, {held} still held), {paid.get('created', 0)} bank payments"
+    )
 
 
 def _dues(plan: RepaymentPlan) -> list[tuple[date, Decimal]]:

@@ -3,6 +3,7 @@
 import errno
 import json
 import math
+from typing import NoReturn
 
 import marshmallow as ma
 from flask import current_app
@@ -69,9 +70,10 @@ def error_body(status: int, message: str | None = None, errors=None, code: str |
     return body
 
 
-def abort(status: int, message: str, errors=None, code: str | None = None, **extra):
+def abort(status: int, message: str, errors=None, code: str | None = None, **extra) -> NoReturn:
     """Stop the request with the one error shape."""
     _abort(status, message=message, errors=errors or {}, error_code=code, extra=extra)
+    raise AssertionError("flask_smorest.abort raises")  # (for the type checker: it never returns)
 
 
 def _is_id(key: str) -> bool:

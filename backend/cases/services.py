@@ -228,8 +228,9 @@ def _rung_worked(case: Case, rung: str) -> bool:
     return bool(db.session.scalar(select(exists().where(Outcome.case_id == case.id))))
 
 
-def record_contact(*, case: Case, channel: str, at: datetime | None, result: str, note: str, actor_id: int | None,
-                   document: dict | None = None) -> TimelineEvent:
+def record_contact(
+    *, case: Case, channel: str, at: datetime | None, result: str, note: str, actor_id: int | None, document: dict | None = None
+) -> TimelineEvent:
     """A contact attempt of the phone or letter rung (call, SMS, letter) as a case event;
     `document`: what a letter rendered here was (its PDF's SHA-256, the template and version)."""
     data = {"channel": channel, "at": (at or utcnow()).isoformat(), "result": result, "note": note}

@@ -218,14 +218,26 @@ def render_agreement(plan: RepaymentPlan) -> bytes:
     )
 
     pdf.heading("当事人 Parties")
-    pdf.pairs([
-        ("持卡人 Cardholder", debtor.name),
-        ("卡号 Card", account.card_masked),
-        ("案件 Case", f"#{case.id}"),
-        ("经办 Agreed with", agent.display_name or agent.username if agent else "—"),
-        ("达成时间 Agreed at", local_time(plan.created_at, tz)),
-    ] + ([("审批 Decision", f"{status} · {decider.display_name or decider.username} · {local_time(plan.decided_at, tz)}"
-           + (f" · {plan.decision_reason}" if plan.decision_reason else ""))] if decider else []))
+    pdf.pairs(
+        [
+            ("持卡人 Cardholder", debtor.name),
+            ("卡号 Card", account.card_masked),
+            ("案件 Case", f"#{case.id}"),
+            ("经办 Agreed with", agent.display_name or agent.username if agent else "—"),
+            ("达成时间 Agreed at", local_time(plan.created_at, tz)),
+        ]
+        + (
+            [
+                (
+                    "审批 Decision",
+                    f"{status} · {decider.display_name or decider.username} · {local_time(plan.decided_at, tz)}"
+                    + (f" · {plan.decision_reason}" if plan.decision_reason else ""),
+                )
+            ]
+            if decider
+            else []
+        )
+    )
 
     pdf.heading("条款 Terms")
     terms = plan.terms or {}
@@ -285,12 +297,14 @@ def render_agreement(plan: RepaymentPlan) -> bytes:
         if blob is not None:
             pdf.image(io.BytesIO(blob.data), x=pdf.l_margin + 50, w=60)
             pdf.ln(1)
-        pdf.pairs([
-            ("签名人 Signed by", signature.signer_name or debtor.name),
-            ("签名时间 Signed at", local_time(signature.signed_at, tz)),
-            ("签名所签条款 Signs terms", signature.terms_hash),
-            ("签名图像 Image SHA-256", signature.blob_sha256 or "—"),
-        ])
+        pdf.pairs(
+            [
+                ("签名人 Signed by", signature.signer_name or debtor.name),
+                ("签名时间 Signed at", local_time(signature.signed_at, tz)),
+                ("签名所签条款 Signs terms", signature.terms_hash),
+                ("签名图像 Image SHA-256", signature.blob_sha256 or "—"),
+            ]
+        )
         if signature.terms_hash != plan.terms_hash:
             pdf.use(10, (170, 30, 30))
             pdf.multi_cell(

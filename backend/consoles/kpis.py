@@ -22,11 +22,10 @@ from ..csvexport import csv_text
 from ..escalations.models import EscalationTicket
 from ..extensions import db
 from ..org.models import Agent, Branch
+from ..payments.collections import in_hand_clause, stale_cash
 from ..payments.models import Collection, Payment, PaymentAllocation, PromiseTrack
-from ..payments.services import in_hand_clause, stale_cash
 from ..plans.models import RepaymentPlan
 from ..policy.settings import effective_settings
-from ..sync.models import SyncOp
 from ..presence.score import presence_scores
 from ..sync.models import SyncOp
 from ..visits.models import Outcome, Visit
@@ -62,20 +61,87 @@ DEFINITIONS = [
         "straight-line km × branch circuity from the agent's start through its check-ins, per visit reached",
     ),
     ("arrivals_in_window_rate", "arrivals_in_window", "arrivals", 1, "ratio", "check-ins inside the visit's legal window ÷ check-ins"),
-    ("disclosure_rate", "disclosures", "rpc", 1, "ratio", "right-party outcomes with the disclosure acknowledged first (R6) ÷ right-party contacts"),
-    ("complaints_per_100", "complaints", "attempts", 100, "per 100", "complaints (outcomes or tickets, one per case and day) per 100 visits with an outcome"),
-    ("reconciled_rate_amount", "door_reconciled", "door_collected", 1, "ratio", "money taken at the door that the bank's feed confirmed ÷ money taken at the door (receipts of these visits)"),
-    ("cost_per_visit", "cost", "arrivals", 1, "money", "(km × the branch's cost_per_km + hours driving and at the door × its cost_per_hour) ÷ visits reached"),
-    ("presence_avg", "presence_points", "presence_scored", 1, "score", "mean presence score (0–100, docs/presence.md) of visits with an outcome"),
-    ("low_presence_rate", "presence_low", "presence_scored", 1, "ratio", "visits with an outcome scored below 60 for presence ÷ those scored"),
+    (
+        "disclosure_rate",
+        "disclosures",
+        "rpc",
+        1,
+        "ratio",
+        "right-party outcomes with the disclosure acknowledged first (R6) ÷ right-party contacts",
+    ),
+    (
+        "complaints_per_100",
+        "complaints",
+        "attempts",
+        100,
+        "per 100",
+        "complaints (outcomes or tickets, one per case and day) per 100 visits with an outcome",
+    ),
+    (
+        "reconciled_rate_amount",
+        "door_reconciled",
+        "door_collected",
+        1,
+        "ratio",
+        "money taken at the door that the bank's feed confirmed ÷ money taken at the door (receipts of these visits)",
+    ),
+    (
+        "cost_per_visit",
+        "cost",
+        "arrivals",
+        1,
+        "money",
+        "(km × the branch's cost_per_km + hours driving and at the door × its cost_per_hour) ÷ visits reached",
+    ),
+    (
+        "presence_avg",
+        "presence_points",
+        "presence_scored",
+        1,
+        "score",
+        "mean presence score (0–100, docs/presence.md) of visits with an outcome",
+    ),
+    (
+        "low_presence_rate",
+        "presence_low",
+        "presence_scored",
+        1,
+        "ratio",
+        "visits with an outcome scored below 60 for presence ÷ those scored",
+    ),
 ]
 COUNTS = [
-    "assigned", "done", "attempts", "contacts", "rpc", "promises", "plans_made", "plans_kept", "plans_decided",
-    "plans_broken_90d", "amount_promised_decided", "amount_paid_decided", "collected_on_plans", "km", "arrivals",
-    "arrivals_in_window", "disclosures", "complaints", "flagged_notes", "quarantined",
-    "presence_points", "presence_scored", "presence_low",
-    "door_collected", "door_receipts", "door_reconciled", "door_reconciled_receipts", "door_disputed",
-    "travel_hours", "door_hours", "cost",
+    "assigned",
+    "done",
+    "attempts",
+    "contacts",
+    "rpc",
+    "promises",
+    "plans_made",
+    "plans_kept",
+    "plans_decided",
+    "plans_broken_90d",
+    "amount_promised_decided",
+    "amount_paid_decided",
+    "collected_on_plans",
+    "km",
+    "arrivals",
+    "arrivals_in_window",
+    "disclosures",
+    "complaints",
+    "flagged_notes",
+    "quarantined",
+    "presence_points",
+    "presence_scored",
+    "presence_low",
+    "door_collected",
+    "door_receipts",
+    "door_reconciled",
+    "door_reconciled_receipts",
+    "door_disputed",
+    "travel_hours",
+    "door_hours",
+    "cost",
 ]
 PRESENCE_LOW = 60
 # the currency a jurisdiction's cost settings are in
@@ -185,8 +251,10 @@ def kpi_report(
         rows.append(_row(tally.agents[aid], agent_id=aid, agent=_agent_name(agent), branch_id=agent.branch_id if agent else None))
     days = [_row(tally.days[d], date=d) for d in sorted(tally.days)]
     branches = {b.id: b for b in db.session.scalars(select(Branch).where(Branch.id.in_(list(tally.branches))))} if tally.branches else {}
-    branch_rows = [_row(tally.branches[bid], branch_id=bid, branch=branches[bid].name, currency=_currency(branches[bid]))
-                   for bid in sorted(tally.branches, key=lambda b: branches[b].name)]
+    branch_rows = [
+        _row(tally.branches[bid], branch_id=bid, branch=branches[bid].name, currency=_currency(branches[bid]))
+        for bid in sorted(tally.branches, key=lambda b: branches[b].name)
+    ]
     return {
         "filters": {"branch_id": branch_id, "agent_id": agent_id, "from": date_from.isoformat(), "to": date_to.isoformat()},
         "definitions": [{"key": k, "num": n, "den": d, "scale": s, "unit": u, "description": text} for k, n, d, s, u, text in DEFINITIONS],

@@ -7,7 +7,8 @@ PDF is stored content-addressed (the attachments' Blob store) and the letter is 
 `contact.letter` event carrying its SHA-256 and the template's id and version: the letter rung's
 work on the record.
 """
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -61,7 +62,7 @@ def render_letter(*, case: Case, text: str, values: dict[str, str], locale: str,
     pdf = Document(find_cjk_font(), f"{values['organisation']} · {words['footer']} · {reference}")
     pdf.set_title(f"{values['organisation']} · {words['footer']}")
     pdf.set_author(values["organisation"])
-    pdf.set_creation_date(utcnow().replace(tzinfo=timezone.utc))
+    pdf.set_creation_date(utcnow().replace(tzinfo=UTC))
     pdf.alias_nb_pages()
     pdf.add_page()
     pdf.use(16, (16, 40, 80))
@@ -92,9 +93,19 @@ def issue_letter(*, case: Case, template_id: int, locale: str, actor_id: int) ->
     pdf = render_letter(case=case, text=fill_letter(template.text, values), values=values, locale=locale, reference=reference)
     digest = store_blob(data=pdf, content_type="application/pdf")
     event = record_contact(
-        case=case, channel="letter", at=None, result="issued", note=reference, actor_id=actor_id,
-        document={"pdf_sha256": digest, "template_id": template.id, "template_key": template.key,
-                  "template_version": template.version, "locale": locale},
+        case=case,
+        channel="letter",
+        at=None,
+        result="issued",
+        note=reference,
+        actor_id=actor_id,
+        document={
+            "pdf_sha256": digest,
+            "template_id": template.id,
+            "template_key": template.key,
+            "template_version": template.version,
+            "locale": locale,
+        },
     )
     return pdf, event
 

@@ -70,15 +70,17 @@ def render_receipt(collection: Collection) -> bytes:
     pdf.cell(0, 6, pdf.t(f"收据编号 Receipt no. {collection.receipt_number}  ·  {branch.name}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     pdf.heading("收款 Payment")
-    pdf.pairs([
-        ("金额 Amount", f"{collection.amount} {collection.currency}"),
-        ("方式 Method", METHOD_LABELS.get(collection.method, collection.method)),
-        ("参考号 Reference", collection.reference or "—"),
-        ("收款人 Received by", agent.display_name or agent.username),
-        ("收款时间 Received at", local_time(collection.collected_at, tz)),
-        ("案件 Case", f"#{case.id} · {masked_reference(case.account.account_number)}"),
-        ("状态 Status", STATUS_LABELS.get(collection.status, collection.status)),
-    ])
+    pdf.pairs(
+        [
+            ("金额 Amount", f"{collection.amount} {collection.currency}"),
+            ("方式 Method", METHOD_LABELS.get(collection.method, collection.method)),
+            ("参考号 Reference", collection.reference or "—"),
+            ("收款人 Received by", agent.display_name or agent.username),
+            ("收款时间 Received at", local_time(collection.collected_at, tz)),
+            ("案件 Case", f"#{case.id} · {masked_reference(case.account.account_number)}"),
+            ("状态 Status", STATUS_LABELS.get(collection.status, collection.status)),
+        ]
+    )
     pdf.heading("核验 Verification")
     pdf.pairs(
         [

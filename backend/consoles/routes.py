@@ -1,6 +1,7 @@
 """Office consoles: KPIs and their CSV, the case owner's review queue, the dispatcher's day
 board, the signed agreement and the receipt for money taken at the door as PDFs, each with its
 public verification, and the letter of the ladder's letter rung."""
+
 from flask import Response, current_app, g
 from flask_smorest import Blueprint
 
@@ -143,9 +144,16 @@ def post_letter(args, case_id):
     pdf, event = issue_letter(case=case, actor_id=g.user.id, **args)
     db.session.commit()
     digest = event.data["document"]["pdf_sha256"]
-    return Response(pdf, status=201, mimetype="application/pdf", headers={
-        "Location": f"/api/cases/{case.id}/letters/{digest}", "Cache-Control": "no-store",
-        "Content-Disposition": f'inline; filename="letter-{case.id}-{digest[:12]}.pdf"'})
+    return Response(
+        pdf,
+        status=201,
+        mimetype="application/pdf",
+        headers={
+            "Location": f"/api/cases/{case.id}/letters/{digest}",
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'inline; filename="letter-{case.id}-{digest[:12]}.pdf"',
+        },
+    )
 
 
 @blp.route("/cases/<int:case_id>/letters/<string:sha256>", methods=["GET"])
@@ -154,8 +162,11 @@ def post_letter(args, case_id):
 def get_letter_pdf(case_id, sha256):
     """A letter's PDF as it was rendered (its SHA-256 is on the case's `contact.letter` event)"""
     blob = get_letter(case=get_case_for_user(case_id, user=g.user), sha256=sha256)
-    return Response(blob.data, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="letter-{case_id}-{sha256[:12]}.pdf"', "Cache-Control": "no-store"})
+    return Response(
+        blob.data,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="letter-{case_id}-{sha256[:12]}.pdf"', "Cache-Control": "no-store"},
+    )
 
 
 @blp.route("/evidence/public-key", methods=["GET"])

@@ -323,5 +323,7 @@ class EvidenceKeySchema(ma.Schema):
 
 
 class LetterCreateSchema(ma.Schema):
-    template_id = ma.fields.Integer(required=True, metadata={"description": "an approved letter template (GET /api/policy/scripts?kind=letter)"})
+    template_id = ma.fields.Integer(
+        required=True, metadata={"description": "an approved letter template (GET /api/policy/scripts?kind=letter)"}
+    )
     locale = ma.fields.String(required=True, validate=validate.OneOf(LOCALES), metadata={"description": "the template's language"})

@@ -15,8 +15,8 @@ from ..errors import abort
 from ..escalations.models import EscalationTicket
 from ..extensions import db
 from ..org.models import Agent, Branch
+from ..payments.collections import stale_cash
 from ..payments.models import Collection
-from ..payments.services import stale_cash
 from ..plans.models import RepaymentPlan
 from ..presence.score import presence_scores
 from ..routing.builder import build_problem

@@ -8,6 +8,7 @@ from ..cases.schemas import ImportRunSchema
 from ..common import paginate
 from ..errors import abort
 from ..extensions import db
+from .collections import collections_query
 from .models import FollowUp, Payment, PromiseTrack
 from .schemas import (
     CollectionPageSchema,
@@ -27,7 +28,7 @@ from .schemas import (
     PromisePageSchema,
     PromiseQuerySchema,
 )
-from .services import close_follow_up, collections_query, evaluate_promises, follow_ups_query, import_deposits, import_payments
+from .services import close_follow_up, evaluate_promises, follow_ups_query, import_deposits, import_payments
 
 blp = Blueprint("payments", __name__, url_prefix="/api", description="Payment feed, promises and follow-ups")
 

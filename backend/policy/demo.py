@@ -8,6 +8,7 @@ PWA shows every strategy with its reason and scripts, and one approved letter te
 Each case's history (outcomes, notes, a plan, broken promises, stage) is what makes the engine
 put its strategy first; tests/policy/test_strategies.py holds that true.
 """
+
 import json
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -80,8 +81,10 @@ def seed_playbook_demo(*, day: date | None = None, agent: Agent | None = None) -
         visits += _ensure_visit(case, agent, day)
     letters = seed_letter_templates()
     db.session.commit()
-    return (f"playbook demo: {created} strategy cases created, {visits} visits published for {day.isoformat()}, "
-            f"{letters} letter templates approved")
+    return (
+        f"playbook demo: {created} strategy cases created, {visits} visits published for {day.isoformat()}, "
+        f"{letters} letter templates approved"
+    )
 
 
 def seed_letter_templates() -> int:
@@ -92,8 +95,9 @@ def seed_letter_templates() -> int:
             select(ScriptTemplate.id).where(ScriptTemplate.key == item["key"], ScriptTemplate.locale == item["locale"]).limit(1)
         )
         if exists is None:
-            row = propose_script(key=item["key"], locale=item["locale"], text=item["text"], kind="letter", actor_id=None,
-                                 note="demo letter template")
+            row = propose_script(
+                key=item["key"], locale=item["locale"], text=item["text"], kind="letter", actor_id=None, note="demo letter template"
+            )
             decide_script(template_id=row.id, decision="approve", actor_id=None)
             made += 1
     return made

@@ -34,7 +34,7 @@ SCRIPT_STATUSES = ("draft", "approved", "rejected", "retired")
 SCRIPT_KINDS = ("script", "letter")
 
 
-class ScriptTemplate(db.Model):
+class ScriptTemplate(Model):
     """A version of one script or letter template in one locale (R7: only approved wording
     reaches a device or a debtor's letterbox).
 

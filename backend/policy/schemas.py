@@ -72,8 +72,11 @@ class ScriptVersionSchema(ma.Schema):
 
 class ScriptProposeSchema(ma.Schema):
     key = ma.fields.String(required=True, validate=validate.Regexp(r"^[a-z_]+\.[a-z_]+$", error="strategy.name, lower case"))
-    kind = ma.fields.String(load_default="script", validate=validate.OneOf(SCRIPT_KINDS),
-                            metadata={"description": "letter: a letter template keyed letter.<name>"})
+    kind = ma.fields.String(
+        load_default="script",
+        validate=validate.OneOf(SCRIPT_KINDS),
+        metadata={"description": "letter: a letter template keyed letter.<name>"},
+    )
     locale = ma.fields.String(required=True, validate=validate.OneOf(LOCALES))
     text = ma.fields.String(required=True, validate=validate.Length(min=5, max=2000))
     strategy = ma.fields.String()

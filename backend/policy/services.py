@@ -1,5 +1,6 @@
 """Policy services: script and letter templates (versioned, approved before they ship or are
 sent) and plan checks for the API."""
+
 import re
 
 from sqlalchemy import func, select
@@ -28,8 +29,11 @@ PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 def letter_placeholder_problems(text: str) -> list[str]:
     """The {braces} of a letter template that name nothing the server fills."""
-    return [f"unknown placeholder {{{name}}}; a letter fills {', '.join(LETTER_PLACEHOLDERS)}"
-            for name in dict.fromkeys(PLACEHOLDER.findall(text)) if name not in LETTER_PLACEHOLDERS]
+    return [
+        f"unknown placeholder {{{name}}}; a letter fills {', '.join(LETTER_PLACEHOLDERS)}"
+        for name in dict.fromkeys(PLACEHOLDER.findall(text))
+        if name not in LETTER_PLACEHOLDERS
+    ]
 
 
 def fill_letter(text: str, values: dict[str, str]) -> str:
@@ -60,8 +64,9 @@ def get_letter_template(*, template_id: int, locale: str) -> ScriptTemplate:
     if row.status != "approved":
         abort(422, "Only an approved letter template is sent (R7).", errors={"template_id": [f"{row.status}, not approved"]})
     newest = db.session.scalar(
-        select(func.max(ScriptTemplate.version))
-        .where(ScriptTemplate.key == row.key, ScriptTemplate.locale == row.locale, ScriptTemplate.status.in_(("approved", "retired")))
+        select(func.max(ScriptTemplate.version)).where(
+            ScriptTemplate.key == row.key, ScriptTemplate.locale == row.locale, ScriptTemplate.status.in_(("approved", "retired"))
+        )
     )
     if newest != row.version:
         abort(422, "A newer version of this letter was approved.", errors={"template_id": [f"superseded by version {newest}"]})
@@ -70,8 +75,9 @@ def get_letter_template(*, template_id: int, locale: str) -> ScriptTemplate:
     return row
 
 
-def list_script_versions(*, key: str | None = None, locale: str | None = None, status: str | None = None,
-                         kind: str | None = None) -> list[dict]:
+def list_script_versions(
+    *, key: str | None = None, locale: str | None = None, status: str | None = None, kind: str | None = None
+) -> list[dict]:
     """Every version: the built-in version 1 of each script, then the admins' versions (letter
     templates have no built-in version: each is a database row)."""
     out = []
@@ -81,10 +87,21 @@ def list_script_versions(*, key: str | None = None, locale: str | None = None, s
                 continue
             out.append(
                 {
-                    "id": None, "key": item["key"], "kind": "script", "strategy": item["strategy"], "locale": loc, "version": 1,
-                    "text": item["text"][loc], "legal_wording": item["legal_wording"], "status": "approved",
-                    "source": "builtin", "note": "", "created_by_id": None, "created_at": None,
-                    "decided_by_id": None, "decided_at": None,
+                    "id": None,
+                    "key": item["key"],
+                    "kind": "script",
+                    "strategy": item["strategy"],
+                    "locale": loc,
+                    "version": 1,
+                    "text": item["text"][loc],
+                    "legal_wording": item["legal_wording"],
+                    "status": "approved",
+                    "source": "builtin",
+                    "note": "",
+                    "created_by_id": None,
+                    "created_at": None,
+                    "decided_by_id": None,
+                    "decided_at": None,
                 }
             )
     stmt = select(ScriptTemplate).order_by(ScriptTemplate.key, ScriptTemplate.locale, ScriptTemplate.version)
@@ -99,25 +116,43 @@ def list_script_versions(*, key: str | None = None, locale: str | None = None, s
     for row in db.session.scalars(stmt):
         out.append(
             {
-                "id": row.id, "key": row.key, "kind": row.kind, "strategy": row.strategy, "locale": row.locale, "version": row.version,
-                "text": row.text, "legal_wording": row.legal_wording, "status": row.status, "source": "database",
-                "note": row.note, "created_by_id": row.created_by_id, "created_at": row.created_at,
-                "decided_by_id": row.decided_by_id, "decided_at": row.decided_at,
+                "id": row.id,
+                "key": row.key,
+                "kind": row.kind,
+                "strategy": row.strategy,
+                "locale": row.locale,
+                "version": row.version,
+                "text": row.text,
+                "legal_wording": row.legal_wording,
+                "status": row.status,
+                "source": "database",
+                "note": row.note,
+                "created_by_id": row.created_by_id,
+                "created_at": row.created_at,
+                "decided_by_id": row.decided_by_id,
+                "decided_at": row.decided_at,
             }
         )
     return out
 
 
-def propose_script(*, key: str, locale: str, text: str, actor_id: int | None, strategy: str | None = None,
-                   legal_wording: bool | None = None, note: str = "", kind: str = "script") -> ScriptTemplate:
+def propose_script(
+    *,
+    key: str,
+    locale: str,
+    text: str,
+    actor_id: int | None,
+    strategy: str | None = None,
+    legal_wording: bool | None = None,
+    note: str = "",
+    kind: str = "script",
+) -> ScriptTemplate:
     """An admin's edit: a new draft version (the approved one keeps shipping until this is approved).
 
     A letter template (kind `letter`) is keyed `letter.<name>`, belongs to the letter rung rather
     than a door strategy, and names only the placeholders the server fills."""
     builtin = next((item for item in builtin_scripts() if item["key"] == key), None)
-    previous = db.session.scalar(
-        select(ScriptTemplate).where(ScriptTemplate.key == key).order_by(ScriptTemplate.id.desc()).limit(1)
-    )
+    previous = db.session.scalar(select(ScriptTemplate).where(ScriptTemplate.key == key).order_by(ScriptTemplate.id.desc()).limit(1))
     if (key.split(".")[0] == "letter") != (kind == "letter"):
         abort(422, "Letter templates, and only they, are keyed letter.<name>.", errors={"key": ["letter.<name> is for kind letter"]})
     if kind == "letter":
@@ -136,8 +171,17 @@ def propose_script(*, key: str, locale: str, text: str, actor_id: int | None, st
     latest = db.session.scalar(select(func.max(ScriptTemplate.version)).where(ScriptTemplate.key == key, ScriptTemplate.locale == locale))
     version = max(latest or 0, 1 if builtin else 0) + 1
     row = ScriptTemplate(
-        key=key, kind=kind, strategy=strategy, locale=locale, version=version, text=text, legal_wording=legal_wording,
-        status="draft", note=note, created_by_id=actor_id, created_at=utcnow(),
+        key=key,
+        kind=kind,
+        strategy=strategy,
+        locale=locale,
+        version=version,
+        text=text,
+        legal_wording=legal_wording,
+        status="draft",
+        note=note,
+        created_by_id=actor_id,
+        created_at=utcnow(),
     )
     db.session.add(row)
     db.session.flush()

@@ -292,12 +292,18 @@ SETTINGS: dict[str, Spec] = {
     ),
     # --- what a visit costs (the KPI screen's cost per visit; docs/consoles.md) ---
     "cost_per_km": Spec(
-        "cost", "cost per visit", "What one km driven costs (fuel, wear, parking), in the jurisdiction's currency",
-        {"CN": "0.80", "US": "0.45", "UK": "0.28", "IE": "0.40"}, lambda v: _money_text(v, Decimal(0), Decimal(1000)),
+        "cost",
+        "cost per visit",
+        "What one km driven costs (fuel, wear, parking), in the jurisdiction's currency",
+        {"CN": "0.80", "US": "0.45", "UK": "0.28", "IE": "0.40"},
+        lambda v: _money_text(v, Decimal(0), Decimal(1000)),
     ),
     "cost_per_hour": Spec(
-        "cost", "cost per visit", "What one hour of an agent's time costs (driving and at the door), in the jurisdiction's currency",
-        {"CN": "60.00", "US": "28.00", "UK": "16.00", "IE": "18.00"}, lambda v: _money_text(v, Decimal(0), Decimal(100000)),
+        "cost",
+        "cost per visit",
+        "What one hour of an agent's time costs (driving and at the door), in the jurisdiction's currency",
+        {"CN": "60.00", "US": "28.00", "UK": "16.00", "IE": "18.00"},
+        lambda v: _money_text(v, Decimal(0), Decimal(100000)),
     ),
 }
 

@@ -72,8 +72,7 @@ def approved_script_rows(locale: str) -> dict[str, dict]:
     }
     newest = (
         select(ScriptTemplate.key, func.max(ScriptTemplate.version).label("version"))
-        .where(ScriptTemplate.kind == "script", ScriptTemplate.locale == locale,
-               ScriptTemplate.status.in_(("approved", "retired")))
+        .where(ScriptTemplate.kind == "script", ScriptTemplate.locale == locale, ScriptTemplate.status.in_(("approved", "retired")))
         .group_by(ScriptTemplate.key)
         .subquery()
     )
@@ -82,7 +81,8 @@ def approved_script_rows(locale: str) -> dict[str, dict]:
         .join(
             newest,
             (newest.c.key == ScriptTemplate.key) & (newest.c.version == ScriptTemplate.version),
-        ).where(ScriptTemplate.kind == "script", ScriptTemplate.locale == locale)
+        )
+        .where(ScriptTemplate.kind == "script", ScriptTemplate.locale == locale)
     ).all()
     for row in rows:
         if row.status == "retired":

@@ -143,8 +143,7 @@ def purge_case(*, case: Case, verdict: Verdict, purgeable_case_ids: set[int], ac
     counts["signatures"] = _purge_signatures(case.id)
     counts["photos"] = purge_photos(case_id=case.id)
     counts["letters"] = _purge_letters(case.id)  # before the redaction drops the events' hashes
-    counts["device_ops"] = db.session.execute(
-        update(SyncOp).where(SyncOp.case_id == case.id).values(payload={}, result={})).rowcount
+    counts["device_ops"] = db.session.execute(update(SyncOp).where(SyncOp.case_id == case.id).values(payload={}, result={})).rowcount
     counts["timeline_events"] = redact_timeline(case_id=case.id, reason="R8")
 
     debtor = account.debtor
@@ -188,8 +187,10 @@ def _purge_letters(case_id: int) -> int:
     """The letter PDFs sent on the case (they carry the debtor's name); the `contact.letter`
     events keep their place in the chain, their document hash goes with the redaction."""
     events = db.session.scalars(
-        select(TimelineEvent.data).where(TimelineEvent.case_id == case_id, TimelineEvent.kind == "contact.letter",
-                                         TimelineEvent.redacted_at.is_(None))).all()
+        select(TimelineEvent.data).where(
+            TimelineEvent.case_id == case_id, TimelineEvent.kind == "contact.letter", TimelineEvent.redacted_at.is_(None)
+        )
+    ).all()
     hashes = {(data.get("document") or {}).get("pdf_sha256") for data in events} - {None}
     for sha in hashes:
         db.session.execute(delete(Blob).where(Blob.sha256 == sha))

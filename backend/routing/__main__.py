@@ -84,12 +84,16 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--strategy", choices=("auto", "portfolio", "decompose"), default="auto")
     s.add_argument("--stats", action="store_true", help="engine figures on stderr")
-    s.add_argument("--balance", choices=("stops", "duration"), default=None,
-                   help="balance work by stops or working time (sets the problem's \"balance\")")
-    s.add_argument("--max-loss", type=_share, default=None,
-                   help="share of the best priority the balance may give up (default 0.01)")
-    s.add_argument("--travel-cost", type=_points, default=None,
-                   help="price of travel in priority points per hour driven (sets \"travel_cost\")")
+    s.add_argument(
+        "--balance",
+        choices=("stops", "duration"),
+        default=None,
+        help='balance work by stops or working time (sets the problem\'s "balance")',
+    )
+    s.add_argument("--max-loss", type=_share, default=None, help="share of the best priority the balance may give up (default 0.01)")
+    s.add_argument(
+        "--travel-cost", type=_points, default=None, help='price of travel in priority points per hour driven (sets "travel_cost")'
+    )
     _travel_args(s)
     f = sub.add_parser("fill", help="print the problem with durations from the travel model")
     f.add_argument("problem", help="route-problem v1 JSON file")
@@ -117,7 +121,7 @@ def _settings(a: argparse.Namespace):
     try:
         return TravelSettings(**kw)
     except ValueError as e:
-        raise SystemExit(_fail(str(e)))
+        raise SystemExit(_fail(str(e))) from e
 
 
 def _fail(msg: str) -> int:

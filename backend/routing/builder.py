@@ -422,17 +422,19 @@ def build_problem(
 
 def due_follow_ups(day: date, branch_ids: set[int] | None) -> dict[int, FollowUp]:
     """Open return visits due on the day or overdue, per case of the scope (the earliest)."""
-    stmt = (select(FollowUp).join(Case, Case.id == FollowUp.case_id)
-            .where(FollowUp.status == "open", FollowUp.kind == "visit", FollowUp.due_on <= day)
-            .order_by(FollowUp.due_on.desc(), FollowUp.id.desc()))
+    stmt = (
+        select(FollowUp)
+        .join(Case, Case.id == FollowUp.case_id)
+        .where(FollowUp.status == "open", FollowUp.kind == "visit", FollowUp.due_on <= day)
+        .order_by(FollowUp.due_on.desc(), FollowUp.id.desc())
+    )
     if branch_ids is not None:
         stmt = stmt.where(Case.branch_id.in_(branch_ids))
     return {f.case_id: f for f in db.session.scalars(stmt)}  # the earliest due wins
 
 
 def _follow_up_entry(follow_up: FollowUp) -> dict:
-    return {"follow_up_id": follow_up.id, "case_id": follow_up.case_id, "due_on": follow_up.due_on.isoformat(),
-            "reason": follow_up.reason}
+    return {"follow_up_id": follow_up.id, "case_id": follow_up.case_id, "due_on": follow_up.due_on.isoformat(), "reason": follow_up.reason}
 
 
 def _follow_ups_listed(due: dict[int, FollowUp], visits: dict, excluded: list[dict], fixed: set[int]) -> list[dict]:
@@ -459,7 +461,8 @@ def _prefer_last_met(problem_visits: list[dict], info: dict) -> None:
         return
     rows = db.session.execute(
         select(Account.debtor_id, Outcome.agent_id)
-        .join(Case, Case.id == Outcome.case_id).join(Account, Account.id == Case.account_id)
+        .join(Case, Case.id == Outcome.case_id)
+        .join(Account, Account.id == Case.account_id)
         .where(Account.debtor_id.in_(debtors), Outcome.met == "debtor", Outcome.agent_id.is_not(None))
         .order_by(Outcome.received_at, Outcome.id)
     ).all()

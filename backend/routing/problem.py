@@ -107,11 +107,22 @@ class Problem:
             for a in self.agents
         ]
         out["visits"] = [
-            {"id": v.id, "location": v.location, "service": v.service,
-             "windows": [list(w) for w in v.windows], "priority": v.priority,
-             "skills": sorted(v.skills), "agent": v.agent,
-             **({"preferred_agent": v.preferred_agent, "continuity_weight": v.continuity_weight}
-                if v.preferred_agent is not None else {})} for v in self.visits]
+            {
+                "id": v.id,
+                "location": v.location,
+                "service": v.service,
+                "windows": [list(w) for w in v.windows],
+                "priority": v.priority,
+                "skills": sorted(v.skills),
+                "agent": v.agent,
+                **(
+                    {"preferred_agent": v.preferred_agent, "continuity_weight": v.continuity_weight}
+                    if v.preferred_agent is not None
+                    else {}
+                ),
+            }
+            for v in self.visits
+        ]
         if self.balance is not None:
             out["balance"] = {"by": self.balance.by, "max_loss": self.balance.max_loss}
         if self.travel_cost is not None:
@@ -232,10 +243,9 @@ def _durations(x: Any, n: int) -> np.ndarray:
                 if isinstance(v, bool) or not isinstance(v, (int, float)):
                     raise ProblemError(f"durations[{i}][{j}]: expected a number, got {v!r}"[:200])
         m = np.array(items, dtype=np.float64)
-    if m.dtype.kind == "f":
-        if not np.isfinite(m).all():
-            i, j = np.argwhere(~np.isfinite(m))[0]
-            raise ProblemError(f"durations[{i}][{j}]: not a finite number")
+    if m.dtype.kind == "f" and not np.isfinite(m).all():
+        i, j = np.argwhere(~np.isfinite(m))[0]
+        raise ProblemError(f"durations[{i}][{j}]: not a finite number")
     if (m < 0).any():
         i, j = np.argwhere(m < 0)[0]
         raise ProblemError(f"durations[{i}][{j}]: negative travel time {m[i, j]}")
@@ -345,15 +355,22 @@ def parse_problem(data: Any, *, allow_unknown_pins: bool = False) -> Problem:
             weight = _int(v.get("continuity_weight", CONTINUITY_WEIGHT), w + ".continuity_weight", 0, MAX_TIME)
         elif v.get("continuity_weight") is not None:
             raise _fail(w + ".continuity_weight", "needs preferred_agent")
-        visits.append(Visit(vid, loc, service, windows, prio, _skills(v.get("skills"), w + ".skills"), pin,
-                            pref, weight))
+        visits.append(Visit(vid, loc, service, windows, prio, _skills(v.get("skills"), w + ".skills"), pin, pref, weight))
 
     name = top.get("name")
-    extra = {k: v for k, v in top.items()
-             if k not in ("version", "name", "locations", "durations", "agents", "visits", "balance",
-                          "travel_cost")}
-    return Problem(pts, agents, visits, durations, name if isinstance(name, str) else None, extra,
-                   _balance(top.get("balance")), _travel_cost(top.get("travel_cost")))
+    extra = {
+        k: v for k, v in top.items() if k not in ("version", "name", "locations", "durations", "agents", "visits", "balance", "travel_cost")
+    }
+    return Problem(
+        pts,
+        agents,
+        visits,
+        durations,
+        name if isinstance(name, str) else None,
+        extra,
+        _balance(top.get("balance")),
+        _travel_cost(top.get("travel_cost")),
+    )
 
 
 def load_problem(path: str, **kw: Any) -> Problem:
@@ -517,14 +534,28 @@ def as_problem(problem: Problem | Mapping[str, Any], **kw: Any) -> Problem:
     return parse_problem(problem, **kw)
 
 
-def make_problem(locations: Sequence[Sequence[float]], agents: Sequence[Agent],
-                 visits: Sequence[Visit], durations: Any = None, name: str | None = None,
-                 *, allow_unknown_pins: bool = False, balance: Balance | None = None,
-                 travel_cost: float | None = None) -> Problem:
+def make_problem(
+    locations: Sequence[Sequence[float]],
+    agents: Sequence[Agent],
+    visits: Sequence[Visit],
+    durations: Any = None,
+    name: str | None = None,
+    *,
+    allow_unknown_pins: bool = False,
+    balance: Balance | None = None,
+    travel_cost: float | None = None,
+) -> Problem:
     """Build a Problem from already-typed parts (for a builder that reads the database),
     checked exactly like a parsed document. ``durations`` may be a numpy array."""
-    doc = Problem(np.asarray(locations, dtype=np.float64).reshape(-1, 2), list(agents),
-                  list(visits), None, name, balance=balance, travel_cost=travel_cost).to_dict()
+    doc = Problem(
+        np.asarray(locations, dtype=np.float64).reshape(-1, 2),
+        list(agents),
+        list(visits),
+        None,
+        name,
+        balance=balance,
+        travel_cost=travel_cost,
+    ).to_dict()
     if durations is not None:
         doc["durations"] = np.asarray(durations)
     return parse_problem(doc, allow_unknown_pins=allow_unknown_pins)

@@ -126,7 +126,9 @@ class RoutePlanSchema(RoutePlanSummarySchema):
     unassigned = ma.fields.List(ma.fields.Nested(UnassignedSchema))
     excluded = ma.fields.List(ma.fields.Nested(ExcludedSchema))
     follow_ups = ma.fields.List(ma.fields.Nested(FollowUpDueSchema), metadata={"description": "every follow-up due: planned or why not"})
-    violations = ma.fields.List(ma.fields.Dict(), metadata={"description": "[{agent, visit?, rule, message}]; publishing is refused while any"})
+    violations = ma.fields.List(
+        ma.fields.Dict(), metadata={"description": "[{agent, visit?, rule, message}]; publishing is refused while any"}
+    )
 
 
 RoutePlanPageSchema = page_schema(RoutePlanSummarySchema, "RoutePlanPageSchema")

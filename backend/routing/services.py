@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 import time as _time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -35,7 +35,8 @@ from ..visits.services import create_visit, move_visit_status
 from . import engine
 from .builder import BuildError, Clock, build_problem, eligibility_findings, plan_scope
 from .models import RUNNING, RoutePlan
-from .travel import TravelSettings, distance_km_matrix, travel_matrix
+from .timing import Legs, clock_of, plan_stats, plan_travel_settings, retime, route_violations, time_route
+from .travel import TravelSettings
 
 log = logging.getLogger(__name__)
 
@@ -154,13 +155,16 @@ def solve_route_plan(*, plan_id: int, now: datetime | None = None) -> RoutePlan 
             for v in plan.problem["visits"]
             if v["id"] not in served and v["id"] not in known
         ]
-        plan.solution = _retime(
+        plan.solution = retime(
             plan,
             {"routes": [{"agent": a["id"], "stops": routes.get(a["id"], [])} for a in plan.problem["agents"]], "unassigned": unassigned},
             built.settings,
         )
-        plan.stats = {**_stats(plan, solve_s=float(solution.get("solve_s", 0.0)), build_s=build_s), "engine": solution.get("engine", {})}
-        plan.violations = _route_violations(plan.solution)
+        plan.stats = {
+            **plan_stats(plan, solve_s=float(solution.get("solve_s", 0.0)), build_s=build_s),
+            "engine": solution.get("engine", {}),
+        }
+        plan.violations = route_violations(plan.solution)
         plan.status, plan.progress = "draft", 100
         db.session.commit()
     except Exception as error:  # the plan must end failed with the reason, never stuck
@@ -235,153 +239,6 @@ def route_plans_query(*, date: date | None = None, branch_id: int | None = None,
     if status:
         stmt = stmt.where(RoutePlan.status == status)
     return stmt
-
-
-# --- timing and checks (our own, never the engine's word) ------------------------------
-
-
-def _clock(plan: RoutePlan) -> Clock:
-    return Clock(plan.meta["timezone"], datetime.fromisoformat(plan.meta["midnight"]))
-
-
-def plan_travel_settings(plan: RoutePlan) -> TravelSettings:
-    """The travel model the plan was built with (re-timing uses the same)."""
-    travel = plan.meta.get("travel") or {}
-    return TravelSettings(circuity=travel.get("circuity", 1.3), speed_kmh=travel.get("speed_kmh", 25.0), osrm_url=travel.get("osrm_url"))
-
-
-def _hhmm(clock: Clock, seconds: int) -> str:
-    return clock.at(seconds).replace(tzinfo=UTC).astimezone(ZoneInfo(clock.tz)).strftime("%H:%M")
-
-
-class _Legs:
-    """Travel seconds and km between some of the problem's locations (one matrix request,
-    so a road table service is asked once per route, not once per leg)."""
-
-    def __init__(self, plan: RoutePlan, indices: list[int], settings: TravelSettings):
-        self.at = {loc: n for n, loc in enumerate(dict.fromkeys(indices))}
-        points = [plan.problem["locations"][loc] for loc in self.at]
-        self.seconds = travel_matrix(points, settings)
-        self.km = distance_km_matrix(points, settings)
-
-    def __call__(self, a: int, b: int) -> tuple[int, float]:
-        return int(self.seconds[self.at[a], self.at[b]]), float(self.km[self.at[a], self.at[b]])
-
-
-def _time_route(plan: RoutePlan, agent: dict, refs: list[str], settings: TravelSettings, legs: _Legs | None = None) -> dict:
-    """Forward schedule of one route, with every rule it breaks."""
-    visits = {v["id"]: v for v in plan.problem["visits"]}
-    clock = _clock(plan)
-    path = [agent["start"]] + [visits[r]["location"] for r in refs] + [agent["end"]]
-    if refs and legs is None:
-        legs = _Legs(plan, path, settings)
-    t, travel, distance = agent["shift"][0], 0, 0.0
-    stops, violations = [], []
-    for n, ref in enumerate(refs):
-        visit = visits[ref]
-        leg, leg_km = legs(path[n], path[n + 1])
-        travel += leg
-        distance += leg_km
-        t += leg
-        window = next(((w0, w1) for w0, w1 in sorted(visit["windows"]) if max(t, w0) <= w1), None)
-        if n == 0 and window is not None and window[0] > t:
-            t = window[0]  # leave as late as the first door allows: nobody waits on the step
-        arrival = t
-        if window is None:
-            last = max(w1 for _, w1 in visit["windows"])
-            violations.append(
-                {
-                    "rule": "R1",
-                    "visit": ref,
-                    "message": (
-                        f"Arrives {_hhmm(clock, arrival)}, after the visit's last window ended at {_hhmm(clock, last)} "
-                        f"({clock.tz}); visiting hours are the debtor's."
-                    ),
-                }
-            )
-            start = arrival
-        else:
-            start = max(arrival, window[0])
-        t = start + visit["service"]
-        stops.append({"visit": ref, "arrival": arrival, "start": start, "end": t, "window": list(window) if window else None})
-        missing = sorted(set(visit.get("skills") or []) - set(agent.get("skills") or []))
-        if missing:
-            violations.append({"rule": "skills", "visit": ref, "message": f"The agent lacks the skill(s) {', '.join(missing)}."})
-        if visit.get("agent") not in (None, agent["id"]):
-            violations.append({"rule": "pin", "visit": ref, "message": f"Pinned to agent {visit['agent'][1:]}."})
-    if refs:
-        leg, leg_km = legs(path[-2], path[-1])
-        travel += leg
-        distance += leg_km
-        t += leg
-        if t > agent["shift"][1]:
-            violations.append(
-                {"rule": "shift", "message": f"Back at {_hhmm(clock, t)}, after the shift ends at {_hhmm(clock, agent['shift'][1])}."}
-            )
-    cap = agent.get("max_visits")
-    if cap is not None and len(refs) > cap:
-        violations.append({"rule": "cap", "message": f"{len(refs)} visits, more than the agent's {cap} left today."})
-    return {"agent": agent["id"], "stops": stops, "travel_s": travel, "km": round(distance, 2),
-            "work_s": travel + sum(visits[r]["service"] for r in refs),
-            "back_s": t if refs else None, "violations": violations}
-
-
-def _retime(plan: RoutePlan, solution: dict, settings: TravelSettings, only: set[str] | None = None) -> dict:
-    agents = {a["id"]: a for a in plan.problem["agents"]}
-    old = {r["agent"]: r for r in (plan.solution or {}).get("routes", [])}
-    routes = []
-    for route in solution["routes"]:
-        refs = [s["visit"] if isinstance(s, dict) else s for s in route["stops"]]
-        if only is not None and route["agent"] not in only and route["agent"] in old:
-            routes.append(old[route["agent"]])
-        else:
-            routes.append(_time_route(plan, agents[route["agent"]], refs, settings))
-    return {"routes": routes, "unassigned": solution["unassigned"]}
-
-
-def _route_violations(solution: dict) -> list[dict]:
-    return [{"agent": r["agent"], **v} for r in solution["routes"] for v in r["violations"]]
-
-
-def _workload(plan: RoutePlan) -> dict:
-    """Spread of stops and working time (travel + time at the door) between the plan's
-    agents, stops already done or under way included."""
-    stops, work = [], []
-    for route in plan.solution["routes"]:
-        fixed = plan.meta["agents"][route["agent"]]["fixed"]
-        done = sum(f["end_s"] - f["start_s"] for f in fixed if f["start_s"] is not None and f["end_s"] is not None)
-        stops.append(len(fixed) + len(route["stops"]))
-        work.append(route.get("work_s", route["travel_s"]) + done)
-    return {"agents": len(stops), "stops": engine.spread(stops), "work_s": engine.spread(work)}
-
-
-def _stats(plan: RoutePlan, *, solve_s: float | None = None, build_s: float | None = None) -> dict:
-    visits = {v["id"]: v for v in plan.problem["visits"]}
-    routes = plan.solution["routes"]
-    served = [s["visit"] for r in routes for s in r["stops"]]
-    stats = dict(plan.stats or {})
-    stats.update({
-        "agents": len(routes), "visits": len(visits), "assigned": len(served),
-        "unassigned": len(plan.solution["unassigned"]), "excluded": len(plan.excluded),
-        "fixed": sum(len(a["fixed"]) for a in plan.meta["agents"].values()),
-        "priority_total": sum(v["priority"] for v in visits.values()),
-        "priority_served": sum(visits[r]["priority"] for r in served),
-        "travel_s": sum(r["travel_s"] for r in routes), "km": round(sum(r["km"] for r in routes), 2),
-        "workload": _workload(plan),
-    })
-    preferred = [(visits[s["visit"]].get("preferred_agent"), r["agent"]) for r in routes for s in r["stops"]]
-    preferred = [(want, got) for want, got in preferred if want is not None and want in plan.meta["agents"]]
-    if preferred:
-        kept = sum(1 for want, got in preferred if want == got)
-        stats["continuity"] = {"preferred": len(preferred), "kept": kept, "share": round(kept / len(preferred), 3)}
-    cost = plan.problem.get("travel_cost")
-    if cost is not None:
-        stats["value"] = engine.day_value(stats["priority_served"], stats["travel_s"], cost)
-    if solve_s is not None:
-        stats["solve_s"] = round(solve_s, 3)
-    if build_s is not None:
-        stats["build_s"] = round(build_s, 3)
-    return stats
 
 
 # --- adjust ---------------------------------------------------------------------------
@@ -469,9 +326,9 @@ def move_route_plan_visit(
             if position <= fixed:
                 abort(409, f"The first {fixed} stop(s) are done or under way; a visit can only go after them.", code="fixed_stop")
             route["stops"].insert(position - fixed - 1, ref)
-    plan.solution = _retime(plan, solution, settings, only={source, target} - {None})
-    plan.violations = _route_violations(plan.solution)
-    plan.stats = _stats(plan)
+    plan.solution = retime(plan, solution, settings, only={source, target} - {None})
+    plan.violations = route_violations(plan.solution)
+    plan.stats = plan_stats(plan)
     plan.version += 1
     mine = [v for v in plan.violations if v.get("visit") == ref or (v["agent"] == target and "visit" not in v)]
     new_position = None
@@ -498,11 +355,11 @@ def _best_insertion(plan: RoutePlan, agent_ref: str, refs: list[str], ref: str, 
     """Where the visit breaks nothing new and adds the least travel (else least travel)."""
     agent = next(a for a in plan.problem["agents"] if a["id"] == agent_ref)
     visits = {v["id"]: v for v in plan.problem["visits"]}
-    legs = _Legs(plan, [agent["start"], agent["end"]] + [visits[r]["location"] for r in refs + [ref]], settings)
+    legs = Legs(plan, [agent["start"], agent["end"]] + [visits[r]["location"] for r in refs + [ref]], settings)
     best = None
     for i in range(len(refs) + 1):
         trial = refs[:i] + [ref] + refs[i:]
-        timed = _time_route(plan, agent, trial, settings, legs)
+        timed = time_route(plan, agent, trial, settings, legs)
         key = (len(timed["violations"]), timed["travel_s"])
         if best is None or key < best[0]:
             best = (key, trial)
@@ -515,8 +372,8 @@ def _best_insertion(plan: RoutePlan, agent_ref: str, refs: list[str], ref: str, 
 def _publish_findings(plan: RoutePlan) -> list[dict]:
     """Everything that forbids publishing now: route rules re-checked with fresh travel
     times, and each stop's case re-checked against the compliance rules as of now."""
-    plan.solution = _retime(plan, plan.solution, plan_travel_settings(plan))
-    findings = _route_violations(plan.solution)
+    plan.solution = retime(plan, plan.solution, plan_travel_settings(plan))
+    findings = route_violations(plan.solution)
     agents = {a.id: a for a in db.session.scalars(select(Agent).where(Agent.id.in_([m["agent_id"] for m in plan.meta["agents"].values()])))}
     for route in plan.solution["routes"]:
         if not route["stops"]:
@@ -553,7 +410,7 @@ def publish_route_plan(*, plan: RoutePlan, actor_id: int | None) -> RoutePlan:
         db.session.commit()
         abort(409, f"The plan breaks {len(findings)} rule(s); fix them before publishing.", code="plan_violations", violations=findings)
 
-    clock = _clock(plan)
+    clock = clock_of(plan)
     now = utcnow()
     agent_rows = {
         a.id: a for a in db.session.scalars(select(Agent).where(Agent.id.in_([m["agent_id"] for m in plan.meta["agents"].values()])))
@@ -776,16 +633,23 @@ def route_plan_view(plan: RoutePlan) -> dict:
     }
     if not plan.solution:
         return out
-    clock = _clock(plan)
+    clock = clock_of(plan)
     visits = {v["id"]: v for v in plan.problem["visits"]}
     published_ids = plan.meta.get("visit_ids", {})
 
     def describe(ref: str) -> dict:
         info = plan.meta["visits"][ref]
-        return {"ref": ref, "visit_id": info["visit_id"] or published_ids.get(ref), "case_id": info["case_id"],
-                "debtor": info["debtor"], "priority": visits[ref]["priority"], "priority_factors": info["priority_factors"],
-                "skills": visits[ref]["skills"], "pinned": visits[ref]["agent"] is not None,
-                "follow_up": info.get("follow_up")}
+        return {
+            "ref": ref,
+            "visit_id": info["visit_id"] or published_ids.get(ref),
+            "case_id": info["case_id"],
+            "debtor": info["debtor"],
+            "priority": visits[ref]["priority"],
+            "priority_factors": info["priority_factors"],
+            "skills": visits[ref]["skills"],
+            "pinned": visits[ref]["agent"] is not None,
+            "follow_up": info.get("follow_up"),
+        }
 
     for route in plan.solution["routes"]:
         agent = plan.meta["agents"][route["agent"]]
@@ -811,16 +675,32 @@ def route_plan_view(plan: RoutePlan) -> dict:
             )
         for n, stop in enumerate(route["stops"], start=len(agent["fixed"]) + 1):
             window = stop["window"]
-            stops.append({**describe(stop["visit"]), "position": n, "arrival": clock.at(stop["arrival"]),
-                          "start": clock.at(stop["start"]), "end": clock.at(stop["end"]), "fixed": False,
-                          "status": "published" if plan.published_at else "planned",
-                          "window": {"start": clock.at(window[0]), "end": clock.at(window[1])} if window else None})
-        out["routes"].append({
-            "agent_id": agent["agent_id"], "agent_name": agent["name"], "shift_start": clock.at(agent["shift_s"][0]),
-            "shift_end": clock.at(agent["shift_s"][1]), "back_at": clock.at(route["back_s"]) if route["back_s"] is not None else None,
-            "travel_s": route["travel_s"], "km": route["km"], "work_s": route.get("work_s"), "stops": stops,
-            "violations": route["violations"],
-        })
+            stops.append(
+                {
+                    **describe(stop["visit"]),
+                    "position": n,
+                    "arrival": clock.at(stop["arrival"]),
+                    "start": clock.at(stop["start"]),
+                    "end": clock.at(stop["end"]),
+                    "fixed": False,
+                    "status": "published" if plan.published_at else "planned",
+                    "window": {"start": clock.at(window[0]), "end": clock.at(window[1])} if window else None,
+                }
+            )
+        out["routes"].append(
+            {
+                "agent_id": agent["agent_id"],
+                "agent_name": agent["name"],
+                "shift_start": clock.at(agent["shift_s"][0]),
+                "shift_end": clock.at(agent["shift_s"][1]),
+                "back_at": clock.at(route["back_s"]) if route["back_s"] is not None else None,
+                "travel_s": route["travel_s"],
+                "km": route["km"],
+                "work_s": route.get("work_s"),
+                "stops": stops,
+                "violations": route["violations"],
+            }
+        )
     out["unassigned"] = [{**describe(u["visit"]), "reason": u["reason"]} for u in plan.solution["unassigned"]]
     out["follow_ups"] = _follow_ups_view(plan, clock)
     return out

@@ -15,7 +15,7 @@ from ..cases.services import add_note
 from ..common import sha256_hex, utcnow
 from ..escalations.services import escalate_from_door
 from ..extensions import db
-from ..payments.services import record_collection
+from ..payments.collections import record_collection
 from ..plans.services import PNG_MAGIC, add_signature, create_plan, terms_hash_of
 from ..policy.rules import Finding, jurisdiction_for, overlong_visit_findings, rules_snapshot
 from ..presence.services import add_photo

@@ -15,7 +15,7 @@ def money(db, world):
     """Cash taken four days ago and never banked, a transfer the bank's feed disputed, and cash
     taken an hour ago (in hand, not yet stale)."""
     from backend.common import utcnow
-    from backend.payments.services import record_collection
+    from backend.payments.collections import record_collection
 
     def take(visit, amount, method, ago, reference=None):
         return record_collection(

@@ -52,12 +52,23 @@ Modules, each importing only from modules listed before it:
 """
 
 from ..problem import ProblemError
-from .model import REASON_CAP, REASON_NO_ROOM, PlannedRoute, Solution, Stop, Unassigned, prepare
-from .schedule import evaluate
 from .balance import spread
-from .price import day_value
+from .model import REASON_CAP, REASON_NO_ROOM, PlannedRoute, Solution, Stop, Unassigned, prepare
 from .planner import solve
+from .price import day_value
 from .schedule import evaluate
 
-__all__ = ["solve", "Solution", "PlannedRoute", "Stop", "Unassigned", "ProblemError",
-           "prepare", "evaluate", "spread", "day_value", "REASON_CAP", "REASON_NO_ROOM"]
+__all__ = [
+    "solve",
+    "Solution",
+    "PlannedRoute",
+    "Stop",
+    "Unassigned",
+    "ProblemError",
+    "prepare",
+    "evaluate",
+    "spread",
+    "day_value",
+    "REASON_CAP",
+    "REASON_NO_ROOM",
+]

@@ -11,11 +11,13 @@ every accepted move narrows the spread and the pass ends.
 
 Working time ("duration") is travel plus time at the door; waits are not work.
 """
+
 from __future__ import annotations
 
 import math
 import time
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -29,8 +31,7 @@ BIG = np.iinfo(np.int64).max // 4
 def on_shift(prep: Prepared) -> list[int]:
     """Agents whose work counts: a non-empty shift, room for a visit and at least one
     visit they may take."""
-    return [k for k in range(prep.n_agents)
-            if prep.a_shift[k, 1] > prep.a_shift[k, 0] and prep.a_cap[k] > 0 and prep.elig[:, k].any()]
+    return [k for k in range(prep.n_agents) if prep.a_shift[k, 1] > prep.a_shift[k, 0] and prep.a_cap[k] > 0 and prep.elig[:, k].any()]
 
 
 def route_work(prep: Prepared, k: int, seq: Sequence[int]) -> int:
@@ -50,8 +51,12 @@ def spread(values: Sequence[float]) -> dict:
         return {"min": 0, "max": 0, "max_min": None, "cv": None}
     lo, hi, mean = float(v.min()), float(v.max()), float(v.mean())
     ratio = (hi / lo if lo > 0 else None) if hi > 0 else 1.0
-    return {"min": _num(lo), "max": _num(hi), "max_min": None if ratio is None else round(ratio, 3),
-            "cv": round(float(v.std()) / mean, 3) if mean > 0 else 0.0}
+    return {
+        "min": _num(lo),
+        "max": _num(hi),
+        "max_min": None if ratio is None else round(ratio, 3),
+        "cv": round(float(v.std()) / mean, 3) if mean > 0 else 0.0,
+    }
 
 
 def _num(x: float) -> int | float:
@@ -177,7 +182,7 @@ class _Balancer:
             p = int(self.prep.prio[seq[j]])
             if p > budget:
                 return 0
-            new = seq[:j] + seq[j + 1:]
+            new = seq[:j] + seq[j + 1 :]
             if route_ok(self.prep, a, new) and (self.by == "stops" or self._work(a, new) >= lo):
                 self.routes[a] = new
                 self.load[a] = self._load(a)
@@ -210,7 +215,7 @@ def balance_routes(prep: Prepared, routes: Routes, by: str, max_loss: float, dea
     for k in range(prep.n_agents):
         routes.setdefault(k, [])
     B = _Balancer(prep, routes, by)
-    stats = {"by": by, "moved": 0, "dropped": 0, "refilled": 0, "priority_before": best}
+    stats: dict[str, Any] = {"by": by, "moved": 0, "dropped": 0, "refilled": 0, "priority_before": best}
     if len(B.ks) < 2:
         return stats
     while time.perf_counter() < deadline:

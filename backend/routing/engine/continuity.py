@@ -4,6 +4,7 @@ plans are ranked with the weights of the visits away from their preferred agent 
 travel (``plan_key``), the greedy insertion prefers that agent by the same measure, and
 this pass moves a served visit to its preferred agent's route whenever the extra travel is
 below its weight. Priority is never given up for it."""
+
 from __future__ import annotations
 
 import time
@@ -24,8 +25,7 @@ def _best_insertion(prep: Prepared, k: int, seq: list[int], i: int) -> tuple[int
     nodes = [int(prep.a_start[k])] + [int(prep.loc_v[x]) for x in seq] + [int(prep.a_end[k])]
     u = int(prep.loc_v[i])
     best = None
-    for p in sorted(range(len(seq) + 1),
-                    key=lambda p: int(D[nodes[p], u] + D[u, nodes[p + 1]] - D[nodes[p], nodes[p + 1]])):
+    for p in sorted(range(len(seq) + 1), key=lambda p: int(D[nodes[p], u] + D[u, nodes[p + 1]] - D[nodes[p], nodes[p + 1]])):
         delta = int(D[nodes[p], u] + D[u, nodes[p + 1]] - D[nodes[p], nodes[p + 1]])
         if route_ok(prep, k, seq[:p] + [i] + seq[p:]):
             best = (delta, p)
@@ -57,10 +57,10 @@ def keep_continuity(prep: Prepared, routes: Routes, deadline: float) -> int:
         extra = ins[0] - _saving(prep, a, seq_a, j)
         if extra >= prep.cont_w[i]:
             continue
-        new_a = seq_a[:j] + seq_a[j + 1:]
+        new_a = seq_a[:j] + seq_a[j + 1 :]
         if not route_ok(prep, a, new_a):
             continue
-        routes[a], routes[k] = new_a, seq_b[:ins[1]] + [i] + seq_b[ins[1]:]
+        routes[a], routes[k] = new_a, seq_b[: ins[1]] + [i] + seq_b[ins[1] :]
         where[i] = k
         moved += 1
     return moved
@@ -72,5 +72,4 @@ def continuity_share(prep: Prepared, routes: Routes) -> dict | None:
         return None
     served = [(i, k) for k, seq in routes.items() for i in seq if prep.pref[i] >= 0]
     kept = sum(1 for i, k in served if prep.pref[i] == k)
-    return {"preferred": len(served), "kept": kept,
-            "share": round(kept / len(served), 3) if served else None}
+    return {"preferred": len(served), "kept": kept, "share": round(kept / len(served), 3) if served else None}

@@ -67,11 +67,14 @@ class Solution:
         agents the share of continuity kept (fields a v1 checker ignores)."""
         doc = {
             "routes": [
-                {"agent": r.agent,
-                 "stops": [{"visit": s.visit, "arrival": s.arrival, "start": s.start, "end": s.end}
-                           for s in r.stops],
-                 "travel_s": r.travel_s, "work_s": r.work_s}
-                for r in self.routes],
+                {
+                    "agent": r.agent,
+                    "stops": [{"visit": s.visit, "arrival": s.arrival, "start": s.start, "end": s.end} for s in r.stops],
+                    "travel_s": r.travel_s,
+                    "work_s": r.work_s,
+                }
+                for r in self.routes
+            ],
             "unassigned": [{"visit": u.visit, "reason": u.reason} for u in self.unassigned],
             "travel_s": self.travel_s,
             "solve_s": round(self.solve_s, 3),
@@ -163,13 +166,10 @@ def prepare(problem: Problem, D: np.ndarray) -> Prepared:
             s = np.maximum(arr, w0)
             ok |= (s <= w1) & (s + service[:, None] + back <= a_shift[None, :, 1])
         feas &= ok
-    reasons = {i: _reason(P, v, elig[i], windows[i], aidx, a_shift, a_cap)
-               for i, v in enumerate(P.visits) if not feas[i].any()}
-    pref = np.array([aidx.get(v.preferred_agent, -1) if v.preferred_agent else -1 for v in P.visits],
-                    dtype=np.int64)
+    reasons = {i: _reason(P, v, elig[i], windows[i], aidx, a_shift, a_cap) for i, v in enumerate(P.visits) if not feas[i].any()}
+    pref = np.array([aidx.get(v.preferred_agent, -1) if v.preferred_agent else -1 for v in P.visits], dtype=np.int64)
     cont_w = np.array([v.continuity_weight for v in P.visits], dtype=np.int64) * (pref >= 0)
-    return Prepared(P, D, feas, reasons, loc_v, service, prio, windows, a_start, a_end, a_shift, a_cap,
-                    pref, cont_w)
+    return Prepared(P, D, feas, reasons, loc_v, service, prio, windows, a_start, a_end, a_shift, a_cap, pref, cont_w)
 
 
 def _reason(P: Problem, v, elig_row: np.ndarray, windows, aidx, a_shift, a_cap) -> str:

@@ -20,8 +20,8 @@ from .decompose import decompose
 from .insertion import insert_leftovers
 from .model import REASON_CAP, REASON_NO_ROOM, PlannedRoute, Prepared, Routes, Solution, Stop, Unassigned, prepare
 from .pool import Pool, Search
-from .price import day_value, prune_routes
 from .portfolio import portfolio
+from .price import day_value, prune_routes
 from .schedule import evaluate, make_feasible, route_ok, route_times
 from .territories import assign_visits, territories
 from .vroom_adapter import vroom_level
@@ -188,9 +188,8 @@ def _build_solution(prep: Prepared, routes: Routes, t0: float, stats: dict) -> S
         first = int(prep.loc_v[seq[0]])
         depart = max(int(a.shift[0]), times[0][1] - int(D[a.start, first]))
         times[0] = (depart + int(D[a.start, first]), times[0][1], times[0][2])
-        stops = [Stop(P.visits[i].id, int(ar), int(st), int(en)) for i, (ar, st, en) in zip(seq, times)]
-        out.append(PlannedRoute(a.id, stops, int(travel), depart, int(back),
-                                int(travel + prep.service[seq].sum())))
+        stops = [Stop(P.visits[i].id, int(ar), int(st), int(en)) for i, (ar, st, en) in zip(seq, times, strict=True)]
+        out.append(PlannedRoute(a.id, stops, int(travel), depart, int(back), int(travel + prep.service[seq].sum())))
         served.update(seq)
         total += int(travel)
         prio += int(prep.prio[seq].sum())
@@ -208,5 +207,15 @@ def _build_solution(prep: Prepared, routes: Routes, t0: float, stats: dict) -> S
     stats["priority_served"] = prio
     kept = {k: [vidx[s.visit] for s in r.stops] for k, r in enumerate(out)}
     value = day_value(prio, total, P.travel_cost) if P.travel_cost is not None else None
-    return Solution(out, un, total, time.perf_counter() - t0, prio, int(prep.prio.sum()), stats,
-                    workload(prep, kept), value, continuity_share(prep, kept))
+    return Solution(
+        out,
+        un,
+        total,
+        time.perf_counter() - t0,
+        prio,
+        int(prep.prio.sum()),
+        stats,
+        workload(prep, kept),
+        value,
+        continuity_share(prep, kept),
+    )

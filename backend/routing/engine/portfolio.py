@@ -50,8 +50,7 @@ def portfolio(S: Search, agents: list[int], visits: list[int], budget: float, in
     vroom_fits = vroom_accepts(prep)
     # the greedy plan already serves everything: no prize trade-off left, only travel
     # (with a price on travel a visit may still be worth dropping)
-    all_fit = (not prep.problem.travel_cost
-               and set(visits) <= {i for seq in S.routes.values() for i in seq})
+    all_fit = not prep.problem.travel_cost and set(visits) <= {i for seq in S.routes.values() for i in seq}
     level = vroom_level(len(visits), 0.8 * budget, threads=W) if vroom_fits else None
     if level is not None:
         S.run(

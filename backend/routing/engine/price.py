@@ -3,6 +3,7 @@ driven) a plan is judged by its value, priority served − price × hours of tra
 of priority first and travel second. The engines rank plans by that value (``plan_key``)
 and PyVRP's prizes are set so that its own objective is the same value; here are the
 figures of a plan and the pass that gives up the visits not worth their detour."""
+
 from __future__ import annotations
 
 from .model import Prepared, Routes
@@ -12,8 +13,7 @@ from .schedule import route_ok
 def day_value(priority: int, travel_s: int, cost: float) -> dict:
     """Priority, hours driven and the value of the day under ``cost`` points an hour."""
     hours = travel_s / 3600
-    return {"travel_cost": cost, "priority": priority, "hours": round(hours, 2),
-            "value": round(priority - cost * hours, 1)}
+    return {"travel_cost": cost, "priority": priority, "hours": round(hours, 2), "value": round(priority - cost * hours, 1)}
 
 
 def prune_routes(prep: Prepared, routes: Routes) -> int:
@@ -36,7 +36,7 @@ def prune_routes(prep: Prepared, routes: Routes) -> int:
         if best is None:
             return dropped
         _, k, j = best
-        new = routes[k][:j] + routes[k][j + 1:]
+        new = routes[k][:j] + routes[k][j + 1 :]
         if not route_ok(prep, k, new):  # a matrix without the triangle inequality
             return dropped
         routes[k] = new

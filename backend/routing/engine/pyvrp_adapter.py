@@ -33,12 +33,12 @@ def _pyvrp_data(prep: Prepared, agents: list[int], visits: list[int], required: 
 
     P = prep.problem
     dep_locs = sorted({int(prep.a_start[k]) for k in agents} | {int(prep.a_end[k]) for k in agents})
-    dep_idx = {l: j for j, l in enumerate(dep_locs)}
+    dep_idx = {loc: j for j, loc in enumerate(dep_locs)}
     rows = np.r_[np.array(dep_locs, dtype=np.int64), prep.loc_v[visits]]
     base = np.ascontiguousarray(prep.D[np.ix_(rows, rows)], dtype=np.int64)
     np.fill_diagonal(base, 0)
     nd = len(dep_locs)
-    locations = [pyvrp.Location(float(P.locations[l, 1]), float(P.locations[l, 0])) for l in rows]
+    locations = [pyvrp.Location(float(P.locations[row, 1]), float(P.locations[row, 0])) for row in rows]
     depots = [pyvrp.Depot(j) for j in range(nd)]
     need_cap = bool((prep.a_cap[agents] < len(visits)).any())
     # continuity: for an agent, the edges into a visit preferring another agent of this
@@ -119,10 +119,18 @@ def _pyvrp_data(prep: Prepared, agents: list[int], visits: list[int], required: 
             vt_key[key] = len(vt_agents)
             vt_agents.append([])
         vt_agents[vt_key[key]].append(k)
-    vtypes = [pyvrp.VehicleType(
-        num_available=len(vt_agents[t]), capacity=[min(cap, len(visits))] if need_cap else [],
-        start_depot=dep_idx[s], end_depot=dep_idx[e], tw_early=t0, tw_late=t1, profile=prof)
-        for (s, e, t0, t1, cap, prof), t in vt_key.items()]
+    vtypes = [
+        pyvrp.VehicleType(
+            num_available=len(vt_agents[t]),
+            capacity=[min(cap, len(visits))] if need_cap else [],
+            start_depot=dep_idx[s],
+            end_depot=dep_idx[e],
+            tw_early=t0,
+            tw_late=t1,
+            profile=prof,
+        )
+        for (s, e, t0, t1, cap, prof), t in vt_key.items()
+    ]
     data = pyvrp.ProblemData(locations, clients, depots, vtypes, dists, mats, groups)
     return data, client_visit, vt_agents, big
 
@@ -246,7 +254,7 @@ def _pyvrp_initial(prep, data, init: Routes, client_visit, vt_agents):
         if sched is None or not seq:
             continue
         cl = []
-        for (arr, st, en), i in zip(sched[0], seq):
+        for (_arrival, st, _end), i in zip(sched[0], seq, strict=True):
             pick = copies[i][0]
             for c in copies[i]:  # the copy whose window holds the planned start
                 cc = data.client(c)

@@ -52,9 +52,8 @@ def run_task(prep: Prepared, task: dict) -> dict:
             # a start serving everything makes every visit required — unless travel has a
             # price, when a visit may still be worth dropping
             required = bool(task.get("required")) or (
-                not prep.problem.travel_cost and bool(start)
-                and servable == {i for seq in start.values() for i in seq})
-            cands.append(("pyvrp", run_pyvrp(prep, agents, visits, left, seed, start, required,
-                                             task.get("tuning"))))
+                not prep.problem.travel_cost and bool(start) and servable == {i for seq in start.values() for i in seq}
+            )
+            cands.append(("pyvrp", run_pyvrp(prep, agents, visits, left, seed, start, required, task.get("tuning"))))
     best_name, best = max(cands, key=lambda c: plan_key(prep, c[1])) if cands else ("none", {})
     return {"routes": best, "engine": best_name, "wall": time.perf_counter() - t0, "keys": {n: plan_key(prep, r) for n, r in cands}}

@@ -42,7 +42,7 @@ def run_vroom(
     if not agents or not visits:
         return {k: [] for k in agents}
     locs = np.unique(np.r_[prep.a_start[agents], prep.a_end[agents], prep.loc_v[visits]])
-    lidx = {int(l): j for j, l in enumerate(locs)}
+    lidx = {int(loc): j for j, loc in enumerate(locs)}
     # eligibility as skills: one synthetic skill per distinct set of eligible agents
     # (skills and pins collapse into these); a vehicle holds the skills of the sets it is in
     sub_elig = prep.elig[np.ix_(visits, agents)]
@@ -104,7 +104,7 @@ def run_vroom(
         sol = build(False).solve(exploration_level=exploration, nb_threads=threads, timeout=datetime.timedelta(seconds=max(0.05, left)))
     arr = np.asarray(sol._routes_numpy())
     out: Routes = {k: [] for k in agents}
-    for vid, typ, jid in zip(arr["vehicle_id"], arr["type"], arr["id"]):
+    for vid, typ, jid in zip(arr["vehicle_id"], arr["type"], arr["id"], strict=True):
         if typ in (b"job", "job"):
             out[int(vid)].append(int(jid))
     return out

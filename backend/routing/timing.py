@@ -1,0 +1,169 @@
+"""A route plan's times and checks, computed here from the plan's own data and the travel
+model — never taken on the engine's word: each route re-timed, what breaks a rule listed,
+and the plan's statistics (workload spread, travel, priority)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from . import engine
+from .builder import Clock
+from .models import RoutePlan
+from .travel import TravelSettings, distance_km_matrix, travel_matrix
+
+
+def clock_of(plan: RoutePlan) -> Clock:
+    return Clock(plan.meta["timezone"], datetime.fromisoformat(plan.meta["midnight"]))
+
+
+def plan_travel_settings(plan: RoutePlan) -> TravelSettings:
+    """The travel model the plan was built with (re-timing uses the same)."""
+    travel = plan.meta.get("travel") or {}
+    return TravelSettings(circuity=travel.get("circuity", 1.3), speed_kmh=travel.get("speed_kmh", 25.0), osrm_url=travel.get("osrm_url"))
+
+
+def hhmm(clock: Clock, seconds: int) -> str:
+    return clock.at(seconds).replace(tzinfo=UTC).astimezone(ZoneInfo(clock.tz)).strftime("%H:%M")
+
+
+class Legs:
+    """Travel seconds and km between some of the problem's locations (one matrix request,
+    so a road table service is asked once per route, not once per leg)."""
+
+    def __init__(self, plan: RoutePlan, indices: list[int], settings: TravelSettings):
+        self.at = {loc: n for n, loc in enumerate(dict.fromkeys(indices))}
+        points = [plan.problem["locations"][loc] for loc in self.at]
+        self.seconds = travel_matrix(points, settings)
+        self.km = distance_km_matrix(points, settings)
+
+    def __call__(self, a: int, b: int) -> tuple[int, float]:
+        return int(self.seconds[self.at[a], self.at[b]]), float(self.km[self.at[a], self.at[b]])
+
+
+def time_route(plan: RoutePlan, agent: dict, refs: list[str], settings: TravelSettings, legs: Legs | None = None) -> dict:
+    """Forward schedule of one route, with every rule it breaks."""
+    visits = {v["id"]: v for v in plan.problem["visits"]}
+    clock = clock_of(plan)
+    path = [agent["start"]] + [visits[r]["location"] for r in refs] + [agent["end"]]
+    if refs and legs is None:
+        legs = Legs(plan, path, settings)
+    t, travel, distance = agent["shift"][0], 0, 0.0
+    stops, violations = [], []
+    for n, ref in enumerate(refs):
+        visit = visits[ref]
+        leg, leg_km = legs(path[n], path[n + 1])
+        travel += leg
+        distance += leg_km
+        t += leg
+        window = next(((w0, w1) for w0, w1 in sorted(visit["windows"]) if max(t, w0) <= w1), None)
+        if n == 0 and window is not None and window[0] > t:
+            t = window[0]  # leave as late as the first door allows: nobody waits on the step
+        arrival = t
+        if window is None:
+            last = max(w1 for _, w1 in visit["windows"])
+            violations.append(
+                {
+                    "rule": "R1",
+                    "visit": ref,
+                    "message": (
+                        f"Arrives {hhmm(clock, arrival)}, after the visit's last window ended at {hhmm(clock, last)} "
+                        f"({clock.tz}); visiting hours are the debtor's."
+                    ),
+                }
+            )
+            start = arrival
+        else:
+            start = max(arrival, window[0])
+        t = start + visit["service"]
+        stops.append({"visit": ref, "arrival": arrival, "start": start, "end": t, "window": list(window) if window else None})
+        missing = sorted(set(visit.get("skills") or []) - set(agent.get("skills") or []))
+        if missing:
+            violations.append({"rule": "skills", "visit": ref, "message": f"The agent lacks the skill(s) {', '.join(missing)}."})
+        if visit.get("agent") not in (None, agent["id"]):
+            violations.append({"rule": "pin", "visit": ref, "message": f"Pinned to agent {visit['agent'][1:]}."})
+    if refs:
+        leg, leg_km = legs(path[-2], path[-1])
+        travel += leg
+        distance += leg_km
+        t += leg
+        if t > agent["shift"][1]:
+            violations.append(
+                {"rule": "shift", "message": f"Back at {hhmm(clock, t)}, after the shift ends at {hhmm(clock, agent['shift'][1])}."}
+            )
+    cap = agent.get("max_visits")
+    if cap is not None and len(refs) > cap:
+        violations.append({"rule": "cap", "message": f"{len(refs)} visits, more than the agent's {cap} left today."})
+    return {
+        "agent": agent["id"],
+        "stops": stops,
+        "travel_s": travel,
+        "km": round(distance, 2),
+        "work_s": travel + sum(visits[r]["service"] for r in refs),
+        "back_s": t if refs else None,
+        "violations": violations,
+    }
+
+
+def retime(plan: RoutePlan, solution: dict, settings: TravelSettings, only: set[str] | None = None) -> dict:
+    agents = {a["id"]: a for a in plan.problem["agents"]}
+    old = {r["agent"]: r for r in (plan.solution or {}).get("routes", [])}
+    routes = []
+    for route in solution["routes"]:
+        refs = [s["visit"] if isinstance(s, dict) else s for s in route["stops"]]
+        if only is not None and route["agent"] not in only and route["agent"] in old:
+            routes.append(old[route["agent"]])
+        else:
+            routes.append(time_route(plan, agents[route["agent"]], refs, settings))
+    return {"routes": routes, "unassigned": solution["unassigned"]}
+
+
+def route_violations(solution: dict) -> list[dict]:
+    return [{"agent": r["agent"], **v} for r in solution["routes"] for v in r["violations"]]
+
+
+def workload_of(plan: RoutePlan) -> dict:
+    """Spread of stops and working time (travel + time at the door) between the plan's
+    agents, stops already done or under way included."""
+    stops, work = [], []
+    for route in plan.solution["routes"]:
+        fixed = plan.meta["agents"][route["agent"]]["fixed"]
+        done = sum(f["end_s"] - f["start_s"] for f in fixed if f["start_s"] is not None and f["end_s"] is not None)
+        stops.append(len(fixed) + len(route["stops"]))
+        work.append(route.get("work_s", route["travel_s"]) + done)
+    return {"agents": len(stops), "stops": engine.spread(stops), "work_s": engine.spread(work)}
+
+
+def plan_stats(plan: RoutePlan, *, solve_s: float | None = None, build_s: float | None = None) -> dict:
+    visits = {v["id"]: v for v in plan.problem["visits"]}
+    routes = plan.solution["routes"]
+    served = [s["visit"] for r in routes for s in r["stops"]]
+    stats = dict(plan.stats or {})
+    stats.update(
+        {
+            "agents": len(routes),
+            "visits": len(visits),
+            "assigned": len(served),
+            "unassigned": len(plan.solution["unassigned"]),
+            "excluded": len(plan.excluded),
+            "fixed": sum(len(a["fixed"]) for a in plan.meta["agents"].values()),
+            "priority_total": sum(v["priority"] for v in visits.values()),
+            "priority_served": sum(visits[r]["priority"] for r in served),
+            "travel_s": sum(r["travel_s"] for r in routes),
+            "km": round(sum(r["km"] for r in routes), 2),
+            "workload": workload_of(plan),
+        }
+    )
+    preferred = [(visits[s["visit"]].get("preferred_agent"), r["agent"]) for r in routes for s in r["stops"]]
+    preferred = [(want, got) for want, got in preferred if want is not None and want in plan.meta["agents"]]
+    if preferred:
+        kept = sum(1 for want, got in preferred if want == got)
+        stats["continuity"] = {"preferred": len(preferred), "kept": kept, "share": round(kept / len(preferred), 3)}
+    cost = plan.problem.get("travel_cost")
+    if cost is not None:
+        stats["value"] = engine.day_value(stats["priority_served"], stats["travel_s"], cost)
+    if solve_s is not None:
+        stats["solve_s"] = round(solve_s, 3)
+    if build_s is not None:
+        stats["build_s"] = round(build_s, 3)
+    return stats
