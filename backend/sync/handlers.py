@@ -48,7 +48,7 @@ def _checkin(ctx: OpContext) -> dict:
         accuracy_m=ctx.payload["accuracy_m"],
         reason_far=ctx.payload.get("reason_far"),
         max_distance_m=rules_snapshot(jurisdiction)["checkin_max_distance_m"],
-        findings=[Finding(f["rule"], f["message"]) for f in findings],
+        findings=[Finding(f["rule"], f["message"], code=f.get("code"), params=f.get("params") or {}) for f in findings],
         actor_id=ctx.user_id,
         op_id=ctx.op_id,
     )
@@ -117,7 +117,8 @@ def _signature(ctx: OpContext) -> dict:
         raise OpProblem("rejected", "The signature is for other terms than the plan's.", errors={"payload.terms_hash": [f"the plan's terms hash is {plan.terms_hash}"]}, code="terms_hash_mismatch")
     limit = current_app.config["ATTACHMENT_MAX_BYTES"]
     if len(str(p["strokes"])) > limit:
-        raise OpProblem("rejected", "The stroke data is too large.", errors={"payload.strokes": [f"over {limit} bytes"]}, code="too_large")
+        raise OpProblem("rejected", "The stroke data is too large.", errors={"payload.strokes": [f"over {limit} bytes"]}, code="too_large",
+                        params={"limit": limit})
     png = None if p["refused"] else _attachment(p["png_base64"], p["png_sha256"], field="png", magic=PNG_MAGIC, what="signature image")
     signature = add_signature(
         case=case, plan=plan, terms_hash=p["terms_hash"], actor_id=ctx.user_id, signed_at=ctx.device_at,
@@ -135,7 +136,8 @@ def _attachment(encoded: str, claimed_sha: str, *, field: str, magic: bytes, wha
     limit = current_app.config["ATTACHMENT_MAX_BYTES"]
     estimate = len(encoded) * 3 // 4 - encoded[-2:].count("=")
     if estimate > limit:
-        raise OpProblem("rejected", f"The {what} is {estimate} bytes, over the {limit}-byte limit; resize it on the device.", errors={data_field: [f"over {limit} bytes"]}, code="too_large")
+        raise OpProblem("rejected", f"The {what} is {estimate} bytes, over the {limit}-byte limit; resize it on the device.", errors={data_field: [f"over {limit} bytes"]}, code="too_large",
+                        params={"limit": limit})
     try:
         data = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):

@@ -191,10 +191,11 @@ def _run(ctx: OpContext) -> dict:
         _validate(ctx)
         server = OPS[ctx.type][1](ctx)
         db.session.flush()
-        status, detail, errors, code = "applied", None, {}, None
+        status, detail, errors, code, params = "applied", None, {}, None, {}
     except OpProblem as problem:
         _undo()
         status, detail, errors, server, code = problem.status, problem.detail, problem.errors, problem.server, problem.code
+        params = problem.params
     except HTTPException as exc:  # a domain service said no (abort): 409 = conflict, else rejected
         _undo()
         data = getattr(exc, "data", None) or {}
@@ -202,17 +203,20 @@ def _run(ctx: OpContext) -> dict:
         detail = data.get("message") or exc.description
         errors = data.get("errors") or {}
         code = data.get("error_code")
+        params = (data.get("extra") or {}).get("params") or {}
         server = conflict_server(ctx) if status == "conflict" else {}
     except DataError:  # a value the database cannot hold: resending would fail forever, so keep it rejected
         _undo()
         current_app.logger.warning("sync op %s (%s): value out of range", ctx.op_id, ctx.type)
         status, detail, errors, server, code = "rejected", "A value in this op is out of range for the server.", {}, {}, "out_of_range"
+        params = {}
     except DBAPIError:  # the database is unavailable or busy: the batch stops with 503 and is resent
         raise
     except Exception:  # a bug must not lose the op: it is kept as rejected for the owner to replay
         _undo()
         current_app.logger.exception("sync op %s (%s) failed", ctx.op_id, ctx.type)
         status, detail, errors, server, code = "rejected", "The server could not apply this op.", {}, {}, "server_error"
+        params = {}
 
     record = ctx.record
     record.status = status
@@ -221,6 +225,8 @@ def _run(ctx: OpContext) -> dict:
     result = {"id": ctx.op_id, "status": status, "detail": detail, "errors": errors, "server": _jsonable(server or {})}
     if code:
         result["code"] = code
+        if params:
+            result["params"] = _jsonable(params)
     record.result = result
     _insert_record(record)
     if status != "applied" and ctx.case is not None and ctx.case_related:
@@ -325,7 +331,8 @@ def _jsonable(value):
 def _duplicate(first: SyncOp, user_id: int) -> dict:
     if first.user_id != user_id:
         # a UUID collision with someone else's op: never leak its answer, never store over it
-        return {"id": first.id, "status": "rejected", "detail": "This op id is already used by another user; make a new UUID.", "errors": {"id": ["already used"]}, "server": {}}
+        return {"id": first.id, "status": "rejected", "detail": "This op id is already used by another user; make a new UUID.", "errors": {"id": ["already used"]}, "server": {},
+                "code": "op_id_taken"}
     answer = dict(first.result)
     return {
         "id": first.id,
@@ -334,6 +341,7 @@ def _duplicate(first: SyncOp, user_id: int) -> dict:
         "errors": answer.get("errors") or {},
         "server": answer.get("server") or {},
         **({"code": answer["code"]} if answer.get("code") else {}),
+        **({"params": answer["params"]} if answer.get("params") else {}),
         "first": {"status": first.status, "detail": answer.get("detail"), "received_at": first.received_at.isoformat() + "Z"},
     }
 
