@@ -100,6 +100,7 @@
           detail: result.detail ?? null,
           errors: result.errors || null,
           code: result.code || null,
+          params: result.params || null,
           server: result.server ?? null,
           enqueued_at: entry.enqueued_at,
           done_at: now,
