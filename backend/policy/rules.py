@@ -171,7 +171,8 @@ def place_findings(case: Case, address, day: date) -> list[Finding]:
         return [Finding("R1", f"No visiting hours on {day.isoformat()} in the {jurisdiction} profile (day off or holiday).",
                         code="no_visiting_hours", params={"day": day.isoformat(), "jurisdiction": jurisdiction})]
     if not windows_for(case, address, day):
-        return [Finding("R2", "The debtor declared the whole visiting window of that day inconvenient or unavailable.", code="window_unavailable")]
+        return [Finding("R2", "The debtor declared the whole visiting window of that day inconvenient or unavailable.",
+                        code="window_unavailable")]
     return []
 
 
@@ -501,7 +502,8 @@ def sync_findings(*, case: Case, visit, op_type: str, device_at: datetime | None
             findings.append(Finding("R5", "A plan cannot be agreed on a visit where the debtor was not met.", code="plan_without_debtor"))
         terms, claimed = payload.get("terms"), payload.get("terms_hash")
         if isinstance(terms, dict) and claimed and sha256_hex(canonical_json(terms)) != claimed:
-            findings.append(Finding("R8", "The plan's terms do not match their SHA-256; the signed record would not hold.", code="terms_hash_mismatch"))
+            findings.append(Finding("R8", "The plan's terms do not match their SHA-256; the signed record would not hold.",
+                                    code="terms_hash_mismatch"))
     return findings
 
 

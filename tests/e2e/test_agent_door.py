@@ -93,7 +93,7 @@ def test_empty_note_fingerprint_and_a_pad_the_width_of_the_phone(phone, agent_da
     portrait = pad.bounding_box()
     assert portrait["width"] >= 360, portrait  # the card's full width on a 390 px phone
     draw_signature(page)
-    strokes_of = "() => import('/js/store.js').then((s) => s.getDraft(%d)).then((d) => d.signature.strokes || [])" % visit.id
+    strokes_of = f"() => import('/js/store.js').then((s) => s.getDraft({visit.id})).then((d) => d.signature.strokes || [])"
     for _ in range(50):
         drawn = page.evaluate(f"({strokes_of})()")
         if len(drawn) == 2:
@@ -104,7 +104,8 @@ def test_empty_note_fingerprint_and_a_pad_the_width_of_the_phone(phone, agent_da
 
     # turned: the pad takes the screen's width (as the bars allow) and its pixels, the strokes drawn again in place
     page.set_viewport_size({"width": 844, "height": 390})
-    page.wait_for_function("() => { const c = document.querySelector('canvas.sigpad'); return c.width === Math.round(c.clientWidth * devicePixelRatio); }")
+    page.wait_for_function(
+        "() => { const c = document.querySelector('canvas.sigpad'); return c.width === Math.round(c.clientWidth * devicePixelRatio); }")
     landscape = pad.bounding_box()
     assert landscape["width"] >= 700, landscape  # out of the 640 px column, whole between the bars
     inked = page.evaluate("""([x, y]) => {
