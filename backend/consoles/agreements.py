@@ -1,7 +1,8 @@
 """The signed repayment agreement as a PDF (R8), rendered server-side with fpdf2.
 
 The document carries the terms, the schedule, the debtor's signature image, the SHA-256 of the
-canonical terms and a short verification code: the first 8 hex digits of an HMAC of that hash
+canonical terms with its fingerprint (the first 8 hex digits, as the debtor saw them on the
+agent's phone) and a short verification code: the first 8 hex digits of an HMAC of that hash
 under the app's secret, so a paper copy can be checked against the server without the terms.
 """
 
@@ -55,6 +56,13 @@ def verification_code(terms_hash: str) -> str:
     key = current_app.config["SECRET_KEY"].encode("utf-8")
     digest = hmac.new(key, terms_hash.lower().encode("ascii"), hashlib.sha256).hexdigest()[:8].upper()
     return f"{digest[:4]}-{digest[4:]}"
+
+
+def terms_fingerprint(terms_hash: str) -> str:
+    """The terms a debtor can compare by eye: the first 8 hex digits of their SHA-256, as
+    "xxxx xxxx" — the same the phone shows under the terms before they sign."""
+    head = terms_hash.lower()[:8]
+    return f"{head[:4]} {head[4:]}"
 
 
 def verify_agreement(*, code: str, terms_hash: str) -> dict:
@@ -319,6 +327,7 @@ def render_agreement(plan: RepaymentPlan) -> bytes:
     pdf.pairs(
         [
             ("条款哈希 Terms SHA-256", plan.terms_hash),
+            ("条款指纹 Terms fingerprint", terms_fingerprint(plan.terms_hash)),
             ("重新计算 Recomputed", "一致 matches" if recomputed == plan.terms_hash else f"不一致 MISMATCH: {recomputed}"),
             ("核验码 Verification code", code),
             ("核验 Verify at", verify_url(code=code, terms_hash=plan.terms_hash)),

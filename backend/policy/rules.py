@@ -42,12 +42,18 @@ class Finding:
     message: str
     flag: str | None = None
     extra: dict = field(default_factory=dict)
+    # what the finding says, for the reader's own language: a stable code and the values it names
+    code: str | None = None
+    params: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         out = {"rule": self.rule, "message": self.message}
         if self.flag:
             out["flag"] = self.flag
         out.update(self.extra)
+        if self.code:
+            out["code"] = self.code
+            out["params"] = dict(self.params)
         return out
 
 
@@ -158,12 +164,23 @@ def place_findings(case: Case, address, day: date) -> list[Finding]:
     if address is None:
         return []
     if _workplace_barred(case, address):
-        return [Finding("R2", "The debtor has not agreed to visits at the workplace.")]
+        return [Finding("R2", "The debtor has not agreed to visits at the workplace.", code="workplace_not_agreed")]
     jurisdiction = jurisdiction_for(case, address)
     if visiting_window(jurisdiction=jurisdiction, tz=timezone_for(case, address), day=day) is None:
-        return [Finding("R1", f"No visiting hours on {day.isoformat()} in the {jurisdiction} profile (day off or holiday).")]
+        return [
+            Finding(
+                "R1",
+                f"No visiting hours on {day.isoformat()} in the {jurisdiction} profile (day off or holiday).",
+                code="no_visiting_hours",
+                params={"day": day.isoformat(), "jurisdiction": jurisdiction},
+            )
+        ]
     if not windows_for(case, address, day):
-        return [Finding("R2", "The debtor declared the whole visiting window of that day inconvenient or unavailable.")]
+        return [
+            Finding(
+                "R2", "The debtor declared the whole visiting window of that day inconvenient or unavailable.", code="window_unavailable"
+            )
+        ]
     return []
 
 
@@ -180,6 +197,8 @@ def blocking_findings(case: Case, at: datetime | None = None) -> list[Finding]:
             f"Case is blocked by the {f.flag} flag: {f.reason}".rstrip(": "),
             flag=f.flag,
             extra={"source_rule": FLAG_RULES[f.flag]} if f.flag in FLAG_RULES else {},
+            code="case_blocked_flag",
+            params={"flag": f.flag, "reason": f.reason or ""},
         )
         for f in case.active_flags(at)
         if f.flag in blocking
@@ -214,7 +233,15 @@ def cap_findings(case: Case, day: date, exclude_visit_id: int | None = None) -> 
     for days, cap in ((7, settings["cap_7_days"]), (30, settings["cap_30_days"])):
         count = _visit_count(case, day, days, exclude_visit_id)
         if count >= cap:
-            findings.append(Finding("R3", f"Debtor already has {count} visit(s) within {days} days (cap {cap}).", extra={"count": count}))
+            findings.append(
+                Finding(
+                    "R3",
+                    f"Debtor already has {count} visit(s) within {days} days (cap {cap}).",
+                    extra={"count": count},
+                    code="visit_cap",
+                    params={"n": count, "days": days, "cap": cap},
+                )
+            )
     findings += _cool_off_findings(case, day, settings["cool_off_days"])
     return findings
 
@@ -259,6 +286,8 @@ def _cool_off_findings(case: Case, day: date, cool_off_days: int) -> list[Findin
             "R3",
             f"Right-party contact on {last.date.isoformat()}: {cool_off_days}-day cool-off unless a follow-up was agreed.",
             extra={"cool_off_until": (last.date + timedelta(days=cool_off_days)).isoformat()},
+            code="cool_off",
+            params={"date": last.date.isoformat(), "n": cool_off_days},
         )
     ]
 
@@ -268,7 +297,14 @@ def _cool_off_findings(case: Case, day: date, cool_off_days: int) -> list[Findin
 
 def stage_findings(case: Case) -> list[Finding]:
     if case.stage not in VISIT_STAGES:
-        return [Finding("ladder", f"Case is at the {case.stage} stage; only field- and legal-stage cases get visits.")]
+        return [
+            Finding(
+                "ladder",
+                f"Case is at the {case.stage} stage; only field- and legal-stage cases get visits.",
+                code="stage_no_visits",
+                params={"stage": case.stage},
+            )
+        ]
     return contact_findings(case)
 
 
@@ -292,6 +328,7 @@ def contact_findings(case: Case) -> list[Finding]:
             "No phone call, SMS or letter is on the case's record; in this jurisdiction a visit "
             "comes after one (record it: POST /api/cases/<id>/contacts or the case import).",
             extra={"setting": "visit_requires_contact"},
+            code="contact_first",
         )
     ]
 
@@ -475,19 +512,28 @@ def sync_findings(*, case: Case, visit, op_type: str, device_at: datetime | None
         code = payload.get("code")
         met = payload.get("met")
         if OUTCOMES.get(code, {}).get("contact") == "rpc" and met != "debtor":
-            findings.append(Finding("R5", f"A {code} outcome needs a right-party contact; met: {met or 'nobody'}."))
+            findings.append(
+                Finding(
+                    "R5",
+                    f"A {code} outcome needs a right-party contact; met: {met or 'nobody'}.",
+                    code="rpc_required",
+                    params={"outcome": code, "met": met or ""},
+                )
+            )
         if met == "debtor" and effective_settings(jurisdiction_for(case))["disclosure_required"]:
             disclosed = _as_naive(payload.get("disclosure_at"))
             if disclosed is None:
-                findings.append(Finding("R6", "No disclosure was acknowledged before the outcome."))
+                findings.append(Finding("R6", "No disclosure was acknowledged before the outcome.", code="no_disclosure"))
             elif device_at is not None and disclosed > device_at:
-                findings.append(Finding("R6", "The disclosure was acknowledged after the outcome."))
+                findings.append(Finding("R6", "The disclosure was acknowledged after the outcome.", code="disclosure_late"))
     if op_type == "plan.propose":
         if visit is not None and visit.outcome is not None and visit.outcome.met != "debtor":
-            findings.append(Finding("R5", "A plan cannot be agreed on a visit where the debtor was not met."))
+            findings.append(Finding("R5", "A plan cannot be agreed on a visit where the debtor was not met.", code="plan_without_debtor"))
         terms, claimed = payload.get("terms"), payload.get("terms_hash")
         if isinstance(terms, dict) and claimed and sha256_hex(canonical_json(terms)) != claimed:
-            findings.append(Finding("R8", "The plan's terms do not match their SHA-256; the signed record would not hold."))
+            findings.append(
+                Finding("R8", "The plan's terms do not match their SHA-256; the signed record would not hold.", code="terms_hash_mismatch")
+            )
     return findings
 
 
@@ -506,7 +552,7 @@ def _hours_findings(case: Case, visit, device_at: datetime) -> list[Finding]:
     local_day = device_at.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(tz)).date()
     window = visiting_window(jurisdiction=jurisdiction_for(case, address), tz=tz, day=local_day)
     if window is None or not (window[0] <= device_at <= window[1]):
-        return [Finding("R1", "Recorded outside the legal visiting hours in the debtor's timezone.")]
+        return [Finding("R1", "Recorded outside the legal visiting hours in the debtor's timezone.", code="outside_hours")]
     return []
 
 
@@ -520,4 +566,12 @@ def overlong_visit_findings(*, case: Case, visit, at: datetime | None) -> list[F
     minutes = (at - visit.checkin_at).total_seconds() / 60
     if minutes <= limit:
         return []
-    return [Finding("R11", f"The visit lasted {minutes:.0f} minutes (over {limit}).", extra={"minutes": round(minutes)})]
+    return [
+        Finding(
+            "R11",
+            f"The visit lasted {minutes:.0f} minutes (over {limit}).",
+            extra={"minutes": round(minutes)},
+            code="overlong_visit",
+            params={"n": round(minutes), "limit": limit},
+        )
+    ]

@@ -13,11 +13,21 @@ from .models import SyncOp
 
 
 class OpProblem(Exception):
-    """The op is kept but not applied: `conflict` (the world moved on) or `rejected` (bad content)."""
+    """The op is kept but not applied: `conflict` (the world moved on) or `rejected` (bad content).
+    `code` and `params` let each reader show it in their own language; `detail` is the English."""
 
-    def __init__(self, status: str, detail: str, errors: dict | None = None, server: dict | None = None, code: str | None = None):
+    def __init__(
+        self,
+        status: str,
+        detail: str,
+        errors: dict | None = None,
+        server: dict | None = None,
+        code: str | None = None,
+        params: dict | None = None,
+    ):
         super().__init__(detail)
         self.status, self.detail, self.errors, self.server, self.code = status, detail, errors or {}, server or {}, code
+        self.params = params or {}
 
 
 @dataclass

@@ -39,6 +39,8 @@ def exception_item(op: SyncOp) -> dict:
         "op": {"id": op.id, "type": op.type, "at": iso_z(op.device_at), "payload": op.payload, "visit_id": op.visit_id},
         "status": op.status,
         "reason": result.get("detail"),
+        "code": result.get("code"),
+        "params": result.get("params") or {},
         "errors": result.get("errors") or {},
         "case": {"id": case.id, "debtor_name": case.account.debtor.name, "owner_id": case.owner_id, "stage": case.stage} if case else None,
         "device_id": op.device_id,

@@ -49,7 +49,7 @@ def _checkin(ctx: OpContext) -> dict:
         accuracy_m=ctx.payload["accuracy_m"],
         reason_far=ctx.payload.get("reason_far"),
         max_distance_m=rules_snapshot(jurisdiction)["checkin_max_distance_m"],
-        findings=[Finding(f["rule"], f["message"]) for f in findings],
+        findings=[Finding(f["rule"], f["message"], code=f.get("code"), params=f.get("params") or {}) for f in findings],
         actor_id=ctx.user_id,
         op_id=ctx.op_id,
     )
@@ -162,7 +162,13 @@ def _signature(ctx: OpContext) -> dict:
         )
     limit = current_app.config["ATTACHMENT_MAX_BYTES"]
     if len(str(p["strokes"])) > limit:
-        raise OpProblem("rejected", "The stroke data is too large.", errors={"payload.strokes": [f"over {limit} bytes"]}, code="too_large")
+        raise OpProblem(
+            "rejected",
+            "The stroke data is too large.",
+            errors={"payload.strokes": [f"over {limit} bytes"]},
+            code="too_large",
+            params={"limit": limit},
+        )
     png = None if p["refused"] else _attachment(p["png_base64"], p["png_sha256"], field="png", magic=PNG_MAGIC, what="signature image")
     signature = add_signature(
         case=case,
@@ -193,6 +199,7 @@ def _attachment(encoded: str, claimed_sha: str, *, field: str, magic: bytes, wha
             f"The {what} is {estimate} bytes, over the {limit}-byte limit; resize it on the device.",
             errors={data_field: [f"over {limit} bytes"]},
             code="too_large",
+            params={"limit": limit},
         )
     try:
         data = base64.b64decode(encoded, validate=True)

@@ -200,10 +200,11 @@ def _run(ctx: OpContext) -> dict:
         _validate(ctx)
         server = OPS[ctx.type][1](ctx)
         db.session.flush()
-        status, detail, errors, code = "applied", None, {}, None
+        status, detail, errors, code, params = "applied", None, {}, None, {}
     except OpProblem as problem:
         _undo()
         status, detail, errors, server, code = problem.status, problem.detail, problem.errors, problem.server, problem.code
+        params = problem.params
     except HTTPException as exc:  # a domain service said no (abort): 409 = conflict, else rejected
         _undo()
         data = getattr(exc, "data", None) or {}
@@ -211,17 +212,20 @@ def _run(ctx: OpContext) -> dict:
         detail = data.get("message") or exc.description
         errors = data.get("errors") or {}
         code = data.get("error_code")
+        params = (data.get("extra") or {}).get("params") or {}
         server = conflict_server(ctx) if status == "conflict" else {}
     except DataError:  # a value the database cannot hold: resending would fail forever, so keep it rejected
         _undo()
         current_app.logger.warning("sync op %s (%s): value out of range", ctx.op_id, ctx.type)
         status, detail, errors, server, code = "rejected", "A value in this op is out of range for the server.", {}, {}, "out_of_range"
+        params = {}
     except DBAPIError:  # the database is unavailable or busy: the batch stops with 503 and is resent
         raise
     except Exception:  # a bug must not lose the op: it is kept as rejected for the owner to replay
         _undo()
         current_app.logger.exception("sync op %s (%s) failed", ctx.op_id, ctx.type)
         status, detail, errors, server, code = "rejected", "The server could not apply this op.", {}, {}, "server_error"
+        params = {}
 
     record = ctx.record
     record.status = status
@@ -230,6 +234,8 @@ def _run(ctx: OpContext) -> dict:
     result = {"id": ctx.op_id, "status": status, "detail": detail, "errors": errors, "server": _jsonable(server or {})}
     if code:
         result["code"] = code
+        if params:
+            result["params"] = _jsonable(params)
     record.result = result
     _insert_record(record)
     if status != "applied" and ctx.case is not None and ctx.case_related:
@@ -339,6 +345,7 @@ def _duplicate(first: SyncOp, user_id: int) -> dict:
             "detail": "This op id is already used by another user; make a new UUID.",
             "errors": {"id": ["already used"]},
             "server": {},
+            "code": "op_id_taken",
         }
     answer = dict(first.result)
     return {
@@ -348,5 +355,6 @@ def _duplicate(first: SyncOp, user_id: int) -> dict:
         "errors": answer.get("errors") or {},
         "server": answer.get("server") or {},
         **({"code": answer["code"]} if answer.get("code") else {}),
+        **({"params": answer["params"]} if answer.get("params") else {}),
         "first": {"status": first.status, "detail": answer.get("detail"), "received_at": first.received_at.isoformat() + "Z"},
     }

@@ -48,6 +48,7 @@ def own_visit(ctx: OpContext) -> Visit:
             f"The visit was cancelled by the office: {visit.cancelled_reason or 'no reason given'}",
             server=conflict_server(ctx),
             code="visit_cancelled",
+            params={"reason": visit.cancelled_reason or ""},
         )
     _check_version(ctx, visit)
     return visit
@@ -92,6 +93,7 @@ def _check_version(ctx: OpContext, visit: Visit) -> None:
             f"The visit changed in the office since version {base} (now {visit.version}).",
             server=conflict_server(ctx),
             code="stale_version",
+            params={"base": base, "now": visit.version},
         )
 
 
@@ -127,6 +129,7 @@ def own_case(ctx: OpContext) -> Case:
             f"The visit this was recorded under was cancelled by the office: {visit.cancelled_reason or 'no reason given'}",
             server=conflict_server(ctx),
             code="visit_cancelled",
+            params={"reason": visit.cancelled_reason or ""},
         )
     return visit.case
 
@@ -155,13 +158,21 @@ def sync_rules(ctx: OpContext, case: Case, visit: Visit | None) -> list:
             "The case was blocked before this was recorded: " + "; ".join(f.message for f in blocked),
             server={"case": case_state(case), **conflict_server(ctx)},
             code="case_blocked",
+            params={"flags": [f.flag for f in blocked], "n": len(blocked)},
         )
     refused = [f for f in findings if f.rule in REFUSING_RULES]
     if refused:
         errors: dict = {}
         for f in refused:
             errors.setdefault(REFUSING_RULES[f.rule], []).append(f.message)
-        raise OpProblem("rejected", refused[0].message, errors=errors, code="no_disclosure" if refused[0].rule == "R6" else "compliance")
+        first = refused[0]
+        raise OpProblem(
+            "rejected",
+            first.message,
+            errors=errors,
+            code="no_disclosure" if first.rule == "R6" else "compliance",
+            params={"rule": first.rule, "finding": first.code, **first.params},
+        )
     return [f.as_dict() for f in findings if f.rule != "R4"]
 
 
@@ -204,7 +215,11 @@ def ladder_open(ctx: OpContext, visit: Visit) -> None:
         else f"The case moved to the {stop['stage']} stage; field work on this visit stopped."
     )
     raise OpProblem(
-        "conflict", detail, server={**conflict_server(ctx), "case": {"id": visit.case_id, "stage": stop["stage"]}}, code=stop["code"]
+        "conflict",
+        detail,
+        server={**conflict_server(ctx), "case": {"id": visit.case_id, "stage": stop["stage"]}},
+        code=stop["code"],
+        params={"stage": stop["stage"]},
     )
 
 
@@ -230,6 +245,7 @@ def plan_from_ref(ctx: OpContext, *, plan_id: int | None, plan_ref: str | None, 
                 "conflict",
                 f"The plan it refers to was not accepted ({first.status}): {first.result.get('detail')}",
                 code="plan_not_applied",
+                params={"opstate": first.status},
             )
         plan_id = first.result["server"]["plan_id"]
     plan = db.session.scalars(_PLAN, {"plan_id": plan_id}).first()

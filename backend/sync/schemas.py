@@ -63,6 +63,7 @@ class OpResultSchema(ma.Schema):
     status = ma.fields.String(metadata={"description": "applied | duplicate | conflict | rejected"})
     detail = ma.fields.Raw(allow_none=True)
     code = ma.fields.String(metadata={"description": "machine-readable reason for a conflict or rejection"})
+    params = ma.fields.Dict(metadata={"description": "the values the reason names, for the reader's own language (with `code`)"})
     errors = ma.fields.Dict()
     server = ma.fields.Dict()
     first = ma.fields.Dict(metadata={"description": "for a duplicate: the op's first answer"})

@@ -214,7 +214,7 @@ def checkin_visit(
 ) -> Visit:
     """Check in at the door. Far from the address is allowed but flagged with the reason given."""
     if visit.status != "published":
-        abort(409, f"A {visit.status} visit cannot be checked in.", code="bad_transition")
+        abort(409, f"A {visit.status} visit cannot be checked in.", code="bad_transition", params={"visit_status": visit.status})
     address = visit.address
     distance = geodesic((lat, lon), (address.lat, address.lon)).meters
     notes = [f.message for f in findings or []]
@@ -262,9 +262,9 @@ def checkout_visit(
     """Leave the door: only after a check-in, once. `findings` (R11, an overlong visit) never
     refuse it: they join the visit's flag and the timeline, kept for the owner's review."""
     if visit.checkin_at is None:
-        abort(409, "The visit was never checked in.", code="bad_transition")
+        abort(409, "The visit was never checked in.", code="bad_transition", params={"visit_status": visit.status})
     if visit.checkout_at is not None:
-        abort(409, "The visit is already checked out.", code="bad_transition")
+        abort(409, "The visit is already checked out.", code="bad_transition", params={"visit_status": visit.status})
     notes = [f.message for f in findings or []]
     flag = "; ".join(([visit.checkin_flag] if visit.checkin_flag else []) + notes) or None
     write_through(visit, checkout_at=at, checkout_lat=lat, checkout_lon=lon, checkin_flag=flag)
@@ -302,7 +302,9 @@ def record_outcome(
     if visit.outcome is not None:
         abort(409, "The visit already has an outcome.", code="outcome_exists")
     if visit.status != "checked_in" and not (visit.status == "published" and spec["visit"] == "failed"):
-        abort(409, f"An outcome cannot be recorded on a {visit.status} visit.", code="bad_transition")
+        abort(
+            409, f"An outcome cannot be recorded on a {visit.status} visit.", code="bad_transition", params={"visit_status": visit.status}
+        )
     if follow_up_date is not None and follow_up_date <= visit.date:
         abort(422, "The day agreed to come back must be after the visit.", errors={"follow_up_date": [f"after {visit.date.isoformat()}"]})
     if follow_up_date is not None:

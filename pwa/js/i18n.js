@@ -5,12 +5,15 @@
  *   push/<locale>.json    notifications; read by the push worker (/push-sw.js) from the
  *                         precached shell, so they show offline too
  *   badge/<locale>.json   the debtor's badge page (/badge.html), in the debtor's language
- * A message is a template with {name} placeholders. */
+ * A message is a template with {name} placeholders. One that counts has its plural forms as
+ * `key.one`, `key.other`, … (Intl.PluralRules of the locale picks one by params.n); the
+ * catalogues stay flat lists of strings. What the server says (conflicts, refusals, rule
+ * findings) is shown by serverText from its `code` and `params`. */
 export const LOCALES = ['zh-CN', 'en'];
 const DOMAINS = { agent: '', office: 'office/', push: 'push/', badge: 'badge/' };
 const loaded = {};
 let locale = 'zh-CN';
-let agent = translator({}, 'agent');
+let agent = translator({}, 'agent', locale);
 
 export function pickLocale(preferred) {
   if (LOCALES.includes(preferred)) return preferred;
@@ -25,17 +28,52 @@ export function format(template, params) {
 }
 
 /* t(key, params) over one catalogue; t.has(key) for open-ended keys (timeline event kinds). */
-function translator(messages, domain) {
+function translator(messages, domain, lang) {
+  const plurals = new Intl.PluralRules(lang);
+  const lookup = (key, params) => {
+    if (key in messages) return messages[key];
+    if (!(`${key}.other` in messages)) return undefined;
+    const n = Number(params && params.n);
+    return messages[`${key}.${Number.isFinite(n) ? plurals.select(n) : 'other'}`] ?? messages[`${key}.other`];
+  };
   function t(key, params) {
-    let text = messages[key];
+    let text = lookup(key, params);
     if (text === undefined) {
       console.warn(`missing ${domain} message`, key);
       text = key;
     }
     return format(text, params);
   }
-  t.has = (key) => key in messages;
+  t.has = (key) => lookup(key) !== undefined;
+  t.locale = lang;
   return t;
+}
+
+/* What the server said — a conflict, a refusal, a rule finding — in the reader's language:
+ * the `finding.*` message its params name (a refusal by a rule names its finding), else the
+ * `server.*` one of its code, else the `finding.*` one of its code, filled with its params. A
+ * value that is itself a code is named from the catalogue by the param's name (`flag: dispute`
+ * → `flag.dispute`; a list, `flags`, each item, joined the locale's way). The server's own text only for a code this catalogue does not know yet. */
+export function serverText(t, { code, params, message } = {}) {
+  const values = params || {};
+  const key = [values.finding && `finding.${values.finding}`, code && `server.${code}`, code && `finding.${code}`]
+    .find((k) => k && t.has(k));
+  if (!key) return message ?? code ?? '';
+  const named = {};
+  for (const [name, value] of Object.entries(values)) named[name] = nameValue(t, name, value);
+  return t(key, named);
+}
+
+function nameValue(t, name, value) {
+  if (Array.isArray(value)) {
+    const items = value.map((v) => String(nameValue(t, name.replace(/s$/, ''), v)));
+    try {
+      return new Intl.ListFormat(t.locale || locale, { type: 'conjunction' }).format(items);
+    } catch (_) {
+      return items.join(', ');
+    }
+  }
+  return typeof value === 'string' && t.has(`${name}.${value}`) ? t(`${name}.${value}`) : value;
 }
 
 /* The translator of a domain's catalogue in a locale (fetched once per page). */
@@ -49,7 +87,7 @@ export async function loadCatalog(domain, preferred) {
     });
     loaded[url].catch(() => { delete loaded[url]; });
   }
-  return translator(await loaded[url], domain);
+  return translator(await loaded[url], domain, wanted);
 }
 
 /* The agent's language for the whole page (the consoles follow it). */
@@ -66,6 +104,7 @@ export const currentLocale = () => locale;
 export function t(key, params) {
   return agent(key, params);
 }
+t.has = (key) => agent.has(key);
 
 export function money(amount, currency = 'CNY') {
   const value = Number(amount);

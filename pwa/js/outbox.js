@@ -71,6 +71,15 @@
     });
   }
 
+  /* The network came back: what failed in the dead zone is tried now, not after its back-off.
+   * The last error stays on show until an answer replaces it. */
+  async function resetBackoff() {
+    await tx(S.kv, 'readwrite', async (s) => {
+      const state = await req(s.kv.get('flush'));
+      if (state) s.kv.put(Object.assign({}, state, { failures: 0, next_at: 0 }), 'flush');
+    });
+  }
+
   async function applyResults(entries, results, cursor) {
     const byId = new Map(results.map((r) => [r.id, r]));
     const now = new Date().toISOString();
@@ -91,6 +100,7 @@
           detail: result.detail ?? null,
           errors: result.errors || null,
           code: result.code || null,
+          params: result.params || null,
           server: result.server ?? null,
           enqueued_at: entry.enqueued_at,
           done_at: now,
@@ -169,5 +179,5 @@
     return localFlush;
   }
 
-  Object.assign(root.doorstepCore, { SYNC_TAG, enqueue, outboxAll, outboxCount, flush, fetchWithTimeout });
+  Object.assign(root.doorstepCore, { SYNC_TAG, enqueue, outboxAll, outboxCount, flush, fetchWithTimeout, resetBackoff });
 })(typeof self !== 'undefined' ? self : globalThis);

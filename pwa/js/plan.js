@@ -137,3 +137,7 @@ export async function sha256Hex(data) {
 }
 
 export const termsHash = (terms) => sha256Hex(canonicalJson(terms));
+
+/* What the debtor compares by eye: the hash's first 8 hex digits as "xxxx xxxx", printed
+ * the same way next to the full hash on the agreement PDF (backend/consoles/agreements.py). */
+export const termsFingerprint = (hash) => `${hash.slice(0, 4)} ${hash.slice(4, 8)}`.toLowerCase();

@@ -159,9 +159,20 @@ export function kick() {
   if (navigator.onLine) syncNow();
 }
 
+/* The network is back (the radio says so): reset the back-off and send now. A flush still
+ * waiting on the dead connection is let finish, then the outbox goes again at once. */
+export async function networkBack() {
+  reachable = true;
+  await core.resetBackoff();
+  const pending = running;
+  if (pending) await pending.catch(() => null);
+  return syncNow();
+}
+
 async function tick() {
   const s = await status();
-  if (!s.online || s.expired) return;
+  // the radio, not the last request: after a dead zone the due retry is what finds the way back
+  if (!navigator.onLine || s.expired) return;
   const due = s.unsent > 0 && Date.now() >= s.nextAt;
   if (due || Date.now() - lastPullAt >= PULL_EVERY_MS) syncNow();
 }
@@ -169,7 +180,7 @@ async function tick() {
 export function start() {
   if (started) return;
   started = true;
-  window.addEventListener('online', () => { reachable = true; syncNow(); });
+  window.addEventListener('online', () => { networkBack(); });
   window.addEventListener('offline', () => emit());
   window.addEventListener('focus', () => syncNow());
   document.addEventListener('visibilitychange', () => {

@@ -157,6 +157,9 @@ def test_agreement_pdf_carries_terms_signature_hash_and_code(client, world, owne
     text = _pdf_text(response.data)
     code = verification_code(world.plan.terms_hash)
     assert world.plan.terms_hash in text and code in text
+    # the fingerprint the debtor saw on the phone, next to the full hash
+    fingerprint = f"{world.plan.terms_hash[:4]} {world.plan.terms_hash[4:8]}"
+    assert f"Terms fingerprint {fingerprint}" in text
     assert "王秀英" in text and "7300.00" in text and "一致 matches" in text
     assert "待审批 awaiting the bank's approval" in text and "pending_approval" not in text  # status in words
     # the verify link is absolute, on the public origin, with this agreement's code and hash

@@ -25,7 +25,8 @@ def test_catalogs_have_the_same_keys_and_every_message_used():
     used = set()
     for path in agent_js_files():
         used |= set(re.findall(r"\bt\('([^']+)'", path.read_text(encoding="utf-8")))
-    missing = sorted(k for k in used if k not in CATALOGS["en"])
+    # a message that counts keeps its plural forms as key.one, key.other (i18n.js)
+    missing = sorted(k for k in used if k not in CATALOGS["en"] and f"{k}.other" not in CATALOGS["en"])
     assert not missing, missing
     for catalog in CATALOGS.values():
         assert all(isinstance(v, str) and v.strip() for v in catalog.values())
@@ -64,6 +65,29 @@ def test_catalogs_cover_the_servers_enumerations():
     )
     for name, catalog in CATALOGS.items():
         assert not [k for k in needed if k not in catalog], name
+
+
+@pytest.mark.no_db
+def test_every_code_the_server_answers_with_is_in_every_catalogue():
+    """What a conflict, a refusal or a rule finding says is read from its code (i18n.serverText):
+    each code the sync path and the rules raise has its message in the agent's and the office's
+    catalogues, both languages; and one thing has one name in both."""
+    root = PWA.parent / "backend"
+    sync_codes = set()
+    for path in [root / "sync/ops.py", root / "sync/preconditions.py", root / "sync/handlers.py", root / "visits/services.py"]:
+        sync_codes |= set(re.findall(r'\bcode="(\w+)"', path.read_text(encoding="utf-8")))
+    sync_codes |= {"case_closed", "stage_changed"}  # work_stopped's codes, passed through
+    finding_codes = set(re.findall(r'\bcode="(\w+)"', (root / "policy/rules.py").read_text(encoding="utf-8")))
+    assert {"case_blocked", "visit_cancelled", "stale_version", "no_disclosure"} <= sync_codes
+    assert {"case_blocked_flag", "rpc_required", "overlong_visit"} <= finding_codes
+    office = {name: json.loads((PWA / f"js/i18n/office/{name}.json").read_text(encoding="utf-8")) for name in CATALOGS}
+    wanted = [f"server.{c}" for c in sync_codes] + [f"finding.{c}" for c in finding_codes]
+    for catalogs in (CATALOGS, office):
+        for name, catalog in catalogs.items():
+            assert not [k for k in wanted if k not in catalog and f"{k}.other" not in catalog], name
+    for name in CATALOGS:
+        agent_kinds = {k: v for k, v in CATALOGS[name].items() if k.startswith("plan.kind.")}
+        assert agent_kinds == {k: v for k, v in office[name].items() if k.startswith("plan.kind.")}, name
 
 
 def load_make_shell(pwa: Path = PWA):

@@ -112,11 +112,12 @@ def test_stop_work_while_offline_refuses_check_in(phone, agent_day, client, auth
 
     phone.context.set_offline(False)
     phone.sync()
-    # that check-in came after the flag: kept on the server as a conflict, shown in the server's words
+    # that check-in came after the flag: kept on the server as a conflict, said from its code
     page.goto("/#/sync")
     problem = page.locator(".view-sync li.op.conflict")
     problem.wait_for()
-    assert "blocked" in problem.locator(".server-words").inner_text()
+    # Chinese counts with one form (Intl.PluralRules: "other")
+    assert problem.locator(".server-words").inner_text() == T["server.case_blocked.other"].format(n=1, flags=T["flag.complaint"])
     assert page.locator(".statusline .pill.bad").count() == 1
     phone.shot("18-sync-conflict")
     page.goto(f"/#/visit/{agent_day.visits[0].id}")

@@ -67,6 +67,7 @@ def test_an_office_cancel_between_two_ops_of_a_batch_is_seen(db, send, owned_vis
     status, body = send([note, checkin_op(owned_visit)])
     assert [r["status"] for r in body["results"]] == ["applied", "conflict"], body
     assert body["results"][1]["code"] == "visit_cancelled" and "paid in branch" in body["results"][1]["detail"]
+    assert body["results"][1]["params"] == {"reason": "paid in branch"}
 
 
 def test_a_flag_set_between_two_ops_of_a_batch_blocks_the_second(db, send, owned_visit, between_ops):

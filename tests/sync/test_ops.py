@@ -149,6 +149,8 @@ def test_case_blocked_since_is_a_conflict_but_an_earlier_record_applies(db, send
     status, body = send([checkin_op(owned_visit)])  # recorded (device time) after the flag
     assert body["results"][0]["status"] == "conflict", body
     assert "dispute" in body["results"][0]["detail"]
+    # the code and the values it names, for the device to say it in the agent's language
+    assert body["results"][0]["code"] == "case_blocked" and body["results"][0]["params"] == {"flags": ["dispute"], "n": 1}
     assert body["results"][0]["server"]["case"]["flags"][0]["flag"] == "dispute"
 
     # a note is not a visit record: it still applies; an escalation always applies
@@ -171,6 +173,7 @@ def test_stale_version_after_an_office_change(db, send, owned_visit):
     db.session.commit()
     result = send([checkin_op(owned_visit, version=base)])[1]["results"][0]
     assert result["status"] == "conflict" and "changed in the office" in result["detail"]
+    assert result["code"] == "stale_version" and result["params"] == {"base": base, "now": base + 1}
 
 
 def test_far_checkin_is_applied_and_flagged_with_the_reason(db, send, owned_visit):
@@ -186,6 +189,7 @@ def test_outcome_without_disclosure_is_rejected_r6(send, owned_visit):
     op = outcome_op(owned_visit, code="refused", met="debtor", disclosure_at=None)
     result = send([op])[1]["results"][0]
     assert result["status"] == "rejected" and "payload.disclosure_at" in result["errors"]
+    assert result["code"] == "no_disclosure" and result["params"] == {"rule": "R6", "finding": "no_disclosure"}
 
 
 def test_third_party_cannot_record_a_debt_outcome_r5(send, owned_visit):

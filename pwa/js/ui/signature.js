@@ -1,6 +1,9 @@
 /* Signature pad: pointer events (mouse, pen, finger), strokes kept as [x, y, ms] in a
  * fixed 600×200 coordinate space, and a PNG rendered from the strokes at that size so the
- * file stays small whatever the screen (Lessons: check size before finalizing). */
+ * file stays small whatever the screen (Lessons: check size before finalizing). The pad
+ * itself takes the whole width it is given (wider when the phone is turned): its pixels
+ * follow its size on screen and the strokes are drawn again from that coordinate space, so
+ * a resize or a turn keeps them sharp and in place. */
 import { h } from './dom.js';
 
 export const PAD_W = 600;
@@ -24,9 +27,26 @@ export function createPad({ strokes = [], label, onChange }) {
   }
 
   function redraw() {
-    ctx.clearRect(0, 0, PAD_W, PAD_H);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    ctx.setTransform(canvas.width / PAD_W, 0, 0, canvas.height / PAD_H, 0, 0);
     drawStrokes(ctx, all);
   }
+
+  function fit() {
+    // taken off the screen (the step moved on): the observer lets go of the pad
+    if (!canvas.isConnected) { sizes.disconnect(); return; }
+    const ratio = window.devicePixelRatio || 1;
+    const width = Math.round(canvas.clientWidth * ratio);
+    const height = Math.round(canvas.clientHeight * ratio);
+    if (width && height && (width !== canvas.width || height !== canvas.height)) {
+      canvas.width = width;
+      canvas.height = height;
+    }
+    redraw();
+  }
+  const sizes = new ResizeObserver(fit);
+  sizes.observe(canvas);
 
   canvas.addEventListener('pointerdown', (event) => {
     event.preventDefault();

@@ -1,5 +1,6 @@
 /* The outbox in the open: what is waiting (in order, with the last error), and what the
- * server answered — conflicts and rejections in the server's own words. */
+ * server answered — conflicts and rejections said from their code in the agent's language. */
+import { serverText } from '../i18n.js';
 import { button, clear, h } from './dom.js';
 
 export async function mount(container, ctx) {
@@ -36,7 +37,7 @@ export async function mount(container, ctx) {
         h('h2', { text: t('sync.problems', { n: problems.length }) }),
         problems.length ? h('ul', { class: 'oplist' }, problems.map((item) => h('li', { class: `op ${item.status} ${item.acknowledged ? 'acked' : ''}` },
           h('div', {}, h('strong', { text: label(item) }), ' ', h('span', { class: 'pill bad', text: t(`opstate.${item.status}`) })),
-          h('p', { class: 'server-words', text: detailText(item) }),
+          h('p', { class: 'server-words', text: detailText(t, item) }),
           h('small', { class: 'muted', text: t('sync.kept_on_server') }),
           item.acknowledged ? null : button(t('sync.ack'), async () => { await store.acknowledge(item.id); sync.emit(); }, 'btn small secondary'))))
           : h('p', { class: 'muted', text: t('sync.no_problems') })),
@@ -56,8 +57,11 @@ export async function mount(container, ctx) {
   return sync.onStatus(render);
 }
 
-/* The server's words: its message and the per-field errors it named. */
-export function detailText(item) {
+/* What the server answered, from its code in the agent's language; for a code the catalogue
+ * does not know yet, the server's own message and the per-field errors it named. */
+export function detailText(t, item) {
+  const known = item.code ? serverText(t, { code: item.code, params: item.params, message: '' }) : '';
+  if (known) return known;
   const parts = [];
   if (typeof item.detail === 'string') parts.push(item.detail);
   else if (item.detail) parts.push(JSON.stringify(item.detail));

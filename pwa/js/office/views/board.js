@@ -2,6 +2,7 @@
  * colour, the planner with a progress bar, drag a stop to another agent or position (re-timed
  * by the server, violations shown in place), pin and unassign, publish, in-day progress and
  * re-plan, eligible and excluded cases with their reasons, and revoking a lost device. */
+import { serverText } from '../../i18n.js';
 import { h, clear, badge, describeError, empty, formatters, isoToday } from '../util.js';
 import { PALETTE } from '../charts.js';
 import { boardMapView } from './board-map.js';
@@ -207,7 +208,7 @@ export async function mount(container, ctx) {
         .map(([k, n]) => h('span', { class: `o-counter ${k}`, dataset: { counter: k } }, h('b', { text: String(n || 0) }), h('span', { text: t(`board.count.${k}`) }))));
     const planViolations = (plan && plan.violations) || [];
     clear(violationsBox, planViolations.length ? [h('strong', { text: t('board.violations', { n: planViolations.length }) }),
-      h('ul', {}, planViolations.slice(0, 8).map((v) => h('li', { text: `${v.rule}: ${v.message}` })))] : []);
+      h('ul', {}, planViolations.slice(0, 8).map((v) => h('li', { text: `${v.rule}: ${serverText(t, v)}` })))] : []);
     violationsBox.hidden = !planViolations.length;
     const shown = routes();
     renderAgents(shown);
@@ -255,7 +256,7 @@ export async function mount(container, ctx) {
           counts.late ? badge(`${counts.late} ${t('board.count.late')}`, 'bad') : null) : null,
         h('span', { class: 'o-grow' }),
         h('span', { class: 'o-sub', text: t('board.sessions', { n: a.active_sessions ?? 0 }) }), revoke, revokeMsg),
-      r.violations.length ? h('ul', { class: 'o-route-violations' }, r.violations.map((v) => h('li', { text: `${v.rule}: ${v.message}` }))) : null,
+      r.violations.length ? h('ul', { class: 'o-route-violations' }, r.violations.map((v) => h('li', { text: `${v.rule}: ${serverText(t, v)}` }))) : null,
       list);
   }
 
@@ -283,7 +284,7 @@ export async function mount(container, ctx) {
         s.checkin_at ? h('span', { text: ` · ${t('board.checked_in_at')} ${f.clock(s.checkin_at, tz())}` }) : null)),
     progressBadge, s.fixed ? badge(t('board.fixed'), 'info') : null, actions);
     if (movedHere && lastMove.violations.length) {
-      li.append(h('ul', { class: 'o-stop-violations' }, lastMove.violations.map((v) => h('li', { text: `${v.rule}: ${v.message}` }))));
+      li.append(h('ul', { class: 'o-stop-violations' }, lastMove.violations.map((v) => h('li', { text: `${v.rule}: ${serverText(t, v)}` }))));
     }
     if (isDraft() && !s.fixed) {
       li.addEventListener('dragstart', (e) => {

@@ -2,6 +2,7 @@
  * rejections, escalations by SLA, compliance exceptions, money at the door (cash held past the
  * custody limit, disputed collections) — oldest first, one action each — and visits hard to
  * believe (presence score, lowest first; docs/presence.md). */
+import { serverText } from '../../i18n.js';
 import { h, clear, badge, describeError, empty, fetchBlob, formatters, urlKeeper } from '../util.js';
 
 const SECTIONS = ['outcomes', 'plans', 'sync', 'escalations', 'compliance', 'money', 'presence'];
@@ -74,7 +75,7 @@ export async function mount(container, ctx) {
   }
 
   function findings(list) {
-    return (list || []).map((x) => badge(`${x.rule}: ${x.message}`, 'warn'));
+    return (list || []).map((x) => badge(`${x.rule}: ${serverText(t, x)}`, 'warn'));
   }
 
   function outcomeRows(items) {
@@ -156,7 +157,7 @@ export async function mount(container, ctx) {
           h('td', { text: op.user || '—' }),
           h('td', { class: 'o-mono', text: op.type }),
           h('td', {}, badge(t(`sync.${op.status}`), op.status === 'conflict' ? 'warn' : 'bad')),
-          h('td', { class: 'o-wrap', text: op.reason || '—' }),
+          h('td', { class: 'o-wrap', text: serverText(t, { code: (op.result || {}).code, params: (op.result || {}).params, message: op.reason }) || '—' }),
           h('td', { class: 'o-right' }, note, action(t('queue.mark_reviewed'), () => {
             if (!note.value.trim()) { note.focus(); return Promise.reject(new Error(t('queue.note_required'))); }
             return api.post(`/api/sync/exceptions/${encodeURIComponent(op.id)}/review`, { note: note.value.trim() });

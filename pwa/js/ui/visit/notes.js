@@ -18,7 +18,7 @@ export function render(el, s) {
   check();
   const saveNote = async () => {
     const value = text.value.trim();
-    if (!value) return;
+    if (!value) { warn.textContent = t('notes.empty'); text.focus(); return; }
     await s.commit([ops.note(visit, value)],
       { notes: (draft.notes || []).concat([{ text: value, at: new Date().toISOString() }]), note_text: '' });
   };

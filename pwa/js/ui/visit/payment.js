@@ -2,6 +2,7 @@
  * payment.record op; the receipt shows at once, marked provisional until the server's answer
  * (in the journal) gives it its receipt number. With the method "payment link" the case's link
  * from the packet shows as a QR the debtor scans to pay on the bank's own page. */
+import { serverText } from '../../i18n.js';
 import * as ops from '../../ops.js';
 import { fromCents, toCents } from '../../plan.js';
 import { qrCanvas } from '../../qrcode.js';
@@ -17,7 +18,9 @@ async function answerOf(s) {
   const op = (s.draft.ops || []).find((o) => o.type === PAYMENT_OP);
   if (!op) return null;
   const item = (await s.store.journal()).find((j) => j.id === op.id);
-  return item && ['applied', 'duplicate'].includes(item.status) ? item.server.collection : (item ? { problem: item.detail || item.status } : null);
+  if (!item) return null;
+  if (['applied', 'duplicate'].includes(item.status)) return item.server.collection;
+  return { problem: serverText(s.t, { code: item.code, params: item.params, message: item.detail || s.t(`opstate.${item.status}`) }) };
 }
 
 async function drawReceipt(box, s) {

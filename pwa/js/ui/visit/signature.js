@@ -1,7 +1,7 @@
 /* The debtor signs the terms on screen (their hash shown); or refuses to sign with a reason
  * (an oral agreement). Either way the plan_agreed outcome is recorded with it. */
 import * as ops from '../../ops.js';
-import { sha256Hex } from '../../plan.js';
+import { sha256Hex, termsFingerprint } from '../../plan.js';
 import { button, clear, field, h } from '../dom.js';
 import { createPad, renderPng, toBase64 } from '../signature.js';
 import { outcomeOp } from './outcome.js';
@@ -51,6 +51,8 @@ export function render(el, s) {
       h('h2', { text: t('sign.title') }),
       p.status === 'pending_approval' ? h('p', { class: 'notice warn', text: t('sign.pending') }) : null,
       termsView(s, p.terms),
+      h('p', { class: 'fingerprint' }, h('span', { text: `${t('sign.fingerprint')} ` }), h('strong', { class: 'fp', text: termsFingerprint(p.terms_hash) })),
+      h('p', { class: 'muted', text: t('sign.fingerprint_help') }),
       h('p', { class: 'hash' }, h('span', { class: 'muted', text: `${t('sign.hash')} ` }), h('code', { text: p.terms_hash }))),
     h('section', { class: 'card' },
       field(t('sign.signer'), signer),
