@@ -42,7 +42,7 @@ vendor: node_modules/.installed
 	mkdir -p pwa/vendor
 	rm -rf pwa/vendor/leaflet pwa/vendor/swagger-ui-dist pwa/vendor/axe-core pwa/vendor/qrcode-generator
 	cp -r node_modules/leaflet/dist pwa/vendor/leaflet
-	# qrcode-generator: the payment link's QR on the phone (an ES module, precached with the shell)
+	# qrcode-generator: the badge link's and the payment link's QR on the phone (an ES module, precached with the shell)
 	mkdir -p pwa/vendor/qrcode-generator
 	cp node_modules/qrcode-generator/dist/qrcode.mjs pwa/vendor/qrcode-generator/
 	# axe-core: only the accessibility tests load it (tests/conftest.py), never a page
@@ -50,8 +50,6 @@ vendor: node_modules/.installed
 	cp node_modules/axe-core/axe.min.js pwa/vendor/axe-core/
 	mkdir -p pwa/vendor/swagger-ui-dist
 	cp node_modules/swagger-ui-dist/{swagger-ui.css,swagger-ui-bundle.js,swagger-ui-standalone-preset.js} pwa/vendor/swagger-ui-dist/
-	mkdir -p pwa/vendor/qrcode-generator
-	cp node_modules/qrcode-generator/dist/qrcode.mjs pwa/vendor/qrcode-generator/
 
 install: $(VENV)/.runtime vendor system-fonts
 
