@@ -53,7 +53,7 @@ def test_readyz_with_rq_needs_redis_and_a_worker_on_every_queue(rq_app, client, 
     assert body.get_json()["errors"] == {"worker": ["no RQ worker on geocode, packets, push, solves"]}
 
     connection = Redis.from_url(redis_url)
-    queue = lambda name: Queue(f"doorstep-ops-tests-{name}", connection=connection)  # noqa: E731
+    queue = lambda name: Queue(f"{rq_app.config['JOBS_QUEUE']}-{name}", connection=connection)  # noqa: E731
     # the production layout: one worker for the urgent queues, one for every queue
     urgent = Worker([queue("push"), queue("packets")], connection=connection)
     urgent.register_birth()

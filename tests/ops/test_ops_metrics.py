@@ -104,9 +104,9 @@ def test_rq_queue_depth_is_read_at_scrape(rq_app, scrape, db, redis_url):
     from redis import Redis
     from rq import Queue
 
-    queue = Queue("doorstep-ops-tests", connection=Redis.from_url(redis_url))
+    queue = Queue("doorstep-rq-tests", connection=Redis.from_url(redis_url))
     for _ in range(3):
         queue.enqueue("builtins.print", "queued for the depth gauge")
-    assert _value(scrape(), "doorstep_rq_queue_depth", queue="doorstep-ops-tests") == 3
+    assert _value(scrape(), "doorstep_rq_queue_depth", queue="doorstep-rq-tests") == 3
     queue.empty()
-    assert _value(scrape(), "doorstep_rq_queue_depth", queue="doorstep-ops-tests") == 0
+    assert _value(scrape(), "doorstep_rq_queue_depth", queue="doorstep-rq-tests") == 0

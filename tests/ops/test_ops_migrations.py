@@ -46,7 +46,10 @@ def test_plain_flask_db_upgrade_migrates_a_fresh_database_to_the_head(app, fresh
         SQLALCHEMY_DATABASE_URI = fresh_database_url
 
     fresh = create_app(Fresh)
-    result = fresh.test_cli_runner().invoke(args=["db", "upgrade"])
+    # the command runs in the fresh app's context even when another app's is current (Flask's
+    # CLI reuses a current context rather than make its own)
+    with fresh.app_context():
+        result = fresh.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
     with fresh.app_context():
         try:

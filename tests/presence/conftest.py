@@ -3,48 +3,20 @@ phone would make from the packet (the same HMAC the PWA computes with WebCrypto)
 import base64
 import hashlib
 import hmac
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 
 
 @pytest.fixture
-def day():
-    """A weekday in the future, so visits are allowed and windows are in the debtor's hours."""
-    d = date.today() + timedelta(days=7)
-    while d.weekday() >= 5:
-        d += timedelta(days=1)
-    return d
-
-
-@pytest.fixture
 def field_agent(make_agent):
+    """The agent of tests/conftest.py's published day, with a badge number."""
     return make_agent(badge_no="SH-0042")
 
 
 @pytest.fixture
 def agent_headers(auth, field_agent):
     return auth(field_agent.user, device_id="phone-1")
-
-
-@pytest.fixture
-def owner(make_user):
-    return make_user(role="owner")
-
-
-@pytest.fixture
-def owned_visit(make_case, make_visit, field_agent, owner, day):
-    case = make_case(branch=field_agent.branch, owner_id=owner.id)
-    return make_visit(case=case, agent=field_agent, day=day)
-
-
-@pytest.fixture
-def send(client, agent_headers):
-    def post(ops, headers=None, device_id="phone-1"):
-        response = client.post("/api/sync/ops", json={"device_id": device_id, "ops": ops}, headers=headers or agent_headers)
-        return response.status_code, response.get_json()
-
-    return post
 
 
 @pytest.fixture

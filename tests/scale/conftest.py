@@ -1,65 +1,12 @@
 """A real Redis (Debian's redis-server, started per session on a free loopback port) and real
 RQ worker processes (`python -m backend.worker`) on the tests' own database."""
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 
 import pytest
 
 from backend.config import ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def redis_url():
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("Debian's redis-server is not installed (make stack installs it)")
-    from redis import Redis
-
-    port = _free_port()
-    workdir = tempfile.mkdtemp(prefix="doorstep-redis-")
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workdir],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            Redis.from_url(url).ping()
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise
-            time.sleep(0.05)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
-    shutil.rmtree(workdir, ignore_errors=True)
-
-
-@pytest.fixture
-def rq_app(app, redis_url, monkeypatch):
-    """The test app switched to the RQ backend on the session's Redis, on a queue of its own."""
-    from redis import Redis
-
-    monkeypatch.setitem(app.config, "JOBS_BACKEND", "rq")
-    monkeypatch.setitem(app.config, "REDIS_URL", redis_url)
-    monkeypatch.setitem(app.config, "JOBS_QUEUE", "doorstep-scale-tests")
-    Redis.from_url(redis_url).flushdb()
-    return app
-
 
 # the production layout (docs/deploy.md, scripts/stack.sh): a worker for the urgent queues
 # only, always free for a push, and one for every queue in order of urgency

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from backend import jobs
-
 from backend.push.models import PushSubscription
 from backend.push.sender import queue_push
 from tests.push.push_service import BrowserKeys, push_service  # noqa: F401 (push_service is a fixture)
