@@ -79,7 +79,7 @@ def test_a_chinese_screen_says_conflicts_and_rule_findings_in_chinese(phone, age
     page.goto("/#/settings")
     with page.expect_navigation():  # the choice reloads the app in the new language
         page.get_by_role("button", name="English").click()
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
     page.goto("/#/sync")
     page.locator(".view-sync li.op .server-words").first.wait_for()
     english = page.locator(".view-sync li.op .server-words").all_inner_texts()
