@@ -13,10 +13,11 @@ from itertools import count
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.exc import OperationalError
 
 from backend import create_app, jobs
+from backend.cases.models import ImportRun
 from backend.config import TestConfig
 from backend.extensions import db as _db
 
@@ -324,6 +325,25 @@ def axe(axe_source):
         return [dict(v, screen=name) for v in found if v["impact"] in SERIOUS]
 
     return run
+
+
+# --- chunked imports (tests/scale, tests/payments) -----------------------------------------------
+
+
+@pytest.fixture
+def commits(db):
+    """The import record each time it is written: (processed_rows, status). Each chunk's
+    transaction writes it once, with the chunk's rows."""
+    seen = []
+
+    def written(mapper, connection, run):
+        seen.append((run.processed_rows or 0, run.status))
+
+    for name in ("after_insert", "after_update"):
+        event.listen(ImportRun, name, written)
+    yield seen
+    for name in ("after_insert", "after_update"):
+        event.remove(ImportRun, name, written)
 
 
 # --- an agent with a published day, and the ops protocol (tests/sync, tests/presence) --------------

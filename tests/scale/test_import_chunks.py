@@ -4,7 +4,7 @@ finished by importing the same file again."""
 import io
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from backend.cases.models import Case, ImportRun
 
@@ -26,22 +26,6 @@ def _post(client, url, headers, raw):
 @pytest.fixture
 def owner_headers(auth, make_user):
     return auth(make_user(role="owner"))
-
-
-@pytest.fixture
-def commits(db):
-    """The import record each time it is written: (processed_rows, status). Each chunk's
-    transaction writes it once, with the chunk's rows."""
-    seen = []
-
-    def written(mapper, connection, run):
-        seen.append((run.processed_rows or 0, run.status))
-
-    for name in ("after_insert", "after_update"):
-        event.listen(ImportRun, name, written)
-    yield seen
-    for name in ("after_insert", "after_update"):
-        event.remove(ImportRun, name, written)
 
 
 def test_a_case_import_commits_chunk_by_chunk_and_reports_progress(app, client, owner_headers, commits, monkeypatch, db):
