@@ -16,12 +16,8 @@ def step(page, name):
     page.locator(f".step[data-step={name}]").wait_for()
 
 
-def test_cash_offline_shows_a_provisional_receipt_then_the_final_number(phone, agent_day, db):
-    page = phone.page
-    phone.login(agent_day.username)
-    phone.wait_service_worker()
-    phone.context.set_offline(True)
-
+def paid_at_the_door(page, amount):
+    """The first stop: checked in, debtor met, disclosure given, outcome `paid` with the amount."""
     page.locator("ol.stops .stop-main").first.click()
     step(page, "brief")
     page.get_by_role("button", name=T["checkin.button"]).click()
@@ -32,10 +28,18 @@ def test_cash_offline_shows_a_provisional_receipt_then_the_final_number(phone, a
     page.get_by_role("button", name=T["disclosure.given"]).click()
     step(page, "outcome")
     page.get_by_text(T["outcome.paid"], exact=True).click()
-    page.get_by_role("textbox", name=T["outcome.field.amount"]).fill("500")
+    page.get_by_role("textbox", name=T["outcome.field.amount"]).fill(amount)
     page.get_by_role("button", name=T["outcome.record"]).click()
-
     step(page, "payment")
+
+
+def test_cash_offline_shows_a_provisional_receipt_then_the_final_number(phone, agent_day, db):
+    page = phone.page
+    phone.login(agent_day.username)
+    phone.wait_service_worker()
+    phone.context.set_offline(True)
+
+    paid_at_the_door(page, "500")
     assert page.get_by_label(T["payment.amount_in"].replace("{currency}", "CNY")).input_value() == "500.00"
     page.get_by_label(T["payment.method"]).select_option("cash")
     page.get_by_role("button", name=T["payment.record"]).click()
@@ -78,20 +82,7 @@ def test_the_payment_link_shows_as_a_qr_offline_and_records_a_link_payment(pay_p
     phone.wait_service_worker()
     phone.context.set_offline(True)  # the QR encoder is part of the precached shell
 
-    page.locator("ol.stops .stop-main").first.click()
-    step(page, "brief")
-    page.get_by_role("button", name=T["checkin.button"]).click()
-    step(page, "met")
-    page.get_by_role("button", name=T["met.debtor"]).click()
-    step(page, "disclosure")
-    page.get_by_label(T["disclosure.identity"]).check()
-    page.get_by_role("button", name=T["disclosure.given"]).click()
-    step(page, "outcome")
-    page.get_by_text(T["outcome.paid"], exact=True).click()
-    page.get_by_role("textbox", name=T["outcome.field.amount"]).fill("800")
-    page.get_by_role("button", name=T["outcome.record"]).click()
-
-    step(page, "payment")
+    paid_at_the_door(page, "800")
     assert page.locator(".pay-link canvas").count() == 0
     page.get_by_label(T["payment.method"]).select_option("payment_link")
     qr = page.get_by_role("img", name=T["payment.link.qr"])
