@@ -263,6 +263,9 @@ class BoardCandidateSchema(ma.Schema):
     bucket = ma.fields.String()
     eligible = ma.fields.Boolean()
     reasons = ma.fields.List(ma.fields.String(), metadata={"description": "why eligible, or every reason it is excluded"})
+    why = ma.fields.List(
+        ma.fields.Dict(), metadata={"description": "the same reasons as [{code, params, message}] (docs/routing.md, codes)"}
+    )
     rules = ma.fields.List(ma.fields.String())
 
 

@@ -64,6 +64,20 @@ export function serverText(t, { code, params, message } = {}) {
   return t(key, named);
 }
 
+/* A rule's name on a badge: the numbered rules of COMPLIANCE.md (R1…R13) by their number,
+ * every other (ladder, geocode, cap, a plan-policy rule…) by its catalogue name. */
+export function ruleName(t, rule) {
+  if (!rule || /^R\d+$/.test(rule)) return rule || '';
+  return t.has(`rule.${rule}`) ? t(`rule.${rule}`) : rule;
+}
+
+/* A finding, a violation or a reason with its rule: "R1: …", "daily cap: …". */
+export function findingText(t, finding) {
+  const rule = ruleName(t, finding.rule);
+  const text = serverText(t, finding);
+  return rule ? `${rule}: ${text}` : text;
+}
+
 function nameValue(t, name, value) {
   if (Array.isArray(value)) {
     const items = value.map((v) => String(nameValue(t, name.replace(/s$/, ''), v)));

@@ -2,7 +2,7 @@
  * rejections, escalations by SLA, compliance exceptions, money at the door (cash held past the
  * custody limit, disputed collections) — oldest first, one action each — and visits hard to
  * believe (presence score, lowest first; docs/presence.md). */
-import { serverText } from '../../i18n.js';
+import { findingText, serverText } from '../../i18n.js';
 import { h, clear, badge, describeError, empty, fetchBlob, formatters, urlKeeper } from '../util.js';
 
 const SECTIONS = ['outcomes', 'plans', 'sync', 'escalations', 'compliance', 'money', 'presence'];
@@ -75,7 +75,7 @@ export async function mount(container, ctx) {
   }
 
   function findings(list) {
-    return (list || []).map((x) => badge(`${x.rule}: ${serverText(t, x)}`, 'warn'));
+    return (list || []).map((x) => badge(findingText(t, x), 'warn'));
   }
 
   function outcomeRows(items) {
