@@ -78,6 +78,35 @@ export function findingText(t, finding) {
   return rule ? `${rule}: ${text}` : text;
 }
 
+/* A request's field errors in the reader's language: each message by its code from the
+ * server's `field_codes` (error.field.*), the server's own English only for a message of its
+ * own ("invalid"); the field by its catalogue name (field.*) where it has one. */
+export function fieldErrors(t, errors, fieldCodes) {
+  const coded = fieldCodes || {};
+  return Object.entries(errors || {}).map(([name, messages]) => {
+    const list = coded[name] || [].concat(messages).map((message) => ({ code: 'invalid', message: typeof message === 'string' ? message : JSON.stringify(message) }));
+    const texts = list.map((c) => {
+      if (!t.has(`error.field.${c.code}`)) return c.message;
+      const params = Object.assign({}, c.params);
+      if (params.kind && t.has(`error.kind.${params.kind}`)) params.kind = t(`error.kind.${params.kind}`);
+      if (Array.isArray(params.choices)) params.choices = params.choices.join(', ');
+      return t(`error.field.${c.code}`, params);
+    });
+    const label = t.has(`field.${name}`) ? t(`field.${name}`) : name;
+    return `${label}: ${texts.join(', ')}`;
+  });
+}
+
+/* What a failed request says: the sentence of its code when the catalogue has one; for the
+ * generic codes of an HTTP status, the server's own (English) sentence to a reader of English
+ * and the catalogue's to any other; then the field errors. */
+export function errorText(t, err) {
+  const body = err.body || {};
+  const own = serverText(t, { code: err.code, params: body.params, message: err.message });
+  const generic = err.code && t.has(`error.status.${err.code}`) && !String(t.locale || '').startsWith('en');
+  return [generic ? t(`error.status.${err.code}`) : own, ...fieldErrors(t, err.errors, body.field_codes)];
+}
+
 function nameValue(t, name, value) {
   if (Array.isArray(value)) {
     const items = value.map((v) => String(nameValue(t, name.replace(/s$/, ''), v)));

@@ -92,7 +92,7 @@ def world(db, make_user, make_branch, make_agent, make_case):
             disclosure_at=visit.checkin_at + timedelta(minutes=1) if disclosed else None,
             data={"amount": "1000.00", "due_date": (day + timedelta(days=5)).isoformat()} if code == "promise_to_pay" else {},
             recorded_at=visit.checkout_at, received_at=visit.checkout_at,
-            compliance_flags=[] if disclosed or met != "debtor" else [{"rule": "R6", "message": "No disclosure was acknowledged before the outcome."}],
+            compliance_flags=[] if disclosed or met != "debtor" else [{"rule": "R6", "code": "no_disclosure", "params": {}, "message": "No disclosure was acknowledged before the outcome."}],
         )
         db.session.add(outcome)
         w.outcomes.append(outcome)
@@ -105,7 +105,9 @@ def world(db, make_user, make_branch, make_agent, make_case):
         case_id=case.id, visit_id=w.visits[0].id, kind=terms["kind"], status="pending_approval", total_amount=Decimal(terms["payable"]),
         down_payment=Decimal("1400.00"), discount_pct=Decimal("20"), term_months=2, terms=terms,
         terms_hash=sha256_hex(canonical_json(terms)), policy_version="default-1",
-        policy_findings=[{"rule": "discount_authority", "field": "discount_pct", "message": "discount above the agent's authority of 10% needs approval"}],
+        policy_findings=[{"rule": "discount_authority", "field": "discount_pct", "code": "plan_discount_authority",
+                          "params": {"role": "agent", "pct": "10", "approver": "owner"},
+                          "message": "discount above the agent's authority of 10% needs approval by owner"}],
         created_by_id=agent_user.id, created_at=w.visits[0].checkout_at,
     )
     db.session.add(w.plan)

@@ -176,7 +176,7 @@ def test_dispatcher_plans_drags_and_publishes(desk, world, dispatch_day, db):
     moved.wait_for()
     assert moved.locator(".o-pos").text_content() == "1"
     if before:  # over the cap of one: said on the stop, on the route and above; publishing waits
-        assert "cap" in moved.locator(".o-stop-violations").text_content()
+        assert "每日上限" in moved.locator(".o-stop-violations").text_content()  # the rule by its name, in the reader's language
         assert page.locator("[data-action=publish]").is_disabled()
         desk.shot("dispatcher-violation")
         other_card.locator(f".o-stop:not([data-key='{key}']) [data-action=unassign]").click()
