@@ -13,3 +13,18 @@ def test_every_policy_setting_is_described_in_both_languages():
         catalogue = json.loads((OFFICE / f"{locale}.json").read_text(encoding="utf-8"))
         missing = [key for key in SETTINGS if not catalogue.get(f"policy.about.{key}")]
         assert missing == [], (locale, missing)
+
+
+def test_settlement_has_one_name_in_each_language():
+    """One name for one thing: a settlement is 和解结清 in Chinese and "settlement" in English,
+    in every catalogue (agent, office, push, badge) — never 和解 or 结清 alone, never "payoff"."""
+    import re
+
+    root = OFFICE.parent
+    for path in sorted(root.glob("**/*.json")):
+        catalogue = json.loads(path.read_text(encoding="utf-8"))
+        for key, text in catalogue.items():
+            if path.stem == "zh-CN":
+                assert not re.search(r"和解(?!结清)|(?<!和解)结清", text), (path, key, text)
+            else:
+                assert not re.search(r"pay-?off|settle(?!ment)", text, re.IGNORECASE), (path, key, text)
