@@ -28,3 +28,18 @@ def test_settlement_has_one_name_in_each_language():
                 assert not re.search(r"和解(?!结清)|(?<!和解)结清", text), (path, key, text)
             else:
                 assert not re.search(r"pay-?off|settle(?!ment)", text, re.IGNORECASE), (path, key, text)
+
+
+def test_every_presence_reason_is_said_in_both_languages():
+    """The review queue says why a visit is hard to believe from the reason's code and params."""
+    import re
+
+    from backend.presence import score
+
+    source = Path(score.__file__).read_text(encoding="utf-8")
+    codes = set(re.findall(r'_reason\(\s*"(\w+)"', source))
+    assert len(codes) >= 9
+    for locale in ("zh-CN", "en"):
+        catalogue = json.loads((OFFICE / f"{locale}.json").read_text(encoding="utf-8"))
+        missing = [c for c in sorted(codes) if f"finding.presence_{c}" not in catalogue and f"finding.presence_{c}.other" not in catalogue]
+        assert missing == [], (locale, missing)

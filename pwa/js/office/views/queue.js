@@ -230,7 +230,8 @@ export async function mount(container, ctx) {
         h('td', {}, caseLink(x), h('div', { class: 'o-sub', text: x.date })),
         h('td', { text: x.agent || '—' }),
         h('td', {}, badge(t(`outcome.${x.code}`), 'info')),
-        h('td', {}, x.reasons.map((r) => h('div', { class: 'o-sub o-wrap', title: r.code, text: r.detail }))),
+        h('td', {}, x.reasons.map((r) => h('div', { class: 'o-sub o-wrap', dataset: { code: r.code },
+          text: r.params ? serverText(t, { code: `presence_${r.code}`, params: r.params, message: r.detail }) : r.detail }))),
         h('td', { class: 'o-right' }, action(t('queue.mark_reviewed'), () => api.post(`/api/outcomes/${x.outcome_id}/review`, { note: 'presence reviewed' })))))));
   }
 
