@@ -155,7 +155,7 @@ export async function mount(container, ctx) {
           h('td', { text: f.dateTime(op.received_at) }, h('div', { class: 'o-sub', text: op.device_at ? t('queue.device_at', { at: f.dateTime(op.device_at) }) : '' })),
           h('td', {}, op.case_id ? caseLink(op) : '—'),
           h('td', { text: op.user || '—' }),
-          h('td', { class: 'o-mono', text: op.type }),
+          h('td', { title: op.type, text: t.has(`op.${op.type}`) ? t(`op.${op.type}`) : op.type }),
           h('td', {}, badge(t(`sync.${op.status}`), op.status === 'conflict' ? 'warn' : 'bad')),
           h('td', { class: 'o-wrap', text: serverText(t, { code: (op.result || {}).code, params: (op.result || {}).params, message: op.reason }) || '—' }),
           h('td', { class: 'o-right' }, note, action(t('queue.mark_reviewed'), () => {
