@@ -97,14 +97,23 @@ export function fieldErrors(t, errors, fieldCodes) {
   });
 }
 
-/* What a failed request says: the sentence of its code when the catalogue has one; for the
- * generic codes of an HTTP status, the server's own (English) sentence to a reader of English
- * and the catalogue's to any other; then the field errors. */
+/* What a failed request says, in the reader's language: the catalogue's sentence of its code
+ * (`server.*`) when it has one the request's params fill; else, for a reader of English, the
+ * server's own sentence (English, and more precise than a generic one), for any other reader
+ * the catalogue's sentence of the HTTP status (`error.status.*`). Then the findings it names
+ * (a plan beyond the approver's authority, a plan the policy refuses) or, failing those, its
+ * field errors. */
+const STATUS_CODES = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 409: 'conflict', 413: 'too_large', 415: 'unsupported_media_type', 422: 'validation_error', 429: 'rate_limited', 500: 'server_error', 503: 'unavailable' };
+
 export function errorText(t, err) {
   const body = err.body || {};
-  const own = serverText(t, { code: err.code, params: body.params, message: err.message });
-  const generic = err.code && t.has(`error.status.${err.code}`) && !String(t.locale || '').startsWith('en');
-  return [generic ? t(`error.status.${err.code}`) : own, ...fieldErrors(t, err.errors, body.field_codes)];
+  const generic = STATUS_CODES[err.status] || err.code;
+  let text = err.message;
+  const own = err.code && !t.has(`error.status.${err.code}`) ? serverText(t, { code: err.code, params: body.params, message: '' }) : '';
+  if (own && !/\{\w+\}/.test(own)) text = own;
+  else if (!String(t.locale || '').startsWith('en') && generic && t.has(`error.status.${generic}`)) text = t(`error.status.${generic}`);
+  const findings = (body.findings || []).map((f) => findingText(t, f));
+  return [text, ...(findings.length ? findings : fieldErrors(t, err.errors, body.field_codes))];
 }
 
 function nameValue(t, name, value) {

@@ -126,8 +126,10 @@ def test_admin_import_report_speaks_chinese(app, desk, world, make_user, tmp_pat
     _assert_chinese({"import": english_words(page, allowed)})
 
 
-def test_plurals_follow_the_locale(desk, world):
-    """Intl.PluralRules picks the form: in English one stop / two stops, in Chinese one form."""
+def test_plurals_and_errors_follow_the_locale(desk, world):
+    """Intl.PluralRules picks the form: in English one visit / two visits, in Chinese one form.
+    A failed request is said in the reader's language: its findings and field codes from the
+    catalogue, the status's sentence to a reader of Chinese, the server's own to a reader of English."""
     page = desk.page
     desk.login(world.owner.username)
     said = page.evaluate("""async () => {
@@ -141,3 +143,20 @@ def test_plurals_follow_the_locale(desk, world):
     assert said[1] == "2 visits, more than the 0 the agent has left today."
     assert said[2:4] == ["1 次上门，超过外访员今天剩余的 0 次。", "2 次上门，超过外访员今天剩余的 0 次。"]
     assert said[4].startswith("1 rule broken") and said[5].startswith("3 rules broken")
+
+    said = page.evaluate("""async () => {
+      const i18n = await import('/js/i18n.js');
+      const en = await i18n.loadCatalog('office', 'en');
+      const zh = await i18n.loadCatalog('office', 'zh-CN');
+      const beyond = { status: 403, code: 'beyond_authority', message: 'discount above the authority', errors: {},
+        body: { findings: [{ rule: 'discount_authority', code: 'plan_discount_authority', params: { role: 'owner', pct: '30', approver: 'admin' }, message: 'x' }] } };
+      const invalid = { status: 422, code: 'validation_error', message: 'The request has invalid fields.', errors: { username: ['Longer than maximum length 64.'] },
+        body: { field_codes: { username: [{ code: 'too_long', params: { max: '64' }, message: 'Longer than maximum length 64.' }] } } };
+      const stale = { status: 409, code: 'stale_version', message: 'The plan changed meanwhile (version 3).', errors: {}, body: {} };
+      return [i18n.errorText(zh, beyond), i18n.errorText(zh, invalid), i18n.errorText(en, invalid), i18n.errorText(zh, stale), i18n.errorText(en, stale)];
+    }""")
+    assert said[0] == ["此方案需由权限更高的人审批：", "减免权限: 减免超过案件主管的 30% 权限，需由管理员审批。"]
+    assert said[1] == ["部分字段需要修改。", "username: 最多 64 个字符"]
+    assert said[2] == ["The request has invalid fields.", "username: at most 64 characters"]
+    assert said[3] == ["他人已同时修改，请刷新后重试。"]  # the sync's sentence of that code needs params this answer lacks
+    assert said[4] == ["The plan changed meanwhile (version 3)."]
