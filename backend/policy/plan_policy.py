@@ -4,7 +4,7 @@ ops and — shipped as data in the day packet — the device.
 Interface (stable):
     policy_data(jurisdiction) -> dict            # the settings, as shipped to devices
     evaluate_plan(*, terms, case, role, as_of=None) -> dict
-        # {"status": "proposed"|"pending_approval"|"invalid", "findings": [{"rule", "message", "field"}],
+        # {"status": "proposed"|"pending_approval"|"invalid", "findings": [{"rule", "field", "code", "params", "message"}],
         #  "policy_version", "approver_role"}
 
 Every finding has a stable `code` (its message in the readers' catalogues is
