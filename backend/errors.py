@@ -1,8 +1,10 @@
-"""One JSON error shape for every error: {"code", "message", "errors"}."""
+"""One JSON error shape for every error: {"code", "message", "errors"} (and, when fields
+are wrong, "field_codes": each field message as a stable code with its params)."""
 
 import errno
 import json
 import math
+import re
 from typing import NoReturn
 
 import marshmallow as ma
@@ -61,12 +63,101 @@ def _flatten(messages):
     return messages
 
 
+# The common field messages (marshmallow's own and this module's checks) → a stable code and
+# the values it names, so a screen says them in its reader's language; any other message has
+# the code "invalid" and keeps its English text (docs/consoles.md, server codes).
+FIELD_MESSAGES = (
+    (re.compile(r"^Missing data for required field\.$"), "required"),
+    (re.compile(r"^Field may not be null\.$"), "required"),
+    (re.compile(r"^Unknown field\.$"), "unknown_field"),
+    (re.compile(r"^Longer than maximum length (?P<max>\d+)\.$"), "too_long"),
+    (re.compile(r"^Shorter than minimum length (?P<min>\d+)\.$"), "too_short"),
+    (re.compile(r"^Length must be between (?P<min>\d+) and (?P<max>\d+)\.$"), "length_between"),
+    (re.compile(r"^Length must be (?P<equal>\d+)\.$"), "length_equal"),
+    (re.compile(r"^Must be one of: (?P<choices>.*)\.$"), "one_of"),
+    (re.compile(r"^Must be greater than or equal to (?P<min>\S+) and less than or equal to (?P<max>\S+)\.$"), "between"),
+    (re.compile(r"^Must be greater than or equal to (?P<min>\S+)\.$"), "at_least"),
+    (re.compile(r"^Must be less than or equal to (?P<max>\S+)\.$"), "at_most"),
+    (re.compile(r"^Must be greater than (?P<min>\S+)\.$"), "more_than"),
+    (re.compile(r"^Must be less than (?P<max>\S+)\.$"), "less_than"),
+    (
+        re.compile(r"^Not a valid (?P<kind>integer|number|date|datetime|time|email address|URL|UUID|boolean|string|list|mapping type)\.$"),
+        "not_a",
+    ),
+    (re.compile(r"^Number out of range \(at most (?P<max>\d+)\)\.$"), "at_most"),
+    (re.compile(r"^Text with a NUL character or a lone surrogate\.$"), "bad_characters"),
+    (re.compile(r"^String does not match expected pattern\.$"), "pattern"),
+    (re.compile(r"^Special numeric values \(nan or infinity\) are not permitted\.$"), "not_finite"),
+    # the CSV importers' row messages (cases/importing.py, payments/services.py)
+    (re.compile(r"^unknown branch (?P<value>.+)$"), "unknown_branch"),
+    (re.compile(r"^no case owner with that username$"), "unknown_owner"),
+    (re.compile(r"^unknown account$"), "unknown_account"),
+    (re.compile(r"^appears twice in this file$"), "duplicate_in_file"),
+    (re.compile(r"^more values than columns$"), "extra_values"),
+    (re.compile(r"^cannot exceed balance$"), "over_balance"),
+    (re.compile(r"^give both lat and lon, or neither$"), "lat_lon_pair"),
+    (re.compile(r"^which channel the contact used: (?P<choices>.*)$"), "contact_channel_needed"),
+    (re.compile(r"^when the contact was made"), "contact_at_needed"),
+    (re.compile(r"^a contact cannot be in the future$"), "in_future"),
+    (re.compile(r"^the account is in (?P<currency>[A-Z]{3})$"), "other_currency"),
+    (re.compile(r"^already imported"), "already_imported"),
+    (re.compile(r"^no such receipt$"), "unknown_receipt"),
+    (re.compile(r"^not cash \(taken by (?P<method>\w+)\)$"), "not_cash"),
+    (re.compile(r"^already banked \(deposit (?P<id>\d+)\)$"), "already_banked"),
+)
+KINDS = {"mapping type": "object", "email address": "email", "datetime": "datetime", "URL": "url", "UUID": "uuid"}
+
+
+def message_code(message: str) -> dict:
+    """One field message → {"code", "params"} (the code "invalid" for a message of its own)."""
+    for pattern, code in FIELD_MESSAGES:
+        match = pattern.match(message)
+        if match:
+            params = match.groupdict()
+            if "kind" in params:
+                params["kind"] = KINDS.get(params["kind"], params["kind"])
+            if "choices" in params:
+                params["choices"] = params["choices"].split(", ")
+            return {"code": code, "params": params}
+    return {"code": "invalid", "params": {}}
+
+
+def field_codes(errors) -> dict:
+    """{field: [message, …]} → {field: [{"code", "params", "message"}, …]}; nested fields
+    ("terms": {"schedule": […]}) are named by their dotted path."""
+    out: dict[str, list[dict]] = {}
+
+    def walk(value, path: str) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(inner, f"{path}.{key}" if path else str(key))
+        elif isinstance(value, list) and not all(isinstance(item, str) for item in value):
+            for n, item in enumerate(value):
+                walk(item, path if isinstance(item, str) else f"{path}.{n}")
+        else:
+            for message in value if isinstance(value, list) else [value]:
+                out.setdefault(path or "_schema", []).append({**message_code(str(message)), "message": str(message)})
+
+    walk(errors or {}, "")
+    return out
+
+
+def with_field_codes(entry: dict) -> dict:
+    """An import report's row: its `errors`, if any, also as `field_codes`."""
+    if entry.get("errors"):
+        entry["field_codes"] = field_codes(entry["errors"])
+    return entry
+
+
 def error_body(status: int, message: str | None = None, errors=None, code: str | None = None):
+    """The one shape; with field errors, `field_codes` names each message by a code."""
     body = {
         "code": code or CODES.get(status, "error"),
         "message": message or "",
         "errors": errors or {},
     }
+    if errors:
+        body["field_codes"] = field_codes(errors)
     return body
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ..auth.models import User
 from ..common import UTCDateTime, sha256_hex, utcnow
-from ..errors import abort
+from ..errors import abort, with_field_codes
 from ..extensions import db
 from ..geo.services import queue_geocoding, timezone_at
 from ..org.models import Branch
@@ -189,7 +189,7 @@ def import_cases(*, raw: bytes, actor_id: int | None) -> dict:
                 report[entry["status"]] += 1
                 if entry.get("geocode_status") == "needs_geocode":
                     to_geocode += 1
-                report["rows"].append(entry)
+                report["rows"].append(with_field_codes(entry))
             report["needs_geocode"] += to_geocode
             if to_geocode:
                 queue_geocoding()  # handed over when this chunk's rows are committed

@@ -156,6 +156,7 @@ class ImportRowSchema(ma.Schema):
     case_id = ma.fields.Integer(allow_none=True)
     geocode_status = ma.fields.String(allow_none=True)
     errors = ma.fields.Dict()
+    field_codes = ma.fields.Dict(metadata={"description": "each error as {code, params, message} (docs/consoles.md, server codes)"})
 
 
 class ImportReportSchema(ma.Schema):

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from ..cases.models import Case, TimelineEvent
 from ..cases.services import record_contact
 from ..common import utcnow
-from ..errors import abort
+from ..errors import abort, field_codes
 from ..extensions import db
 from ..plans.models import Blob
 from ..plans.services import store_blob
@@ -79,6 +79,23 @@ def render_letter(*, case: Case, text: str, values: dict[str, str], locale: str,
         pdf.multi_cell(0, 6.5, pdf.t(paragraph), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(2)
     return bytes(pdf.output())
+
+
+def preview_letter(*, case: Case, template_id: int, locale: str) -> dict:
+    """What the letter would say, filled with the case's fields, and what R7 finds in it (the
+    same checks as sending; nothing is stored or recorded)."""
+    template = get_letter_template(template_id=template_id, locale=locale)
+    values = letter_values(case, locale)
+    problems = letter_problems(template=template, values=values)
+    return {
+        "template_id": template.id,
+        "template_key": template.key,
+        "template_version": template.version,
+        "locale": locale,
+        "text": fill_letter(template.text, values),
+        "problems": problems,
+        "field_codes": field_codes(problems),
+    }
 
 
 def issue_letter(*, case: Case, template_id: int, locale: str, actor_id: int) -> tuple[bytes, TimelineEvent]:

@@ -13,7 +13,7 @@ from .agreements import get_plan, render_agreement, verify_agreement
 from .cards import render_card
 from .evidence import build_evidence_pack, public_key
 from .kpis import kpi_csv, kpi_report
-from .letters import get_letter, issue_letter
+from .letters import get_letter, issue_letter, preview_letter
 from .receipts import get_collection, render_receipt, verify_receipt
 from .schemas import (
     AgreementVerifyQuerySchema,
@@ -24,6 +24,7 @@ from .schemas import (
     KpiQuerySchema,
     KpiReportSchema,
     LetterCreateSchema,
+    LetterPreviewSchema,
     OutcomeReviewedSchema,
     OutcomeReviewSchema,
     ReceiptVerifyQuerySchema,
@@ -154,6 +155,17 @@ def post_letter(args, case_id):
             "Content-Disposition": f'inline; filename="letter-{case.id}-{digest[:12]}.pdf"',
         },
     )
+
+
+@blp.route("/cases/<int:case_id>/letters/preview", methods=["GET"])
+@roles("owner", "admin")
+@blp.arguments(LetterCreateSchema, location="query")
+@blp.response(200, LetterPreviewSchema)
+@blp.alt_response(422, description="Not an approved letter template in that language")
+def get_letter_preview(args, case_id):
+    """The letter's text as it would be sent, filled with the case's fields, and what the R7 scan
+    finds in it (sending refuses any finding); nothing is kept"""
+    return preview_letter(case=get_case_for_user(case_id, user=g.user), **args)
 
 
 @blp.route("/cases/<int:case_id>/letters/<string:sha256>", methods=["GET"])

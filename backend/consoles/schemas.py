@@ -263,6 +263,9 @@ class BoardCandidateSchema(ma.Schema):
     bucket = ma.fields.String()
     eligible = ma.fields.Boolean()
     reasons = ma.fields.List(ma.fields.String(), metadata={"description": "why eligible, or every reason it is excluded"})
+    why = ma.fields.List(
+        ma.fields.Dict(), metadata={"description": "the same reasons as [{code, params, message}] (docs/routing.md, codes)"}
+    )
     rules = ma.fields.List(ma.fields.String())
 
 
@@ -327,3 +330,13 @@ class LetterCreateSchema(ma.Schema):
         required=True, metadata={"description": "an approved letter template (GET /api/policy/scripts?kind=letter)"}
     )
     locale = ma.fields.String(required=True, validate=validate.OneOf(LOCALES), metadata={"description": "the template's language"})
+
+
+class LetterPreviewSchema(ma.Schema):
+    template_id = ma.fields.Integer()
+    template_key = ma.fields.String()
+    template_version = ma.fields.Integer()
+    locale = ma.fields.String()
+    text = ma.fields.String(metadata={"description": "the letter's body, filled with the case's fields"})
+    problems = ma.fields.Dict(metadata={"description": "R7 findings per placeholder or `text`; sending is refused while any"})
+    field_codes = ma.fields.Dict(metadata={"description": "the same findings as codes (docs/consoles.md, server codes)"})

@@ -502,8 +502,9 @@ def day_candidates(*, day: date, branch_id: int | None) -> list[dict]:
         visit = problem_visits[ref]
         lat, lon = locations[visit["location"]]
         reasons = [_priority_text(visit["priority"], info["priority_factors"])] + [
-            f"needs {skill}: {why}" for skill, why in info["skills_why"].items()
+            f"needs {skill}: {why['message']}" for skill, why in info["skills_why"].items()
         ]
+        why = _priority_reasons(visit["priority"], info["priority_factors"]) + list(info["skills_why"].values())
         out.append(
             _candidate(
                 cases[info["case_id"]],
@@ -511,6 +512,7 @@ def day_candidates(*, day: date, branch_id: int | None) -> list[dict]:
                 lon=lon,
                 eligible=True,
                 reasons=reasons,
+                why=why,
                 rules=[],
                 priority=visit["priority"],
                 visit_id=None,
@@ -526,6 +528,7 @@ def day_candidates(*, day: date, branch_id: int | None) -> list[dict]:
                 lon=address.lon if address else None,
                 eligible=False,
                 reasons=[r["message"] for r in item["reasons"]],
+                why=item["reasons"],
                 rules=sorted({r["rule"] for r in item["reasons"]}),
                 priority=None,
                 visit_id=item.get("visit_id"),
@@ -552,7 +555,22 @@ def _priority_text(priority: int, factors: dict) -> str:
     return f"priority {priority} = " + " + ".join(parts)
 
 
-def _candidate(case: Case, *, lat, lon, eligible: bool, reasons: list[str], rules: list[str], priority, visit_id) -> dict:
+def _priority_reasons(priority: int, factors: dict) -> list[dict]:
+    """The priority and the points behind it, as coded reasons (the board's own sentences)."""
+    out = [{"code": "route_priority", "params": {"n": priority}, "message": f"priority {priority}"}]
+    for name, factor in factors.items():
+        never = factor["value"] is None
+        out.append(
+            {
+                "code": "route_priority_factor_never" if never else "route_priority_factor",
+                "params": {"factor": name, "value": factor["value"], "points": factor["points"]},
+                "message": f"{FACTOR_LABELS.get(name, name)} {'never' if never else factor['value']} ({factor['points']})",
+            }
+        )
+    return out
+
+
+def _candidate(case: Case, *, lat, lon, eligible: bool, reasons: list[str], why: list[dict], rules: list[str], priority, visit_id) -> dict:
     account = case.account
     address = account.debtor.addresses[0] if account.debtor.addresses else None
     return {
@@ -569,5 +587,6 @@ def _candidate(case: Case, *, lat, lon, eligible: bool, reasons: list[str], rule
         "priority": priority,
         "eligible": eligible,
         "reasons": reasons,
+        "why": why,
         "rules": rules,
     }

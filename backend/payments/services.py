@@ -30,7 +30,7 @@ from ..cases.importing import chunks, failing_marks, finish_import_run, record_p
 from ..cases.models import Account, Case, ImportRun
 from ..cases.services import append_event, clear_flag, set_flag
 from ..common import utcnow
-from ..errors import abort
+from ..errors import abort, with_field_codes
 from ..events import emit
 from ..extensions import db
 from ..plans.models import OPEN_STATUSES, RepaymentPlan
@@ -109,7 +109,7 @@ def import_payments(*, raw: bytes, actor_id: int | None, as_of: date | None = No
             for number, row in chunk:
                 entry, case_id = _import_payment_row(number, row, schema, actor_id)
                 report[entry["status"]] += 1
-                report["rows"].append(entry)
+                report["rows"].append(with_field_codes(entry))
                 if "collection" in entry:
                     report["collections"][entry["collection"]["status"]] += 1
                 if case_id is not None:
@@ -616,7 +616,7 @@ def import_deposits(*, raw: bytes, actor_id: int | None) -> dict:
             for number, row in chunk:
                 entry = _import_deposit_row(number, row, schema, actor_id)
                 report[entry["status"]] += 1
-                report["rows"].append(entry)
+                report["rows"].append(with_field_codes(entry))
                 if entry["status"] == "created":
                     report["collections"][entry["collection"]["custody"]] += 1
             record_progress(run, processed_rows=chunk[-1][0] - 1, counts={k: report[k] for k in counts})

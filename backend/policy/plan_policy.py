@@ -4,8 +4,12 @@ ops and — shipped as data in the day packet — the device.
 Interface (stable):
     policy_data(jurisdiction) -> dict            # the settings, as shipped to devices
     evaluate_plan(*, terms, case, role, as_of=None) -> dict
-        # {"status": "proposed"|"pending_approval"|"invalid", "findings": [{"rule", "message", "field"}],
+        # {"status": "proposed"|"pending_approval"|"invalid", "findings": [{"rule", "field", "code", "params", "message"}],
         #  "policy_version", "approver_role"}
+
+Every finding has a stable `code` (its message in the readers' catalogues is
+`finding.<code>`) and the `params` that message names; `message` is the English text for
+API clients.
 
 "invalid" is only for terms that cannot be a plan (amounts that do not add up, dates that do
 not exist, an unknown kind). Anything a person with more authority could accept — a deeper discount, a token
@@ -88,61 +92,76 @@ def evaluate_plan(*, terms: dict, case, role: str = "agent", as_of: date | None 
     invalid: list[dict] = []
     review: list[dict] = []
 
-    def bad(rule, field, message):
-        invalid.append({"rule": rule, "field": field, "message": message})
+    def bad(rule, field, code, message, **params):
+        invalid.append(_finding(rule, field, code, message, params))
 
-    def needs(rule, field, message):
-        review.append({"rule": rule, "field": field, "message": message})
+    def needs(rule, field, code, message, **params):
+        review.append(_finding(rule, field, code, message, params))
 
     kind = terms.get("kind")
     if kind not in ("full", "installments", "settlement", "promise"):
-        bad("kind", "kind", "kind must be full, installments, settlement or promise")
+        bad("kind", "kind", "plan_kind", "kind must be full, installments, settlement or promise")
     total = _dec(terms.get("total"))
     discount = _dec(terms.get("discount_pct"))
     down = _dec(terms.get("down_payment"))
     if total is None or total <= 0:
-        bad("amount", "total", "total must be a positive amount")
+        bad("amount", "total", "plan_total", "total must be a positive amount")
     if discount is None or not (0 <= discount < 100):
-        bad("discount", "discount_pct", "discount must be from 0 to below 100 percent")
+        bad("discount", "discount_pct", "plan_discount_range", "discount must be from 0 to below 100 percent")
     if down is None or down < 0:
-        bad("down_payment", "down_payment", "down payment must be zero or more")
+        bad("down_payment", "down_payment", "plan_down_payment_negative", "down payment must be zero or more")
     payable = _dec(terms.get("payable"), str(total) if total is not None else "0")
     if payable is None or payable <= 0:
-        bad("amount", "payable", "payable must be a positive amount")
+        bad("amount", "payable", "plan_payable", "payable must be a positive amount")
     schedule = terms.get("schedule") or []
     items = []
     for n, item in enumerate(schedule if isinstance(schedule, list) else []):
         amount = _dec(item.get("amount") if isinstance(item, dict) else None)
         due = _day(item.get("due_date") if isinstance(item, dict) else None)
         if amount is None or amount <= 0 or due is None:
-            bad("schedule", "schedule", f"item {n + 1}: needs a positive amount and a due_date YYYY-MM-DD")
+            bad("schedule", "schedule", "plan_schedule_item", f"item {n + 1}: needs a positive amount and a due_date YYYY-MM-DD", n=n + 1)
             continue
         items.append((due, amount))
     if not isinstance(schedule, list) or not schedule:
-        bad("schedule", "schedule", "a schedule of at least one payment is required")
+        bad("schedule", "schedule", "plan_schedule_required", "a schedule of at least one payment is required")
     if invalid:
         return _result("invalid", invalid, jurisdiction, "agent")
 
     dues = [d for d, _ in items]
     if dues != sorted(dues):
-        bad("schedule", "schedule", "due dates must be in order")
+        bad("schedule", "schedule", "plan_schedule_order", "due dates must be in order")
     if dues and dues[0] < as_of:
         # a plan recorded offline may arrive after its first date: the owner confirms, nothing is lost
-        needs("schedule", "schedule", "the first due date has passed; the dates need confirming")
+        needs("schedule", "schedule", "plan_first_due_passed", "the first due date has passed; the dates need confirming")
     if total is not None and discount is not None:
         expected = (total * (100 - discount) / 100).quantize(CENT)
         if abs(expected - payable) > CENT:
-            bad("discount", "payable", f"payable should be {expected} after a {discount}% discount")
+            bad(
+                "discount",
+                "payable",
+                "plan_payable_after_discount",
+                f"payable should be {expected} after a {discount}% discount",
+                amount=str(expected),
+                pct=str(discount),
+            )
     if sum(a for _, a in items) + down != payable:
-        bad("schedule_sum", "schedule", "down payment and installments must add up to the payable amount")
+        bad("schedule_sum", "schedule", "plan_schedule_sum", "down payment and installments must add up to the payable amount")
 
     if kind == "promise":
         if len(items) != 1:
-            bad("promise", "schedule", "a promise to pay has exactly one payment")
+            bad("promise", "schedule", "plan_promise_one", "a promise to pay has exactly one payment")
         elif dues[0] > as_of + timedelta(days=s["promise_max_days"]):
-            needs("promise", "schedule", f"a promise more than {s['promise_max_days']} days ahead needs approval")
+            needs(
+                "promise",
+                "schedule",
+                "plan_promise_days",
+                f"a promise more than {s['promise_max_days']} days ahead needs approval",
+                n=s["promise_max_days"],
+            )
     if kind in ("installments", "settlement") and len(items) > s["max_term_months"]:
-        needs("max_term", "schedule", f"more than {s['max_term_months']} installments needs approval")
+        needs(
+            "max_term", "schedule", "plan_max_term", f"more than {s['max_term_months']} installments needs approval", n=s["max_term_months"]
+        )
     if kind == "installments" and items:
         minimum = minimum_installment(payable=payable, settings=s)
         smallest = min(a for _, a in items[:-1]) if len(items) > 1 else items[0][1]
@@ -150,25 +169,33 @@ def evaluate_plan(*, terms: dict, case, role: str = "agent", as_of: date | None 
             token_min = Decimal(s["token_payment_min"])
             if terms.get("token") and smallest >= token_min:
                 # R13: token payments are allowed as an approved exception, never refused outright
-                needs("R13", "schedule", f"token installments below {minimum} need approval")
+                needs("R13", "schedule", "plan_token_below", f"token installments below {minimum} need approval", amount=str(minimum))
             elif terms.get("token"):
-                bad("min_installment", "schedule", f"token installments of at least {token_min}")
+                bad("min_installment", "schedule", "plan_token_min", f"token installments of at least {token_min}", amount=str(token_min))
             else:
-                needs("min_installment", "schedule", f"installments below {minimum} need approval (or mark them as token payments)")
+                needs(
+                    "min_installment",
+                    "schedule",
+                    "plan_min_installment",
+                    f"installments below {minimum} need approval (or mark them as token payments)",
+                    amount=str(minimum),
+                )
         if s["down_payment_rule"] == "first_installment":
             required = items[0][1]
         else:
             pct = Decimal(s["down_payment_pct_by_bucket"].get(_bucket(case), "0"))
             required = (payable * pct / 100).quantize(CENT)
         if down < required:
-            needs("down_payment", "down_payment", f"a down payment below {required} needs approval")
+            needs(
+                "down_payment", "down_payment", "plan_down_payment", f"a down payment below {required} needs approval", amount=str(required)
+            )
 
     incentive = terms.get("incentive")
     if incentive:
         _check_incentive(incentive, payable=payable, as_of=as_of, s=s, bad=bad, needs=needs)
 
     if kind == "full" and _hardship(case, hardship):
-        needs("R13", "kind", "hardship on record: a pay-all-now plan needs an affordability review")
+        needs("R13", "kind", "plan_hardship_full", "hardship on record: a pay-all-now plan needs an affordability review")
 
     approver = approver_for(discount, s)
     authority = Decimal(s["discount_authority_pct"].get(role, "0"))
@@ -176,7 +203,11 @@ def evaluate_plan(*, terms: dict, case, role: str = "agent", as_of: date | None 
         needs(
             "discount_authority",
             "discount_pct",
+            "plan_discount_authority",
             f"discount above the {role}'s authority of {authority}% needs approval by {approver.replace('_', ' ')}",
+            role=role,
+            pct=str(authority),
+            approver=approver,
         )
     if invalid:
         return _result("invalid", invalid + review, jurisdiction, approver)
@@ -189,20 +220,30 @@ def evaluate_plan(*, terms: dict, case, role: str = "agent", as_of: date | None 
 def _check_incentive(incentive, *, payable, as_of, s, bad, needs) -> None:
     """Early-repayment incentive: a waiver for paying by a real, policy-set date (never a false deadline)."""
     if not isinstance(incentive, dict):
-        bad("incentive", "incentive", "incentive must be an object with waiver_amount and pay_by")
+        bad("incentive", "incentive", "plan_incentive_shape", "incentive must be an object with waiver_amount and pay_by")
         return
     waiver = _dec(incentive.get("waiver_amount"))
     pay_by = _day(incentive.get("pay_by"))
     if waiver is None or waiver <= 0 or pay_by is None:
-        bad("incentive", "incentive", "incentive needs a positive waiver_amount and a pay_by date")
+        bad("incentive", "incentive", "plan_incentive_fields", "incentive needs a positive waiver_amount and a pay_by date")
         return
     if pay_by < as_of:
-        needs("incentive", "incentive", "the pay-by date has passed; the incentive needs confirming")
+        needs("incentive", "incentive", "plan_incentive_passed", "the pay-by date has passed; the incentive needs confirming")
     elif pay_by > as_of + timedelta(days=s["incentive_pay_by_days"]):
-        needs("incentive", "incentive", f"a pay-by date more than {s['incentive_pay_by_days']} days ahead needs approval")
+        needs(
+            "incentive",
+            "incentive",
+            "plan_incentive_days",
+            f"a pay-by date more than {s['incentive_pay_by_days']} days ahead needs approval",
+            n=s["incentive_pay_by_days"],
+        )
     cap = (payable * Decimal(s["incentive_max_waiver_pct"]) / 100).quantize(CENT)
     if waiver > cap:
-        needs("incentive", "incentive", f"a waiver above {cap} needs approval")
+        needs("incentive", "incentive", "plan_incentive_cap", f"a waiver above {cap} needs approval", amount=str(cap))
+
+
+def _finding(rule: str, field: str, code: str, message: str, params: dict) -> dict:
+    return {"rule": rule, "field": field, "code": code, "params": params, "message": message}
 
 
 def _next_role(role: str) -> str:

@@ -42,8 +42,10 @@ CLOCK_BACK_S = 60  # an event stamped this much before one the device sent earli
 FIELD_EVENTS = ("visit.checkin", "visit.outcome", "visit.checkout")
 
 
-def _reason(code: str, detail: str) -> dict:
-    return {"code": code, "detail": detail}
+def _reason(code: str, detail: str, **params) -> dict:
+    """A reason: its code and the values its sentence names (the consoles' catalogue says it as
+    `finding.presence_<code>`), and the English detail for API clients."""
+    return {"code": code, "params": params, "detail": detail}
 
 
 def presence_of(visit: Visit) -> dict:
@@ -89,18 +91,35 @@ def _reasons(visit, max_m, day, received, copied_from, confirmed_at) -> list[dic
     else:
         if visit.checkin_distance_m is not None and visit.checkin_distance_m > max_m:
             reasons.append(
-                _reason("far_from_address", f"Checked in {visit.checkin_distance_m:.0f} m from the address (limit {max_m:.0f} m).")
+                _reason(
+                    "far_from_address",
+                    f"Checked in {visit.checkin_distance_m:.0f} m from the address (limit {max_m:.0f} m).",
+                    metres=round(visit.checkin_distance_m),
+                    limit=round(max_m),
+                )
             )
         if visit.checkin_accuracy_m is not None and visit.checkin_accuracy_m > max_m:
-            reasons.append(_reason("poor_accuracy", f"The GPS fix at check-in was only good to {visit.checkin_accuracy_m:.0f} m."))
+            reasons.append(
+                _reason(
+                    "poor_accuracy",
+                    f"The GPS fix at check-in was only good to {visit.checkin_accuracy_m:.0f} m.",
+                    metres=round(visit.checkin_accuracy_m),
+                )
+            )
         reasons += _speed(visit, day)
         if copied_from is not None:
-            reasons.append(_reason("copied_position", f"The check-in position is exactly that of visit {copied_from}, at another address."))
+            reasons.append(
+                _reason(
+                    "copied_position",
+                    f"The check-in position is exactly that of visit {copied_from}, at another address.",
+                    visit_id=copied_from,
+                )
+            )
     outcome = visit.outcome
     if outcome is not None and outcome.code == "plan_agreed" and visit.checkin_at is not None:
         seconds = (outcome.recorded_at - visit.checkin_at).total_seconds()
         if seconds < PLAN_MIN_S:
-            reasons.append(_reason("too_short", f"A plan was agreed {max(seconds, 0):.0f} s after the check-in."))
+            reasons.append(_reason("too_short", f"A plan was agreed {max(seconds, 0):.0f} s after the check-in.", n=round(max(seconds, 0))))
     reasons += _clock(visit, day, received)
     trusted = _trusted_checkin(visit, received)
     if trusted is not None and not visit.window_start <= trusted <= visit.window_end:
@@ -108,11 +127,16 @@ def _reasons(visit, max_m, day, received, copied_from, confirmed_at) -> list[dic
             _reason(
                 "outside_window",
                 f"On the server-trusted clock the check-in was at {trusted:%Y-%m-%d %H:%M} UTC, outside the legal window (R1).",
+                at=f"{trusted:%Y-%m-%d %H:%M}",
             )
         )
     if confirmed_at is not None:
         reasons.append(
-            _reason("debtor_confirmed", f"The debtor confirmed the visit on their own phone at {confirmed_at:%Y-%m-%d %H:%M} UTC.")
+            _reason(
+                "debtor_confirmed",
+                f"The debtor confirmed the visit on their own phone at {confirmed_at:%Y-%m-%d %H:%M} UTC.",
+                at=f"{confirmed_at:%Y-%m-%d %H:%M}",
+            )
         )
     return reasons
 
@@ -175,7 +199,8 @@ def _speed(visit, day) -> list[dict]:
     if worst is None:
         return []
     kmh, metres, seconds, other_id = worst
-    return [_reason("implausible_speed", f"{metres / 1000:.1f} km from the event of visit {other_id} in {seconds:.0f} s ({kmh:.0f} km/h).")]
+    detail = f"{metres / 1000:.1f} km from the event of visit {other_id} in {seconds:.0f} s ({kmh:.0f} km/h)."
+    return [_reason("implausible_speed", detail, km=round(metres / 1000, 1), visit_id=other_id, n=round(seconds), kmh=round(kmh))]
 
 
 def _clock(visit, day, received) -> list[dict]:
@@ -184,7 +209,11 @@ def _clock(visit, day, received) -> list[dict]:
     reasons = []
     ahead = [(at - received[(visit.id, kind)][0]).total_seconds() for kind, at, _la, _lo in _events(visit) if (visit.id, kind) in received]
     if ahead and max(ahead) > CLOCK_AHEAD_S:
-        reasons.append(_reason("clock_ahead", f"The device's clock was {max(ahead) / 60:.0f} min ahead of the server's receipt."))
+        reasons.append(
+            _reason(
+                "clock_ahead", f"The device's clock was {max(ahead) / 60:.0f} min ahead of the server's receipt.", n=round(max(ahead) / 60)
+            )
+        )
     sent = sorted(
         ((received[(v.id, kind)], at, v.id) for v in day for kind, at, _la, _lo in _events(v) if (v.id, kind) in received),
         key=lambda e: e[0],
@@ -196,6 +225,7 @@ def _clock(visit, day, received) -> list[dict]:
                 _reason(
                     "clock_backwards",
                     f"An event was stamped {(latest - at).total_seconds() / 60:.0f} min before one the device had already sent.",
+                    n=round((latest - at).total_seconds() / 60),
                 )
             )
             break

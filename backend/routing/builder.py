@@ -6,7 +6,9 @@ The builder decides *what* may be planned; the engine decides who does it and wh
   field case of the scope that has no visit that day (a "case candidate": it gets a
   Visit row only when the plan is published, so a discarded draft leaves nothing behind).
 - Every case of the scope that is not a candidate is listed in `excluded` with all the
-  reasons (rule + message), never dropped silently.
+  reasons, never dropped silently. A reason is {"rule", "code", "params", "message"}: the
+  code and params name the reader's sentence in the consoles' catalogue
+  (`finding.<code>`), the message is the English one for API clients.
 - Times are seconds since midnight of the plan day in the plan's reference timezone
   (the branch's). Each visit's windows are the policy module's `windows_for` (the
   jurisdiction's visiting hours in the debtor's own timezone ∩ the debtor's declared
@@ -180,17 +182,34 @@ def priority_for(case: Case, now: datetime) -> tuple[int, dict]:
     return max(1, min(100, round(sum(points.values())))), factors
 
 
-def required_skills(case: Case, jurisdiction: str) -> dict[str, str]:
-    """Skill → why the visit needs it (a small, documented rule set)."""
-    needs: dict[str, str] = {}
+def reason(rule: str, code: str, message: str, **params) -> dict:
+    """Why a case is left out, a visit unassigned or a skill needed, in the one shape."""
+    return {"rule": rule, "code": code, "params": params, "message": message}
+
+
+def required_skills(case: Case, jurisdiction: str) -> dict[str, dict]:
+    """Skill → why the visit needs it, as a reason (a small, documented rule set)."""
+    needs: dict[str, dict] = {}
     debtor = case.account.debtor
     working = WORKING_LANGUAGE.get(jurisdiction, "zh-CN")
     if debtor.language and not debtor.language.lower().startswith(working.lower()):
-        needs["dialect"] = f"debtor speaks {debtor.language}, agents here work in {working}"
+        needs["dialect"] = reason(
+            "skills",
+            "skill_dialect",
+            f"debtor speaks {debtor.language}, agents here work in {working}",
+            language=debtor.language,
+            working=working,
+        )
     if float(case.account.overdue_amount) >= SENIOR_OVERDUE:
-        needs["senior"] = f"overdue amount {case.account.overdue_amount} ≥ {SENIOR_OVERDUE:,}"
+        needs["senior"] = reason(
+            "skills",
+            "skill_senior_overdue",
+            f"overdue amount {case.account.overdue_amount} ≥ {SENIOR_OVERDUE:,}",
+            amount=str(case.account.overdue_amount),
+            limit=SENIOR_OVERDUE,
+        )
     elif case.broken_promises >= SENIOR_BROKEN_PROMISES:
-        needs["senior"] = f"{case.broken_promises} broken promises"
+        needs["senior"] = reason("skills", "skill_senior_promises", f"{case.broken_promises} broken promises", n=case.broken_promises)
     return needs
 
 
@@ -206,8 +225,14 @@ def address_for(case: Case):
 def _address_findings(case: Case) -> list[dict]:
     located = [a for a in case.account.debtor.addresses if a.lat is not None and a.lon is not None]
     if not located:
-        return [{"rule": "geocode", "message": "No address with coordinates yet (needs geocoding)."}]
-    return [{"rule": "R2", "message": "The only located address is a workplace, and the debtor's workplace may not be visited."}]
+        return [reason("geocode", "route_no_coordinates", "No address with coordinates yet (needs geocoding).")]
+    return [
+        reason(
+            "R2",
+            "route_workplace_only",
+            "The only located address is a workplace, and the debtor's workplace may not be visited.",
+        )
+    ]
 
 
 def windows_for_plan(case: Case, address, day: date, clock: Clock) -> list[tuple[int, int, datetime, datetime]]:
@@ -346,7 +371,7 @@ def build_problem(
         reasons = eligibility_findings(case, day, address=visit.address, exclude_visit_id=visit.id)
         windows = windows_for_plan(case, visit.address, day, clock) if visit.address.lat is not None else []
         if visit.address.lat is None:
-            reasons.append({"rule": "geocode", "message": "The visit's address has no coordinates (needs geocoding)."})
+            reasons.append(reason("geocode", "route_visit_no_coordinates", "The visit's address has no coordinates (needs geocoding)."))
         elif not windows and not reasons:
             reasons.append(_no_window_finding(case, visit.address))
         if reasons:
@@ -367,10 +392,12 @@ def build_problem(
                 if visit.agent_id in agent_ids_in:
                     continue  # a fixed stop of this plan
                 message = f"Already {visit.status.replace('_', ' ')} on this day (visit {visit.id})."
-                excluded.append({"case_id": case.id, "visit_id": visit.id, "reasons": [{"rule": "day", "message": message}]})
+                why = reason("day", "route_already_today", message, visit_status=visit.status, visit_id=visit.id)
+                excluded.append({"case_id": case.id, "visit_id": visit.id, "reasons": [why]})
             else:
                 message = f"Has a visit on this day with agent {visit.agent_id}, who is not in this plan (visit {visit.id})."
-                excluded.append({"case_id": case.id, "visit_id": visit.id, "reasons": [{"rule": "scope", "message": message}]})
+                why = reason("scope", "route_other_agent", message, agent_id=visit.agent_id, visit_id=visit.id)
+                excluded.append({"case_id": case.id, "visit_id": visit.id, "reasons": [why]})
             continue
         address = address_for(case)
         reasons = eligibility_findings(case, day, address=address)
@@ -392,7 +419,8 @@ def build_problem(
         other = debtor_taken.get(case.account.debtor_id)
         if other is not None:
             message = f"Another case of this debtor is already a candidate today ({other}); one visit per debtor a day."
-            excluded.append({"case_id": case.id, "reasons": [{"rule": "R3", "message": message}]})
+            why = reason("R3", "route_debtor_taken", message, case_id=meta["visits"][other]["case_id"])
+            excluded.append({"case_id": case.id, "reasons": [why]})
             continue
         add_visit(f"c{case.id}", case, address, windows, visit=None)
     excluded.sort(key=lambda e: (e["case_id"], e.get("visit_id") or 0))
@@ -438,16 +466,21 @@ def _follow_up_entry(follow_up: FollowUp) -> dict:
 
 
 def _follow_ups_listed(due: dict[int, FollowUp], visits: dict, excluded: list[dict], fixed: set[int]) -> list[dict]:
-    """Every follow-up due: the problem visit that carries it, or why it cannot be planned."""
+    """Every follow-up due: the problem visit that carries it, or why it cannot be planned
+    (`reasons`, and their English messages as `why`)."""
     ref_of = {info["case_id"]: ref for ref, info in visits.items()}
-    why = {e["case_id"]: [r["message"] for r in e["reasons"]] for e in excluded}
+    why = {e["case_id"]: e["reasons"] for e in excluded}
     out = []
     for case_id, follow_up in sorted(due.items()):
         entry = {**_follow_up_entry(follow_up), "ref": ref_of.get(case_id)}
+        reasons = []
         if case_id in fixed:
-            entry["why"] = ["Already visited or under way today (a fixed stop of this plan)."]
+            reasons = [reason("day", "route_fixed_today", "Already visited or under way today (a fixed stop of this plan).")]
         elif entry["ref"] is None:
-            entry["why"] = why.get(case_id) or ["The case is not in this plan's scope today."]
+            reasons = why.get(case_id) or [reason("scope", "route_out_of_scope", "The case is not in this plan's scope today.")]
+        if reasons:
+            entry["reasons"] = reasons
+            entry["why"] = [r["message"] for r in reasons]
         out.append(entry)
     return out
 
@@ -477,7 +510,7 @@ def _prefer_last_met(problem_visits: list[dict], info: dict) -> None:
 def _no_window_finding(case: Case, address) -> dict:
     """The debtor's hours exist on their own calendar day but none falls in the plan day."""
     tz = rules.timezone_for(case, address)
-    return {"rule": "R1", "message": f"None of the debtor's visiting hours ({tz}) falls within the plan day."}
+    return reason("R1", "route_no_window", f"None of the debtor's visiting hours ({tz}) falls within the plan day.", timezone=tz)
 
 
 def _agent_entry(agent: Agent, day: date, clock: Clock, now_s: int, fixed: list[Visit], loc, meta: dict) -> dict:

@@ -81,7 +81,9 @@ class RouteSchema(ma.Schema):
 
 
 class UnassignedSchema(StopSchema):
-    reason = ma.fields.String()
+    reason = ma.fields.String(metadata={"description": "why, in English"})
+    code = ma.fields.String(metadata={"description": "why, as a stable code (docs/routing.md)"})
+    params = ma.fields.Dict(metadata={"description": "the values the code's sentence names"})
 
     class Meta:
         exclude = ("position", "arrival", "start", "end", "window", "fixed", "status")
@@ -90,7 +92,7 @@ class UnassignedSchema(StopSchema):
 class ExcludedSchema(ma.Schema):
     case_id = ma.fields.Integer()
     visit_id = ma.fields.Integer(allow_none=True)
-    reasons = ma.fields.List(ma.fields.Dict(), metadata={"description": "[{rule, message}] — every rule that excludes it"})
+    reasons = ma.fields.List(ma.fields.Dict(), metadata={"description": "[{rule, code, params, message}] — every rule that excludes it"})
 
 
 class RoutePlanSummarySchema(ma.Schema):
@@ -117,7 +119,8 @@ class FollowUpDueSchema(ma.Schema):
     status = ma.fields.String(metadata={"description": "planned | unassigned | excluded"})
     agent_id = ma.fields.Integer(metadata={"description": "planned: the agent"})
     start = UTCDateTime(metadata={"description": "planned: when the visit starts"})
-    why = ma.fields.List(ma.fields.String(), metadata={"description": "unassigned or excluded: why"})
+    why = ma.fields.List(ma.fields.String(), metadata={"description": "unassigned or excluded: why, in English"})
+    reasons = ma.fields.List(ma.fields.Dict(), metadata={"description": "unassigned or excluded: [{code, params, message}]"})
 
 
 class RoutePlanSchema(RoutePlanSummarySchema):
@@ -127,7 +130,7 @@ class RoutePlanSchema(RoutePlanSummarySchema):
     excluded = ma.fields.List(ma.fields.Nested(ExcludedSchema))
     follow_ups = ma.fields.List(ma.fields.Nested(FollowUpDueSchema), metadata={"description": "every follow-up due: planned or why not"})
     violations = ma.fields.List(
-        ma.fields.Dict(), metadata={"description": "[{agent, visit?, rule, message}]; publishing is refused while any"}
+        ma.fields.Dict(), metadata={"description": "[{agent, visit?, rule, code, params, message}]; publishing is refused while any"}
     )
 
 

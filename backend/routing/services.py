@@ -35,7 +35,17 @@ from ..visits.services import create_visit, move_visit_status
 from . import engine
 from .builder import BuildError, Clock, build_problem, eligibility_findings, plan_scope
 from .models import RUNNING, RoutePlan
-from .timing import Legs, clock_of, plan_stats, plan_travel_settings, retime, route_violations, time_route
+from .timing import (
+    UNASSIGNED_BY_DISPATCHER,
+    Legs,
+    clock_of,
+    plan_stats,
+    plan_travel_settings,
+    retime,
+    route_violations,
+    time_route,
+    unassigned_reason,
+)
 from .travel import TravelSettings
 
 log = logging.getLogger(__name__)
@@ -306,7 +316,7 @@ def move_route_plan_visit(
     visit = next(v for v in problem["visits"] if v["id"] == ref)
     if target is None:
         visit["agent"] = None
-        solution["unassigned"].append({"visit": ref, "reason": "unassigned by the dispatcher"})
+        solution["unassigned"].append({"visit": ref, "reason": UNASSIGNED_BY_DISPATCHER})
     else:
         if pin or (pin is None and visit["agent"] is not None):
             visit["agent"] = target
@@ -701,7 +711,10 @@ def route_plan_view(plan: RoutePlan) -> dict:
                 "violations": route["violations"],
             }
         )
-    out["unassigned"] = [{**describe(u["visit"]), "reason": u["reason"]} for u in plan.solution["unassigned"]]
+    out["unassigned"] = [
+        {**describe(u["visit"]), "reason": u["reason"], **unassigned_reason(u["reason"], visits[u["visit"]]["skills"])}
+        for u in plan.solution["unassigned"]
+    ]
     out["follow_ups"] = _follow_ups_view(plan, clock)
     return out
 
@@ -709,6 +722,7 @@ def route_plan_view(plan: RoutePlan) -> dict:
 def _follow_ups_view(plan: RoutePlan, clock: Clock) -> list[dict]:
     """Every follow-up due on the plan's day: where it is planned, or why it is not."""
     where = {s["visit"]: (r["agent"], s) for r in plan.solution["routes"] for s in r["stops"]}
+    visits = {v["id"]: v for v in plan.problem["visits"]}
     left = {u["visit"]: u["reason"] for u in plan.solution["unassigned"]}
     out = []
     for entry in plan.meta.get("follow_ups", []):
@@ -718,8 +732,9 @@ def _follow_ups_view(plan: RoutePlan, clock: Clock) -> list[dict]:
             agent, stop = where[ref]
             item.update(status="planned", agent_id=plan.meta["agents"][agent]["agent_id"], start=clock.at(stop["start"]))
         elif ref in left:
-            item.update(status="unassigned", why=[left[ref]])
+            coded = {**unassigned_reason(left[ref], visits[ref]["skills"]), "message": left[ref]}
+            item.update(status="unassigned", why=[left[ref]], reasons=[coded])
         else:
-            item.update(status="excluded", why=entry.get("why") or [])
+            item.update(status="excluded", why=entry.get("why") or [], reasons=entry.get("reasons") or [])
         out.append(item)
     return out

@@ -1,6 +1,9 @@
 """A route plan's times and checks, computed here from the plan's own data and the travel
 model — never taken on the engine's word: each route re-timed, what breaks a rule listed,
-and the plan's statistics (workload spread, travel, priority)."""
+and the plan's statistics (workload spread, travel, priority).
+
+A violation, like an unassigned visit's reason, has a stable `code` and `params` (its sentence
+in the consoles' catalogue is `finding.<code>`) beside the English `message`."""
 
 from __future__ import annotations
 
@@ -8,9 +11,11 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from . import engine
-from .builder import Clock
+from .builder import Clock, reason
 from .models import RoutePlan
 from .travel import TravelSettings, distance_km_matrix, travel_matrix
+
+UNASSIGNED_BY_DISPATCHER = "unassigned by the dispatcher"
 
 
 def clock_of(plan: RoutePlan) -> Clock:
@@ -62,16 +67,16 @@ def time_route(plan: RoutePlan, agent: dict, refs: list[str], settings: TravelSe
         arrival = t
         if window is None:
             last = max(w1 for _, w1 in visit["windows"])
-            violations.append(
-                {
-                    "rule": "R1",
-                    "visit": ref,
-                    "message": (
-                        f"Arrives {hhmm(clock, arrival)}, after the visit's last window ended at {hhmm(clock, last)} "
-                        f"({clock.tz}); visiting hours are the debtor's."
-                    ),
-                }
+            late = reason(
+                "R1",
+                "route_late",
+                f"Arrives {hhmm(clock, arrival)}, after the visit's last window ended at {hhmm(clock, last)} "
+                f"({clock.tz}); visiting hours are the debtor's.",
+                arrival=hhmm(clock, arrival),
+                last=hhmm(clock, last),
+                timezone=clock.tz,
             )
+            violations.append({**late, "visit": ref})
             start = arrival
         else:
             start = max(arrival, window[0])
@@ -79,21 +84,23 @@ def time_route(plan: RoutePlan, agent: dict, refs: list[str], settings: TravelSe
         stops.append({"visit": ref, "arrival": arrival, "start": start, "end": t, "window": list(window) if window else None})
         missing = sorted(set(visit.get("skills") or []) - set(agent.get("skills") or []))
         if missing:
-            violations.append({"rule": "skills", "visit": ref, "message": f"The agent lacks the skill(s) {', '.join(missing)}."})
+            lacks = reason("skills", "route_skills_missing", f"The agent lacks the skill(s) {', '.join(missing)}.", skills=missing)
+            violations.append({**lacks, "visit": ref})
         if visit.get("agent") not in (None, agent["id"]):
-            violations.append({"rule": "pin", "visit": ref, "message": f"Pinned to agent {visit['agent'][1:]}."})
+            pinned = reason("pin", "route_pinned_elsewhere", f"Pinned to agent {visit['agent'][1:]}.", agent_id=int(visit["agent"][1:]))
+            violations.append({**pinned, "visit": ref})
     if refs:
         leg, leg_km = legs(path[-2], path[-1])
         travel += leg
         distance += leg_km
         t += leg
         if t > agent["shift"][1]:
-            violations.append(
-                {"rule": "shift", "message": f"Back at {hhmm(clock, t)}, after the shift ends at {hhmm(clock, agent['shift'][1])}."}
-            )
+            back, end = hhmm(clock, t), hhmm(clock, agent["shift"][1])
+            violations.append(reason("shift", "route_after_shift", f"Back at {back}, after the shift ends at {end}.", back=back, end=end))
     cap = agent.get("max_visits")
     if cap is not None and len(refs) > cap:
-        violations.append({"rule": "cap", "message": f"{len(refs)} visits, more than the agent's {cap} left today."})
+        message = f"{len(refs)} visits, more than the agent's {cap} left today."
+        violations.append(reason("cap", "route_over_cap", message, n=len(refs), cap=cap))
     return {
         "agent": agent["id"],
         "stops": stops,
@@ -116,6 +123,27 @@ def retime(plan: RoutePlan, solution: dict, settings: TravelSettings, only: set[
         else:
             routes.append(time_route(plan, agents[route["agent"]], refs, settings))
     return {"routes": routes, "unassigned": solution["unassigned"]}
+
+
+# why the engine left a visit out (its sentences, engine/model.py) → the reason's code
+UNASSIGNED_CODES = (
+    (engine.REASON_NO_ROOM, "route_unassigned_no_room"),
+    (engine.REASON_CAP, "route_unassigned_cap"),
+    ("no agents in the problem", "route_unassigned_no_agents"),
+    ("every eligible agent has max_visits 0", "route_unassigned_cap_zero"),
+    ("window outside every shift", "route_unassigned_window_shift"),
+    ("too far", "route_unassigned_too_far"),
+    ("pinned agent", "route_unassigned_pinned"),
+    ("no agent has", "route_unassigned_no_skill"),
+    (UNASSIGNED_BY_DISPATCHER, "route_unassigned_by_dispatcher"),
+)
+
+
+def unassigned_reason(text: str, skills: list[str]) -> dict:
+    """An unassigned visit's reason with its code; the skills are the visit's own (a pinned
+    agent or every agent lacking some of them)."""
+    code = next((code for start, code in UNASSIGNED_CODES if text.startswith(start)), "route_unassigned_not_served")
+    return {"code": code, "params": {"skills": skills} if code in ("route_unassigned_pinned", "route_unassigned_no_skill") else {}}
 
 
 def route_violations(solution: dict) -> list[dict]:

@@ -64,6 +64,58 @@ export function serverText(t, { code, params, message } = {}) {
   return t(key, named);
 }
 
+/* A rule's name on a badge: the numbered rules of COMPLIANCE.md (R1…R13) by their number,
+ * every other (ladder, geocode, cap, a plan-policy rule…) by its catalogue name. */
+export function ruleName(t, rule) {
+  if (!rule || /^R\d+$/.test(rule)) return rule || '';
+  return t.has(`rule.${rule}`) ? t(`rule.${rule}`) : rule;
+}
+
+/* A finding, a violation or a reason with its rule: "R1: …", "daily cap: …". */
+export function findingText(t, finding) {
+  const rule = ruleName(t, finding.rule);
+  const text = serverText(t, finding);
+  return rule ? `${rule}: ${text}` : text;
+}
+
+/* A request's field errors in the reader's language: each message by its code from the
+ * server's `field_codes` (error.field.*), the server's own English only for a message of its
+ * own ("invalid"); the field by its catalogue name (field.*) where it has one. */
+export function fieldErrors(t, errors, fieldCodes) {
+  const coded = fieldCodes || {};
+  return Object.entries(errors || {}).map(([name, messages]) => {
+    const list = coded[name] || [].concat(messages).map((message) => ({ code: 'invalid', message: typeof message === 'string' ? message : JSON.stringify(message) }));
+    const texts = list.map((c) => {
+      if (!t.has(`error.field.${c.code}`)) return c.message;
+      const params = Object.assign({}, c.params);
+      if (params.kind && t.has(`error.kind.${params.kind}`)) params.kind = t(`error.kind.${params.kind}`);
+      if (Array.isArray(params.choices)) params.choices = params.choices.join(', ');
+      return t(`error.field.${c.code}`, params);
+    });
+    const label = t.has(`field.${name}`) ? t(`field.${name}`) : name;
+    return `${label}: ${texts.join(', ')}`;
+  });
+}
+
+/* What a failed request says, in the reader's language: the catalogue's sentence of its code
+ * (`server.*`) when it has one the request's params fill; else, for a reader of English, the
+ * server's own sentence (English, and more precise than a generic one), for any other reader
+ * the catalogue's sentence of the HTTP status (`error.status.*`). Then the findings it names
+ * (a plan beyond the approver's authority, a plan the policy refuses) or, failing those, its
+ * field errors. */
+const STATUS_CODES = { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 409: 'conflict', 413: 'too_large', 415: 'unsupported_media_type', 422: 'validation_error', 429: 'rate_limited', 500: 'server_error', 503: 'unavailable' };
+
+export function errorText(t, err) {
+  const body = err.body || {};
+  const generic = STATUS_CODES[err.status] || err.code;
+  let text = err.message;
+  const own = err.code && !t.has(`error.status.${err.code}`) ? serverText(t, { code: err.code, params: body.params, message: '' }) : '';
+  if (own && !/\{\w+\}/.test(own)) text = own;
+  else if (!String(t.locale || '').startsWith('en') && generic && t.has(`error.status.${generic}`)) text = t(`error.status.${generic}`);
+  const findings = (body.findings || []).map((f) => findingText(t, f));
+  return [text, ...(findings.length ? findings : fieldErrors(t, err.errors, body.field_codes))];
+}
+
 function nameValue(t, name, value) {
   if (Array.isArray(value)) {
     const items = value.map((v) => String(nameValue(t, name.replace(/s$/, ''), v)));

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -92,7 +93,7 @@ def world(db, make_user, make_branch, make_agent, make_case):
             disclosure_at=visit.checkin_at + timedelta(minutes=1) if disclosed else None,
             data={"amount": "1000.00", "due_date": (day + timedelta(days=5)).isoformat()} if code == "promise_to_pay" else {},
             recorded_at=visit.checkout_at, received_at=visit.checkout_at,
-            compliance_flags=[] if disclosed or met != "debtor" else [{"rule": "R6", "message": "No disclosure was acknowledged before the outcome."}],
+            compliance_flags=[] if disclosed or met != "debtor" else [{"rule": "R6", "code": "no_disclosure", "params": {}, "message": "No disclosure was acknowledged before the outcome."}],
         )
         db.session.add(outcome)
         w.outcomes.append(outcome)
@@ -105,7 +106,9 @@ def world(db, make_user, make_branch, make_agent, make_case):
         case_id=case.id, visit_id=w.visits[0].id, kind=terms["kind"], status="pending_approval", total_amount=Decimal(terms["payable"]),
         down_payment=Decimal("1400.00"), discount_pct=Decimal("20"), term_months=2, terms=terms,
         terms_hash=sha256_hex(canonical_json(terms)), policy_version="default-1",
-        policy_findings=[{"rule": "discount_authority", "field": "discount_pct", "message": "discount above the agent's authority of 10% needs approval"}],
+        policy_findings=[{"rule": "discount_authority", "field": "discount_pct", "code": "plan_discount_authority",
+                          "params": {"role": "agent", "pct": "10", "approver": "owner"},
+                          "message": "discount above the agent's authority of 10% needs approval by owner"}],
         created_by_id=agent_user.id, created_at=w.visits[0].checkout_at,
     )
     db.session.add(w.plan)
@@ -151,6 +154,28 @@ def world(db, make_user, make_branch, make_agent, make_case):
                         review_flag="prohibited phrase: police", created_at=utcnow() - timedelta(days=9)))
     db.session.commit()
     return w
+
+
+@pytest.fixture
+def dispatch_day(db, world, make_agent, make_case, make_user, make_visit, auth):
+    """World's branch with two agents, a day in progress today (one stop late, one checked in),
+    and ten field cases for tomorrow's plan around People's Square."""
+    from backend.common import utcnow
+
+    tz = "Asia/Shanghai"
+    today = datetime.now(ZoneInfo(tz)).date()
+    # a one-stop cap: moving a second stop onto this agent must show a violation in place
+    second = make_agent(branch=world.branch, user=make_user(role="agent", display_name="林外访"), start_lat=31.2200, start_lon=121.4800, daily_cap=1)
+    late = make_visit(case=make_case(branch=world.branch, debtor_name="赵迟到", lat=31.235, lon=121.48), agent=world.agent, day=today)
+    late.planned_arrival, late.route_position = utcnow() - timedelta(hours=1), 1
+    busy = make_visit(case=make_case(branch=world.branch, debtor_name="钱在访", lat=31.236, lon=121.46), agent=second, day=today)
+    busy.status, busy.checkin_at, busy.route_position = "checked_in", utcnow() - timedelta(minutes=20), 1
+    busy.planned_arrival = utcnow() - timedelta(minutes=30)
+    spots = [(31.2304 + 0.004 * (i % 4), 121.4737 + 0.005 * (i // 4)) for i in range(10)]
+    cases = [make_case(branch=world.branch, debtor_name=f"案{i}号", lat=lat, lon=lon, days_past_due=60 + 10 * i) for i, (lat, lon) in enumerate(spots)]
+    db.session.commit()
+    auth(world.agent_user, password=world.password)  # the agent's phone holds a session to revoke
+    return {"today": today, "tomorrow": today + timedelta(days=1), "second": second, "cases": cases}
 
 
 # --- the office in a desktop browser ------------------------------------------------------

@@ -2,7 +2,7 @@
 the case owner reviews, approves and opens the agreement PDF; the dispatcher plans the
 day, drags a stop to another agent and publishes. Screenshots go to test-artifacts/."""
 import io
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -109,28 +109,6 @@ def test_owner_kpi_dashboard_filters_and_exports(desk, world):
     assert content.splitlines()[0].startswith("agent_id,agent") and "TOTAL" in content and "陈外访" in content
 
 
-@pytest.fixture
-def dispatch_day(db, world, make_agent, make_case, make_user, make_visit, auth):
-    """World's branch with two agents, a day in progress today (one stop late, one checked in),
-    and ten field cases for tomorrow's plan around People's Square."""
-    from backend.common import utcnow
-
-    tz = "Asia/Shanghai"
-    today = datetime.now(ZoneInfo(tz)).date()
-    # a one-stop cap: moving a second stop onto this agent must show a violation in place
-    second = make_agent(branch=world.branch, user=make_user(role="agent", display_name="林外访"), start_lat=31.2200, start_lon=121.4800, daily_cap=1)
-    late = make_visit(case=make_case(branch=world.branch, debtor_name="赵迟到", lat=31.235, lon=121.48), agent=world.agent, day=today)
-    late.planned_arrival, late.route_position = utcnow() - timedelta(hours=1), 1
-    busy = make_visit(case=make_case(branch=world.branch, debtor_name="钱在访", lat=31.236, lon=121.46), agent=second, day=today)
-    busy.status, busy.checkin_at, busy.route_position = "checked_in", utcnow() - timedelta(minutes=20), 1
-    busy.planned_arrival = utcnow() - timedelta(minutes=30)
-    spots = [(31.2304 + 0.004 * (i % 4), 121.4737 + 0.005 * (i // 4)) for i in range(10)]
-    cases = [make_case(branch=world.branch, debtor_name=f"案{i}号", lat=lat, lon=lon, days_past_due=60 + 10 * i) for i, (lat, lon) in enumerate(spots)]
-    db.session.commit()
-    auth(world.agent_user, password=world.password)  # the agent's phone holds a session to revoke
-    return {"today": today, "tomorrow": today + timedelta(days=1), "second": second, "cases": cases}
-
-
 def test_dispatcher_plans_drags_and_publishes(desk, world, dispatch_day, db):
     from backend.auth.models import Token
     from backend.routing.models import RoutePlan
@@ -176,7 +154,7 @@ def test_dispatcher_plans_drags_and_publishes(desk, world, dispatch_day, db):
     moved.wait_for()
     assert moved.locator(".o-pos").text_content() == "1"
     if before:  # over the cap of one: said on the stop, on the route and above; publishing waits
-        assert "cap" in moved.locator(".o-stop-violations").text_content()
+        assert "每日上限" in moved.locator(".o-stop-violations").text_content()  # the rule by its name, in the reader's language
         assert page.locator("[data-action=publish]").is_disabled()
         desk.shot("dispatcher-violation")
         other_card.locator(f".o-stop:not([data-key='{key}']) [data-action=unassign]").click()

@@ -77,6 +77,18 @@ def test_a_letter_renders_the_cases_fields_and_is_kept_and_recorded(db, client, 
     assert client.get(f"/api/cases/{other.id}/letters/{digest}", headers=owner_headers).status_code == 404
 
 
+def test_a_preview_shows_the_filled_letter_and_records_nothing(db, client, owner_headers, make_case, letters):
+    case = make_case(stage="letter", debtor_name="王秀英", overdue="6543.21")
+    response = client.get(f"/api/cases/{case.id}/letters/preview?template_id={letters['zh-CN']}&locale=zh-CN", headers=owner_headers)
+    assert response.status_code == 200
+    preview = response.get_json()
+    assert "尊敬的王秀英" in preview["text"] and "6,543.21" in preview["text"] and "{" not in preview["text"]
+    assert (preview["template_key"], preview["template_version"], preview["problems"]) == ("letter.first_notice", 1, {})
+    assert _letter_events(db, case.id) == []
+    wrong = client.get(f"/api/cases/{case.id}/letters/preview?template_id={letters['en']}&locale=zh-CN", headers=owner_headers)
+    assert wrong.status_code == 422 and "locale" in wrong.get_json()["errors"]
+
+
 def test_the_ladder_counts_the_letter(db, client, owner_headers, make_case, letters):
     case = make_case(stage="phone", debtor_name="李娜")
     refused = _patch(client, owner_headers, case, stage="field", reason="no answer")

@@ -112,6 +112,7 @@ def test_one_candidate_per_debtor(db, branch, make_agent, make_case, fixed_day):
 
     assert [v["id"] for v in built.problem["visits"]] == [f"c{first.id}"]  # the more valuable one
     assert _excluded(built, second.id)["reasons"][0]["rule"] == "R3"
+    assert _excluded(built, second.id)["reasons"][0]["params"] == {"case_id": first.id}
 
 
 def test_agents_shift_cap_skills_and_start(db, make_branch, make_agent, fixed_day):
@@ -152,7 +153,7 @@ def test_skills_pins_and_existing_visits(db, branch, make_agent, make_case, make
     assert _visit(built, f"c{cantonese.id}")["skills"] == ["dialect"]
     assert _visit(built, f"c{big.id}")["skills"] == ["senior"]
     assert _visit(built, f"c{promises.id}")["skills"] == ["senior"]
-    assert "yue-HK" in built.meta["visits"][f"c{cantonese.id}"]["skills_why"]["dialect"]
+    assert "yue-HK" in built.meta["visits"][f"c{cantonese.id}"]["skills_why"]["dialect"]["message"]
     assert _visit(built, f"v{pinned.id}")["agent"] == f"a{agent.id}"
     assert _visit(built, f"v{loose.id}")["agent"] is None  # assigned but not pinned: the solver may move it
     assert f"c{pinned.case_id}" not in {v["id"] for v in built.problem["visits"]}
@@ -169,6 +170,7 @@ def test_agents_outside_the_plan_keep_their_visits(db, branch, make_agent, make_
 
     assert built.problem["visits"] == []
     assert _excluded(built, visit.case_id)["reasons"][0]["rule"] == "scope"
+    assert _excluded(built, visit.case_id)["reasons"][0]["code"] == "route_other_agent"
     with pytest.raises(BuildError):
         build_problem(day=fixed_day, branch_id=branch.id, agent_ids=[mine.id, 999999])
 

@@ -107,6 +107,7 @@ def test_draft_adjust_publish_and_replan(client, db, team, tomorrow, wait_plan, 
     broken = response.get_json()
     assert [(v["rule"], v["agent"]) for v in broken["move"]["violations"]] == [("skills", f"a{plain.id}")]
     assert "dialect" in broken["violations"][0]["message"]
+    assert (broken["violations"][0]["code"], broken["violations"][0]["params"]) == ("route_skills_missing", {"skills": ["dialect"]})
     response = client.post(f"/api/route-plans/{plan['id']}/publish", headers=team["headers"])
     assert response.status_code == 409 and response.get_json()["code"] == "plan_violations"
     assert response.get_json()["violations"][0]["rule"] == "skills"
@@ -200,12 +201,16 @@ def test_violations_of_windows_and_caps_are_reported(client, db, make_branch, ma
     assert response.status_code == 200
     assert [v["rule"] for v in late["move"]["violations"]] == ["R1"]
     assert "09:30" in late["move"]["violations"][0]["message"]
+    assert late["move"]["violations"][0]["code"] == "route_late" and late["move"]["violations"][0]["params"]["last"] == "09:30"
 
     spare = plan["unassigned"][0]["case_id"]
     response = _move(client, team, plan["id"], case_id=spare, agent_id=agent.id)
     assert sorted(v["rule"] for v in response.get_json()["violations"]) == ["R1", "cap"]
+    cap = next(v for v in response.get_json()["violations"] if v["rule"] == "cap")
+    assert cap["code"] == "route_over_cap" and cap["params"]["n"] > cap["params"]["cap"]
     response = _move(client, team, plan["id"], case_id=spare, agent_id=None)
     assert response.get_json()["unassigned"][0]["reason"] == "unassigned by the dispatcher"
+    assert response.get_json()["unassigned"][0]["code"] == "route_unassigned_by_dispatcher"
     response = _move(client, team, plan["id"], case_id=narrow.id, agent_id=agent.id, position=1)
     assert response.get_json()["violations"] == []
     assert {o.id for o in others} >= {s["case_id"] for s in _route(response.get_json(), agent)["stops"][1:]}

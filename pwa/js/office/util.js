@@ -1,5 +1,6 @@
 /* Shared helpers of the office consoles: an authorised fetch for non-JSON bodies (PDF, CSV,
  * images), formatting in the office's locale, and small widgets. */
+import { errorText } from '../i18n.js';
 import { h } from '../ui/dom.js';
 
 export { h, clear, button, field } from '../ui/dom.js';
@@ -74,9 +75,8 @@ export function badge(text, kind = '') {
 /* A message line under a form or a section: errors in full, with per-field messages. */
 export function describeError(err, t) {
   if (!err) return '';
-  const fields = err.errors ? Object.entries(err.errors).map(([k, v]) => `${k}: ${[].concat(v).join(', ')}`) : [];
-  const base = err.message === 'network' || err.message === 'timeout' ? t('error.network') : err.message;
-  return [base, ...fields].filter(Boolean).join(' · ');
+  if (err.message === 'network' || err.message === 'timeout') return t('error.network');
+  return errorText(t, err).filter(Boolean).join(' · ');
 }
 
 export function empty(text) {

@@ -2,11 +2,12 @@
  * colour, the planner with a progress bar, drag a stop to another agent or position (re-timed
  * by the server, violations shown in place), pin and unassign, publish, in-day progress and
  * re-plan, eligible and excluded cases with their reasons, and revoking a lost device. */
-import { serverText } from '../../i18n.js';
+import { findingText, ruleName, serverText } from '../../i18n.js';
 import { h, clear, badge, describeError, empty, formatters, isoToday } from '../util.js';
 import { PALETTE } from '../charts.js';
 import { boardMapView } from './board-map.js';
 import { openMoveDialog } from './board-move.js';
+import { planStatsView } from './board-stats.js';
 
 const RUNNING = ['queued', 'solving'];
 const POLL_MS = 600;
@@ -38,6 +39,7 @@ export async function mount(container, ctx) {
   const legend = h('div', { class: 'o-map-legend' });
   const sideCol = h('section', { class: 'o-board-side', 'aria-label': t('board.unassigned') });
   const counters = h('div', { class: 'o-counters' });
+  const statsBox = h('section', { class: 'o-plan-summary', dataset: { part: 'plan-stats' } });
   const boardMap = boardMapView(mapBox, legend, t);
 
   clear(container,
@@ -47,7 +49,7 @@ export async function mount(container, ctx) {
       h('span', { class: 'o-sep' }),
       h('label', { class: 'o-field inline' }, h('span', { text: t('board.seconds') }), secondsIn),
       runBtn, progress, planChip, h('span', { class: 'o-grow' }), replanBtn, publishBtn),
-    counters, message, violationsBox,
+    counters, statsBox, message, violationsBox,
     h('div', { class: 'o-board' }, agentsCol, h('div', { class: 'o-board-map' }, mapBox, legend), sideCol));
 
   try {
@@ -208,8 +210,11 @@ export async function mount(container, ctx) {
         .map(([k, n]) => h('span', { class: `o-counter ${k}`, dataset: { counter: k } }, h('b', { text: String(n || 0) }), h('span', { text: t(`board.count.${k}`) }))));
     const planViolations = (plan && plan.violations) || [];
     clear(violationsBox, planViolations.length ? [h('strong', { text: t('board.violations', { n: planViolations.length }) }),
-      h('ul', {}, planViolations.slice(0, 8).map((v) => h('li', { text: `${v.rule}: ${serverText(t, v)}` })))] : []);
+      h('ul', {}, planViolations.slice(0, 8).map((v) => h('li', { text: findingText(t, v) })))] : []);
     violationsBox.hidden = !planViolations.length;
+    const figures = plan && plan.routes && plan.routes.length ? planStatsView(t, f, plan.stats) : null;
+    clear(statsBox, figures);
+    statsBox.hidden = !figures;
     const shown = routes();
     renderAgents(shown);
     renderSide();
@@ -256,7 +261,7 @@ export async function mount(container, ctx) {
           counts.late ? badge(`${counts.late} ${t('board.count.late')}`, 'bad') : null) : null,
         h('span', { class: 'o-grow' }),
         h('span', { class: 'o-sub', text: t('board.sessions', { n: a.active_sessions ?? 0 }) }), revoke, revokeMsg),
-      r.violations.length ? h('ul', { class: 'o-route-violations' }, r.violations.map((v) => h('li', { text: `${v.rule}: ${serverText(t, v)}` }))) : null,
+      r.violations.length ? h('ul', { class: 'o-route-violations' }, r.violations.map((v) => h('li', { text: findingText(t, v) }))) : null,
       list);
   }
 
@@ -284,7 +289,7 @@ export async function mount(container, ctx) {
         s.checkin_at ? h('span', { text: ` · ${t('board.checked_in_at')} ${f.clock(s.checkin_at, tz())}` }) : null)),
     progressBadge, s.fixed ? badge(t('board.fixed'), 'info') : null, actions);
     if (movedHere && lastMove.violations.length) {
-      li.append(h('ul', { class: 'o-stop-violations' }, lastMove.violations.map((v) => h('li', { text: `${v.rule}: ${serverText(t, v)}` }))));
+      li.append(h('ul', { class: 'o-stop-violations' }, lastMove.violations.map((v) => h('li', { text: findingText(t, v) }))));
     }
     if (isDraft() && !s.fixed) {
       li.addEventListener('dragstart', (e) => {
@@ -359,7 +364,7 @@ export async function mount(container, ctx) {
     const unList = h('ul', { class: 'o-side-list unassigned', dataset: { zone: 'unassigned' } }, unassigned.map((u) => {
       const li = h('li', { class: 'o-cand', draggable: isDraft() ? 'true' : 'false', dataset: { key: u.key, caseId: u.case_id } },
         h('div', {}, h('a', { href: `#/office/case/${u.case_id}`, class: 'o-link', draggable: 'false', text: u.name }), u.priority ? h('span', { class: 'o-prio', text: `P${u.priority}` }) : null),
-        u.reason ? h('div', { class: 'o-sub o-wrap', text: u.reason }) : null,
+        u.reason ? h('div', { class: 'o-sub o-wrap', dataset: { code: u.code || '' }, text: serverText(t, { code: u.code, params: u.params, message: u.reason }) }) : null,
         isDraft() ? moveButton(u) : null);
       if (isDraft()) {
         li.addEventListener('dragstart', (e) => {
@@ -378,8 +383,8 @@ export async function mount(container, ctx) {
       h('div', {}, h('a', { href: `#/office/case/${c.case_id}`, class: 'o-link', text: c.debtor_name }),
         c.priority ? h('span', { class: 'o-prio', text: `P${c.priority}` }) : null,
         h('span', { class: 'o-sub', text: ` ${c.bucket} · ${f.money(c.overdue_amount)}` }),
-        c.rules.map((r) => badge(r, 'bad'))),
-      h('ul', { class: 'o-reasons' }, c.reasons.map((r) => h('li', { text: r }))));
+        c.rules.map((r) => badge(ruleName(t, r), 'bad'))),
+      h('ul', { class: 'o-reasons' }, (c.why || []).map((r) => h('li', { dataset: { code: r.code || '' }, text: findingText(t, r) }))));
     clear(sideCol,
       h('h2', {}, t('board.unassigned'), h('span', { class: 'o-count', text: String(unassigned.length) })),
       isDraft() ? h('p', { class: 'o-hint', text: t('board.drop_unassign') }) : null,
@@ -390,7 +395,7 @@ export async function mount(container, ctx) {
         h('ul', { class: 'o-side-list' }, eligible.slice(0, 150).map(candItem))),
       h('details', { class: 'o-details' },
         h('summary', {}, t('board.excluded'), h('span', { class: 'o-count', text: String(excluded.length) })),
-        h('p', { class: 'o-rules' }, [...byRule].sort((a, b) => b[1] - a[1]).map(([rule, n]) => badge(`${rule} ${n}`, 'bad'))),
+        h('p', { class: 'o-rules' }, [...byRule].sort((a, b) => b[1] - a[1]).map(([rule, n]) => badge(`${ruleName(t, rule)} ${n}`, 'bad'))),
         h('ul', { class: 'o-side-list' }, excluded.filter((c) => !c.rules.includes('ladder')).slice(0, 150).map(candItem))));
   }
 

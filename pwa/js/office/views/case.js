@@ -1,6 +1,8 @@
 /* One case for the office: the account, its flags, its plans with the signature and the
- * agreement PDF, and the full hash-chained timeline with a "chain verified" badge. */
+ * agreement PDF, the letter rung (send a letter from an approved template) and the full
+ * hash-chained timeline with a "chain verified" badge; a letter's event opens its PDF. */
 import { h, clear, badge, describeError, empty, fetchBlob, formatters, urlKeeper } from '../util.js';
+import { letterSection } from './case-letter.js';
 
 export async function mount(container, ctx) {
   const { t, api } = ctx;
@@ -68,7 +70,7 @@ export async function mount(container, ctx) {
   const events = h('ol', { class: 'o-timeline' }, timeline.events.slice().reverse().map((e) => h('li', { class: `o-event k-${e.kind.replace(/\W/g, '-')}`, dataset: { seq: e.seq } },
     h('p', { class: 'o-event-line' },
       h('time', { class: 'o-sub', datetime: e.at, text: f.dateTime(e.at) }), ' ',
-      h('span', { class: 'o-event-text', text: sentence(e, t, f, account.currency) })),
+      h('span', { class: 'o-event-text', text: sentence(e, t, f, account.currency) }), letterPdf(e)),
     h('details', { class: 'o-event-details' },
       h('summary', { text: t('timeline.details') }),
       h('dl', { class: 'o-dl' },
@@ -77,9 +79,39 @@ export async function mount(container, ctx) {
         h('dt', { text: t('timeline.hash') }), h('dd', { class: 'o-mono small', text: `${e.prev_hash} → ${e.hash}` }),
         h('dt', { text: t('timeline.data') }), h('dd', {}, h('pre', { class: 'o-mono small o-raw', text: e.redacted_at ? t('timeline.redacted') : JSON.stringify(e.data, null, 1) })))))));
 
+  const letters = ['owner', 'admin'].includes(ctx.user.role)
+    ? await letterSection(ctx, kase, { onSent: () => { urls.revokeAll(); mount(container, ctx); } })
+    : null;
   clear(container, head, h('div', { class: 'o-case-grid' },
-    h('div', {}, facts, planList, photoList),
+    h('div', {}, facts, letters, planList, photoList),
     h('section', { class: 'o-card' }, h('h2', { text: t('case.timeline', { n: timeline.events.length }) }), events)));
+
+  /* A letter's event opens the PDF that was sent (kept by its SHA-256). */
+  function letterPdf(e) {
+    const sha = e.kind === 'contact.letter' && e.data && e.data.document && e.data.document.pdf_sha256;
+    if (!sha) return null;
+    const out = h('span', { class: 'o-inline-msg', role: 'status' });
+    const btn = h('button', { type: 'button', class: 'o-btn ghost tiny', dataset: { letterPdf: sha }, text: t('case.letter.pdf') });
+    btn.addEventListener('click', () => openPdf(`/api/cases/${kase.id}/letters/${sha}`, out));
+    return h('span', {}, ' ', btn, out);
+  }
+
+  async function openPdf(path, out) {
+    // open the tab inside the click so no popup blocker stops it, then load the bytes into it
+    const tab = window.open('', '_blank');
+    out.textContent = t('status.loading');
+    out.classList.remove('bad');
+    try {
+      const blob = await fetchBlob(ctx, path);
+      const url = urls.make(new Blob([blob], { type: 'application/pdf' }));
+      if (tab) tab.location.href = url; else window.location.assign(url);
+      out.textContent = '';
+    } catch (err) {
+      if (tab) tab.close();
+      out.textContent = describeError(err, t);
+      out.classList.add('bad');
+    }
+  }
 
   async function planCard(planId) {
     const plan = await api.get(`/api/plans/${planId}`);
@@ -96,21 +128,7 @@ export async function mount(container, ctx) {
     }
     const msg = h('span', { class: 'o-inline-msg', role: 'status' });
     const pdfBtn = h('button', { type: 'button', class: 'o-btn', dataset: { pdf: plan.id }, text: t('case.open_pdf') });
-    pdfBtn.addEventListener('click', async () => {
-      // open the tab inside the click so no popup blocker stops it, then load the bytes into it
-      const tab = window.open('', '_blank');
-      msg.textContent = t('status.loading');
-      try {
-        const blob = await fetchBlob(ctx, `/api/plans/${plan.id}/agreement.pdf`);
-        const url = urls.make(new Blob([blob], { type: 'application/pdf' }));
-        if (tab) tab.location.href = url; else window.location.assign(url);
-        msg.textContent = '';
-      } catch (err) {
-        if (tab) tab.close();
-        msg.textContent = describeError(err, t);
-        msg.classList.add('bad');
-      }
-    });
+    pdfBtn.addEventListener('click', () => openPdf(`/api/plans/${plan.id}/agreement.pdf`, msg));
     const decision = plan.status === 'pending_approval' && ['owner', 'admin'].includes(ctx.user.role) ? decisionBox(plan) : null;
     return h('article', { class: 'o-card o-plan', dataset: { planId: plan.id } },
       h('header', { class: 'o-card-head' }, h('strong', { text: `${t(`plan.kind.${plan.kind}`)} #${plan.id}` }), badge(t(`plan.status.${plan.status}`), plan.status),
@@ -169,6 +187,8 @@ function sentence(e, t, f, currency) {
     kind: word('escalation.kind', data.kind),
     amount: data.amount !== undefined ? f.money(data.amount, currency) : undefined,
     fields: data.changes && typeof data.changes === 'object' ? Object.keys(data.changes).join(', ') : undefined,
+    version: data.document ? data.document.template_version : undefined,
+    language: data.document && t.has(`case.letter.locale.${data.document.locale}`) ? t(`case.letter.locale.${data.document.locale}`) : undefined,
   });
   const key = `timeline.${e.kind}`;
   const text = t.has(key) ? t(key, params) : t('timeline.other', { actor: params.actor, what: t.has(`event.${e.kind}`) ? t(`event.${e.kind}`) : e.kind });

@@ -2,6 +2,7 @@
  * then the import's own progress — rows applied of rows in the file, from its import record
  * GET /api/{cases|payments}/imports/<id> while it runs), then the per-row report: counts,
  * every rejected row with its errors, and the rows applied. */
+import { fieldErrors } from '../../i18n.js';
 import { h, clear, badge, describeError, progressBar } from '../util.js';
 
 const KINDS = {
@@ -88,6 +89,8 @@ export async function mount(container, ctx) {
         const err = new Error((body && body.message) || `HTTP ${xhr.status}`);
         err.status = xhr.status;
         err.errors = (body && body.errors) || {};
+        err.code = body && body.code;
+        err.body = body;
         reject(err);
       };
       xhr.onerror = () => reject(new Error('network'));
@@ -106,7 +109,7 @@ export async function mount(container, ctx) {
     const rows = result.rows || [];
     const rejected = rows.filter((r) => r.status === 'rejected' || (r.errors && Object.keys(r.errors).length));
     const applied = rows.filter((r) => !rejected.includes(r));
-    const errorsOf = (r) => Object.entries(r.errors || {}).map(([field, msgs]) => `${field}: ${[].concat(msgs).join(', ')}`).join(' · ');
+    const errorsOf = (r) => fieldErrors(t, r.errors, r.field_codes).join(' · ');
     const table = (items, caption) => h('div', { class: 'o-scroll' }, h('table', { class: 'o-table' },
       h('caption', { text: caption }),
       h('thead', {}, h('tr', {}, ['imports.col.row', 'imports.col.ref', 'imports.col.status', 'imports.col.detail'].map((k) => h('th', { scope: 'col', text: t(k) })))),

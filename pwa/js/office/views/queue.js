@@ -2,7 +2,7 @@
  * rejections, escalations by SLA, compliance exceptions, money at the door (cash held past the
  * custody limit, disputed collections) — oldest first, one action each — and visits hard to
  * believe (presence score, lowest first; docs/presence.md). */
-import { serverText } from '../../i18n.js';
+import { findingText, serverText } from '../../i18n.js';
 import { h, clear, badge, describeError, empty, fetchBlob, formatters, urlKeeper } from '../util.js';
 
 const SECTIONS = ['outcomes', 'plans', 'sync', 'escalations', 'compliance', 'money', 'presence'];
@@ -75,7 +75,7 @@ export async function mount(container, ctx) {
   }
 
   function findings(list) {
-    return (list || []).map((x) => badge(`${x.rule}: ${serverText(t, x)}`, 'warn'));
+    return (list || []).map((x) => badge(findingText(t, x), 'warn'));
   }
 
   function outcomeRows(items) {
@@ -155,7 +155,7 @@ export async function mount(container, ctx) {
           h('td', { text: f.dateTime(op.received_at) }, h('div', { class: 'o-sub', text: op.device_at ? t('queue.device_at', { at: f.dateTime(op.device_at) }) : '' })),
           h('td', {}, op.case_id ? caseLink(op) : '—'),
           h('td', { text: op.user || '—' }),
-          h('td', { class: 'o-mono', text: op.type }),
+          h('td', { title: op.type, text: t.has(`op.${op.type}`) ? t(`op.${op.type}`) : op.type }),
           h('td', {}, badge(t(`sync.${op.status}`), op.status === 'conflict' ? 'warn' : 'bad')),
           h('td', { class: 'o-wrap', text: serverText(t, { code: (op.result || {}).code, params: (op.result || {}).params, message: op.reason }) || '—' }),
           h('td', { class: 'o-right' }, note, action(t('queue.mark_reviewed'), () => {
@@ -230,7 +230,8 @@ export async function mount(container, ctx) {
         h('td', {}, caseLink(x), h('div', { class: 'o-sub', text: x.date })),
         h('td', { text: x.agent || '—' }),
         h('td', {}, badge(t(`outcome.${x.code}`), 'info')),
-        h('td', {}, x.reasons.map((r) => h('div', { class: 'o-sub o-wrap', title: r.code, text: r.detail }))),
+        h('td', {}, x.reasons.map((r) => h('div', { class: 'o-sub o-wrap', dataset: { code: r.code },
+          text: r.params ? serverText(t, { code: `presence_${r.code}`, params: r.params, message: r.detail }) : r.detail }))),
         h('td', { class: 'o-right' }, action(t('queue.mark_reviewed'), () => api.post(`/api/outcomes/${x.outcome_id}/review`, { note: 'presence reviewed' })))))));
   }
 
