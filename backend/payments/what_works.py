@@ -44,7 +44,8 @@ def wilson_interval(successes: int, trials: int, confidence: float = CONFIDENCE)
     z2n = z * z / trials
     centre = (p + z2n / 2) / (1 + z2n)
     half = z * ((p * (1 - p) / trials + z2n / (4 * trials)) ** 0.5) / (1 + z2n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # at 0 or all successes the bound is exactly 0 or 1 (the formula leaves rounding dust)
+    return (0.0 if successes == 0 else centre - half), (1.0 if successes == trials else centre + half)
 
 
 class _Figures:
