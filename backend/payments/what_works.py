@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from statistics import NormalDist
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from ..cases.models import Account, Case
 from ..extensions import db
@@ -167,9 +167,24 @@ def what_works(*, since: date, until: date, branch_id: int | None = None) -> dic
 
 def kept_lower_bounds(*, since: date, until: date) -> dict[str, float]:
     """strategy -> the lower bound of its kept-promise interval, for strategies with at least
-    MIN_VISITS visits and a judged promise (the others have no say in any order)."""
-    return {
-        row["key"]: row["low"]
-        for row in what_works(since=since, until=until)["strategies"]
-        if not row["too_few"] and row["low"] is not None
-    }
+    MIN_VISITS visits and a judged promise (the others have no say in any order).
+
+    The same figures as what_works' strategy rows, counted by the database (the day packet reads
+    them for every agent's day, over a year of visits)."""
+    strategy = Outcome.data["strategy"].as_string()
+    dated = (Visit.id == Outcome.visit_id) & (Visit.date >= since) & (Visit.date <= until)
+    counted = select(strategy, func.count(Outcome.id)).join(Visit, dated).where(strategy.is_not(None)).group_by(strategy)
+    visits: dict[str, int] = {key: n for key, n in db.session.execute(counted)}
+    judged = db.session.execute(
+        select(strategy, func.count(PromiseTrack.id), func.sum(case((PromiseTrack.state == "kept", 1), else_=0)))
+        .join(Visit, dated)
+        .join(PromiseTrack, PromiseTrack.plan_id == Outcome.data["plan_id"].as_integer())
+        .where(strategy.is_not(None), Outcome.code.in_(PROMISE_CODES), PromiseTrack.state.in_(JUDGED))
+        .group_by(strategy)
+    ).all()
+    out: dict[str, float] = {}
+    for key, n, kept in judged:
+        interval = wilson_interval(int(kept or 0), n)
+        if interval is not None and visits.get(key, 0) >= MIN_VISITS:
+            out[key] = round(interval[0], 4)
+    return out

@@ -157,3 +157,23 @@ def test_a_blocked_case_gets_care_only_whatever_the_record(db, make_case, histor
     db.session.commit()
     keys = _keys(case)
     assert keys == ["empathy", "customer_care"]  # reordered among the two care strategies, never firm
+
+
+def test_the_recommenders_reading_is_the_tables_lower_bound(db, make_case, history):
+    """kept_lower_bounds counts in the database what what_works counts row by row: the same."""
+    from backend.payments.what_works import kept_lower_bounds, what_works
+
+    visit, _ = history
+    past = make_case()
+    for n in range(11):
+        visit(past, D, "promise_to_pay", strategy="firm", script="firm.consequences", track=("kept", "broken", "open")[n % 3])
+        visit(past, D, "refused", strategy="empathy")
+    visit(past, D, "promise_to_pay", strategy="empathy", track="partially_kept")
+    visit(past, D, "promise_to_pay", strategy="sms_reminder", track="kept")  # too few visits
+    visit(past, D - timedelta(days=1), "promise_to_pay", strategy="firm", track="kept")  # outside the range
+    rows = {row["key"]: row for row in what_works(since=D, until=D)["strategies"]}
+    bounds = kept_lower_bounds(since=D, until=D)
+    assert bounds == {key: row["low"] for key, row in rows.items() if not row["too_few"] and row["low"] is not None}
+    assert set(bounds) == {"firm", "empathy"} and bounds["empathy"] == 0.0
+    assert (rows["firm"]["kept"], rows["firm"]["judged"], rows["firm"]["promises"]) == (4, 8, 11)
+    assert bounds["firm"] == round(wilson_interval(4, 8)[0], 4)
