@@ -28,7 +28,7 @@ export async function whatWorksSection(ctx, f, { branchId, until }) {
     h('thead', {}, h('tr', {}, h('th', { text: t(`kpi.ww.${kind}`) }), h('th', { class: 'o-num', text: t('kpi.ww.visits') }),
       h('th', { class: 'o-num', text: t('kpi.ww.kept') }), h('th', { class: 'o-num', text: t('kpi.ww.kept_rate') }),
       h('th', { class: 'o-num', text: t('kpi.ww.recovered_head', { days: report.recovery_days }) }))),
-    h('tbody', {}, rows.map((r) => h('tr', { dataset: { key: r.key }, class: r.too_few ? 'o-muted' : '' },
+    h('tbody', {}, rows.map((r) => h('tr', { dataset: { key: r.key } },
       h('td', { text: r.label || r.key }), h('td', { class: 'o-num', text: f.num(r.visits, 0) }),
       h('td', { class: 'o-num', text: t('kpi.ww.kept_of', { kept: r.kept, judged: r.judged, promises: r.promises }) }),
       h('td', { class: 'o-num', text: rate(r) }), h('td', { class: 'o-num', text: money(r) })))))
