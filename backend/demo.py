@@ -19,9 +19,11 @@ from .common import canonical_json, sha256_hex, to_utc_naive, utcnow
 from .extensions import db
 from .org.models import Agent, Branch
 from .plans.models import Blob, Installment, RepaymentPlan, Signature
-from .policy.rules import visiting_window
+from .policy.demo import past_outcome, past_visit
+from .policy.rules import sync_findings
 from .policy.settings import change_setting, effective_settings
-from .visits.models import Outcome, Visit
+from .sync.models import SyncOp
+from .visits.models import Visit
 
 TZ = "Asia/Shanghai"
 BRANCHES = [
@@ -65,6 +67,10 @@ ROADS = [
 SKILLS = ["dialect", "legal", "senior"]
 # approaches an agent takes at the door of a case not at the legal stage, and the two scripts of each
 DOOR_STRATEGIES = ["empathy", "firm", "home_visit", "installment_plan", "early_repayment_incentive", "customer_care", "sms_reminder"]
+# how often agents reach for each (the plan-offering and empathetic approaches most)
+DOOR_WEIGHTS = [24, 14, 12, 20, 12, 8, 10]
+HISTORY_VISITS = 420
+HISTORY_DAYS = 80  # visits from 8 to 80 days ago: most promises judged, most 30-day windows closed
 SCRIPTS_OF = {
     "empathy": ("opening", "listen"),
     "firm": ("consequences", "hold_agreement"),
@@ -233,51 +239,64 @@ def _flag_reason(flag: str) -> str:
 
 
 def _seed_history(rng: random.Random, cases, agents, owner, today: date) -> str:
-    """Past visits with outcomes, promises and signed plans, some pending approval."""
+    """Past visits with outcomes, promises and signed plans, some pending approval — and, as in
+    any month of field work, a few visits the agent never reached, a few arrivals before the
+    legal hours (R1, flagged on the outcome) and a few outcomes the sync refused because no
+    disclosure was acknowledged (R6: kept as a rejected op, the visit left undone)."""
     by_branch: dict[int, list[Agent]] = {}
     for agent in agents:
         by_branch.setdefault(agent.branch_id, []).append(agent)
     field = [c for c in cases if c.stage in ("field", "legal", "closed")]
-    visited = rng.sample(field, min(len(field), 180))
-    counts = {"visits": 0, "plans": 0, "pending": 0}
+    visited = rng.sample(field, min(len(field), HISTORY_VISITS))
+    counts = {"visits": 0, "plans": 0, "pending": 0, "missed": 0, "early": 0, "refused": 0}
     money: list = []  # (case, visit, agent, amount, day) of money taken at the door
     plans: list = []  # (plan, account number, strategy, day) of promises and plans made at the door
-    outcomes = ["not_home", "promise_to_pay", "plan_agreed", "refused", "hardship", "third_party_only", "paid", "not_home"]
+    outcomes = [
+        "not_home",
+        "promise_to_pay",
+        "promise_to_pay",
+        "plan_agreed",
+        "refused",
+        "hardship",
+        "third_party_only",
+        "paid",
+        "not_home",
+    ]
     for case in visited:
         agent = rng.choice(by_branch[case.branch_id])
-        day = today - timedelta(days=rng.randint(8, 40))
-        address = case.account.debtor.addresses[0]
-        window = visiting_window(jurisdiction="CN", tz=TZ, day=day)
-        arrival = window[0] + timedelta(minutes=rng.randint(30, 500))
+        day = today - timedelta(days=rng.randint(8, HISTORY_DAYS))
+        fate = rng.random()
+        if fate < 0.04:  # never reached: the day ran out
+            past_visit(case, agent, day, stay=None)
+            counts["missed"] += 1
+            continue
+        early = fate < 0.07  # at the door before the legal hours began
+        visit = past_visit(
+            case,
+            agent,
+            day,
+            after=timedelta(minutes=-rng.randint(20, 40) if early else rng.randint(30, 500)),
+            stay=timedelta(minutes=rng.randint(10, 35)),
+            accuracy_m=rng.randint(5, 40),
+            distance_m=rng.randint(3, 60),
+        )
+        counts["early"] += early
         code = rng.choice(outcomes)
         met = {"not_home": "nobody", "third_party_only": "third_party"}.get(code, "debtor")
-        visit = Visit(
-            case_id=case.id,
-            address_id=address.id,
-            agent_id=agent.id,
-            date=day,
-            window_start=window[0],
-            window_end=window[1],
-            status="completed" if met == "debtor" else "failed",
-            planned_arrival=arrival,
-            checkin_at=arrival,
-            checkin_lat=address.lat,
-            checkin_lon=address.lon,
-            checkin_accuracy_m=rng.randint(5, 40),
-            checkin_distance_m=rng.randint(3, 60),
-            checkout_at=arrival + timedelta(minutes=rng.randint(10, 35)),
-            published_at=arrival - timedelta(hours=3),
-        )
-        db.session.add(visit)
-        db.session.flush()
+        if met == "debtor" and fate > 0.97:
+            _refused_without_disclosure(visit, code)
+            counts["refused"] += 1
+            continue
         data: dict = {}
         plan = None
+        strategy = rng.choices(DOOR_STRATEGIES, DOOR_WEIGHTS)[0] if met == "debtor" else None
         if code == "promise_to_pay":
             data = {
                 "amount": str((case.account.overdue_amount / 3).quantize(Decimal("0.01"))),
                 "due_date": (day + timedelta(days=10)).isoformat(),
             }
             plan = _plan(case, visit, agent, "promise", Decimal(data["amount"]), 0, day, rng, "active")
+            data["plan_id"] = plan.id
         elif code == "plan_agreed":
             months = rng.choice([6, 12, 24])
             discount = rng.choice([0, 0, 5, 15, 30])
@@ -298,36 +317,13 @@ def _seed_history(rng: random.Random, cases, agents, owner, today: date) -> str:
             counts["pending"] += status == "pending_approval"
         elif code == "paid":
             data = {"amount": str(min(case.account.overdue_amount, Decimal(rng.randrange(300, 5000, 50))).quantize(Decimal("0.01")))}
-        if met == "debtor":
-            strategy = rng.choice(DOOR_STRATEGIES)
+        if strategy:
             data = {**data, "strategy": strategy, "script": f"{strategy}.{rng.choice(SCRIPTS_OF[strategy])}"}
-        db.session.add(
-            Outcome(
-                visit_id=visit.id,
-                case_id=case.id,
-                agent_id=agent.id,
-                code=code,
-                met=met,
-                disclosure_at=arrival + timedelta(minutes=2) if met == "debtor" else None,
-                data=data,
-                recorded_at=visit.checkout_at,
-                received_at=visit.checkout_at,
-                reviewed_at=visit.checkout_at + timedelta(days=1) if rng.random() < 0.7 else None,
-                reviewed_by_id=owner.id,
-            )
-        )
-        case.last_contact_at = visit.checkin_at
-        append_event(case=case, kind="visit.checkin", actor_id=agent.user_id, data={"visit_id": visit.id})
-        append_event(
-            case=case,
-            kind="visit.outcome",
-            actor_id=agent.user_id,
-            data={"visit_id": visit.id, "code": code, "met": met, **{k: str(v) for k, v in data.items()}},
-        )
+        past_outcome(visit, code, met, data, disclosed_after=timedelta(minutes=2), reviewed_by_id=owner.id if rng.random() < 0.7 else None)
         if code == "paid":
             money.append((case, visit, agent, Decimal(data["amount"]), day))
         if plan is not None:
-            plans.append((plan, case.account.account_number, data.get("strategy"), day))
+            plans.append((plan, case.account.account_number, strategy, day))
             counts["plans"] += 1
             append_event(
                 case=case,
@@ -349,7 +345,59 @@ def _seed_history(rng: random.Random, cases, agents, owner, today: date) -> str:
         counts["visits"] += 1
     db.session.flush()
     paid = _seed_money(rng, money, plans, owner, today)
-    return f"{counts['visits']} past visits, {counts['plans']} plans ({counts['pending']} pending approval), {paid}"
+    return (
+        f"{counts['visits']} past visits, {counts['plans']} plans ({counts['pending']} pending approval), {paid}; "
+        f"{counts['missed']} never reached, {counts['early']} arrivals before the hours, "
+        f"{counts['refused']} outcomes refused for want of a disclosure"
+    )
+
+
+def _refused_without_disclosure(visit: Visit, code: str) -> None:
+    """The debtor met, the outcome sent without the disclosure acknowledged: the sync refused it
+    (R6, the rule's own finding) and kept the op for the owner; the visit stays checked in."""
+    import uuid
+
+    payload = {"visit_id": visit.id, "code": code, "met": "debtor", "disclosure_at": None}
+    findings = sync_findings(case=visit.case, visit=visit, op_type="visit.outcome", device_at=visit.checkout_at, payload=payload)
+    first = next(f for f in findings if f.rule == "R6")
+    op_id = str(uuid.uuid4())
+    result = {
+        "id": op_id,
+        "status": "rejected",
+        "detail": first.message,
+        "errors": {"payload.disclosure_at": [first.message]},
+        "server": {},
+        "code": "no_disclosure",
+        "params": {"rule": "R6", "finding": first.code},
+    }
+    agent_user = visit.agent.user_id if visit.agent else None
+    db.session.add(
+        SyncOp(
+            id=op_id,
+            device_id=f"demo-phone-{visit.agent_id}",
+            user_id=agent_user,
+            type="visit.outcome",
+            device_at=visit.checkout_at,
+            received_at=visit.checkout_at,
+            case_id=visit.case_id,
+            visit_id=visit.id,
+            status="rejected",
+            payload=payload,
+            result=result,
+        )
+    )
+    append_event(
+        case=visit.case,
+        kind="sync.rejected",
+        actor_id=agent_user,
+        data={
+            "op_id": op_id,
+            "type": "visit.outcome",
+            "reason": first.message,
+            "errors": result["errors"],
+            "device_id": f"demo-phone-{visit.agent_id}",
+        },
+    )
 
 
 def _seed_money(rng: random.Random, money: list, plans: list, owner, today: date) -> str:
@@ -395,31 +443,36 @@ def _seed_money(rng: random.Random, money: list, plans: list, owner, today: date
             feed.append(f"{reference},{account},{amount},{day},{method}")
         elif fate < 0.85:  # the bank booked another amount: disputed
             feed.append(f"{reference},{account},{amount - 100 if amount > 100 else amount / 2:.2f},{day},{method}")
+    # what works: the odds an installment is paid on time after each approach, wide enough apart
+    # that the owners' table tells them apart over a few hundred visits
     kept_odds = {
-        "empathy": 0.6,
-        "installment_plan": 0.65,
+        "installment_plan": 0.8,
+        "early_repayment_incentive": 0.75,
+        "empathy": 0.65,
         "customer_care": 0.55,
-        "early_repayment_incentive": 0.6,
         "home_visit": 0.45,
-        "sms_reminder": 0.45,
-        "firm": 0.35,
+        "sms_reminder": 0.4,
+        "firm": 0.25,
     }
     for plan, account_number, strategy, day in plans:
         if plan.status != "active":
             continue
-        odds = kept_odds.get(strategy, 0.5)
+        # a debtor who means it pays each due on time; one who does not pays part of a due, or
+        # nothing, and stops there (the promise breaks once its grace days are over)
+        keeps = rng.random() < kept_odds.get(strategy, 0.5)
         for seq, (due, amount) in enumerate(_dues(plan)):
             if due >= today:
                 break
-            roll = rng.random()
-            if roll < odds:
+            if keeps:
                 paid = amount
-            elif roll < odds + 0.15:
+            elif rng.random() < 0.3:
                 paid = (amount / 2).quantize(Decimal("0.01"))
             else:
-                break  # nothing more: the promise breaks once its grace days are over
+                break
             on = min(today - timedelta(days=1), due - timedelta(days=rng.randint(0, 3)))
             feed.append(f"PAY-{plan.id}-{seq},{account_number},{paid},{max(on, day)},bank")
+            if not keeps:
+                break
     db.session.commit()
     paid = import_payments(raw=("\n".join(feed) + "\n").encode(), actor_id=owner.id, as_of=today) if len(feed) > 1 else {}
     banked = import_deposits(raw=("\n".join(deposits) + "\n").encode(), actor_id=owner.id) if len(deposits) > 1 else {}

@@ -24,8 +24,10 @@ from ..extensions import db
 from ..org.models import Agent, Branch
 from ..payments.collections import in_hand_clause, stale_cash
 from ..payments.models import Collection, Payment, PaymentAllocation, PromiseTrack
+from ..payments.what_works import CONFIDENCE, MIN_VISITS, RECOVERY_DAYS, what_works
 from ..plans.models import RepaymentPlan
 from ..policy.settings import effective_settings
+from ..policy.strategies import approved_script_rows, playbook
 from ..presence.score import presence_scores
 from ..sync.models import SyncOp
 from ..visits.models import Outcome, Visit
@@ -503,6 +505,35 @@ def cash_in_hand(agents: dict, *, branch_id: int | None, agent_id: int | None) -
     return [
         {**r, "amount": str(r["amount"]), "stale_amount": str(r["stale_amount"])} for r in sorted(rows.values(), key=lambda r: r["agent"])
     ]
+
+
+# --- what works ------------------------------------------------------------------------------
+
+WHAT_WORKS_DAYS = 180  # the default span of visits: enough for promises to be judged
+SCRIPT_LABEL_CHARS = 60
+
+
+def what_works_report(*, branch_id: int | None = None, since: date | None = None, until: date | None = None, locale: str = "zh-CN") -> dict:
+    """Per strategy and per script used at the door: visits, promises kept (Wilson interval) and
+    money recovered within RECOVERY_DAYS, labelled in the reader's language."""
+    until = until or datetime.now(ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])).date()
+    since = since or until - timedelta(days=WHAT_WORKS_DAYS - 1)
+    figures = what_works(since=since, until=until, branch_id=branch_id)
+    locale = "en" if locale.startswith("en") else "zh-CN"
+    book = playbook()["strategies"]
+    texts = approved_script_rows(locale)
+    for row in figures["strategies"]:
+        row["label"] = book[row["key"]]["label"][locale] if row["key"] in book else row["key"]
+    for row in figures["scripts"]:
+        text = texts[row["key"]]["text"] if row["key"] in texts else row["key"]
+        row["label"] = text if len(text) <= SCRIPT_LABEL_CHARS else text[: SCRIPT_LABEL_CHARS - 1] + "…"
+    return {
+        "filters": {"branch_id": branch_id, "since": since.isoformat(), "until": until.isoformat()},
+        "recovery_days": RECOVERY_DAYS,
+        "min_visits": MIN_VISITS,
+        "confidence": CONFIDENCE,
+        **figures,
+    }
 
 
 # --- CSV -------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from ..visits.services import get_visit_for_user
 from .agreements import get_plan, render_agreement, verify_agreement
 from .cards import render_card
 from .evidence import build_evidence_pack, public_key
-from .kpis import kpi_csv, kpi_report
+from .kpis import kpi_csv, kpi_report, what_works_report
 from .letters import get_letter, issue_letter, preview_letter
 from .receipts import get_collection, render_receipt, verify_receipt
 from .schemas import (
@@ -31,6 +31,8 @@ from .schemas import (
     ReceiptVerifySchema,
     ReviewQueueQuerySchema,
     ReviewQueueSchema,
+    WhatWorksQuerySchema,
+    WhatWorksSchema,
 )
 from .services import day_board, review_outcome, review_queue
 
@@ -59,6 +61,15 @@ def get_kpis_csv(args):
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
     )
+
+
+@blp.route("/kpis/what-works", methods=["GET"])
+@roles("owner", "admin")
+@blp.arguments(WhatWorksQuerySchema, location="query")
+@blp.response(200, WhatWorksSchema)
+def get_what_works(args):
+    """What works at the door: per strategy and script, kept-promise rate with its interval and money within 30 days"""
+    return what_works_report(**args, locale=g.user.locale or "zh-CN")
 
 
 @blp.route("/review-queue", methods=["GET"])

@@ -67,6 +67,51 @@ class KpiReportSchema(ma.Schema):
     daily = ma.fields.List(ma.fields.Nested(KpiRowSchema))
 
 
+class WhatWorksQuerySchema(ma.Schema):
+    branch_id = ma.fields.Integer(data_key="branch", validate=validate.Range(min=1))
+    since = ma.fields.Date(metadata={"description": "first visit date (default: 179 days before `until`)"})
+    until = ma.fields.Date(metadata={"description": "last visit date (default: today)"})
+
+    @ma.validates_schema
+    def _range(self, data, **kwargs):
+        start, end = data.get("since"), data.get("until")
+        if start and end:
+            if start > end:
+                raise ma.ValidationError("must be on or before `until`", field_name="since")
+            if (end - start).days >= MAX_KPI_DAYS:
+                raise ma.ValidationError(f"at most {MAX_KPI_DAYS} days at once", field_name="since")
+
+
+class RecoveredSchema(ma.Schema):
+    currency = ma.fields.String()
+    visits = ma.fields.Integer(metadata={"description": "visits on cases in this currency"})
+    amount = ma.fields.String(metadata={"description": "confirmed money within the recovery days of those visits"})
+
+
+class WhatWorksRowSchema(ma.Schema):
+    key = ma.fields.String()
+    label = ma.fields.String()
+    strategy = ma.fields.String(metadata={"description": "scripts: the strategy the script belongs to"})
+    visits = ma.fields.Integer()
+    promises = ma.fields.Integer(metadata={"description": "promises to pay and plans agreed at these visits"})
+    judged = ma.fields.Integer(metadata={"description": "of those, decided by the payment feed (kept, partly kept, broken)"})
+    kept = ma.fields.Integer()
+    kept_rate = ma.fields.Float(allow_none=True, metadata={"description": "kept ÷ judged; null when nothing is judged"})
+    low = ma.fields.Float(allow_none=True, metadata={"description": "Wilson score interval (95 %), lower bound"})
+    high = ma.fields.Float(allow_none=True, metadata={"description": "Wilson score interval (95 %), upper bound"})
+    too_few = ma.fields.Boolean(metadata={"description": "fewer visits than min_visits: shown as too few"})
+    recovered = ma.fields.List(ma.fields.Nested(RecoveredSchema), metadata={"description": "one entry per currency"})
+
+
+class WhatWorksSchema(ma.Schema):
+    filters = ma.fields.Dict()
+    recovery_days = ma.fields.Integer()
+    min_visits = ma.fields.Integer()
+    confidence = ma.fields.Float()
+    strategies = ma.fields.List(ma.fields.Nested(WhatWorksRowSchema))
+    scripts = ma.fields.List(ma.fields.Nested(WhatWorksRowSchema))
+
+
 # --- review queue ----------------------------------------------------------------------
 
 

@@ -1,12 +1,16 @@
 """Demo data for the playbook: one case per strategy, each on an agent's route for the day, so the
 PWA shows every strategy with its reason and scripts, and one approved letter template per locale
-(data/letters.json) for the ladder's letter rung. Called from backend/demo.py:
+(data/letters.json) for the ladder's letter rung; and the one way the demo writes a past visit
+(past_visit, past_outcome), for these cases and for backend/demo.py's history. Called from
+backend/demo.py:
 
     from .policy.demo import seed_playbook_demo
     seed_playbook_demo(day=today)            # after top_up_day(); idempotent
 
-Each case's history (outcomes, notes, a plan, broken promises, stage) is what makes the engine
-put its strategy first; tests/policy/test_strategies.py holds that true.
+Each case's history (outcomes, notes, a plan, broken promises, stage) is what makes the engine's
+rules put its strategy first; tests/policy/test_strategies.py holds that true. In the full demo
+the track record of what works (backend/demo.py's history) may then reorder the strategies the
+rules chose, as it does for any case.
 """
 
 import json
@@ -24,7 +28,7 @@ from ..org.models import Agent
 from ..plans.models import Installment, RepaymentPlan
 from ..visits.models import Outcome, Visit
 from .models import ScriptTemplate
-from .rules import check_visit, visiting_window
+from .rules import check_visit, sync_findings, visiting_window
 from .services import decide_script, propose_script
 from .strategies import DATA
 
@@ -136,10 +140,10 @@ def _build_case(strategy: str, profile: tuple, agent: Agent, day: date) -> Case:
     db.session.flush()
     append_event(case=case, kind="case.imported", actor_id=None, data={"account_number": account.account_number, "demo": strategy})
     for days_ago, code, met, data in history:
-        visit = _past_visit(case, address, agent, day - timedelta(days=days_ago), code, met, data)
+        visit = past_visit(case, agent, day - timedelta(days=days_ago))
         if code == "plan_agreed":
-            plan = _active_plan(case, visit, agent, day - timedelta(days=days_ago))
-            visit.outcome.data = {"plan_id": plan.id}
+            data = {"plan_id": _active_plan(case, visit, agent, day - timedelta(days=days_ago)).id}
+        past_outcome(visit, code, met, data)
     if note:
         db.session.add(Note(case_id=case.id, author_id=agent.user_id, text=note))
         append_event(case=case, kind="note.added", actor_id=agent.user_id, data={"text": note})
@@ -147,9 +151,22 @@ def _build_case(strategy: str, profile: tuple, agent: Agent, day: date) -> Case:
     return case
 
 
-def _past_visit(case: Case, address: Address, agent: Agent, day: date, code: str, met: str, data: dict) -> Visit:
+def past_visit(
+    case: Case,
+    agent: Agent,
+    day: date,
+    *,
+    after: timedelta = timedelta(hours=2),
+    stay: timedelta | None = timedelta(minutes=20),
+    accuracy_m: float | None = None,
+    distance_m: float | None = None,
+) -> Visit:
+    """A visit of the demo's past at the case's first address: published, checked in `after` the
+    legal window opened (negative: before it) and checked out `stay` later; `stay=None`: the
+    agent never got there (published, nothing more)."""
+    address = case.account.debtor.addresses[0]
     start, end = visiting_window(jurisdiction=agent.branch.jurisdiction, tz=address.timezone, day=day)
-    arrival = start + timedelta(hours=2)
+    arrival = start + after
     visit = Visit(
         case_id=case.id,
         address_id=address.id,
@@ -157,33 +174,65 @@ def _past_visit(case: Case, address: Address, agent: Agent, day: date, code: str
         date=day,
         window_start=start,
         window_end=end,
-        status="completed" if met == "debtor" else "failed",
-        checkin_at=arrival,
-        checkin_lat=address.lat,
-        checkin_lon=address.lon,
-        checkout_at=arrival + timedelta(minutes=20),
-        published_at=start - timedelta(hours=2),
+        status="published",
+        planned_arrival=arrival,
+        published_at=start - timedelta(hours=3),
     )
+    if stay is not None:
+        visit.status = "checked_in"
+        visit.checkin_at, visit.checkin_lat, visit.checkin_lon = arrival, address.lat, address.lon
+        visit.checkin_accuracy_m, visit.checkin_distance_m = accuracy_m, distance_m
+        visit.checkout_at = arrival + stay
     db.session.add(visit)
     db.session.flush()
+    if stay is not None:
+        append_event(case=case, kind="visit.checkin", actor_id=agent.user_id, data={"visit_id": visit.id})
+    return visit
+
+
+def past_outcome(
+    visit: Visit,
+    code: str,
+    met: str,
+    data: dict,
+    *,
+    disclosed_after: timedelta = timedelta(minutes=1),
+    reviewed_by_id: int | None = None,
+) -> Outcome:
+    """The outcome of a past visit, recorded at its check-out, with the disclosure acknowledged
+    `disclosed_after` the check-in when the debtor was met and the findings the sync would have
+    kept on it (R1 outside the hours), as the timeline shows it."""
+    case = visit.case
+    disclosure_at = visit.checkin_at + disclosed_after if met == "debtor" else None
+    payload = {"code": code, "met": met, "disclosure_at": disclosure_at.isoformat() if disclosure_at else None}
+    findings = sync_findings(case=case, visit=visit, op_type="visit.outcome", device_at=visit.checkout_at, payload=payload)
     outcome = Outcome(
         visit_id=visit.id,
         case_id=case.id,
-        agent_id=agent.id,
+        agent_id=visit.agent_id,
         code=code,
         met=met,
-        disclosure_at=arrival + timedelta(minutes=1) if met == "debtor" else None,
+        disclosure_at=disclosure_at,
         data=data,
         recorded_at=visit.checkout_at,
         received_at=visit.checkout_at,
+        compliance_flags=[f.as_dict() for f in findings if f.rule != "R4"],
+        reviewed_at=visit.checkout_at + timedelta(days=1) if reviewed_by_id else None,
+        reviewed_by_id=reviewed_by_id,
     )
     db.session.add(outcome)
     visit.outcome = outcome
-    if met == "debtor":
-        case.last_contact_at = arrival
-    append_event(case=case, kind="visit.outcome", actor_id=agent.user_id, data={"visit_id": visit.id, "code": code, "met": met})
+    visit.status = "completed" if met == "debtor" else "failed"
+    if met in ("debtor", "third_party"):
+        case.last_contact_at = visit.checkin_at
+    append_event(
+        case=case,
+        kind="visit.outcome",
+        actor_id=visit.agent.user_id if visit.agent else None,
+        data={"visit_id": visit.id, "code": code, "met": met, "data": data, "compliance_flags": outcome.compliance_flags},
+    )
     db.session.flush()
-    return visit
+    return outcome
 
 
 def _active_plan(case: Case, visit: Visit, agent: Agent, day: date) -> RepaymentPlan:

@@ -6,15 +6,22 @@ Interface (stable):
         #  "strategies": [{"key", "label", "score", "reason", "reasons", "scripts": [{"key", "version", "text", "legal_wording"}]}]}
     approved_scripts(locale="zh-CN") -> dict   # the whole approved set, for the day packet's top-level `strategies`
     case_profile(case) -> dict                 # what the recommendation is built from
+    script_strategy(key) -> str | None         # the strategy of a script that was ever approved
 
 The engine scores each strategy from the case profile (days past due, amounts, broken promises,
 hardship signals, contact history, past outcomes, flags, stage, open plan) and returns them in
 order with the reason. Legal deterrence appears only at a legal_wording_stages stage (R7); a
 case with a blocking flag gets care only, never collection wording.
+
+What works (payments.what_works) only orders: among the strategies the scorer chose, those with
+a track record (enough visits, a judged promise) are put in the order of the lower bound of
+their kept-promise interval, in the places they held; the others keep their place. It never
+adds a strategy the scorer left out nor brings back one a rule excludes.
 """
 
 import json
 from collections import defaultdict
+from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -23,8 +30,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..cases.models import Note
+from ..common import utcnow
 from ..extensions import db
 from ..payments.models import PromiseTrack
+from ..payments.what_works import kept_lower_bounds
 from ..plans.models import OPEN_STATUSES, RepaymentPlan
 from ..visits.models import Outcome
 from .models import ScriptTemplate
@@ -35,6 +44,7 @@ DATA = Path(__file__).parent / "data"
 LOCALES = ("zh-CN", "en")
 MAX_STRATEGIES = 4
 MIN_SCORE = 30
+TRACK_RECORD_DAYS = 365  # the visits whose kept promises order the recommendation
 
 
 @lru_cache(maxsize=1)
@@ -98,6 +108,19 @@ def approved_script_rows(locale: str) -> dict[str, dict]:
     return out
 
 
+def script_strategy(key: str) -> str | None:
+    """The strategy of a script key that is built in or was ever approved (a script retired since
+    the agent opened it offline still names what was used at the door); None for any other key."""
+    for item in builtin_scripts():
+        if item["key"] == key:
+            return item["strategy"]
+    return db.session.scalar(
+        select(ScriptTemplate.strategy)
+        .where(ScriptTemplate.key == key, ScriptTemplate.kind == "script", ScriptTemplate.status.in_(("approved", "retired")))
+        .limit(1)
+    )
+
+
 def approved_scripts(locale: str = "zh-CN", *, rows: dict | None = None) -> dict:
     """The full approved script set for the day packet's top-level `strategies`.
 
@@ -123,13 +146,20 @@ def approved_scripts(locale: str = "zh-CN", *, rows: dict | None = None) -> dict
 # --- the case profile -------------------------------------------------------------------------
 
 
+def track_record() -> dict[str, float]:
+    """strategy -> lower bound of its kept-promise interval over the last TRACK_RECORD_DAYS."""
+    today = utcnow().date()
+    return kept_lower_bounds(since=today - timedelta(days=TRACK_RECORD_DAYS), until=today)
+
+
 def case_facts(case_ids: list[int]) -> dict[int, dict]:
     """What the profile reads per case — outcomes (by id), note texts, the newest open plan and
     its promise-track state — for many cases in four queries (the day packet: one per relation,
-    not one per visit)."""
-    facts = {case_id: {"outcomes": [], "notes": [], "open_plan": None, "plan_state": None} for case_id in case_ids}
+    not one per visit), and the strategies' track record (one reading shared by all)."""
     if not case_ids:
-        return facts
+        return {}
+    record = track_record()
+    facts = {case_id: {"outcomes": [], "notes": [], "open_plan": None, "plan_state": None, "track_record": record} for case_id in case_ids}
     for outcome in db.session.scalars(select(Outcome).where(Outcome.case_id.in_(case_ids)).order_by(Outcome.id)):
         facts[outcome.case_id]["outcomes"].append(outcome)
     for case_id, text in db.session.execute(select(Note.case_id, Note.text).where(Note.case_id.in_(case_ids)).order_by(Note.id)):
@@ -261,16 +291,29 @@ def _score(p: dict) -> dict[str, list[tuple[int, str, dict]]]:
     return points
 
 
+def order_by_record(chosen: list, record: dict[str, float]) -> list:
+    """The chosen strategies with those that have a track record reordered by it (highest lower
+    bound first, ties in the scorer's order) in the places they held; the rest stay put."""
+    places = [n for n, (key, _) in enumerate(chosen) if key in record]
+    ordered = sorted((chosen[n] for n in places), key=lambda item: -record[item[0]])
+    out = list(chosen)
+    for n, item in zip(places, ordered, strict=True):
+        out[n] = item
+    return out
+
+
 def recommend(case, locale: str = "zh-CN", *, scripts: dict | None = None, facts: dict | None = None) -> dict:
     """Ordered strategies for this case, each with its reason and its approved scripts in `locale`
     (`scripts`: approved_script_rows(locale), `facts`: case_facts()[case.id], when the caller
     already has them for many cases)."""
     locale = _locale(locale)
+    facts = facts if facts is not None else case_facts([case.id])[case.id]
     profile = case_profile(case, facts=facts)
     book = playbook()
     scored = _score(profile)
     ranked = sorted(scored.items(), key=lambda kv: (-sum(s for s, _, _ in kv[1]), book["order"].index(kv[0])))
     chosen = [(k, v) for k, v in ranked if sum(s for s, _, _ in v) >= MIN_SCORE][:MAX_STRATEGIES] or ranked[:1]
+    chosen = order_by_record(chosen, facts["track_record"])
     if scripts is None:
         scripts = approved_script_rows(locale)
     out = []

@@ -100,6 +100,8 @@ def _outcome(ctx: OpContext) -> dict:
         disclosure_lon=p.get("disclosure_lon"),
         follow_up_date=p.get("follow_up_date"),
         follow_up_note=p.get("follow_up_note"),
+        strategy=p.get("strategy"),
+        script=p.get("script"),
     )
     return {"visit": visit_state(visit), "outcome_id": outcome.id, "plan_id": outcome.data.get("plan_id"), "compliance_flags": findings}
 

@@ -117,6 +117,10 @@ class OutcomePayload(_Payload):
     plan_id = ma.fields.Integer(strict=True)
     plan_ref = ma.fields.String(validate=validate.Length(max=36))
     reason = ma.fields.String(validate=validate.Length(min=1, max=2000))
+    # what was used at the door (what works): a playbook strategy and an approved script's key,
+    # checked against the playbook and the scripts by the visits service
+    strategy = ma.fields.String(validate=validate.Length(min=1, max=40), metadata={"description": "key of the strategy used"})
+    script = ma.fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "key of the approved script used"})
 
     @ma.validates_schema
     def _code_fields(self, data, **kwargs):

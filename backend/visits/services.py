@@ -17,6 +17,7 @@ from ..payments.services import agree_follow_up
 from ..plans.models import RepaymentPlan
 from ..plans.services import create_plan
 from ..policy.rules import check_visit, windows_for
+from ..policy.strategies import playbook, script_strategy
 from .models import OPEN_STATUSES, OUTCOMES, TRANSITIONS, Outcome, Visit
 
 
@@ -275,6 +276,30 @@ def checkout_visit(
     return visit
 
 
+def _approach(strategy: str | None, script: str | None) -> dict:
+    """The strategy and script used at the door, checked against the playbook and the scripts ever approved."""
+    out = {}
+    if strategy is not None:
+        if strategy not in playbook()["strategies"]:
+            abort(
+                422, "No such strategy in the playbook.", code="unknown_strategy", errors={"strategy": [f"unknown strategy {strategy!r}"]}
+            )
+        out["strategy"] = strategy
+    if script is not None:
+        owner = script_strategy(script)
+        if owner is None:
+            abort(422, "No approved script has this key.", code="unknown_script", errors={"script": [f"unknown script {script!r}"]})
+        if strategy is not None and owner != strategy:
+            abort(
+                422,
+                "The script belongs to another strategy.",
+                code="script_of_another_strategy",
+                errors={"script": [f"{script!r} is a script of {owner!r}, not of {strategy!r}"]},
+            )
+        out.update(strategy=owner, script=script)
+    return out
+
+
 def record_outcome(
     *,
     visit: Visit,
@@ -291,13 +316,16 @@ def record_outcome(
     disclosure_lon: float | None = None,
     follow_up_date: date | None = None,
     follow_up_note: str | None = None,
+    strategy: str | None = None,
+    script: str | None = None,
 ) -> Outcome:
     """The outcome of a visit: moves the visit on and raises the flag its code defines (OUTCOMES).
 
     An outcome agreeing a plan names it (`plan`); a promise to pay without one becomes a plan of
     kind "promise" (one open promise or plan per account) for data's amount and due_date. A day
     agreed to come back (`follow_up_date`) becomes an open follow-up of kind visit, due that day,
-    which lifts the R3 cool-off for it."""
+    which lifts the R3 cool-off for it. The `strategy` and approved `script` used at the door (what
+    works reads them) go into data; a script names its strategy when none is given."""
     spec = OUTCOMES[code]
     if visit.outcome is not None:
         abort(409, "The visit already has an outcome.", code="outcome_exists")
@@ -307,6 +335,7 @@ def record_outcome(
         )
     if follow_up_date is not None and follow_up_date <= visit.date:
         abort(422, "The day agreed to come back must be after the visit.", errors={"follow_up_date": [f"after {visit.date.isoformat()}"]})
+    data = {**data, **_approach(strategy, script)}
     if follow_up_date is not None:
         data = {**data, "follow_up_date": follow_up_date.isoformat(), **({"follow_up_note": follow_up_note} if follow_up_note else {})}
     if plan is None and code == "promise_to_pay":

@@ -17,8 +17,9 @@ export function checkout(visit, pos) {
 }
 
 /* An outcome: who was met, the disclosure's time and place when the debtor was met (R6),
- * the fields its code requires (`fields`: amount, due_date, reason, plan_ref) and the return
- * visit agreed at the door (`fields`: follow_up_date, follow_up_note). */
+ * the fields its code requires (`fields`: amount, due_date, reason, plan_ref), the return
+ * visit agreed at the door (`fields`: follow_up_date, follow_up_note) and the approach used
+ * (`fields`: strategy, script — playbook and approved script keys). */
 export function outcome(visit, { code, met, disclosure }, fields = {}) {
   const payload = { visit_id: visit.id, version: visit.version, code, met };
   if (met === 'debtor') {
@@ -26,7 +27,7 @@ export function outcome(visit, { code, met, disclosure }, fields = {}) {
     payload.disclosure_at = d.at;
     if (d.lat != null) Object.assign(payload, { disclosure_lat: d.lat, disclosure_lon: d.lon });
   }
-  for (const name of ['amount', 'due_date', 'reason', 'plan_ref', 'follow_up_date', 'follow_up_note']) {
+  for (const name of ['amount', 'due_date', 'reason', 'plan_ref', 'follow_up_date', 'follow_up_note', 'strategy', 'script']) {
     if (fields[name] !== undefined) payload[name] = fields[name];
   }
   return { type: 'visit.outcome', payload };

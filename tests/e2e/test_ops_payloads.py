@@ -45,6 +45,10 @@ for (const [met, codes] of Object.entries(CODES_BY_MET)) {
 // the return visit agreed at the door, with and without its note
 add('outcome', ops.outcome(visit, { code: 'refused', met: 'debtor', disclosure: disclosures[0] }, { follow_up_date: '2026-12-01', follow_up_note: 'after payday' }));
 add('outcome', ops.outcome(visit, { code: 'third_party_only', met: 'third_party' }, { follow_up_date: '2026-12-01' }));
+// the approach used at the door (what works): a strategy alone, and with the script opened
+add('outcome', ops.outcome(visit, { code: 'refused', met: 'debtor', disclosure: disclosures[0] }, { strategy: 'firm' }));
+add('outcome', ops.outcome(visit, { code: 'promise_to_pay', met: 'debtor', disclosure: disclosures[0] },
+  { amount: '1200.50', due_date: '2026-12-05', strategy: 'empathy', script: 'empathy.listen' }));
 const forms = {
   installments: { total: '6200.00', down_payment: '500.00', months: '6', first_due: '2026-12-28' },
   settlement: { total: '6200.00', discount_pct: '12.5', due_date: '2026-12-05' },
@@ -139,3 +143,10 @@ def test_ops_are_built_only_in_ops_js():
             if literal.search(line) and "type" in line:
                 found.append(f"{path.relative_to(PWA)}:{number}: {line.strip()}")
     assert not found, "\n".join(found)
+
+
+@pytest.mark.no_db
+def test_the_outcome_carries_the_approach_used(built):
+    outcomes = [item["op"]["payload"] for item in built["built"] if item["op"]["type"] == "visit.outcome"]
+    assert {"strategy": "empathy", "script": "empathy.listen"}.items() <= next(p for p in outcomes if "script" in p).items()
+    assert any(p.get("strategy") == "firm" and "script" not in p for p in outcomes)

@@ -3,6 +3,7 @@
  * trend, the table, and the CSV export. Charts are plain SVG drawn here. */
 import { h, clear, describeError, fetchBlob, formatters, isoToday, addDays, empty } from '../util.js';
 import { barChart, trendChart } from '../charts.js';
+import { WHAT_WORKS_ROLES, whatWorksSection } from './whatworks.js';
 
 const HEADLINE = ['completion_rate', 'contact_rate', 'rpc_rate', 'promise_rate', 'kept_rate_count', 'kept_rate_amount',
   'broken_90d_rate', 'km_per_visit', 'cost_per_visit', 'reconciled_rate_amount', 'arrivals_in_window_rate', 'disclosure_rate',
@@ -64,9 +65,11 @@ export async function mount(container, ctx) {
     status.textContent = t('status.loading');
     try {
       report = await api.get(`/api/kpis?${query()}`);
+      // what works looks further back than the range (promises need time to be judged): up to `to`, by branch
+      const works = WHAT_WORKS_ROLES.includes(ctx.user.role) ? await whatWorksSection(ctx, f, { branchId: state.branch_id, until: state.to }) : null;
       if (!alive) return;
       status.textContent = '';
-      render();
+      render(works);
     } catch (err) {
       status.textContent = describeError(err, t);
     }
@@ -93,7 +96,7 @@ export async function mount(container, ctx) {
     return key === 'km_per_visit' ? `${f.num(rate.value)} km` : key === 'complaints_per_100' ? f.num(rate.value, 2) : f.pct(rate.value);
   }
 
-  function render() {
+  function render(works) {
     const totals = report.totals;
     const defs = Object.fromEntries(report.definitions.map((d) => [d.key, d]));
     const cards = h('div', { class: 'o-kpi-cards' },
@@ -156,7 +159,7 @@ export async function mount(container, ctx) {
         h('section', { class: 'o-card' }, h('div', { class: 'o-card-head' }, h('h2', { text: t('kpi.by_agent') }), metricSel), barsBox),
         h('section', { class: 'o-card' }, h('h2', { text: t('kpi.by_day') }), trend),
         h('section', { class: 'o-card o-door-money' }, h('h2', { text: t('kpi.door.by_day') }), money)),
-      byBranch(report.branches),
+      byBranch(report.branches), works,
       h('section', { class: 'o-card' }, h('h2', { text: t('kpi.table') }), h('div', { class: 'o-scroll' }, table),
         h('p', { class: 'o-hint', text: t('kpi.definitions_hint') })));
   }

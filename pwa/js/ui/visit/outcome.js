@@ -5,12 +5,12 @@ import * as ops from '../../ops.js';
 import { addDays, fromCents, toCents } from '../../plan.js';
 import { button, clear, field, h } from '../dom.js';
 import { put } from './parts.js';
-import { approachSection } from './scripts.js';
+import { approachFields, approachSection, approachUsed } from './scripts.js';
 
-/* The outcome op for this visit's draft, with `fields` its code requires and the return visit
- * agreed at the door, if any (it becomes an open follow-up on the server). */
+/* The outcome op for this visit's draft, with `fields` its code requires, the return visit
+ * agreed at the door, if any (it becomes an open follow-up on the server), and the approach used. */
 export const outcomeOp = (s, code, fields) => ops.outcome(s.visit, { code, met: s.draft.met, disclosure: s.draft.disclosure },
-  Object.assign(agreedReturn(s.draft), fields));
+  Object.assign(agreedReturn(s.draft), approachUsed(s), fields));
 
 function agreedReturn(draft) {
   const form = draft.outcome || {};
@@ -74,8 +74,9 @@ export function render(el, s) {
     const op = outcomeOp(s, code, values);
     await s.commit([op], { outcome: Object.assign({ code, done: true }, op.payload) });
   }), 'btn primary block big');
+  const approach = approachFields(s);
   put(el, draft.met === 'third_party' ? h('section', { class: 'card' }, h('h2', { text: t('third_party.title') }),
-    h('blockquote', { class: 'script', text: t('third_party.script', { name: visit.debtor.name }) })) : approachSection(s, false),
-  h('section', { class: 'card' }, radios, fields, draft.met && draft.met !== 'nobody' ? returnFields(s, form) : null, error, submit,
+    h('blockquote', { class: 'script', text: t('third_party.script', { name: visit.debtor.name }) })) : approachSection(s, false, approach.set),
+  h('section', { class: 'card' }, radios, fields, approach.el, draft.met && draft.met !== 'nobody' ? returnFields(s, form) : null, error, submit,
     draft.met ? button(t('outcome.change_met'), (e) => s.guarded(e.currentTarget, () => s.saveOnly({ met: null, disclosure: null, outcome: { code: null } })), 'btn ghost block') : null));
 }
