@@ -218,6 +218,7 @@ _PACKET_MODULES = (
     "feed.py",
     "presence/services.py",
     "policy/strategies.py",
+    "payments/what_works.py",
     "policy/rules.py",
     "policy/plan_policy.py",
     "policy/settings.py",
