@@ -64,12 +64,15 @@ class StopSchema(ma.Schema):
     pinned = ma.fields.Boolean()
     fixed = ma.fields.Boolean(metadata={"description": "done or under way: stays where it is"})
     follow_up = ma.fields.Dict(allow_none=True, metadata={"description": "the return visit due today it fulfils: id, due_on, reason"})
+    required_agents = ma.fields.Integer(metadata={"description": "R9: 2 for a two-person visit (served only by a crew)"})
     status = ma.fields.String()
 
 
 class RouteSchema(ma.Schema):
     agent_id = ma.fields.Integer()
     agent_name = ma.fields.String()
+    partner_id = ma.fields.Integer(allow_none=True, metadata={"description": "R9: the crew's second agent (the route is the lead's)"})
+    partner_name = ma.fields.String(allow_none=True)
     shift_start = UTCDateTime()
     shift_end = UTCDateTime()
     back_at = UTCDateTime(allow_none=True)
@@ -90,7 +93,9 @@ class UnassignedSchema(StopSchema):
 class ExcludedSchema(ma.Schema):
     case_id = ma.fields.Integer()
     visit_id = ma.fields.Integer(allow_none=True)
-    reasons = ma.fields.List(ma.fields.Dict(), metadata={"description": "[{rule, message}] — every rule that excludes it"})
+    reasons = ma.fields.List(
+        ma.fields.Dict(), metadata={"description": "[{rule, message}] (and code where stable, e.g. no_pair) — every rule that excludes it"}
+    )
 
 
 class RoutePlanSummarySchema(ma.Schema):
