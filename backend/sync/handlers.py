@@ -103,7 +103,12 @@ def _outcome(ctx: OpContext) -> dict:
         follow_up_date=p.get("follow_up_date"),
         follow_up_note=p.get("follow_up_note"),
     )
-    return {"visit": visit_state(visit), "outcome_id": outcome.id, "plan_id": outcome.data.get("plan_id"), "compliance_flags": findings}
+    return {
+        "visit": visit_state(visit),
+        "outcome_id": outcome.id,
+        "plan_id": outcome.data.get("plan_id"),
+        "compliance_flags": outcome.compliance_flags,
+    }
 
 
 def _propose(ctx: OpContext) -> dict:
