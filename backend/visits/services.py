@@ -194,9 +194,11 @@ def cancel_visit(*, visit: Visit, reason: str, actor_id: int | None) -> Visit:
     move_visit_status(visit, "cancelled")
     visit.cancelled_reason = reason
     append_event(case=visit.case, kind="visit.cancelled", actor_id=actor_id, data={"visit_id": visit.id, "reason": reason})
-    if visit.agent is not None:
-        record_change(user_id=visit.agent.user_id, kind="visit.cancel", ref_type="visit", ref_id=visit.id, data={"reason": reason})
-    emit("visit.cancelled", visit=visit, user_ids={visit.agent.user_id} if visit.agent else set())
+    # both phones of a two-person visit (R9) hold it
+    users = {agent.user_id for agent in (visit.agent, visit.partner) if agent is not None}
+    for user_id in sorted(users):
+        record_change(user_id=user_id, kind="visit.cancel", ref_type="visit", ref_id=visit.id, data={"reason": reason})
+    emit("visit.cancelled", visit=visit, user_ids=users)
     return visit
 
 

@@ -114,3 +114,12 @@ def test_an_outcome_before_the_partner_checked_in_is_kept_and_flagged(client, cr
     changes = client.get("/api/sync/changes?since=0", headers=crew["h"]["lead"]).get_json()["changes"]
     briefs = [c["visit"] for c in changes if c.get("visit") and c["visit"]["id"] == visit.id]
     assert briefs[-1]["crew"]["partner_checkin_at"]
+
+
+def test_a_cancelled_two_person_visit_leaves_both_phones(client, crew, auth, make_user):
+    visit = crew["visit"]
+    response = client.post(f"/api/visits/{visit.id}/cancel", json={"reason": "debtor moved"}, headers=auth(make_user(role="dispatcher")))
+    assert response.status_code == 200, response.get_json()
+    for who in ("lead", "partner"):
+        changes = client.get("/api/sync/changes?since=0", headers=crew["h"][who]).get_json()["changes"]
+        assert [c["kind"] for c in changes if c["ref_id"] == visit.id][-1] == "visit.cancel"
