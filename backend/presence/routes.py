@@ -23,6 +23,7 @@ from .schemas import (
 from .services import (
     NOT_FOUND,
     agent_photo_bytes,
+    agent_photos,
     badge_photo,
     badge_view,
     confirm_visit,
@@ -110,6 +111,14 @@ def put_agent_photo(files, agent_id):
     audit(actor=g.user, action="agent.photo", target=f"agent:{agent_id}", sha256=photo.blob_sha256)
     db.session.commit()
     return photo
+
+
+@blp.route("/agent-photos", methods=["GET"])
+@roles(*OFFICE)
+@blp.response(200, PortraitSchema(many=True))
+def get_agent_photos():
+    """Which agents have a photo for the badge page (the bytes at /api/agents/{id}/photo)"""
+    return agent_photos()
 
 
 @blp.route("/agents/<int:agent_id>/photo", methods=["GET"])

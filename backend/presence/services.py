@@ -447,6 +447,10 @@ def agent_photo(agent_id: int) -> AgentPhoto | None:
     return db.session.get(AgentPhoto, agent_id)
 
 
+def agent_photos() -> list[AgentPhoto]:
+    return db.session.scalars(select(AgentPhoto).order_by(AgentPhoto.agent_id)).all()
+
+
 def agent_photo_bytes(agent_id: int) -> tuple[bytes, str]:
     """The agent's portrait for the office (404 when none was uploaded)."""
     photo = agent_photo(agent_id)

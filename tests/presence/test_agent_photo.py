@@ -49,6 +49,8 @@ def test_the_admin_uploads_a_photo_stored_without_exif(client, db, field_agent, 
     assert db.session.scalar(select(func.count()).select_from(Blob)) == 1
     office = client.get(f"/api/agents/{field_agent.id}/photo", headers=admin_headers)
     assert office.status_code == 200 and office.data == stored.data and office.mimetype == "image/jpeg"
+    listed = client.get("/api/agent-photos", headers=admin_headers).get_json()
+    assert [(p["agent_id"], p["blob_sha256"]) for p in listed] == [(field_agent.id, body["blob_sha256"])]
     assert _upload(client, field_agent.id, original, agent_headers).status_code == 403
     assert db.session.scalar(select(func.count()).where(AuditEvent.action == "agent.photo")) == 2
 

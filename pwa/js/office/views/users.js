@@ -12,6 +12,7 @@ export async function mount(container, ctx) {
   const status = h('p', { class: 'o-status', role: 'status' });
   const list = h('div', { class: 'o-users' });
   let branches = [];
+  let photos = new Set();
   const urls = urlKeeper();
 
   const form = createForm();
@@ -23,8 +24,9 @@ export async function mount(container, ctx) {
     status.textContent = t('status.loading');
     urls.revokeAll();
     try {
-      const [users, agents, branchList] = await Promise.all([api.get('/api/users'), api.get('/api/agents'), api.get('/api/branches')]);
+      const [users, agents, branchList, photoList] = await Promise.all([api.get('/api/users'), api.get('/api/agents'), api.get('/api/branches'), api.get('/api/agent-photos')]);
       branches = branchList;
+      photos = new Set(photoList.map((p) => p.agent_id));
       fillBranches(form.querySelector('select[name=branch_id]'));
       const byUser = new Map(agents.map((a) => [a.user.id, a]));
       status.textContent = message || '';
@@ -151,7 +153,7 @@ export async function mount(container, ctx) {
   /* The agent's photo (as the badge page shows it) and its upload: PNG or JPEG, multipart. */
   function photoBox(agent, name) {
     const img = h('img', { class: 'agent-photo', alt: t('users.photo_of', { name }), hidden: true });
-    fetchBlob(ctx, `/api/agents/${agent.id}/photo`).then((blob) => { img.src = urls.make(blob); img.hidden = false; }, () => {});
+    if (photos.has(agent.id)) fetchBlob(ctx, `/api/agents/${agent.id}/photo`).then((blob) => { img.src = urls.make(blob); img.hidden = false; }, () => {});
     const file = h('input', { type: 'file', accept: 'image/png,image/jpeg', class: 'o-input small', 'aria-label': t('users.photo') });
     return h('fieldset', { class: 'o-photo' }, h('legend', { text: t('users.photo') }), img, file,
       actionButton(ctx, t('users.photo_upload'), async () => {
