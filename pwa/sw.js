@@ -4,7 +4,7 @@
  * to what it stored in IndexedDB. Queued work lives in IndexedDB, never in a cache, so
  * a new version of this worker can never hide or drop it. */
 // <shell> written by pwa/make_shell.py from the shell files' content: do not edit by hand
-const SHELL_VERSION = '5b63597db5ada765';
+const SHELL_VERSION = 'd2494a60c7f0a3aa';
 const SHELL = [
   '/',
   '/css/app.css',

@@ -468,6 +468,7 @@ def publish_route_plan(*, plan: RoutePlan, actor_id: int | None) -> RoutePlan:
                         "visit_id": visit.id,
                         "route_plan_id": plan.id,
                         "agent_id": agent.id,
+                        "partner_id": visit.partner_id,
                         "position": visit.route_position,
                         "planned_arrival": visit.planned_arrival.isoformat(),
                     },

@@ -33,7 +33,16 @@ def own_visit(ctx: OpContext, *, partner: bool = False) -> Visit:
     visit = loaded(ctx, Visit, visit_id) or db.session.scalars(_OWN_VISIT, {"visit_id": visit_id}).unique().first()
     if visit is None:
         raise OpProblem("rejected", "Not your visit.", errors={"payload.visit_id": ["no such visit on your route"]}, code="not_your_visit")
-    as_partner = partner and visit.partner_id == ctx.agent_id and visit.agent_id != ctx.agent_id
+    is_partner = visit.partner_id == ctx.agent_id and visit.agent_id != ctx.agent_id
+    if is_partner and not partner:
+        ctx.case, ctx.visit, ctx.case_related = visit.case, visit, True
+        raise OpProblem(
+            "rejected",
+            "The lead records this two-person visit; the partner's phone only checks in.",
+            errors={"payload.visit_id": ["you partner this visit; its lead records it"]},
+            code="partner_checks_in_only",
+        )
+    as_partner = partner and is_partner
     if visit.agent_id != ctx.agent_id and not as_partner:
         if _ever_held_visit(ctx.user_id, visit.id):
             ctx.case, ctx.visit, ctx.case_related = visit.case, visit, True

@@ -90,6 +90,9 @@ def test_both_check_in_and_the_timeline_shows_each(client, crew):
     body = client.get(f"/api/visits/{visit.id}", headers=crew["owner"]).get_json()
     assert body["partner_checkin_at"] and body["checkin_at"] and body["outcome"]["compliance_flags"] == []
     assert "partner_absent" not in [r["code"] for r in body["presence"]["reasons"]]
+    # the partner's phone records nothing else: the lead does (kept as a rejection that says so)
+    refused = _send(client, crew["h"]["partner"], [outcome(visit, -2)], "phone-partner")[0]
+    assert (refused["status"], refused["code"]) == ("rejected", "partner_checks_in_only")
     # a second check-in of the partner's is refused, kept as a rejection
     again = _send(client, crew["h"]["partner"], [checkin(visit, -1)], "phone-partner")[0]
     assert again["status"] in ("conflict", "rejected")
