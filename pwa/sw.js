@@ -4,7 +4,7 @@
  * to what it stored in IndexedDB. Queued work lives in IndexedDB, never in a cache, so
  * a new version of this worker can never hide or drop it. */
 // <shell> written by pwa/make_shell.py from the shell files' content: do not edit by hand
-const SHELL_VERSION = '8fb1498aeac394a4';
+const SHELL_VERSION = '1be28521cd03b6cf';
 const SHELL = [
   '/',
   '/css/app.css',
@@ -41,6 +41,7 @@ const SHELL = [
   '/js/ui/visit/brief.js',
   '/js/ui/visit/checkin.js',
   '/js/ui/visit/checkout.js',
+  '/js/ui/visit/crew.js',
   '/js/ui/visit/disclosure.js',
   '/js/ui/visit/done.js',
   '/js/ui/visit/escalate.js',

@@ -296,12 +296,13 @@ def agent_today(agent) -> date:
 
 
 def agent_case_ids_subquery(agent):
-    """The cases an agent may read and write: those they hold a live visit on (published, checked
-    in, or completed/failed today). A reassigned or cancelled visit gives nothing."""
+    """The cases an agent may read and write: those they hold a live visit on as its lead or its
+    partner (R9) (published, checked in, or completed/failed today). A reassigned or cancelled
+    visit gives nothing."""
     if agent is None:
         return select(Visit.case_id).where(false())
     return select(Visit.case_id).where(
-        Visit.agent_id == agent.id,
+        or_(Visit.agent_id == agent.id, Visit.partner_id == agent.id),
         or_(Visit.status.in_(LIVE_STATUSES), and_(Visit.status.in_(DONE_STATUSES), Visit.date >= agent_today(agent))),
     )
 

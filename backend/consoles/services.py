@@ -23,6 +23,7 @@ from ..routing.builder import build_problem
 from ..routing.models import RoutePlan
 from ..sync.models import SyncOp
 from ..visits.models import Outcome, Visit
+from ..visits.services import required_agents_of
 from .kpis import _has_findings
 
 # a stop not checked in this long after its planned arrival is shown late
@@ -374,6 +375,10 @@ def _board_visit(visit: Visit, now: datetime) -> dict:
         "window_end": visit.window_end,
         "checkin_at": visit.checkin_at,
         "checkout_at": visit.checkout_at,
+        # R9: a two-person visit, its partner and the partner's own check-in
+        "required_agents": required_agents_of(visit),
+        "partner_id": visit.partner_id,
+        "partner_checkin_at": visit.partner_checkin_at,
         "outcome": visit.outcome.code if visit.outcome else None,
         "priority": visit.priority,
         "version": visit.version,

@@ -19,6 +19,7 @@ from ..cases.models import FLAGS
 from ..common import canonical_json, sha256_hex, utcnow
 from ..errors import abort
 from ..extensions import db
+from ..visits.models import OUTCOMES
 from .models import PolicySetting
 
 JURISDICTIONS = ("CN", "US", "UK", "IE")
@@ -121,6 +122,15 @@ def _subset(allowed: tuple) -> Callable:
     return check
 
 
+def _codes(allowed: tuple) -> Callable:
+    def check(value) -> str | None:
+        if not isinstance(value, list) or any(v not in allowed for v in value) or len(set(value)) != len(value):
+            return f"expected a list (possibly empty) of distinct values drawn from {', '.join(allowed)}"
+        return None
+
+    return check
+
+
 def _one_of(allowed: tuple) -> Callable:
     return lambda value: None if value in allowed else f"expected one of {', '.join(allowed)}"
 
@@ -215,6 +225,16 @@ SETTINGS: dict[str, Spec] = {
         _int(1, 30),
     ),
     "visit_warn_minutes": Spec("rules", "R11", "A visit longer than this is flagged for review", {"*": 30}, _int(5, 240)),
+    "min_agents_per_visit": Spec(
+        "rules", "R9", "Agents at every visit of this jurisdiction (2: the planner sends a pair and both check in)", {"*": 1}, _int(1, 2)
+    ),
+    "two_agents_after_outcomes": Spec(
+        "rules",
+        "R9",
+        "Risk: a case whose earlier visit ended with one of these outcomes is visited by two agents (e.g. asked_to_leave)",
+        {"*": []},
+        _codes(tuple(OUTCOMES)),
+    ),
     "checkin_max_distance_m": Spec("rules", "R1", "Check-in farther than this from the address is flagged", {"*": 300}, _int(20, 5000)),
     "device_purge_days": Spec(
         "rules",

@@ -53,3 +53,17 @@ class VisitPhoto(Model):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     op_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class AgentPhoto(Model):
+    """The agent's portrait shown on the debtor's badge page (R10): one per agent, the bytes a
+    content-addressed blob (plans' Blob store), re-encoded on upload so no EXIF survives."""
+
+    __tablename__ = "agent_photos"
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), primary_key=True)
+    blob_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int]
+    height: Mapped[int]
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -1,10 +1,11 @@
 """The debtor's badge page API: public (no sign-in), rate-limited per client address; a link
 that does not verify gets the same 404 as an unknown one."""
 
-from flask import g, request
+from flask import Response, g, request
 from flask_smorest import Blueprint
 
-from ..auth.guard import ANY_ROLE, PUBLIC, roles
+from ..auth.guard import ANY_ROLE, OFFICE, PUBLIC, roles
+from ..auth.services import audit
 from ..cases.services import get_case_for_user
 from ..errors import abort
 from ..extensions import db
@@ -16,8 +17,22 @@ from .schemas import (
     BadgeRequestSchema,
     BadgeViewSchema,
     PhotoSchema,
+    PhotoUploadSchema,
+    PortraitSchema,
 )
-from .services import NOT_FOUND, badge_view, confirm_visit, photos_of_case, read_badge, request_from_debtor, throttle_badge
+from .services import (
+    NOT_FOUND,
+    agent_photo_bytes,
+    agent_photos,
+    badge_photo,
+    badge_view,
+    confirm_visit,
+    photos_of_case,
+    read_badge,
+    request_from_debtor,
+    set_agent_photo,
+    throttle_badge,
+)
 
 blp = Blueprint(
     "presence", __name__, url_prefix="/api", description="Proof of visit: the debtor's check of the agent's badge (R10), photos of the door"
@@ -67,6 +82,51 @@ def post_request(args):
     )
     db.session.commit()
     return result
+
+
+@blp.route("/badge/photo", methods=["POST"])
+@roles(PUBLIC)
+@blp.arguments(BadgeCheckSchema)
+@blp.response(200, content_type="image/jpeg", description="The agent's portrait (JPEG or PNG)")
+@blp.alt_response(404, description="The link does not verify, is not valid now, or the agent has no photo (one answer)")
+def post_badge_photo(args):
+    """The agent's photo, only while the badge shown at the door is valid"""
+    data, content_type = badge_photo(_badge(args["token"]))
+    return _image(data, content_type)
+
+
+def _image(data: bytes, content_type: str) -> Response:
+    response = Response(data, mimetype=content_type)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@blp.route("/agents/<int:agent_id>/photo", methods=["PUT"])
+@roles("admin")
+@blp.arguments(PhotoUploadSchema, location="files")
+@blp.response(200, PortraitSchema)
+def put_agent_photo(files, agent_id):
+    """Upload the agent's photo for the badge page (PNG or JPEG; re-encoded without EXIF)"""
+    photo = set_agent_photo(agent_id=agent_id, upload=files.get("photo"), actor_id=g.user.id)
+    audit(actor=g.user, action="agent.photo", target=f"agent:{agent_id}", sha256=photo.blob_sha256)
+    db.session.commit()
+    return photo
+
+
+@blp.route("/agent-photos", methods=["GET"])
+@roles(*OFFICE)
+@blp.response(200, PortraitSchema(many=True))
+def get_agent_photos():
+    """Which agents have a photo for the badge page (the bytes at /api/agents/{id}/photo)"""
+    return agent_photos()
+
+
+@blp.route("/agents/<int:agent_id>/photo", methods=["GET"])
+@roles(*OFFICE)
+@blp.response(200, content_type="image/jpeg", description="The agent's portrait (JPEG or PNG)")
+def get_agent_photo(agent_id):
+    """The agent's photo as the badge page shows it"""
+    return _image(*agent_photo_bytes(agent_id))
 
 
 @blp.route("/cases/<int:case_id>/photos", methods=["GET"])

@@ -57,3 +57,16 @@ class PhotoSchema(ma.Schema):
     height = ma.fields.Integer()
     taken_at = UTCDateTime()
     received_at = UTCDateTime()
+
+
+class PhotoUploadSchema(ma.Schema):
+    photo = ma.fields.Raw(required=True, metadata={"type": "string", "format": "binary", "description": "PNG or JPEG"})
+
+
+class PortraitSchema(ma.Schema):
+    agent_id = ma.fields.Integer()
+    blob_sha256 = ma.fields.String()
+    content_type = ma.fields.String()
+    width = ma.fields.Integer()
+    height = ma.fields.Integer()
+    uploaded_at = UTCDateTime()

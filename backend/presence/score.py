@@ -18,6 +18,7 @@ from ..common import iso_z
 from ..extensions import db
 from ..policy.rules import jurisdiction_for, rules_snapshot
 from ..visits.models import Visit
+from ..visits.services import outcome_history, required_agents
 from .models import VisitConfirmation
 
 BASE = 80
@@ -32,6 +33,7 @@ WEIGHTS = {
     "clock_backwards": -20,
     "copied_position": -35,
     "outside_window": -15,
+    "partner_absent": -20,
     "debtor_confirmed": 40,
 }
 CITY_SPEED_KMH = 80  # faster than this between two of the agent's events, across a city, is not a drive
@@ -65,6 +67,7 @@ def presence_scores(visits: list[Visit]) -> dict[int, dict]:
     days = _agent_days(visits)
     received = _server_times([v for day in days.values() for v in day])
     copied = _copied_positions(visits)
+    history = outcome_history({v.case_id for v in visits})
     limits: dict[str, float] = {}
     out = {}
     for visit in visits:
@@ -79,6 +82,7 @@ def presence_scores(visits: list[Visit]) -> dict[int, dict]:
             copied.get(visit.id),
             confirmed.get(visit.id),
         )
+        reasons += _partner(visit, required_agents(visit.case, visit.address, visit_id=visit.id, history=history[visit.case_id]))
         score = max(0, min(100, BASE + sum(WEIGHTS[r["code"]] for r in reasons)))
         out[visit.id] = {"score": score, "reasons": reasons, "debtor_confirmed_at": iso_z(confirmed.get(visit.id))}
     return out
@@ -139,6 +143,22 @@ def _reasons(visit, max_m, day, received, copied_from, confirmed_at) -> list[dic
             )
         )
     return reasons
+
+
+def _partner(visit: Visit, required: int) -> list[dict]:
+    """R9: a two-person visit's outcome recorded before the partner checked in (or without one)."""
+    outcome = visit.outcome
+    if required < 2 or outcome is None:
+        return []
+    at = visit.partner_checkin_at
+    if at is not None and at <= outcome.recorded_at:
+        return []
+    if at is None:
+        detail = "A two-person visit (R9): the partner never checked in."
+    else:
+        early = (at - outcome.recorded_at).total_seconds()
+        detail = f"A two-person visit (R9): the outcome was recorded {early:.0f} s before the partner checked in."
+    return [_reason("partner_absent", detail)]
 
 
 def _agent_days(visits) -> dict[tuple, list[Visit]]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import delete, exists, func, select, update
 
 from ..auth.models import Token
@@ -29,11 +29,12 @@ from ..db import insert_ignoring_conflict
 from ..errors import abort
 from ..escalations.services import raise_ticket
 from ..extensions import db
+from ..org.models import Agent
 from ..plans.models import Blob, Signature
 from ..plans.services import store_blob
 from ..policy.rules import jurisdiction_for, rules_snapshot
 from ..visits.models import Visit
-from .models import BadgeHit, VisitConfirmation, VisitPhoto
+from .models import AgentPhoto, BadgeHit, VisitConfirmation, VisitPhoto
 
 _CONTEXT = b"doorstep-badge-v1:"
 # visit id . unix seconds . device id . base64url(HMAC-SHA256) without padding
@@ -168,7 +169,12 @@ def badge_view(badge: Badge) -> dict:
         "status": badge.status,
         "made_at": iso_z(badge.at),
         "valid_until": iso_z(badge.valid_until),
-        "agent": {"name": agent.user.display_name if agent else None, "badge_no": agent.badge_no if agent else None},
+        "agent": {
+            "name": agent.user.display_name if agent else None,
+            "badge_no": agent.badge_no if agent else None,
+            # the portrait is served (POST /api/badge/photo) only while a live badge is valid
+            "photo": badge.kind == "live" and badge.status == "valid" and agent is not None and agent_photo(agent.id) is not None,
+        },
         "organisation": {"name": config["ORG_NAME"], "complaint_phone": config["ORG_COMPLAINT_PHONE"]},
         "language": visit.case.debtor.language,
     }
@@ -386,3 +392,80 @@ def purge_photos(*, case_id: int) -> int:
         if not named:
             db.session.execute(delete(Blob).where(Blob.sha256 == sha))
     return count
+
+
+# --- the agent's portrait on the badge page (R10) -------------------------------------------------
+
+AGENT_PHOTO_MAX_BYTES = 2 * 1024 * 1024  # as uploaded, before it is re-encoded
+AGENT_PHOTO_MAX_INPUT_SIDE = 8000  # larger is refused before decoding (a decompression bomb)
+AGENT_PHOTO_SIDE = 800  # stored at most this many px on its longer side
+AGENT_PHOTO_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
+
+
+def set_agent_photo(*, agent_id: int, upload, actor_id: int | None) -> AgentPhoto:
+    """The admin's upload (a PNG or JPEG, size-checked): turned upright, scaled down and
+    re-encoded by Pillow in its own format — so nothing of the file's EXIF (camera, GPS, time)
+    survives — stored once by its SHA-256, and the agent's photo from now on."""
+    if db.session.get(Agent, agent_id) is None:
+        abort(404, f"No agent {agent_id}.")
+    data = upload.read(AGENT_PHOTO_MAX_BYTES + 1) if upload is not None else b""
+    if not data:
+        abort(422, "Send the photo as the multipart field photo.", errors={"photo": ["required"]})
+    if len(data) > AGENT_PHOTO_MAX_BYTES:
+        abort(422, f"The photo is larger than {AGENT_PHOTO_MAX_BYTES} bytes.", errors={"photo": [f"over {AGENT_PHOTO_MAX_BYTES} bytes"]})
+    try:
+        image = Image.open(io.BytesIO(data))
+        kind = image.format
+        if kind not in AGENT_PHOTO_TYPES:
+            abort(422, "The photo must be a PNG or a JPEG.", errors={"photo": ["not a PNG or JPEG"]})
+        if max(image.size) > AGENT_PHOTO_MAX_INPUT_SIDE:
+            abort(
+                422, f"The photo is {image.size[0]}×{image.size[1]} px.", errors={"photo": [f"larger than {AGENT_PHOTO_MAX_INPUT_SIDE} px"]}
+            )
+        image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError):
+        abort(422, "The photo is not a readable image.", errors={"photo": ["not an image"]})
+    image = ImageOps.exif_transpose(image)
+    image.thumbnail((AGENT_PHOTO_SIDE, AGENT_PHOTO_SIDE))
+    out = io.BytesIO()
+    if kind == "JPEG":
+        image.convert("RGB").save(out, "JPEG", quality=85)
+    else:
+        image.save(out, "PNG", optimize=True)
+    content_type = AGENT_PHOTO_TYPES[kind]
+    sha = store_blob(data=out.getvalue(), content_type=content_type)
+    photo = db.session.get(AgentPhoto, agent_id) or AgentPhoto(agent_id=agent_id)
+    photo.blob_sha256, photo.content_type = sha, content_type
+    photo.width, photo.height = image.size
+    photo.uploaded_at, photo.uploaded_by_id = utcnow(), actor_id
+    db.session.add(photo)
+    db.session.flush()
+    return photo
+
+
+def agent_photo(agent_id: int) -> AgentPhoto | None:
+    return db.session.get(AgentPhoto, agent_id)
+
+
+def agent_photos() -> list[AgentPhoto]:
+    return db.session.scalars(select(AgentPhoto).order_by(AgentPhoto.agent_id)).all()
+
+
+def agent_photo_bytes(agent_id: int) -> tuple[bytes, str]:
+    """The agent's portrait for the office (404 when none was uploaded)."""
+    photo = agent_photo(agent_id)
+    blob = db.session.get(Blob, photo.blob_sha256) if photo is not None else None
+    if blob is None:
+        abort(404, f"Agent {agent_id} has no photo.")
+    return blob.data, blob.content_type
+
+
+def badge_photo(badge: Badge) -> tuple[bytes, str]:
+    """The portrait for the debtor's page: only behind a live badge that is valid now; an
+    expired, revoked or card link — or an agent without a photo — gets the page's one 404."""
+    agent = badge.visit.agent
+    photo = agent_photo(agent.id) if agent is not None and badge.kind == "live" and badge.status == "valid" else None
+    blob = db.session.get(Blob, photo.blob_sha256) if photo is not None else None
+    if blob is None:
+        abort(404, NOT_FOUND)
+    return blob.data, blob.content_type

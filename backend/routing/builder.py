@@ -15,6 +15,8 @@ The builder decides *what* may be planned; the engine decides who does it and wh
   availability, minus inconvenient times), converted to that clock.
 - Visits already done or under way (checked in, completed, failed) are fixed: the agent
   continues from the last of them, not before now, with its daily cap reduced.
+- Two-person visits (R9) are served by crews: agents paired into one vehicle (crews.py); one
+  that no pair can serve is excluded with the reason code `route_no_pair`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from ..org.models import Agent, Branch
 from ..payments.models import FollowUp
 from ..policy import rules
 from ..visits.models import Outcome, Visit
+from .crews import crew_warm_start, form_crews
 from .travel import TravelSettings, travel_matrix
 
 FIXED_STATUSES = ("checked_in", "completed", "failed")
@@ -426,6 +429,10 @@ def build_problem(
     excluded.sort(key=lambda e: (e["case_id"], e.get("visit_id") or 0))
 
     _prefer_last_met(problem_visits, meta["visits"])
+    # R9: two-person visits go to crews (agents paired as one vehicle; rules in crews.py)
+    shape = {"agents": problem_agents, "visits": problem_visits}
+    crews = form_crews(shape, meta, excluded, locations)
+    problem_agents, problem_visits = shape["agents"], shape["visits"]
     fixed_cases = {f["case_id"] for a in meta["agents"].values() for f in a["fixed"]}
     meta["follow_ups"] = _follow_ups_listed(due, meta["visits"], excluded, fixed_cases)
     settings = travel_settings(branch, agents)
@@ -445,7 +452,7 @@ def build_problem(
     if source.travel_cost is not None:
         problem["travel_cost"] = source.travel_cost
     meta["travel"] = {"circuity": settings.circuity, "speed_kmh": settings.speed_kmh, "osrm_url": settings.osrm_url}
-    return Built(problem, meta, excluded, _warm_start(candidates, problem), settings)
+    return Built(problem, meta, excluded, crew_warm_start(_warm_start(candidates, problem), crews), settings)
 
 
 def due_follow_ups(day: date, branch_ids: set[int] | None) -> dict[int, FollowUp]:

@@ -64,12 +64,15 @@ class StopSchema(ma.Schema):
     pinned = ma.fields.Boolean()
     fixed = ma.fields.Boolean(metadata={"description": "done or under way: stays where it is"})
     follow_up = ma.fields.Dict(allow_none=True, metadata={"description": "the return visit due today it fulfils: id, due_on, reason"})
+    required_agents = ma.fields.Integer(metadata={"description": "R9: 2 for a two-person visit (served only by a crew)"})
     status = ma.fields.String()
 
 
 class RouteSchema(ma.Schema):
     agent_id = ma.fields.Integer()
     agent_name = ma.fields.String()
+    partner_id = ma.fields.Integer(allow_none=True, metadata={"description": "R9: the crew's second agent (the route is the lead's)"})
+    partner_name = ma.fields.String(allow_none=True)
     shift_start = UTCDateTime()
     shift_end = UTCDateTime()
     back_at = UTCDateTime(allow_none=True)

@@ -34,6 +34,7 @@ from ..visits.models import Visit
 from ..visits.services import create_visit, move_visit_status
 from . import engine
 from .builder import BuildError, Clock, build_problem, eligibility_findings, plan_scope
+from .crews import announce_to_partner, crew_view, place_partner
 from .models import RUNNING, RoutePlan
 from .timing import (
     UNASSIGNED_BY_DISPATCHER,
@@ -432,6 +433,7 @@ def publish_route_plan(*, plan: RoutePlan, actor_id: int | None) -> RoutePlan:
     for route in plan.solution["routes"]:
         meta_agent = plan.meta["agents"][route["agent"]]
         agent = agent_rows[meta_agent["agent_id"]]
+        partner_id = (meta_agent.get("partner") or {}).get("agent_id")
         offset = len(meta_agent["fixed"])
         for n, stop in enumerate(route["stops"], start=1):
             info = plan.meta["visits"][stop["visit"]]
@@ -462,10 +464,12 @@ def publish_route_plan(*, plan: RoutePlan, actor_id: int | None) -> RoutePlan:
                 priority=problem_visit["priority"],
                 touched=touched_users,
             )
+            changed = place_partner(visit, partner_id, touched=touched_users) or changed
             if changed:
                 visit.published_at = now
                 record_change(user_id=agent.user_id, kind="visit.upsert", ref_type="visit", ref_id=visit.id)
                 touched_users.add(agent.user_id)
+                announce_to_partner(visit, touched=touched_users)
                 append_event(
                     case=visit.case,
                     kind="visit.routed",
@@ -474,6 +478,7 @@ def publish_route_plan(*, plan: RoutePlan, actor_id: int | None) -> RoutePlan:
                         "visit_id": visit.id,
                         "route_plan_id": plan.id,
                         "agent_id": agent.id,
+                        "partner_id": visit.partner_id,
                         "position": visit.route_position,
                         "planned_arrival": visit.planned_arrival.isoformat(),
                     },
@@ -561,6 +566,7 @@ def _unplace_visit(visit: Visit, *, plan: RoutePlan, actor_id: int | None, touch
     """Off the agent's day, back to the pool (still a candidate for a later plan)."""
     if visit.status == "planned" and visit.route_position is None and (visit.agent_id is None or visit.pinned):
         return  # already in the pool
+    place_partner(visit, None, touched=touched)
     if visit.status == "published" and visit.agent is not None:
         record_change(
             user_id=visit.agent.user_id,
@@ -659,6 +665,7 @@ def route_plan_view(plan: RoutePlan) -> dict:
             "skills": visits[ref]["skills"],
             "pinned": visits[ref]["agent"] is not None,
             "follow_up": info.get("follow_up"),
+            "required_agents": info.get("required_agents", 1),
         }
 
     for route in plan.solution["routes"]:
@@ -701,6 +708,7 @@ def route_plan_view(plan: RoutePlan) -> dict:
             {
                 "agent_id": agent["agent_id"],
                 "agent_name": agent["name"],
+                **crew_view(agent),
                 "shift_start": clock.at(agent["shift_s"][0]),
                 "shift_end": clock.at(agent["shift_s"][1]),
                 "back_at": clock.at(route["back_s"]) if route["back_s"] is not None else None,

@@ -37,7 +37,8 @@ from .schemas import (
 
 
 def _checkin(ctx: OpContext) -> dict:
-    visit = own_visit(ctx)
+    """The lead's check-in moves the visit on; its partner's (R9) is recorded as theirs."""
+    visit = own_visit(ctx, partner=True)
     ladder_open(ctx, visit)
     findings = sync_rules(ctx, visit.case, visit)
     jurisdiction = jurisdiction_for(visit.case, visit.address)
@@ -52,6 +53,7 @@ def _checkin(ctx: OpContext) -> dict:
         findings=[Finding(f["rule"], f["message"], code=f.get("code"), params=f.get("params") or {}) for f in findings],
         actor_id=ctx.user_id,
         op_id=ctx.op_id,
+        agent_id=ctx.agent_id,
     )
     return {"visit": visit_state(visit)}
 
@@ -103,7 +105,12 @@ def _outcome(ctx: OpContext) -> dict:
         strategy=p.get("strategy"),
         script=p.get("script"),
     )
-    return {"visit": visit_state(visit), "outcome_id": outcome.id, "plan_id": outcome.data.get("plan_id"), "compliance_flags": findings}
+    return {
+        "visit": visit_state(visit),
+        "outcome_id": outcome.id,
+        "plan_id": outcome.data.get("plan_id"),
+        "compliance_flags": outcome.compliance_flags,
+    }
 
 
 def _propose(ctx: OpContext) -> dict:

@@ -39,7 +39,7 @@ from ..policy.rules import jurisdiction_for, rules_snapshot, timezone_for
 from ..policy.strategies import approved_script_rows, approved_scripts, case_facts, recommend
 from ..presence.services import badge_key_text, leave_behind_card
 from ..visits.models import Outcome, Visit
-from ..visits.services import work_stopped
+from ..visits.services import required_agents, work_stopped
 from .models import PacketCache
 from .schemas import PacketSchema
 
@@ -59,7 +59,7 @@ def build_packet(*, user, agent, day: date, loaded: list | None = None) -> dict:
     case = selectinload(Visit.case)
     visits = db.session.scalars(
         select(Visit)
-        .where(Visit.agent_id == agent.id, Visit.date == day, Visit.status.in_(PACKET_STATUSES))
+        .where(or_(Visit.agent_id == agent.id, Visit.partner_id == agent.id), Visit.date == day, Visit.status.in_(PACKET_STATUSES))
         .order_by(Visit.route_position.is_(None), Visit.route_position, Visit.planned_arrival, Visit.id)
         .options(
             case.selectinload(Case.account).selectinload(Account.debtor).selectinload(Debtor.addresses),
@@ -67,6 +67,8 @@ def build_packet(*, user, agent, day: date, loaded: list | None = None) -> dict:
             case.selectinload(Case.branch),
             selectinload(Visit.address),
             selectinload(Visit.outcome),
+            selectinload(Visit.agent).selectinload(Agent.user),
+            selectinload(Visit.partner).selectinload(Agent.user),
         )
     ).all()
     if loaded is not None:
@@ -100,7 +102,10 @@ def build_packet(*, user, agent, day: date, loaded: list | None = None) -> dict:
         },
         "server_time": utcnow(),
         "cursor": cursor,
-        "visits": [visit_brief(visit, viewer=user, locale=user.locale, scripts=scripts, facts=facts[visit.case_id]) for visit in visits],
+        "visits": [
+            visit_brief(visit, viewer=user, locale=user.locale, scripts=scripts, facts=facts[visit.case_id], agent=agent)
+            for visit in visits
+        ],
         "rules": {**rules_snapshot(jurisdiction), "valid_until": _z(valid_until)},
         # the whole approved script book (each visit's `recommended` names its strategies)
         "strategies": approved_scripts(user.locale, rows=scripts),
@@ -121,9 +126,10 @@ def _stopped(visit) -> dict | None:
     return {"code": stop["code"], "stage": stop["stage"], "since": _z(stop["since"])} if stop else None
 
 
-def visit_brief(visit, *, viewer, locale: str = "zh-CN", scripts: dict | None = None, facts: dict | None = None) -> dict:
+def visit_brief(visit, *, viewer, locale: str = "zh-CN", scripts: dict | None = None, facts: dict | None = None, agent=None) -> dict:
     """One visit as the device holds it: the door's brief (R15: only what the visit needs),
-    drawn from the case as its viewer may see it (cases.projection)."""
+    drawn from the case as its viewer may see it (cases.projection). `agent`, the device's:
+    on a two-person visit (R9) its `crew` says whether it leads or partners, and names the other."""
 
     case = visit.case
     account = project_account(case.account, viewer)
@@ -158,11 +164,36 @@ def visit_brief(visit, *, viewer, locale: str = "zh-CN", scripts: dict | None = 
         "checkin_at": _z(visit.checkin_at),
         "checkout_at": _z(visit.checkout_at),
         "outcome": visit.outcome.code if visit.outcome is not None else None,
+        "required_agents": required_agents(case, address, visit_id=visit.id, history=_history(facts)),
+        "crew": _crew(visit, agent),
         "payment_link": build_payment_link(case),
         # signs the debtor's badge link offline (R10; presence.services)
         "badge_key": badge_key_text(visit.id),
         # the leave-behind card (R14), as the PDF prints it
         "card": leave_behind_card(visit),
+    }
+
+
+def _history(facts: dict | None) -> list[tuple[int, str]] | None:
+    """The case's outcomes as visits.services.required_agents reads them, from the day's facts."""
+    if facts is None or "past_visits" not in facts:
+        return None
+    return [(row.id, row.code) for row in facts["past_visits"] if row.code is not None]
+
+
+def _crew(visit, agent) -> dict | None:
+    """R9: the device's role on a visit with a partner (lead | partner), the other agent's name,
+    and whether the partner has checked in (the lead's phone warns before the outcome if not)."""
+    if visit.partner_id is None:
+        return None
+    role = "partner" if agent is not None and agent.id == visit.partner_id and agent.id != visit.agent_id else "lead"
+    other = visit.agent if role == "partner" else visit.partner
+    return {
+        "role": role,
+        "lead_id": visit.agent_id,
+        "partner_id": visit.partner_id,
+        "with": {"id": other.id, "name": other.user.display_name or other.user.username} if other is not None else None,
+        "partner_checkin_at": _z(visit.partner_checkin_at),
     }
 
 
@@ -217,6 +248,7 @@ _PACKET_MODULES = (
     "sync/schemas.py",
     "feed.py",
     "presence/services.py",
+    "visits/services.py",
     "policy/strategies.py",
     "payments/what_works.py",
     "policy/rules.py",
@@ -364,10 +396,12 @@ def warm_packets(*, day: date, user_ids: list[int] | None = None) -> int:
     only `user_ids`' agents). A packet warmed too early is only a wasted build: it is checked
     against the feed like any other."""
 
-    stmt = select(Visit.agent_id).where(Visit.date == day, Visit.status.in_(PACKET_STATUSES)).distinct()
-    if user_ids is not None:
-        stmt = stmt.where(Visit.agent_id.in_(select(Agent.id).where(Agent.user_id.in_(user_ids))))
-    agent_ids = db.session.scalars(stmt).all()
+    agent_ids: list[int] = []
+    for column in (Visit.agent_id, Visit.partner_id):
+        stmt = select(column).where(Visit.date == day, Visit.status.in_(PACKET_STATUSES), column.is_not(None)).distinct()
+        if user_ids is not None:
+            stmt = stmt.where(column.in_(select(Agent.id).where(Agent.user_id.in_(user_ids))))
+        agent_ids += [a for a in db.session.scalars(stmt) if a not in agent_ids]
     for agent_id in agent_ids:
         agent = db.session.get(Agent, agent_id)
         cached_packet(user=db.session.get(User, agent.user_id), agent=agent, day=day)
@@ -430,6 +464,6 @@ def _change_item(change: Change, user, agent) -> dict:
     if change.ref_type == "visit" and change.kind != "visit.remove" and agent is not None:
         visit = db.session.get(Visit, change.ref_id)
         # a visit taken away since is not described any more: the device drops it
-        if visit is not None and visit.agent_id == agent.id:
-            item["visit"] = visit_brief(visit, viewer=user)
+        if visit is not None and agent.id in (visit.agent_id, visit.partner_id):
+            item["visit"] = visit_brief(visit, viewer=user, agent=agent)
     return item

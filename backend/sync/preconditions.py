@@ -24,14 +24,26 @@ def _ever_held_visit(user_id: int, visit_id: int) -> bool:
     return bool(db.session.scalar(select(exists().where(Change.user_id == user_id, Change.ref_type == "visit", Change.ref_id == visit_id))))
 
 
-def own_visit(ctx: OpContext) -> Visit:
-    """The op's visit, locked; someone else's → rejected; taken away or cancelled → conflict."""
+def own_visit(ctx: OpContext, *, partner: bool = False) -> Visit:
+    """The op's visit, locked; someone else's → rejected; taken away or cancelled → conflict.
+    `partner`: the visit's partner (R9) may act too (their own check-in); the lead's version
+    moves under the partner's phone, which bases nothing on it, so it is not checked."""
     visit_id = ctx.payload["visit_id"]
     lock_case_of_visit(visit_id)  # before anything of the case is read
     visit = loaded(ctx, Visit, visit_id) or db.session.scalars(_OWN_VISIT, {"visit_id": visit_id}).unique().first()
     if visit is None:
         raise OpProblem("rejected", "Not your visit.", errors={"payload.visit_id": ["no such visit on your route"]}, code="not_your_visit")
-    if visit.agent_id != ctx.agent_id:
+    is_partner = visit.partner_id == ctx.agent_id and visit.agent_id != ctx.agent_id
+    if is_partner and not partner:
+        ctx.case, ctx.visit, ctx.case_related = visit.case, visit, True
+        raise OpProblem(
+            "rejected",
+            "The lead records this two-person visit; the partner's phone only checks in.",
+            errors={"payload.visit_id": ["you partner this visit; its lead records it"]},
+            code="partner_checks_in_only",
+        )
+    as_partner = partner and is_partner
+    if visit.agent_id != ctx.agent_id and not as_partner:
         if _ever_held_visit(ctx.user_id, visit.id):
             ctx.case, ctx.visit, ctx.case_related = visit.case, visit, True
             raise OpProblem(
@@ -50,7 +62,8 @@ def own_visit(ctx: OpContext) -> Visit:
             code="visit_cancelled",
             params={"reason": visit.cancelled_reason or ""},
         )
-    _check_version(ctx, visit)
+    if not as_partner:
+        _check_version(ctx, visit)
     return visit
 
 
@@ -196,6 +209,8 @@ def visit_state(visit: Visit) -> dict:
         "checkin_at": visit.checkin_at.isoformat() + "Z" if visit.checkin_at else None,
         "checkin_distance_m": visit.checkin_distance_m,
         "checkin_flag": visit.checkin_flag,
+        "partner_id": visit.partner_id,
+        "partner_checkin_at": visit.partner_checkin_at.isoformat() + "Z" if visit.partner_checkin_at else None,
         "checkout_at": visit.checkout_at.isoformat() + "Z" if visit.checkout_at else None,
         "outcome": visit.outcome.code if visit.outcome is not None else None,
     }
@@ -224,7 +239,7 @@ def ladder_open(ctx: OpContext, visit: Visit) -> None:
 
 
 def conflict_server(ctx: OpContext) -> dict:
-    if ctx.visit is not None and ctx.visit.agent_id == ctx.agent_id:
+    if ctx.visit is not None and ctx.agent_id is not None and ctx.agent_id in (ctx.visit.agent_id, ctx.visit.partner_id):
         return {"visit": visit_state(ctx.visit)}
     return {}
 

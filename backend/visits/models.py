@@ -41,11 +41,13 @@ OUTCOMES: dict[str, dict] = {
 
 class Visit(Model):
     __tablename__ = "visits"
-    __table_args__ = (Index("ix_visits_agent_date", "agent_id", "date"),)
+    __table_args__ = (Index("ix_visits_agent_date", "agent_id", "date"), Index("ix_visits_partner_date", "partner_id", "date"))
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     address_id: Mapped[int] = mapped_column(ForeignKey("addresses.id"))
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    # R9: the second agent of a two-person visit (the lead is agent_id); the crew travels together
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     date: Mapped[dt.date] = mapped_column(index=True)
     # legal window for this visit, naive UTC (computed in the debtor's timezone)
     window_start: Mapped[datetime]
@@ -69,13 +71,20 @@ class Visit(Model):
     checkin_accuracy_m: Mapped[float | None]
     checkin_distance_m: Mapped[float | None]
     checkin_flag: Mapped[str | None] = mapped_column(Text)
+    # the partner's own check-in at the door (R9: both check in), from the partner's phone
+    partner_checkin_at: Mapped[datetime | None]
+    partner_checkin_lat: Mapped[float | None]
+    partner_checkin_lon: Mapped[float | None]
+    partner_checkin_accuracy_m: Mapped[float | None]
+    partner_checkin_distance_m: Mapped[float | None]
     checkout_at: Mapped[datetime | None]
     checkout_lat: Mapped[float | None]
     checkout_lon: Mapped[float | None]
 
     case: Mapped["Case"] = relationship()  # noqa: F821
     address: Mapped["Address"] = relationship()  # noqa: F821
-    agent: Mapped["Agent | None"] = relationship()  # noqa: F821
+    agent: Mapped["Agent | None"] = relationship(foreign_keys=[agent_id])  # noqa: F821
+    partner: Mapped["Agent | None"] = relationship(foreign_keys=[partner_id])  # noqa: F821
     outcome: Mapped["Outcome | None"] = relationship(back_populates="visit", uselist=False)
 
 
@@ -103,6 +112,6 @@ class Outcome(Model):
     visit: Mapped[Visit] = relationship(back_populates="outcome")
 
 
-# a visit feeds its case's packets and its agent's (and the previous agent's, when reassigned)
-feed.watch(Visit, lambda visit: {"case": {visit.case_id}, "agent": feed.agents_of(visit)})
+# a visit feeds its case's packets and its agents' (lead and partner, and the previous ones when reassigned)
+feed.watch(Visit, lambda visit: {"case": {visit.case_id}, "agent": feed.agents_of(visit) | feed.agents_of(visit, "partner_id")})
 feed.watch(Outcome)

@@ -4,6 +4,7 @@ from marshmallow import validate
 from ..common import PageArgs, UTCDateTime, page_schema
 from ..presence.score import presence_of
 from .models import OUTCOMES, STATUSES
+from .services import required_agents_of
 
 
 class OutcomeSchema(ma.Schema):
@@ -22,6 +23,11 @@ class VisitSchema(ma.Schema):
     id = ma.fields.Integer()
     case_id = ma.fields.Integer()
     agent_id = ma.fields.Integer(allow_none=True)
+    partner_id = ma.fields.Integer(allow_none=True, metadata={"description": "R9: the second agent of a two-person visit"})
+    partner_name = ma.fields.Function(lambda v: (v.partner.user.display_name or v.partner.user.username) if v.partner else None)
+    required_agents = ma.fields.Function(
+        required_agents_of, metadata={"description": "R9: 2 when the jurisdiction or the case's risk asks for two agents"}
+    )
     address_id = ma.fields.Integer()
     date = ma.fields.Date()
     status = ma.fields.String()
@@ -40,6 +46,8 @@ class VisitSchema(ma.Schema):
     checkin_at = UTCDateTime(allow_none=True)
     checkin_distance_m = ma.fields.Float(allow_none=True)
     checkin_flag = ma.fields.String(allow_none=True)
+    partner_checkin_at = UTCDateTime(allow_none=True)
+    partner_checkin_distance_m = ma.fields.Float(allow_none=True)
     checkout_at = UTCDateTime(allow_none=True)
     cancelled_reason = ma.fields.String(allow_none=True)
     outcome = ma.fields.Nested(OutcomeSchema, allow_none=True)

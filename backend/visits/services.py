@@ -1,7 +1,7 @@
 from datetime import date
 
 from geopy.distance import geodesic
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -16,7 +16,8 @@ from ..org.models import Agent
 from ..payments.services import agree_follow_up
 from ..plans.models import RepaymentPlan
 from ..plans.services import create_plan
-from ..policy.rules import check_visit, windows_for
+from ..policy.rules import Finding, check_visit, jurisdiction_for, windows_for
+from ..policy.settings import effective_settings
 from ..policy.strategies import playbook, script_strategy
 from .models import OPEN_STATUSES, OUTCOMES, TRANSITIONS, Outcome, Visit
 
@@ -29,7 +30,8 @@ def visits_query(*, user, date=None, agent_id=None, status=None, case_id=None):
     if date:
         stmt = stmt.where(Visit.date == date)
     if agent_id:
-        stmt = stmt.where(Visit.agent_id == agent_id)
+        # a two-person visit is on the day of its lead and of its partner (R9)
+        stmt = stmt.where(or_(Visit.agent_id == agent_id, Visit.partner_id == agent_id))
     if status:
         stmt = stmt.where(Visit.status == status)
     if case_id:
@@ -40,9 +42,58 @@ def visits_query(*, user, date=None, agent_id=None, status=None, case_id=None):
 def get_visit_for_user(visit_id: int, *, user) -> Visit:
     visit = db.session.get(Visit, visit_id)
     agent = agent_of(user)
-    if visit is None or (user.role == "agent" and (agent is None or visit.agent_id != agent.id)):
+    if visit is None or (user.role == "agent" and (agent is None or agent.id not in (visit.agent_id, visit.partner_id))):
         abort(404, f"No visit {visit_id}.")
     return visit
+
+
+# --- R9: two-person visits ------------------------------------------------------------------
+
+
+def outcome_history(case_ids) -> dict[int, list[tuple[int, str]]]:
+    """(visit id, outcome code) of every visit with an outcome, per case (one query)."""
+    out: dict[int, list[tuple[int, str]]] = {case_id: [] for case_id in case_ids}
+    if out:
+        rows = db.session.execute(select(Outcome.case_id, Outcome.visit_id, Outcome.code).where(Outcome.case_id.in_(list(out))))
+        for case_id, visit_id, code in rows:
+            out[case_id].append((visit_id, code))
+    return out
+
+
+def required_agents(case: Case, address=None, *, visit_id: int | None = None, history: list[tuple[int, str]] | None = None) -> int:
+    """How many agents a visit to the case needs (R9): 2 when the jurisdiction's
+    `min_agents_per_visit` says so, or when an earlier visit of the case ended with an outcome
+    named in `two_agents_after_outcomes` (the risk trigger: e.g. the agent was asked to leave);
+    else 1. The visit's own outcome does not count. `history`: outcome_history()[case.id]."""
+    settings = effective_settings(jurisdiction_for(case, address))
+    if settings["min_agents_per_visit"] >= 2:
+        return 2
+    risky = set(settings["two_agents_after_outcomes"])
+    if not risky:
+        return 1
+    if history is None:
+        history = outcome_history([case.id])[case.id]
+    return 2 if any(code in risky for vid, code in history if vid != visit_id) else 1
+
+
+def required_agents_of(visit: Visit) -> int:
+    return required_agents(visit.case, visit.address, visit_id=visit.id)
+
+
+def partner_absent_finding(visit: Visit, at) -> Finding | None:
+    """R9 at the outcome: a two-person visit whose partner had not checked in when the outcome
+    was recorded (device time `at`). The record is kept; the finding is for the owner's review."""
+    if required_agents_of(visit) < 2:
+        return None
+    if visit.partner_checkin_at is not None and visit.partner_checkin_at <= at:
+        return None
+    who = f"the partner (agent {visit.partner_id})" if visit.partner_id is not None else "no partner"
+    return Finding(
+        "R9",
+        f"Two-person visit: the outcome was recorded before {who} had checked in.",
+        code="partner_absent",
+        params={"partner_id": visit.partner_id},
+    )
 
 
 def _agent(agent_id: int | None) -> Agent | None:
@@ -144,9 +195,11 @@ def cancel_visit(*, visit: Visit, reason: str, actor_id: int | None) -> Visit:
     move_visit_status(visit, "cancelled")
     visit.cancelled_reason = reason
     append_event(case=visit.case, kind="visit.cancelled", actor_id=actor_id, data={"visit_id": visit.id, "reason": reason})
-    if visit.agent is not None:
-        record_change(user_id=visit.agent.user_id, kind="visit.cancel", ref_type="visit", ref_id=visit.id, data={"reason": reason})
-    emit("visit.cancelled", visit=visit, user_ids={visit.agent.user_id} if visit.agent else set())
+    # both phones of a two-person visit (R9) hold it
+    users = {agent.user_id for agent in (visit.agent, visit.partner) if agent is not None}
+    for user_id in sorted(users):
+        record_change(user_id=user_id, kind="visit.cancel", ref_type="visit", ref_id=visit.id, data={"reason": reason})
+    emit("visit.cancelled", visit=visit, user_ids=users)
     return visit
 
 
@@ -212,8 +265,12 @@ def checkin_visit(
     reason_far: str | None = None,
     findings: list | None = None,
     op_id: str | None = None,
+    agent_id: int | None = None,
 ) -> Visit:
-    """Check in at the door. Far from the address is allowed but flagged with the reason given."""
+    """Check in at the door. Far from the address is allowed but flagged with the reason given.
+    `agent_id` the visit's partner (R9): the partner's own check-in, on the timeline as theirs."""
+    if agent_id is not None and agent_id == visit.partner_id and agent_id != visit.agent_id:
+        return _checkin_partner(visit, at=at, lat=lat, lon=lon, accuracy_m=accuracy_m, actor_id=actor_id, findings=findings, op_id=op_id)
     if visit.status != "published":
         abort(409, f"A {visit.status} visit cannot be checked in.", code="bad_transition", params={"visit_status": visit.status})
     address = visit.address
@@ -247,6 +304,34 @@ def checkin_visit(
             "op_id": op_id,
         },
     )
+    return visit
+
+
+def _checkin_partner(visit: Visit, *, at, lat: float, lon: float, accuracy_m: float, actor_id, findings, op_id) -> Visit:
+    """The partner's check-in: once, before or after the lead's (a phone offline may send it
+    after the outcome). It does not move the visit's status nor its version (the lead's phone
+    based its ops on that); the lead's phone learns of it from its feed."""
+    if visit.status in ("planned", "cancelled"):
+        abort(409, f"A {visit.status} visit cannot be checked in.", code="bad_transition", params={"visit_status": visit.status})
+    if visit.partner_checkin_at is not None:
+        abort(409, "The partner already checked in.", code="bad_transition", params={"visit_status": visit.status})
+    address = visit.address
+    distance = round(geodesic((lat, lon), (address.lat, address.lon)).meters, 1)
+    write_through(
+        visit,
+        partner_checkin_at=at,
+        partner_checkin_lat=lat,
+        partner_checkin_lon=lon,
+        partner_checkin_accuracy_m=accuracy_m,
+        partner_checkin_distance_m=distance,
+    )
+    data = {"visit_id": visit.id, "agent_id": visit.partner_id, "role": "partner", "at": at.isoformat(), "distance_m": distance}
+    data.update(accuracy_m=accuracy_m, op_id=op_id)
+    if findings:
+        data["warnings"] = [f.as_dict() for f in findings]
+    append_event(case=visit.case, kind="visit.partner_checkin", actor_id=actor_id, data=data)
+    if visit.agent is not None:
+        record_change(user_id=visit.agent.user_id, kind="visit.upsert", ref_type="visit", ref_id=visit.id)
     return visit
 
 
@@ -353,6 +438,9 @@ def record_outcome(
         plan = create_plan(case=visit.case, terms=terms, actor_id=actor_id, role="agent", visit_id=visit.id, op_id=op_id)
     if plan is not None:
         data = {**data, "plan_id": plan.id}
+    absent = partner_absent_finding(visit, recorded_at)
+    if absent is not None:
+        compliance_flags = [*(compliance_flags or []), absent.as_dict()]
     values = {
         "visit_id": visit.id,
         "case_id": visit.case_id,

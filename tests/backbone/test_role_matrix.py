@@ -16,6 +16,7 @@ ROLES = ("agent", "dispatcher", "owner", "admin")
 PUBLIC = {("post", "/api/auth/login"), ("get", "/api/agreements/verify"), ("get", "/api/receipts/verify"),
           # the debtor's badge page (R10)
           ("post", "/api/badge/check"), ("post", "/api/badge/confirm"), ("post", "/api/badge/request"),
+          ("post", "/api/badge/photo"),  # the agent's portrait, only behind a valid live badge
           ("get", "/api/evidence/public-key")}  # the key that verifies evidence packs (R17)
 PLACEHOLDERS = {"flag": "dispute", "sha256": "0" * 64, "op_id": "00000000-0000-4000-8000-000000000000"}
 

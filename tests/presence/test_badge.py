@@ -30,7 +30,7 @@ def test_a_link_made_offline_from_the_packet_verifies_and_names_the_agent(client
     status, body = _check(client, link(packet_visit))
     assert status == 200, body
     assert body["status"] == "valid"
-    assert body["agent"] == {"name": field_agent.user.display_name, "badge_no": "SH-0042"}
+    assert body["agent"] == {"name": field_agent.user.display_name, "badge_no": "SH-0042", "photo": False}
     assert body["organisation"] == {"name": app.config["ORG_NAME"], "complaint_phone": app.config["ORG_COMPLAINT_PHONE"]}
     # nothing about the debt, nor the debtor, before they identify themselves
     text = str(body)

@@ -58,7 +58,7 @@ def test_no_agent_readable_endpoint_shows_what_the_case_api_hides(app, db, clien
     assert _leaks(office_text) == list(PLANTED)
 
     ids = {"case_id": case_id, "visit_id": visit.id, "plan_id": plan_id, "user_id": field_agent.user_id,
-           "ticket_id": 1, "import_id": 1, "collection_id": 1, "sha256": "0" * 64, "jurisdiction": "CN", "key": "visit_warn_minutes"}
+           "ticket_id": 1, "import_id": 1, "collection_id": 1, "agent_id": field_agent.id, "sha256": "0" * 64, "jurisdiction": "CN", "key": "visit_warn_minutes"}
     query = {"/api/sync/packet": f"date={day.isoformat()}", "/api/sync/changes": "since=0",
              "/api/agreements/verify": f"code=0000-0000&hash={proposed['payload']['terms_hash']}",
              "/api/receipts/verify": "code=00000-00000"}

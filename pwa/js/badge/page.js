@@ -3,7 +3,8 @@
  * last four digits of their ID, the confirmation of the visit and the disclosure (R6), or
  * their own choice of no further visits or a complaint. The token stays in the fragment (never
  * sent in a URL, so never in a log) and goes to the server in a POST body. Everything the
- * server says reaches the page as text. */
+ * server says reaches the page as text; the agent's photo, served only while the badge is
+ * valid, as a blob the page made itself. */
 import { loadCatalog } from '../i18n.js';
 import { button, clear, field, h } from '../ui/dom.js';
 
@@ -15,6 +16,17 @@ async function post(path, body) {
     method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
   });
   return { status: response.status, data: await response.json().catch(() => ({})) };
+}
+
+/* The agent's portrait: fetched with the token in the body, shown from a blob URL. */
+async function portrait(t, name) {
+  const response = await fetch('/api/badge/photo', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token }),
+  });
+  if (!response.ok) return null;
+  const img = h('img', { class: 'agent-photo', alt: t('photo_alt', { name }) });
+  img.src = URL.createObjectURL(await response.blob());
+  return img;
 }
 
 function when(iso, locale) {
@@ -34,11 +46,12 @@ async function main() {
   document.documentElement.lang = locale;
   const valid = data.status === 'valid';
   const phone = data.organisation.complaint_phone;
+  const photo = valid && data.agent.photo ? await portrait(t, data.agent.name || '') : null;
   clear(root,
     h('section', { class: `card ${valid ? 'ok' : 'bad'}`, role: 'status', dataset: { status: data.status } },
       h('h1', { text: t(`status.${data.status}`) }),
       valid ? h('p', { class: 'muted', text: t('valid_until', { time: when(data.valid_until, locale) }) }) : null),
-    h('section', { class: 'card' },
+    h('section', { class: 'card' }, photo,
       h('dl', { class: 'facts' },
         h('div', { class: 'fact' }, h('dt', { text: t('agent') }), h('dd', { class: 'agent-name', text: data.agent.name || '' })),
         data.agent.badge_no ? h('div', { class: 'fact' }, h('dt', { text: t('badge_no') }), h('dd', { text: data.agent.badge_no })) : null,

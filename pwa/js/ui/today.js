@@ -1,6 +1,7 @@
 /* Today: the day's route from the stored packet (shown first), then refreshed by sync. */
 import { navigationUrl, progressOf } from '../flow.js';
 import { button, clear, h } from './dom.js';
+import { crewLine } from './visit/crew.js';
 
 export async function mount(container, ctx) {
   const { t, i18n, store, sync } = ctx;
@@ -85,6 +86,7 @@ export async function mount(container, ctx) {
             h('span', { class: 'amount', text: i18n.money(account.overdue_amount, account.currency) })),
           h('div', { class: 'muted' }, h('span', { class: 'window', text: windowText }), eta ? ` · ${eta}` : ''),
           h('div', { class: 'addr', text: [visit.address.line, visit.address.city].filter(Boolean).join(', ') }),
+          crewLine(t, visit, 'div'),
           h('div', { class: 'chips' }, chips))),
       nav ? h('a', { class: 'nav-link', href: nav, 'aria-label': t('today.navigate_to', { name: visit.debtor.name }) },
         h('span', { class: 'icon-nav', 'aria-hidden': 'true' }), h('span', { text: t('today.navigate') })) : null);

@@ -190,14 +190,15 @@ export async function mount(container, ctx) {
     const colour = new Map(board.agents.map((a, i) => [a.id, PALETTE[i % PALETTE.length]]));
     if (isDraft()) {
       return plan.routes.map((r) => ({
-        agent: live.get(r.agent_id) || { id: r.agent_id, name: r.agent_name, counts: {}, visits: [] }, colour: colour.get(r.agent_id) || '#555',
+        agent: live.get(r.agent_id) || { id: r.agent_id, name: r.agent_name, counts: {}, visits: [] }, colour: colour.get(r.agent_id) || '#555', partner: r.partner_name,
         km: r.km, travel_s: r.travel_s, back_at: r.back_at, violations: r.violations || [],
         stops: r.stops.map((s) => ({ ...s, key: s.visit_id ? `v${s.visit_id}` : `c${s.case_id}`, name: s.debtor, planned_arrival: s.arrival })),
       }));
     }
     return board.agents.map((a) => ({
       agent: a, colour: colour.get(a.id), violations: [],
-      stops: a.visits.map((v) => ({ ...v, key: `v${v.id}`, visit_id: v.id, name: v.debtor_name, position: v.route_position, window: { start: v.window_start, end: v.window_end } })),
+      stops: a.visits.map((v) => ({ ...v, key: `v${v.id}`, visit_id: v.id, name: v.debtor_name, position: v.route_position, window: { start: v.window_start, end: v.window_end },
+        partner: v.partner_id ? (live.get(v.partner_id) || { name: `#${v.partner_id}` }).name : null })),
     }));
   }
 
@@ -286,7 +287,10 @@ export async function mount(container, ctx) {
       h('div', { class: 'o-sub' },
         h('span', { text: `${t('board.arrive')} ${f.clock(s.planned_arrival, tz())}` }),
         s.window ? h('span', { text: ` · ${t('board.window')} ${f.clock(s.window.start, tz())}–${f.clock(s.window.end, tz())}` }) : null,
-        s.checkin_at ? h('span', { text: ` · ${t('board.checked_in_at')} ${f.clock(s.checkin_at, tz())}` }) : null)),
+        s.checkin_at ? h('span', { text: ` · ${t('board.checked_in_at')} ${f.clock(s.checkin_at, tz())}` }) : null,
+        s.partner || r.partner ? h('span', { class: 'o-crew', text: ` · ${t('board.with', { name: s.partner || r.partner })}` }) : null,
+        s.partner_checkin_at ? h('span', { class: 'o-crew-in', text: ` · ${t('board.partner_checked_in_at')} ${f.clock(s.partner_checkin_at, tz())}` }) : null)),
+    s.required_agents === 2 ? badge(t('board.two_agents'), 'info') : null,
     progressBadge, s.fixed ? badge(t('board.fixed'), 'info') : null, actions);
     if (movedHere && lastMove.violations.length) {
       li.append(h('ul', { class: 'o-stop-violations' }, lastMove.violations.map((v) => h('li', { text: findingText(t, v) }))));

@@ -1,8 +1,8 @@
 /* Admin: users and field agents. Create a user (an agent user becomes a field agent of a
  * branch in the same step), disable or enable it, reset its password, sign its devices out,
- * and set an agent's branch, shift, daily cap and skills. Every change is the org API's
- * (backend/org), audited there. */
-import { h, clear, badge, describeError, empty, hhmm, secondsOf, actionButton, labelled } from '../util.js';
+ * and set an agent's branch, shift, daily cap and skills, and upload the agent's photo shown on
+ * the debtor's badge page (R10; backend/presence). Every change is audited by its API. */
+import { h, clear, badge, describeError, empty, hhmm, secondsOf, actionButton, labelled, fetchBlob, urlKeeper } from '../util.js';
 
 const ROLES = ['agent', 'dispatcher', 'owner', 'admin'];
 const SKILLS = ['dialect', 'legal', 'senior'];
@@ -12,6 +12,8 @@ export async function mount(container, ctx) {
   const status = h('p', { class: 'o-status', role: 'status' });
   const list = h('div', { class: 'o-users' });
   let branches = [];
+  let photos = new Set();
+  const urls = urlKeeper();
 
   const form = createForm();
   clear(container,
@@ -20,9 +22,11 @@ export async function mount(container, ctx) {
 
   async function load(message) {
     status.textContent = t('status.loading');
+    urls.revokeAll();
     try {
-      const [users, agents, branchList] = await Promise.all([api.get('/api/users'), api.get('/api/agents'), api.get('/api/branches')]);
+      const [users, agents, branchList, photoList] = await Promise.all([api.get('/api/users'), api.get('/api/agents'), api.get('/api/branches'), api.get('/api/agent-photos')]);
       branches = branchList;
+      photos = new Set(photoList.map((p) => p.agent_id));
       fillBranches(form.querySelector('select[name=branch_id]'));
       const byUser = new Map(agents.map((a) => [a.user.id, a]));
       status.textContent = message || '';
@@ -142,9 +146,36 @@ export async function mount(container, ctx) {
           daily_cap: Number(cap.value), skills: skills.filter((b) => b.checked).map((b) => b.value),
         });
         return t('users.agent_saved', { name });
-      }, { done: load }));
+      }, { done: load }),
+      photoBox(agent, name));
+  }
+
+  /* The agent's photo (as the badge page shows it) and its upload: PNG or JPEG, multipart. */
+  function photoBox(agent, name) {
+    const img = h('img', { class: 'agent-photo', alt: t('users.photo_of', { name }), hidden: true });
+    if (photos.has(agent.id)) fetchBlob(ctx, `/api/agents/${agent.id}/photo`).then((blob) => { img.src = urls.make(blob); img.hidden = false; }, () => {});
+    const file = h('input', { type: 'file', accept: 'image/png,image/jpeg', class: 'o-input small', 'aria-label': t('users.photo') });
+    return h('fieldset', { class: 'o-photo' }, h('legend', { text: t('users.photo') }), img, file,
+      actionButton(ctx, t('users.photo_upload'), async () => {
+        if (!file.files.length) { file.focus(); throw new Error(t('users.photo_pick')); }
+        await uploadPhoto(agent.id, file.files[0]);
+        return t('users.photo_saved', { name });
+      }, { cls: 'o-btn ghost small', done: load }));
+  }
+
+  async function uploadPhoto(agentId, blob) {
+    const session = ctx.session || (ctx.store && await ctx.store.getSession());
+    const body = new FormData();
+    body.append('photo', blob);
+    const response = await fetch(`/api/agents/${agentId}/photo`, {
+      method: 'PUT', body, cache: 'no-store', headers: session && session.token ? { Authorization: `Bearer ${session.token}` } : {},
+    });
+    if (!response.ok) {
+      const error = await response.json().catch(() => ({}));
+      throw new Error(((error.errors || {}).photo || [])[0] || error.message || `HTTP ${response.status}`);
+    }
   }
 
   await load();
-  return null;
+  return () => urls.revokeAll();
 }

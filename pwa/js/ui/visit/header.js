@@ -3,6 +3,7 @@
 import { STEPS, isBlocked } from '../../flow.js';
 import { button, h } from '../dom.js';
 import { openBadge } from './badge.js';
+import { crewLine } from './crew.js';
 import { openEscalate } from './escalate.js';
 import { openPhoto } from './photo.js';
 
@@ -18,6 +19,7 @@ export function header(s, step) {
     h('h1', {}, h('span', { class: 'num', text: String(visit.route_position ?? '') }), ` ${visit.debtor.name}`),
     h('p', { class: 'muted' }, `${[visit.address.line, visit.address.city].filter(Boolean).join(', ')} · `,
       h('span', { class: 'window', text: `${i18n.clock(w.start, visit.timezone)}–${i18n.clock(w.end, visit.timezone)}` })),
+    crewLine(t, visit),
     thirdParty ? h('p', { class: 'notice', text: t('met.third_party_lock') }) : null,
     visit.status === 'cancelled' && draft.checkin ? h('p', { class: 'notice warn', role: 'alert', text: t('visit.cancelled_meanwhile') }) : null,
     isBlocked(visit) && draft.checkin && !draft.checkout ? h('p', { class: 'notice warn', role: 'alert', text: t('visit.blocked_meanwhile') }) : null,

@@ -18,6 +18,7 @@ import * as payment from './payment.js';
 import * as notes from './notes.js';
 import * as checkout from './checkout.js';
 import * as done from './done.js';
+import * as crew from './crew.js';
 
 const STEP_VIEWS = { brief, met, disclosure, outcome, plan, signature, payment, notes, checkout, done };
 
@@ -93,10 +94,12 @@ export async function mount(container, ctx) {
       clear(container, h('section', { class: 'card center' }, h('p', { text: t('visit.missing') }), h('a', { class: 'btn', href: '#/today', text: t('visit.back') })));
       return;
     }
-    const step = stepOf(s.draft);
+    // R9: the partner's phone checks in, then leaves the recording to the lead's
+    const partnerDone = crew.isPartner(s.visit) && s.draft.checkin;
+    const step = partnerDone ? 'done' : stepOf(s.draft);
     const body = h('div', { class: 'step', dataset: { step } });
-    clear(container, header(s, step), s.draft.checkin && !s.draft.checkout ? inVisitBar(s) : null, body);
-    await STEP_VIEWS[step].render(body, s);
+    clear(container, header(s, step), s.draft.checkin && !s.draft.checkout && !partnerDone ? inVisitBar(s) : null, body);
+    await (partnerDone ? crew : STEP_VIEWS[step]).render(body, s);
   }
 
   const onData = () => { if (!s.busy && stepOf(s.draft) === 'brief') render(); };

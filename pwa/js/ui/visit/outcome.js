@@ -4,6 +4,7 @@ import { CODES_BY_MET, OUTCOMES } from '../../flow.js';
 import * as ops from '../../ops.js';
 import { addDays, fromCents, toCents } from '../../plan.js';
 import { button, clear, field, h } from '../dom.js';
+import { partnerWarning } from './crew.js';
 import { put } from './parts.js';
 import { approachFields, approachSection, approachUsed } from './scripts.js';
 
@@ -77,6 +78,6 @@ export function render(el, s) {
   const approach = approachFields(s);
   put(el, draft.met === 'third_party' ? h('section', { class: 'card' }, h('h2', { text: t('third_party.title') }),
     h('blockquote', { class: 'script', text: t('third_party.script', { name: visit.debtor.name }) })) : approachSection(s, false, approach.set),
-  h('section', { class: 'card' }, radios, fields, approach.el, draft.met && draft.met !== 'nobody' ? returnFields(s, form) : null, error, submit,
+  h('section', { class: 'card' }, partnerWarning(t, visit), radios, fields, approach.el, draft.met && draft.met !== 'nobody' ? returnFields(s, form) : null, error, submit,
     draft.met ? button(t('outcome.change_met'), (e) => s.guarded(e.currentTarget, () => s.saveOnly({ met: null, disclosure: null, outcome: { code: null } })), 'btn ghost block') : null));
 }

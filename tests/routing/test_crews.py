@@ -1,0 +1,132 @@
+"""Two-person visits (R9) through the route-plan API and the real solver: agents paired into
+crews only as the two-person work needs, only crews take two-person visits, publishing sets
+lead and partner, and a two-person visit no pair can serve is excluded with `route_no_pair`."""
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from backend.feed import Change
+from backend.visits.models import Outcome, Visit
+
+SECONDS = 1
+
+
+def _risky(db, case, agent):
+    """An earlier visit of the case that ended with the debtor refusing (the risk trigger)."""
+    day = datetime.now().date() - timedelta(days=60)
+    visit = Visit(case_id=case.id, address_id=case.account.debtor.addresses[0].id, agent_id=agent.id, date=day,
+                  window_start=datetime.combine(day, datetime.min.time()), window_end=datetime.combine(day, datetime.max.time()),
+                  status="completed")
+    db.session.add(visit)
+    db.session.flush()
+    db.session.add(Outcome(visit_id=visit.id, case_id=case.id, agent_id=agent.id, code="refused", met="debtor",
+                           recorded_at=datetime.combine(day, datetime.min.time())))
+    db.session.commit()
+
+
+@pytest.fixture
+def crew_team(db, make_branch, make_agent, make_case, make_user, headers_for, client):
+    branch = make_branch(timezone="Asia/Shanghai", lat=31.23, lon=121.47)
+    # two agents start next to each other, two far apart: the close pair is the crew
+    near1 = make_agent(branch=branch, daily_cap=6, start_lat=31.23, start_lon=121.47)
+    near2 = make_agent(branch=branch, daily_cap=5, start_lat=31.231, start_lon=121.471)
+    far1 = make_agent(branch=branch, daily_cap=6, start_lat=31.30, start_lon=121.40)
+    far2 = make_agent(branch=branch, daily_cap=6, start_lat=31.16, start_lon=121.55)
+    cases = [make_case(branch=branch, lat=31.22 + 0.01 * i, lon=121.46 + 0.008 * (i % 3), days_past_due=40 + 20 * i)
+             for i in range(6)]
+    for case in cases[:2]:
+        _risky(db, case, far1)
+    admin = make_user(role="admin")
+    response = client.put("/api/policy/settings/CN/two_agents_after_outcomes",
+                          json={"value": ["refused"], "reason": "safety review: refusals go as pairs"}, headers=headers_for(admin))
+    assert response.status_code == 200, response.get_json()
+    return {"branch": branch, "near1": near1, "near2": near2, "far1": far1, "far2": far2, "cases": cases,
+            "headers": headers_for(make_user(role="dispatcher")), "admin_headers": headers_for(admin)}
+
+
+def _draft(client, wait_plan, headers, branch, day):
+    response = client.post("/api/route-plans", json={"date": day.isoformat(), "branch_id": branch.id, "seconds": SECONDS},
+                           headers=headers)
+    assert response.status_code == 202, response.get_json()
+    plan = wait_plan(response.get_json()["id"], headers)
+    assert plan["status"] == "draft", plan["error"]
+    return plan
+
+
+def test_crews_take_two_person_visits_and_publish_sets_lead_and_partner(client, db, crew_team, tomorrow, wait_plan, headers_for):
+    t = crew_team
+    two = {c.id for c in t["cases"][:2]}
+    plan = _draft(client, wait_plan, t["headers"], t["branch"], tomorrow)
+    routes = {r["agent_id"]: r for r in plan["routes"]}
+    # one crew is enough for two visits: the closest pair, the lower id leading; the partner is no vehicle
+    assert set(routes) == {t["near1"].id, t["far1"].id, t["far2"].id}
+    crew = routes[t["near1"].id]
+    assert (crew["partner_id"], crew["partner_name"]) == (t["near2"].id, t["near2"].user.display_name or t["near2"].user.username)
+    assert routes[t["far1"].id]["partner_id"] is None and routes[t["far2"].id]["partner_id"] is None
+    stops = [(r["agent_id"], s) for r in plan["routes"] for s in r["stops"]]
+    assert {s["case_id"] for _, s in stops} | {u["case_id"] for u in plan["unassigned"]} == {c.id for c in t["cases"]}
+    for agent_id, stop in stops:
+        assert stop["required_agents"] == (2 if stop["case_id"] in two else 1)
+        if stop["case_id"] in two:
+            assert agent_id == t["near1"].id and "crew" in stop["skills"]
+    assert {s["case_id"] for a, s in stops if a == t["near1"].id} >= two
+    # the crew's cap is the smaller of the two (5), its shift the intersection
+    assert len(crew["stops"]) <= 5
+    assert plan["violations"] == [] and plan["excluded"] == []
+
+    # a two-person visit moved to an agent working alone breaks the rule and blocks publishing
+    two_stop = next(s for a, s in stops if s["case_id"] in two)
+    moved = client.post(f"/api/route-plans/{plan['id']}/moves", json={"case_id": two_stop["case_id"], "agent_id": t["far1"].id},
+                        headers=t["headers"]).get_json()
+    assert [(v["rule"], "crew" in v["message"]) for v in moved["move"]["violations"]] == [("skills", True)]
+    back = client.post(f"/api/route-plans/{plan['id']}/moves", json={"case_id": two_stop["case_id"], "agent_id": t["near1"].id},
+                       headers=t["headers"])
+    assert back.status_code == 200 and back.get_json()["violations"] == []
+
+    response = client.post(f"/api/route-plans/{plan['id']}/publish", headers=t["headers"])
+    assert response.status_code == 200, response.get_json()
+    crew_visits = db.session.scalars(select(Visit).where(Visit.agent_id == t["near1"].id, Visit.date == tomorrow)).all()
+    assert crew_visits and all(v.partner_id == t["near2"].id for v in crew_visits)
+    assert {v.case_id for v in crew_visits} >= two
+    alone = db.session.scalars(select(Visit).where(Visit.agent_id.in_([t["far1"].id, t["far2"].id]), Visit.date == tomorrow)).all()
+    assert all(v.partner_id is None for v in alone) and not two & {v.case_id for v in alone}
+    # the partner's phone is told of each crew visit
+    told = set(db.session.scalars(select(Change.ref_id).where(Change.user_id == t["near2"].user_id, Change.kind == "visit.upsert")))
+    assert told == {v.id for v in crew_visits}
+
+    # the visit API and the board say how many agents each visit needs, and who partners it
+    visit = client.get(f"/api/visits/{crew_visits[0].id}", headers=t["headers"]).get_json()
+    assert visit["partner_id"] == t["near2"].id and visit["required_agents"] in (1, 2)
+    two_visit = next(v for v in crew_visits if v.case_id in two)
+    assert client.get(f"/api/visits/{two_visit.id}", headers=t["headers"]).get_json()["required_agents"] == 2
+    board = client.get(f"/api/board?date={tomorrow.isoformat()}&branch_id={t['branch'].id}", headers=t["headers"]).get_json()
+    row = next(a for a in board["agents"] if a["id"] == t["near1"].id)
+    on_board = next(v for v in row["visits"] if v["id"] == two_visit.id)
+    assert (on_board["required_agents"], on_board["partner_id"]) == (2, t["near2"].id)
+
+
+def test_a_two_person_visit_without_a_pair_is_excluded_with_a_code(client, db, make_branch, make_agent, make_case, make_user,
+                                                                  headers_for, tomorrow, wait_plan):
+    branch = make_branch(timezone="Asia/Shanghai", lat=31.23, lon=121.47)
+    make_agent(branch=branch, daily_cap=6)
+    cases = [make_case(branch=branch, lat=31.22 + 0.01 * i, lon=121.47) for i in range(2)]
+    admin_headers = headers_for(make_user(role="admin"))
+    response = client.put("/api/policy/settings/CN/min_agents_per_visit", json={"value": 2, "reason": "pilot: pairs only"},
+                          headers=admin_headers)
+    assert response.status_code == 200 and response.get_json()["value"] == 2
+    headers = headers_for(make_user(role="dispatcher"))
+    plan = _draft(client, wait_plan, headers, branch, tomorrow)
+    assert [s for r in plan["routes"] for s in r["stops"]] == [] and plan["unassigned"] == []
+    assert [e["case_id"] for e in plan["excluded"]] == [c.id for c in cases]
+    for entry in plan["excluded"]:
+        (reason,) = entry["reasons"]
+        assert (reason["rule"], reason["code"]) == ("R9", "route_no_pair") and "two agents" in reason["message"]
+
+
+@pytest.mark.parametrize("key,value", [("min_agents_per_visit", 3), ("min_agents_per_visit", "2"),
+                                       ("two_agents_after_outcomes", ["nope"]), ("two_agents_after_outcomes", "refused")])
+def test_the_settings_are_validated(client, make_user, headers_for, key, value):
+    response = client.put(f"/api/policy/settings/CN/{key}", json={"value": value, "reason": "trying"},
+                          headers=headers_for(make_user(role="admin")))
+    assert response.status_code == 422 and response.get_json()["errors"]["value"]
