@@ -176,6 +176,12 @@ def _shape(shape: dict[range, float]) -> np.ndarray:
     return out[None, :]
 
 
+def slot_p(slots: list[dict], t: int) -> float:
+    """The chance of contact at start time ``t`` from a visit's ``contact`` slots (0
+    outside every slot)."""
+    return next((float(s["p"]) for s in slots if s["start"] <= t < s["end"]), 0.0)
+
+
 def grid_area(lat: float, lon: float, km: float = 2.0) -> tuple[int, int]:
     """A debtor's area when the caller has no district: the cell of a grid about ``km``
     wide (a degree of latitude is ~111 km; cells narrow a little away from the equator,

@@ -65,6 +65,9 @@ class StopSchema(ma.Schema):
     fixed = ma.fields.Boolean(metadata={"description": "done or under way: stays where it is"})
     follow_up = ma.fields.Dict(allow_none=True, metadata={"description": "the return visit due today it fulfils: id, due_on, reason"})
     status = ma.fields.String()
+    at_home = ma.fields.Float(
+        allow_none=True, metadata={"description": "the chance of finding someone home at the start, from past outcomes (None: no estimate)"}
+    )
 
 
 class RouteSchema(ma.Schema):
@@ -84,7 +87,7 @@ class UnassignedSchema(StopSchema):
     reason = ma.fields.String()
 
     class Meta:
-        exclude = ("position", "arrival", "start", "end", "window", "fixed", "status")
+        exclude = ("position", "arrival", "start", "end", "window", "fixed", "status", "at_home")
 
 
 class ExcludedSchema(ma.Schema):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from . import engine
+from .at_home import slot_p
 from .builder import Clock
 from .models import RoutePlan
 from .travel import TravelSettings, distance_km_matrix, travel_matrix
@@ -77,6 +78,8 @@ def time_route(plan: RoutePlan, agent: dict, refs: list[str], settings: TravelSe
             start = max(arrival, window[0])
         t = start + visit["service"]
         stops.append({"visit": ref, "arrival": arrival, "start": start, "end": t, "window": list(window) if window else None})
+        if "contact" in visit:  # the chance of finding someone home at the start
+            stops[-1]["p"] = round(slot_p(visit["contact"], start), 3)
         missing = sorted(set(visit.get("skills") or []) - set(agent.get("skills") or []))
         if missing:
             violations.append({"rule": "skills", "visit": ref, "message": f"The agent lacks the skill(s) {', '.join(missing)}."})
@@ -159,6 +162,12 @@ def plan_stats(plan: RoutePlan, *, solve_s: float | None = None, build_s: float 
     if preferred:
         kept = sum(1 for want, got in preferred if want == got)
         stats["continuity"] = {"preferred": len(preferred), "kept": kept, "share": round(kept / len(preferred), 3)}
+    chances = [(visits[s["visit"]]["priority"], s["p"]) for r in routes for s in r["stops"] if "p" in s]
+    if chances:  # expected contacts: the sum of the chances of finding someone home
+        stats["contact"] = {
+            "expected_contacts": round(sum(p for _, p in chances), 2),
+            "expected_priority": round(sum(w * p for w, p in chances), 1),
+        }
     cost = plan.problem.get("travel_cost")
     if cost is not None:
         stats["value"] = engine.day_value(stats["priority_served"], stats["travel_s"], cost)

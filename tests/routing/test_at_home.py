@@ -231,3 +231,39 @@ def test_the_builder_turns_past_outcomes_into_contact_slots(db, branch, make_age
     branch.at_home_model = False
     db.session.flush()
     assert all("contact" not in v for v in build_problem(day=fixed_day, branch_id=branch.id).problem["visits"])
+
+
+def test_the_command_line_reports_contact_and_can_ignore_it(tmp_path, capsys):
+    import json
+
+    from backend.routing.__main__ import main
+
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(_doc([_slots(0.1, 0.9)])))
+    assert main(["solve", str(path), "--seconds", "1", "--workers", "1"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["contact"] == {"expected_priority": 45.0, "expected_contacts": 0.9}
+    assert out["routes"][0]["stops"][0]["p"] == 0.9
+    assert main(["solve", str(path), "--seconds", "1", "--workers", "1", "--ignore-contact"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert "contact" not in out and out["routes"][0]["stops"][0]["start"] < 18 * H
+
+
+def test_the_plan_shows_each_stops_chance_and_the_expected_contacts(client, db, branch, make_agent, make_case, make_user,
+                                                                    headers_for, tomorrow, wait_plan):
+    agent = make_agent(branch=branch)
+    cases = [make_case(branch=branch) for _ in range(2)]
+    for days in (35, 42, 49):
+        _attempt(db, cases[0], agent, tomorrow - timedelta(days=days), 10, False)
+        _attempt(db, cases[0], agent, tomorrow - timedelta(days=days), 19, True)
+    db.session.commit()
+    headers = headers_for(make_user(role="dispatcher"))
+    body = {"date": tomorrow.isoformat(), "branch_id": branch.id, "seconds": 2}
+    response = client.post("/api/route-plans", json=body, headers=headers)
+    assert response.status_code == 202, response.get_json()
+    plan = wait_plan(response.get_json()["id"], headers)
+    assert plan["status"] == "draft", plan["error"]
+    stops = [s for r in plan["routes"] for s in r["stops"]]
+    assert stops and all(0 < s["at_home"] < 1 for s in stops)
+    expected_contacts = plan["stats"]["contact"]["expected_contacts"]
+    assert expected_contacts == pytest.approx(sum(s["at_home"] for s in stops), abs=0.01)
