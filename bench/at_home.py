@@ -93,7 +93,7 @@ def hidden_truth(doc: dict, rng: np.random.Generator) -> tuple[np.ndarray, list,
     return np.array(truth), areas, kinds
 
 
-def history(truth: np.ndarray, areas: list, rng: np.random.Generator) -> list:
+def history(truth: np.ndarray, areas: list, rng: np.random.Generator, attempts_mean: float = ATTEMPTS_MEAN) -> list:
     """Past attempts drawn from the truth: at the debtors' own doors, and at neighbours'
     doors in the same cells (other debtors, drawn like the cell's debtors of the day)."""
     from backend.routing.at_home import Attempt
@@ -109,12 +109,12 @@ def history(truth: np.ndarray, areas: list, rng: np.random.Generator) -> list:
     areas_of: dict = {}
     for i, curve in enumerate(truth):
         areas_of[i] = areas[i]
-        attempts(i, curve, int(rng.poisson(ATTEMPTS_MEAN)))
+        attempts(i, curve, int(rng.poisson(attempts_mean)))
         for j in range(NEIGHBOURS):  # a neighbour: another debtor of the cell, same kinds
             other = truth[int(rng.integers(len(truth)))]
             who = ("n", i, j)
             areas_of[who] = areas[i]
-            attempts(who, other, int(rng.poisson(ATTEMPTS_MEAN)))
+            attempts(who, other, int(rng.poisson(attempts_mean)))
     return out
 
 
@@ -155,7 +155,8 @@ def score(doc: dict, solution: dict, truth: np.ndarray) -> dict:
     return {"contacts": contacts, "exp_priority": prio, "served": served}
 
 
-def run_seed(seed: int, na: int, nv: int, budget: float, engines: list[str], verify: Path, workdir: Path) -> dict:
+def run_seed(seed: int, na: int, nv: int, budget: float, engines: list[str], verify: Path, workdir: Path,
+             attempts_mean: float = ATTEMPTS_MEAN) -> dict:
     from gen_problems import generate
     from routing import run_engine
 
@@ -164,7 +165,7 @@ def run_seed(seed: int, na: int, nv: int, budget: float, engines: list[str], ver
     rng = np.random.default_rng(1000 + seed)
     doc = generate(na, nv, seed=seed)
     truth, areas, kinds = hidden_truth(doc, rng)
-    model = fit(history(truth, areas, rng))
+    model = fit(history(truth, areas, rng, attempts_mean))
     plain = workdir / f"athome-{na}x{nv}-s{seed}.json"
     plain.write_text(json.dumps(doc, separators=(",", ":")))
     modelled = workdir / f"athome-{na}x{nv}-s{seed}-model.json"  # the plain day, another name for its plans
@@ -237,6 +238,7 @@ def main(argv: list[str] | None = None, verify: Path | None = None) -> int:
     ap.add_argument("--size", default="10x150", help="agents x visits")
     ap.add_argument("--budget", type=float, default=10.0, help="seconds, every engine alike")
     ap.add_argument("--engines", default="ours,vroom,pyvrp", help="ours runs twice: plain and with the model")
+    ap.add_argument("--attempts", type=float, default=ATTEMPTS_MEAN, help="past attempts per debtor (Poisson mean)")
     ap.add_argument("--verify", default=str(verify or ROOT.parent / "shared" / "routing" / "verify.py"))
     ap.add_argument("--out", help="write the raw results as JSON here")
     a = ap.parse_args(argv)
@@ -249,10 +251,11 @@ def main(argv: list[str] | None = None, verify: Path | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="athome-bench-"))
     names = (["plain", "model"] if "ours" in engines else []) + [e for e in engines if e != "ours"]
     rows = []
-    print(f"# at-home bench — {time.strftime('%Y-%m-%d %H:%M')}, {na} x {nv}, {a.budget:g} s, seeds {a.seeds}", flush=True)
+    print(f"# at-home bench — {time.strftime('%Y-%m-%d %H:%M')}, {na} x {nv}, {a.budget:g} s, seeds {a.seeds}, "
+          f"{a.attempts:g} past attempts per debtor", flush=True)
     try:
         for s in (int(x) for x in a.seeds.split(",")):
-            rows.append(run_seed(s, na, nv, a.budget, engines, verify_path, workdir))
+            rows.append(run_seed(s, na, nv, a.budget, engines, verify_path, workdir, a.attempts))
             print(f"seed {s}: " + ", ".join(f"{n} {_fmt(rows[-1]['runs'].get(n))}" for n in names), flush=True)
         print()
         ok = report(rows, names)
