@@ -267,3 +267,13 @@ def test_the_plan_shows_each_stops_chance_and_the_expected_contacts(client, db, 
     assert stops and all(0 < s["at_home"] < 1 for s in stops)
     expected_contacts = plan["stats"]["contact"]["expected_contacts"]
     assert expected_contacts == pytest.approx(sum(s["at_home"] for s in stops), abs=0.01)
+
+
+def test_with_a_travel_price_a_visit_is_worth_its_expected_priority():
+    doc = _doc([_slots(0.05, 0.05), _slots(0.9, 0.9)], visits=2)
+    for v in doc["visits"]:
+        v["priority"] = 40  # expected 2 and 36 points; each detour is 20 min, 20 points at 60 an hour
+    doc["travel_cost"] = 60
+    sol = solve(doc, seconds=1, workers=1)
+    assert [s.visit for s in sol.routes[0].stops] == ["V2"]
+    assert sol.value["priority"] == 40

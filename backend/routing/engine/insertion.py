@@ -75,13 +75,14 @@ def insert_leftovers(prep: Prepared, routes: Routes, deadline: float, allowed: n
         delta = D[P_, lu] + D[lu, Q_] - D[P_, Q_]
         if prep.cont_w[i]:  # away from the agent who knows the debtor: costs its weight
             delta = delta + prep.cont_w[i] * (ag != prep.pref[i])
-        if cost:  # travel has a price: only detours the visit is worth
-            feas &= cost * delta < 3600 * prep.prio[i]
+        c = prep.contact[i] if prep.has_contact else None
+        p = c.at(st) if c is not None else 1.0
+        if cost:  # travel has a price: only detours the visit is worth (expected)
+            feas &= cost * delta < 3600 * prep.prio[i] * p
             if not feas.any():
                 continue
-        c = prep.contact[i] if prep.has_contact else None
         if c is not None:  # the best chance at the start first, then the cheapest
-            p = np.where(feas, c.at(st), -1.0)
+            p = np.where(feas, p, -1.0)
             if p.max() <= 0:
                 continue
             feas &= p >= p.max() - 1e-9
