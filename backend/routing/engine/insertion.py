@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from .model import Prepared, Routes
+from .model import P_STEP, Prepared, Routes
 from .schedule import evaluate, latest_arrivals, route_ok, route_times
 
 
@@ -81,11 +81,11 @@ def insert_leftovers(prep: Prepared, routes: Routes, deadline: float, allowed: n
             feas &= cost * delta < 3600 * prep.prio[i] * p
             if not feas.any():
                 continue
-        if c is not None:  # the best chance at the start first, then the cheapest
+        if c is not None:  # the best chance at the start (chances within P_STEP alike), then the cheapest
             p = np.where(feas, p, -1.0)
             if p.max() <= 0:
                 continue
-            feas &= p >= p.max() - 1e-9
+            feas &= p >= p.max() - P_STEP
         j = int(np.argmin(np.where(feas, delta, np.iinfo(np.int64).max)))
         k = int(ag[j])
         new = routes[k][: pos[j]] + [int(i)] + routes[k][pos[j] :]
