@@ -182,6 +182,17 @@ def slot_p(slots: list[dict], t: int) -> float:
     return next((float(s["p"]) for s in slots if s["start"] <= t < s["end"]), 0.0)
 
 
+def best_start(slots: list[dict], windows: list[list[int]], earliest: int, latest: int) -> int:
+    """When to knock: from ``earliest`` (the earliest start inside a window) up to
+    ``latest`` (the latest start keeping the rest of the route in time), the start with
+    the best chance of contact — a slot's start or a window's — the earliest of equals."""
+    best, at = slot_p(slots, earliest), earliest
+    for t in sorted({int(s["start"]) for s in slots} | {int(w[0]) for w in windows}):
+        if earliest < t <= latest and any(w0 <= t <= w1 for w0, w1 in windows) and slot_p(slots, t) > best + 1e-9:
+            best, at = slot_p(slots, t), t
+    return at
+
+
 def grid_area(lat: float, lon: float, km: float = 2.0) -> tuple[int, int]:
     """A debtor's area when the caller has no district: the cell of a grid about ``km``
     wide (a degree of latitude is ~111 km; cells narrow a little away from the equator,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from . import engine
-from .at_home import slot_p
+from .at_home import best_start, slot_p
 from .builder import Clock
 from .models import RoutePlan
 from .travel import TravelSettings, distance_km_matrix, travel_matrix
@@ -51,6 +51,7 @@ def time_route(plan: RoutePlan, agent: dict, refs: list[str], settings: TravelSe
         legs = Legs(plan, path, settings)
     t, travel, distance = agent["shift"][0], 0, 0.0
     stops, violations = [], []
+    latest = _latest_starts(visits, refs, path, legs, agent) if any("contact" in visits[r] for r in refs) else []
     for n, ref in enumerate(refs):
         visit = visits[ref]
         leg, leg_km = legs(path[n], path[n + 1])
@@ -76,6 +77,8 @@ def time_route(plan: RoutePlan, agent: dict, refs: list[str], settings: TravelSe
             start = arrival
         else:
             start = max(arrival, window[0])
+            if "contact" in visit:  # wait at the door for a better chance, when the rest still fits
+                start = best_start(visit["contact"], visit["windows"], start, latest[n])
         t = start + visit["service"]
         stops.append({"visit": ref, "arrival": arrival, "start": start, "end": t, "window": list(window) if window else None})
         if "contact" in visit:  # the chance of finding someone home at the start
@@ -106,6 +109,19 @@ def time_route(plan: RoutePlan, agent: dict, refs: list[str], settings: TravelSe
         "back_s": t if refs else None,
         "violations": violations,
     }
+
+
+def _latest_starts(visits: dict, refs: list[str], path: list[int], legs, agent: dict) -> list[int]:
+    """Latest start at each stop that keeps the later stops and the return in time."""
+    out: list[int] = []
+    latest = agent["shift"][1]
+    for n in range(len(refs) - 1, -1, -1):
+        visit = visits[refs[n]]
+        cap = latest - legs(path[n + 1], path[n + 2])[0] - visit["service"]
+        fits = [min(w1, cap) for w0, w1 in visit["windows"] if w0 <= min(w1, cap)]
+        latest = max(fits) if fits else -(1 << 40)
+        out.append(latest)
+    return out[::-1]
 
 
 def retime(plan: RoutePlan, solution: dict, settings: TravelSettings, only: set[str] | None = None) -> dict:

@@ -4,6 +4,7 @@ problems as they were), the plan's expected figures, and the builder turning pas
 outcomes into contact slots."""
 import re
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -251,7 +252,7 @@ def test_the_command_line_reports_contact_and_can_ignore_it(tmp_path, capsys):
 
 def test_the_plan_shows_each_stops_chance_and_the_expected_contacts(client, db, branch, make_agent, make_case, make_user,
                                                                     headers_for, tomorrow, wait_plan):
-    agent = make_agent(branch=branch)
+    agent = make_agent(branch=branch, shift_end_s=21 * H)
     cases = [make_case(branch=branch) for _ in range(2)]
     for days in (35, 42, 49):
         _attempt(db, cases[0], agent, tomorrow - timedelta(days=days), 10, False)
@@ -267,6 +268,21 @@ def test_the_plan_shows_each_stops_chance_and_the_expected_contacts(client, db, 
     assert stops and all(0 < s["at_home"] < 1 for s in stops)
     expected_contacts = plan["stats"]["contact"]["expected_contacts"]
     assert expected_contacts == pytest.approx(sum(s["at_home"] for s in stops), abs=0.01)
+    # the debtor met only in the evening is visited in the evening, on the board's times too
+    evening = next(s for s in stops if s["case_id"] == cases[0].id)
+    start = datetime.fromisoformat(evening["start"].replace("Z", "+00:00")).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert start.hour >= 18 and evening["at_home"] == max(s["at_home"] for s in stops)
+
+
+def test_the_board_knocks_at_the_best_chance_the_route_allows():
+    from backend.routing.at_home import best_start
+
+    slots = [{"start": h * H, "end": (h + 1) * H, "p": p} for h, p in ((9, 0.2), (10, 0.2), (18, 0.7), (19, 0.9), (20, 0.3))]
+    windows = [[9 * H, 21 * H]]
+    assert best_start(slots, windows, 9 * H + 600, 21 * H) == 19 * H
+    assert best_start(slots, windows, 9 * H + 600, 18 * H + 1800) == 18 * H  # the rest of the route needs it earlier
+    assert best_start(slots, windows, 9 * H + 600, 17 * H) == 9 * H + 600
+    assert best_start(slots, [[9 * H, 12 * H]], 9 * H + 600, 12 * H) == 9 * H + 600  # outside the window: no wait
 
 
 def test_with_a_travel_price_a_visit_is_worth_its_expected_priority():
