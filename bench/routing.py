@@ -4,6 +4,7 @@
     python bench/routing.py --quick              # samples 1x12 / 8x96, 5x60, 20x240, TSPLIB
     python bench/routing.py --sizes 60x720 --repeat 3 --engines ours,pyvrp
     python bench/routing.py --ortools            # add the OR-Tools peer
+    python bench/routing.py --at-home            # the at-home model on simulated days (bench/at_home.py)
 
 Engines (each run in its own subprocess, one after the other, so that wall time and
 peak RSS are per engine):
@@ -562,10 +563,19 @@ def main(argv: list[str] | None = None) -> int:
                          "the share kept is compared (peers get the plain day)")
     ap.add_argument("--travel-cost", type=float, default=None,
                     help="points per hour driven: ours gets \"travel_cost\"; every plan's value is compared")
+    ap.add_argument("--at-home", action="store_true",
+                    help="planning with the chance of finding someone home against the plain planner and the peers, "
+                         "on simulated days scored by a hidden truth (bench/at_home.py; --budget, --engines apply)")
     a = ap.parse_args(argv)
     engines = [e.strip() for e in a.engines.split(",") if e.strip()]
     if a.ortools and "ortools" not in engines:
         engines.append("ortools")
+    if a.at_home:
+        sys.path.insert(0, str(BENCH))
+        from at_home import main as at_home_main
+
+        extra = ["--budget", str(a.budget)] if a.budget else []
+        return at_home_main(["--engines", ",".join(engines), "--verify", a.verify, *extra])
     verify = Path(a.verify).resolve()
     if not verify.exists():
         print(f"verify.py not found at {verify} (use --verify)", file=sys.stderr)

@@ -1,4 +1,4 @@
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import feed
@@ -25,6 +25,9 @@ class Branch(Model):
     balance_max_loss: Mapped[float] = mapped_column(default=0.01, server_default="0.01")
     # route plans: priority points one hour of driving costs (None: travel only breaks ties)
     travel_cost: Mapped[float | None]
+    # route plans: plan for the chance of finding someone home, learnt from past outcomes
+    # (nothing changes while there is no history)
+    at_home_model: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class Agent(Model):

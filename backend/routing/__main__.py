@@ -9,6 +9,11 @@ process started (Linux: its start time in /proc/self/stat), so interpreter start
 package imports and reading the file come out of the solver's time. A problem that
 cannot be read or is invalid: a message on stderr, exit status 2.
 
+Visits may carry ``contact`` slots, the chance of finding someone home by hour
+(docs/routing.md): the plan then maximises the expected priority met, and the output
+gives each stop's ``p`` and the plan's ``contact`` figures (expected priority and
+contacts); ``--ignore-contact`` plans the plain way, as if the slots were absent.
+
 ``fill`` prints the problem with ``durations`` computed by the travel model (haversine x
 circuity / speed, or the road table service with --osrm-url) — what the planner uses when
 the problem has none, so that any checker can score the plan on the same matrix.
@@ -21,6 +26,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 
 # what is left of the budget after the solver returns: printing the plan and leaving
 EXIT_S = 0.05
@@ -94,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--travel-cost", type=_points, default=None, help='price of travel in priority points per hour driven (sets "travel_cost")'
     )
+    s.add_argument("--ignore-contact", action="store_true", help="plan without the visits' contact slots (priority, not expected priority)")
     _travel_args(s)
     f = sub.add_parser("fill", help="print the problem with durations from the travel model")
     f.add_argument("problem", help="route-problem v1 JSON file")
@@ -162,6 +169,8 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         problem.balance = Balance(a.balance or base.by, base.max_loss if a.max_loss is None else a.max_loss)
     if a.travel_cost is not None:
         problem.travel_cost = a.travel_cost
+    if a.ignore_contact:
+        problem.visits = [replace(v, contact=None) for v in problem.visits]
     warm = None
     if a.warm_start:
         try:

@@ -39,6 +39,7 @@ from ..payments.models import FollowUp
 from ..policy import rules
 from ..visits.models import Outcome, Visit
 from .crews import crew_warm_start, form_crews
+from .history import add_contact
 from .travel import TravelSettings, travel_matrix
 
 FIXED_STATUSES = ("checked_in", "completed", "failed")
@@ -451,6 +452,8 @@ def build_problem(
     source = branch or agents[0].branch
     if source.travel_cost is not None:
         problem["travel_cost"] = source.travel_cost
+    if source.at_home_model:  # the chance of finding someone home, from past outcomes
+        meta["at_home"] = add_contact(problem, meta["visits"], day, tz)
     meta["travel"] = {"circuity": settings.circuity, "speed_kmh": settings.speed_kmh, "osrm_url": settings.osrm_url}
     return Built(problem, meta, excluded, crew_warm_start(_warm_start(candidates, problem), crews), settings)
 

@@ -50,6 +50,10 @@ class Visit:
     agent: str | None = None  # pinned agent id
     preferred_agent: str | None = None  # who last met the debtor (continuity)
     continuity_weight: int = 0  # seconds of extra travel worth spending to keep it with them
+    # the chance of finding someone home: (start, end, p) slots, sorted, not overlapping; a
+    # start in [start, end) meets someone with probability p, a start outside every slot
+    # with 0. None: p = 1 at every hour (the plain problem)
+    contact: tuple[tuple[int, int, float], ...] | None = None
 
     def merged_windows(self) -> tuple[tuple[int, int], ...]:
         """Windows sorted, overlapping/touching ones merged (what solvers want)."""
@@ -87,6 +91,12 @@ class Problem:
     travel_cost: float | None = None  # priority points per hour driven; None: travel only breaks ties
 
     @property
+    def has_contact(self) -> bool:
+        """Some visit carries the chance of contact by hour: the plan then maximises the
+        expected priority met (priority x p at the planned start)."""
+        return any(v.contact is not None for v in self.visits)
+
+    @property
     def n_locations(self) -> int:
         return len(self.locations)
 
@@ -120,6 +130,7 @@ class Problem:
                     if v.preferred_agent is not None
                     else {}
                 ),
+                **({"contact": [{"start": a, "end": b, "p": p} for a, b, p in v.contact]} if v.contact is not None else {}),
             }
             for v in self.visits
         ]
@@ -216,6 +227,35 @@ def _travel_cost(x: Any) -> float | None:
     if cost < 0:
         raise _fail("travel_cost", f"must be >= 0 points per hour, got {cost}")
     return cost
+
+
+def _contact(x: Any, where: str) -> tuple[tuple[int, int, float], ...] | None:
+    """[{"start": s, "end": e, "p": 0.7}, …] → sorted (start, end, p) slots."""
+    if x is None:
+        return None
+    out = []
+    for j, slot in enumerate(_list(x, where)):
+        w = f"{where}[{j}]"
+        slot = _obj(slot, w)
+        unknown = sorted(set(slot) - {"start", "end", "p"})
+        if unknown:
+            raise _fail(w, f"unknown field {unknown[0]!r} (expected 'start', 'end', 'p')")
+        for key in ("start", "end", "p"):
+            if key not in slot:
+                raise _fail(w, f"missing {key!r}")
+        a = _int(slot["start"], w + ".start", 0, MAX_TIME)
+        b = _int(slot["end"], w + ".end", 0, MAX_TIME)
+        if a >= b:
+            raise _fail(w, f"start {a} not before end {b}")
+        p = _num(slot["p"], w + ".p")
+        if not 0.0 <= p <= 1.0:
+            raise _fail(w + ".p", f"must be a probability between 0 and 1, got {p}")
+        out.append((a, b, p))
+    out.sort()
+    for (a0, b0, _), (a1, _, _) in zip(out, out[1:], strict=False):
+        if a1 < b0:
+            raise _fail(where, f"slots overlap ({a0}-{b0} and one starting at {a1})")
+    return tuple(out)
 
 
 def _durations(x: Any, n: int) -> np.ndarray:
@@ -355,7 +395,8 @@ def parse_problem(data: Any, *, allow_unknown_pins: bool = False) -> Problem:
             weight = _int(v.get("continuity_weight", CONTINUITY_WEIGHT), w + ".continuity_weight", 0, MAX_TIME)
         elif v.get("continuity_weight") is not None:
             raise _fail(w + ".continuity_weight", "needs preferred_agent")
-        visits.append(Visit(vid, loc, service, windows, prio, _skills(v.get("skills"), w + ".skills"), pin, pref, weight))
+        contact = _contact(v.get("contact"), w + ".contact")
+        visits.append(Visit(vid, loc, service, windows, prio, _skills(v.get("skills"), w + ".skills"), pin, pref, weight, contact))
 
     name = top.get("name")
     extra = {

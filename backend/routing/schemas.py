@@ -66,6 +66,9 @@ class StopSchema(ma.Schema):
     follow_up = ma.fields.Dict(allow_none=True, metadata={"description": "the return visit due today it fulfils: id, due_on, reason"})
     required_agents = ma.fields.Integer(metadata={"description": "R9: 2 for a two-person visit (served only by a crew)"})
     status = ma.fields.String()
+    at_home = ma.fields.Float(
+        allow_none=True, metadata={"description": "the chance of finding someone home at the start, from past outcomes (None: no estimate)"}
+    )
 
 
 class RouteSchema(ma.Schema):
@@ -89,7 +92,7 @@ class UnassignedSchema(StopSchema):
     params = ma.fields.Dict(metadata={"description": "the values the code's sentence names"})
 
     class Meta:
-        exclude = ("position", "arrival", "start", "end", "window", "fixed", "status")
+        exclude = ("position", "arrival", "start", "end", "window", "fixed", "status", "at_home")
 
 
 class ExcludedSchema(ma.Schema):

@@ -701,6 +701,7 @@ def route_plan_view(plan: RoutePlan) -> dict:
                     "end": clock.at(stop["end"]),
                     "fixed": False,
                     "status": "published" if plan.published_at else "planned",
+                    "at_home": stop.get("p"),
                     "window": {"start": clock.at(window[0]), "end": clock.at(window[1])} if window else None,
                 }
             )

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from . import engine
+from .at_home import best_start, slot_p
 from .builder import Clock, reason
 from .models import RoutePlan
 from .travel import TravelSettings, distance_km_matrix, travel_matrix
@@ -55,6 +56,7 @@ def time_route(plan: RoutePlan, agent: dict, refs: list[str], settings: TravelSe
         legs = Legs(plan, path, settings)
     t, travel, distance = agent["shift"][0], 0, 0.0
     stops, violations = [], []
+    latest = _latest_starts(visits, refs, path, legs, agent) if any("contact" in visits[r] for r in refs) else []
     for n, ref in enumerate(refs):
         visit = visits[ref]
         leg, leg_km = legs(path[n], path[n + 1])
@@ -80,8 +82,12 @@ def time_route(plan: RoutePlan, agent: dict, refs: list[str], settings: TravelSe
             start = arrival
         else:
             start = max(arrival, window[0])
+            if "contact" in visit:  # wait at the door for a better chance, when the rest still fits
+                start = best_start(visit["contact"], visit["windows"], start, latest[n])
         t = start + visit["service"]
         stops.append({"visit": ref, "arrival": arrival, "start": start, "end": t, "window": list(window) if window else None})
+        if "contact" in visit:  # the chance of finding someone home at the start
+            stops[-1]["p"] = round(slot_p(visit["contact"], start), 3)
         missing = sorted(set(visit.get("skills") or []) - set(agent.get("skills") or []))
         if missing:
             lacks = reason("skills", "route_skills_missing", f"The agent lacks the skill(s) {', '.join(missing)}.", skills=missing)
@@ -110,6 +116,19 @@ def time_route(plan: RoutePlan, agent: dict, refs: list[str], settings: TravelSe
         "back_s": t if refs else None,
         "violations": violations,
     }
+
+
+def _latest_starts(visits: dict, refs: list[str], path: list[int], legs, agent: dict) -> list[int]:
+    """Latest start at each stop that keeps the later stops and the return in time."""
+    out: list[int] = []
+    latest = agent["shift"][1]
+    for n in range(len(refs) - 1, -1, -1):
+        visit = visits[refs[n]]
+        cap = latest - legs(path[n + 1], path[n + 2])[0] - visit["service"]
+        fits = [min(w1, cap) for w0, w1 in visit["windows"] if w0 <= min(w1, cap)]
+        latest = max(fits) if fits else -(1 << 40)
+        out.append(latest)
+    return out[::-1]
 
 
 def retime(plan: RoutePlan, solution: dict, settings: TravelSettings, only: set[str] | None = None) -> dict:
@@ -187,6 +206,12 @@ def plan_stats(plan: RoutePlan, *, solve_s: float | None = None, build_s: float 
     if preferred:
         kept = sum(1 for want, got in preferred if want == got)
         stats["continuity"] = {"preferred": len(preferred), "kept": kept, "share": round(kept / len(preferred), 3)}
+    chances = [(visits[s["visit"]]["priority"], s["p"]) for r in routes for s in r["stops"] if "p" in s]
+    if chances:  # expected contacts: the sum of the chances of finding someone home
+        stats["contact"] = {
+            "expected_contacts": round(sum(p for _, p in chances), 2),
+            "expected_priority": round(sum(w * p for w, p in chances), 1),
+        }
     cost = plan.problem.get("travel_cost")
     if cost is not None:
         stats["value"] = engine.day_value(stats["priority_served"], stats["travel_s"], cost)

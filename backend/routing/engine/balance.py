@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from .insertion import _latest_arrivals, insert_leftovers
+from .insertion import insert_leftovers
 from .model import Prepared, Routes
-from .schedule import evaluate, route_ok, route_times
+from .schedule import evaluate, latest_arrivals, route_ok, route_times
 
 BIG = np.iinfo(np.int64).max // 4
 
@@ -123,7 +123,7 @@ class _Balancer:
         P_ = np.array([int(prep.a_start[b])] + [int(prep.loc_v[i]) for i in seq_b])
         Q_ = np.array([int(prep.loc_v[i]) for i in seq_b] + [int(prep.a_end[b])])
         dep = np.array([int(prep.a_shift[b, 0])] + [e for (_, _, e) in times[0]], dtype=np.int64)
-        L = np.array(_latest_arrivals(prep, b, seq_b), dtype=np.int64)
+        L = np.array(latest_arrivals(prep, b, seq_b), dtype=np.int64)
         loc = prep.loc_v[C]
         arr = dep[None, :] + D[P_[None, :], loc[:, None]]
         st = np.full(arr.shape, -1, dtype=np.int64)
@@ -168,7 +168,7 @@ class _Balancer:
             moves += 1
         return moves
 
-    def drop(self, budget: int) -> int:
+    def drop(self, budget: float) -> int:
         """Give up the least valuable visit of the busiest agent (within ``budget``
         priority points) when it leaves the spread narrower; its priority, else 0."""
         if len(self.ks) < 2:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from .model import Prepared, Routes
-from .schedule import route_ok
+from .schedule import evaluate, route_ok
 
 
 def _saving(prep: Prepared, k: int, seq: list[int], j: int) -> int:
@@ -35,7 +35,8 @@ def _best_insertion(prep: Prepared, k: int, seq: list[int], i: int) -> tuple[int
 
 def keep_continuity(prep: Prepared, routes: Routes, deadline: float) -> int:
     """Move served visits to their preferred agent where the extra travel is below their
-    weight (the heaviest weights first); returns how many moved."""
+    weight (the heaviest weights first) and, with contact data, the expected priority
+    does not fall; returns how many moved."""
     if not prep.cont_w.any():
         return 0
     moved = 0
@@ -60,7 +61,10 @@ def keep_continuity(prep: Prepared, routes: Routes, deadline: float) -> int:
         new_a = seq_a[:j] + seq_a[j + 1 :]
         if not route_ok(prep, a, new_a):
             continue
-        routes[a], routes[k] = new_a, seq_b[: ins[1]] + [i] + seq_b[ins[1] :]
+        new_b = seq_b[: ins[1]] + [i] + seq_b[ins[1] :]
+        if prep.has_contact and evaluate(prep, {a: new_a, k: new_b})[0] < evaluate(prep, {a: seq_a, k: seq_b})[0] - 1e-9:
+            continue  # the move would meet fewer people
+        routes[a], routes[k] = new_a, new_b
         where[i] = k
         moved += 1
     return moved

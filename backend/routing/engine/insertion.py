@@ -5,45 +5,24 @@ plan every engine must beat and fills the slack left after the engines."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 
 import numpy as np
 
-from .model import Prepared, Routes
-from .schedule import route_ok, route_times
-
-
-def _latest_arrivals(prep: Prepared, k: int, seq: Sequence[int]) -> list[int]:
-    """Latest arrival at each stop (and at the end) keeping the rest of the route feasible.
-
-    With waiting allowed, the feasible arrival times at a stop form a down-set, so one
-    number per stop suffices: L_end = shift end; L_i = latest window-compatible start.
-    """
-    D = prep.D
-    L = [int(prep.a_shift[k, 1])]
-    nxt = int(prep.a_end[k])
-    for i in reversed(seq):
-        loc = int(prep.loc_v[i])
-        cap = L[-1] - int(D[loc, nxt]) - int(prep.service[i])
-        best = -(1 << 62)
-        for w0, w1 in prep.windows[i]:
-            hi = min(w1, cap)
-            if w0 <= hi:
-                best = max(best, hi)
-        L.append(best)
-        nxt = loc
-    L.reverse()
-    return L  # len(seq) + 1
+from .model import P_STEP, Prepared, Routes
+from .schedule import evaluate, latest_arrivals, route_ok, route_times
 
 
 def insert_leftovers(prep: Prepared, routes: Routes, deadline: float, allowed: np.ndarray | None = None) -> int:
     """Insert unserved visits (highest priority first) at their cheapest feasible position
-    in any eligible route (``allowed``: a narrower visit x agent mask). Returns the number
-    inserted."""
+    in any eligible route (``allowed``: a narrower visit x agent mask). With contact data
+    the most valuable first (priority x best chance of contact), at the position where
+    the visit's expected priority at its start is highest (then the cheapest), and only
+    when the route's expected priority grows. Returns the number inserted."""
     D = prep.D
     elig = prep.elig if allowed is None else (prep.elig & allowed)
     served = {i for seq in routes.values() for i in seq}
-    todo = [i for i in np.argsort(-prep.prio, kind="stable") if i not in served and i not in prep.reasons]
+    worth = prep.prio if prep.pmax is None else prep.prio * prep.pmax
+    todo = [i for i in np.argsort(-worth, kind="stable") if i not in served and i not in prep.reasons]
     if not todo or not routes:
         return 0
     agents = sorted(routes)
@@ -56,7 +35,7 @@ def insert_leftovers(prep: Prepared, routes: Routes, deadline: float, allowed: n
             return None
         nodes = [int(prep.a_start[k])] + [int(prep.loc_v[i]) for i in seq] + [int(prep.a_end[k])]
         dep = [int(prep.a_shift[k, 0])] + [e for (_, _, e) in times[0]]
-        L = _latest_arrivals(prep, k, seq)
+        L = latest_arrivals(prep, k, seq)
         m = len(seq) + 1
         return (
             np.array(nodes[:-1]),
@@ -96,15 +75,24 @@ def insert_leftovers(prep: Prepared, routes: Routes, deadline: float, allowed: n
         delta = D[P_, lu] + D[lu, Q_] - D[P_, Q_]
         if prep.cont_w[i]:  # away from the agent who knows the debtor: costs its weight
             delta = delta + prep.cont_w[i] * (ag != prep.pref[i])
-        if cost:  # travel has a price: only detours the visit is worth
-            feas &= cost * delta < 3600 * prep.prio[i]
+        c = prep.contact[i] if prep.has_contact else None
+        p = c.at(st) if c is not None else 1.0
+        if cost:  # travel has a price: only detours the visit is worth (expected)
+            feas &= cost * delta < 3600 * prep.prio[i] * p
             if not feas.any():
                 continue
+        if c is not None:  # the best chance at the start (chances within P_STEP alike), then the cheapest
+            p = np.where(feas, p, -1.0)
+            if p.max() <= 0:
+                continue
+            feas &= p >= p.max() - P_STEP
         j = int(np.argmin(np.where(feas, delta, np.iinfo(np.int64).max)))
         k = int(ag[j])
         new = routes[k][: pos[j]] + [int(i)] + routes[k][pos[j] :]
         if not route_ok(prep, k, new):  # paranoia: never accept an infeasible route
             continue
+        if prep.has_contact and evaluate(prep, {k: new})[0] <= evaluate(prep, {k: routes[k]})[0]:
+            continue  # later stops lose more than the visit brings
         routes[k] = new
         per[k] = arrays_for(k)
         cat = concat()

@@ -30,6 +30,7 @@ class Stop:
     arrival: int
     start: int
     end: int
+    p: float | None = None  # with contact data: the chance of finding someone home at start
 
 
 @dataclass
@@ -60,16 +61,21 @@ class Solution:
     workload: dict[str, Any] = field(default_factory=dict)  # spread of stops and working time
     value: dict[str, Any] | None = None  # with a travel price: priority, hours, value of the day
     continuity: dict[str, Any] | None = None  # with preferred agents: the share kept with them
+    contact: dict[str, Any] | None = None  # with contact data: expected priority and contacts
 
     def to_dict(self) -> dict:
         """The route-solution v1 document, with each route's working time, the plan's
         workload spread and, when travel has a price, the value of the day, with preferred
-        agents the share of continuity kept (fields a v1 checker ignores)."""
+        agents the share of continuity kept, with contact data each stop's chance of contact
+        and the plan's expected priority and contacts (fields a v1 checker ignores)."""
         doc = {
             "routes": [
                 {
                     "agent": r.agent,
-                    "stops": [{"visit": s.visit, "arrival": s.arrival, "start": s.start, "end": s.end} for s in r.stops],
+                    "stops": [
+                        {"visit": s.visit, "arrival": s.arrival, "start": s.start, "end": s.end, **({"p": s.p} if s.p is not None else {})}
+                        for s in r.stops
+                    ],
                     "travel_s": r.travel_s,
                     "work_s": r.work_s,
                 }
@@ -85,7 +91,61 @@ class Solution:
             doc["value"] = self.value
         if self.continuity is not None:
             doc["continuity"] = self.continuity
+        if self.contact is not None:
+            doc["contact"] = self.contact
         return doc
+
+
+# ---------------------------------------------------------------------------------------
+# the chance of contact
+
+
+# pieces of a visit's windows given to the engines: contact slots whose p differs by less
+# than this are one piece
+P_STEP = 0.05
+
+
+@dataclass
+class Contact:
+    """A visit's chance of contact as a step function of the start time."""
+
+    breaks: np.ndarray  # int64, increasing: the times where p changes
+    p: np.ndarray  # float64: p on [breaks[j], breaks[j + 1]); 0 before the first, after the last
+
+    @classmethod
+    def of(cls, slots: tuple[tuple[int, int, float], ...]) -> Contact:
+        breaks: list[int] = []
+        p: list[float] = []
+        for a, b, q in slots:
+            if breaks and breaks[-1] == a:
+                p[-1] = q
+            else:  # the first slot, or one after a gap (p 0 in the gap)
+                breaks.append(a)
+                p.append(q)
+            breaks.append(b)
+            p.append(0.0)
+        return cls(np.array(breaks, dtype=np.int64), np.array(p, dtype=np.float64))
+
+    def at(self, t):
+        """p at start time(s) t (a number or an array)."""
+        j = np.searchsorted(self.breaks, t, side="right") - 1
+        return np.where(j >= 0, self.p[np.maximum(j, 0)], 0.0)
+
+    def pieces(self, windows: tuple[tuple[int, int], ...], keep: float = 0.0) -> list[tuple[int, int, float]]:
+        """The windows cut where p changes: (first start, last start, p), keeping the
+        pieces with p > 0 and p >= keep x the best p; neighbours within P_STEP merge."""
+        out: list[list] = []
+        edges = self.breaks.tolist()
+        for w0, w1 in windows:
+            cuts = [w0] + [b for b in edges if w0 < b <= w1] + [w1 + 1]
+            for a, b in zip(cuts, cuts[1:], strict=False):
+                q = float(self.at(a))
+                if out and out[-1][1] + 1 == a and abs(out[-1][2] - q) < P_STEP:
+                    out[-1][1] = b - 1
+                else:
+                    out.append([a, b - 1, q])
+        best = max((q for _, _, q in out), default=0.0)
+        return [(a, b, q) for a, b, q in out if q > 0 and q >= keep * best]
 
 
 # ---------------------------------------------------------------------------------------
@@ -110,6 +170,17 @@ class Prepared:
     a_cap: np.ndarray  # max visits (a large number when None)
     pref: np.ndarray  # preferred agent index per visit (-1: none, or not in the problem)
     cont_w: np.ndarray  # seconds of travel worth keeping the visit with that agent (0 without one)
+    contact: list[Contact | None] = field(default_factory=list)  # per visit (None: p = 1); [] in a plain problem
+    pmax: np.ndarray | None = None  # best p in a window per visit (None in a plain problem)
+
+    @property
+    def has_contact(self) -> bool:
+        return bool(self.contact)
+
+    def p_at(self, i: int, t: int) -> float:
+        """The chance of contact of visit i started at t (1 without contact data)."""
+        c = self.contact[i] if self.contact else None
+        return 1.0 if c is None else float(c.at(t))
 
     @property
     def n_agents(self) -> int:
@@ -169,7 +240,14 @@ def prepare(problem: Problem, D: np.ndarray) -> Prepared:
     reasons = {i: _reason(P, v, elig[i], windows[i], aidx, a_shift, a_cap) for i, v in enumerate(P.visits) if not feas[i].any()}
     pref = np.array([aidx.get(v.preferred_agent, -1) if v.preferred_agent else -1 for v in P.visits], dtype=np.int64)
     cont_w = np.array([v.continuity_weight for v in P.visits], dtype=np.int64) * (pref >= 0)
-    return Prepared(P, D, feas, reasons, loc_v, service, prio, windows, a_start, a_end, a_shift, a_cap, pref, cont_w)
+    contact: list[Contact | None] = []
+    pmax = None
+    if P.has_contact:
+        contact = [None if v.contact is None else Contact.of(v.contact) for v in P.visits]
+        pmax = np.array(
+            [1.0 if c is None else max((q for _, _, q in c.pieces(w)), default=0.0) for c, w in zip(contact, windows, strict=True)]
+        )
+    return Prepared(P, D, feas, reasons, loc_v, service, prio, windows, a_start, a_end, a_shift, a_cap, pref, cont_w, contact, pmax)
 
 
 def _reason(P: Problem, v, elig_row: np.ndarray, windows, aidx, a_shift, a_cap) -> str:

@@ -22,7 +22,7 @@ from .model import REASON_CAP, REASON_NO_ROOM, PlannedRoute, Prepared, Routes, S
 from .pool import Pool, Search
 from .portfolio import portfolio
 from .price import day_value, prune_routes
-from .schedule import evaluate, make_feasible, route_ok, route_times
+from .schedule import evaluate, expected, make_feasible, planned_times, route_ok
 from .territories import assign_visits, territories
 from .vroom_adapter import vroom_level
 
@@ -179,7 +179,7 @@ def _build_solution(prep: Prepared, routes: Routes, t0: float, stats: dict) -> S
         if seq and not route_ok(prep, k, seq):  # never publish an infeasible route
             log.error("dropping infeasible route for %s", a.id)
             seq = make_feasible(prep, k, seq, served)
-        sched = route_times(prep, k, seq) if seq else None
+        sched = planned_times(prep, k, seq) if seq else None
         if not seq or sched is None:
             out.append(PlannedRoute(a.id, [], 0))
             continue
@@ -188,7 +188,10 @@ def _build_solution(prep: Prepared, routes: Routes, t0: float, stats: dict) -> S
         first = int(prep.loc_v[seq[0]])
         depart = max(int(a.shift[0]), times[0][1] - int(D[a.start, first]))
         times[0] = (depart + int(D[a.start, first]), times[0][1], times[0][2])
-        stops = [Stop(P.visits[i].id, int(ar), int(st), int(en)) for i, (ar, st, en) in zip(seq, times, strict=True)]
+        stops = [
+            Stop(P.visits[i].id, int(ar), int(st), int(en), round(prep.p_at(i, st), 3) if prep.has_contact else None)
+            for i, (ar, st, en) in zip(seq, times, strict=True)
+        ]
         out.append(PlannedRoute(a.id, stops, int(travel), depart, int(back), int(travel + prep.service[seq].sum())))
         served.update(seq)
         total += int(travel)
@@ -218,4 +221,5 @@ def _build_solution(prep: Prepared, routes: Routes, t0: float, stats: dict) -> S
         workload(prep, kept),
         value,
         continuity_share(prep, kept),
+        expected(prep, kept) if prep.has_contact else None,
     )

@@ -7,7 +7,7 @@ figures of a plan and the pass that gives up the visits not worth their detour."
 from __future__ import annotations
 
 from .model import Prepared, Routes
-from .schedule import route_ok
+from .schedule import planned_times, route_ok
 
 
 def day_value(priority: int, travel_s: int, cost: float) -> dict:
@@ -17,8 +17,9 @@ def day_value(priority: int, travel_s: int, cost: float) -> dict:
 
 
 def prune_routes(prep: Prepared, routes: Routes) -> int:
-    """Drop, one at a time, the stop whose detour costs more than its priority (the
-    largest loss first) until every stop pays its way; returns how many were dropped."""
+    """Drop, one at a time, the stop whose detour costs more than its priority (with
+    contact data its expected priority at the planned start; the largest loss first)
+    until every stop pays its way; returns how many were dropped."""
     cost = prep.problem.travel_cost
     if not cost:
         return 0
@@ -28,9 +29,13 @@ def prune_routes(prep: Prepared, routes: Routes) -> int:
         best = None
         for k, seq in routes.items():
             nodes = [int(prep.a_start[k])] + [int(prep.loc_v[i]) for i in seq] + [int(prep.a_end[k])]
-            for j, i in enumerate(seq):
+            worth = [float(p) for p in prep.prio[seq]]
+            sched = planned_times(prep, k, seq) if prep.has_contact and seq else None
+            if sched is not None:
+                worth = [w * prep.p_at(i, st) for w, i, (_, st, _) in zip(worth, seq, sched[0], strict=True)]
+            for j in range(len(seq)):
                 a, b, c = nodes[j], nodes[j + 1], nodes[j + 2]
-                loss = cost * int(D[a, b] + D[b, c] - D[a, c]) / 3600 - int(prep.prio[i])
+                loss = cost * int(D[a, b] + D[b, c] - D[a, c]) / 3600 - worth[j]
                 if loss > 0 and (best is None or loss > best[0]):
                     best = (loss, k, j)
         if best is None:

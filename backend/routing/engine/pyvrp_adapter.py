@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .model import Prepared, Routes
-from .schedule import route_times
+from .schedule import planned_times
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +48,21 @@ def _pyvrp_data(prep: Prepared, agents: list[int], visits: list[int], required: 
     pref = prep.pref[v_arr]
     wants = prep.cont_w[v_arr] * np.isin(pref, agents)
     big = _prize_unit(base, P.travel_cost, int(wants.max(initial=0)))
+    # with contact data a client per piece of the windows where the chance of contact is
+    # near the visit's best, prize = priority x p in hundredths of a point (each still
+    # outweighing any detour), all of a visit's pieces one mutually exclusive group
+    scale = CONTACT_SCALE if prep.has_contact and not P.travel_cost else 1
     clients: list = []
     groups: list = []
     client_visit: list[int] = []
     for r, i in enumerate(visits):
-        ws = prep.windows[i]
+        c = prep.contact[i] if prep.has_contact else None
+        ws = [(w0, w1, 1.0) for w0, w1 in prep.windows[i]] if c is None else c.pieces(prep.windows[i], CONTACT_KEEP)
         g = None
         if len(ws) > 1:
             g = len(groups)
             groups.append(pyvrp.ClientGroup(required=required))
-        for w0, w1 in ws:
+        for w0, w1, q in ws:
             if g is not None:
                 groups[g].add_client(len(clients))
             clients.append(
@@ -67,7 +72,7 @@ def _pyvrp_data(prep: Prepared, agents: list[int], visits: list[int], required: 
                     service_duration=int(prep.service[i]),
                     tw_early=int(w0),
                     tw_late=int(w1),
-                    prize=int(prep.prio[i]) * big,
+                    prize=int(prep.prio[i]) * big if scale == 1 and q == 1.0 else round(float(prep.prio[i]) * q * scale * big),
                     required=required and g is None,
                     group=g,
                 )
@@ -132,7 +137,14 @@ def _pyvrp_data(prep: Prepared, agents: list[int], visits: list[int], required: 
         for (s, e, t0, t1, cap, prof), t in vt_key.items()
     ]
     data = pyvrp.ProblemData(locations, clients, depots, vtypes, dists, mats, groups)
-    return data, client_visit, vt_agents, big
+    return data, client_visit, vt_agents, big * scale
+
+
+# With contact data: the pieces of a visit's windows given to PyVRP are those where the
+# chance of contact is at least this share of the visit's best (the rest are worth
+# little and would multiply the clients), and prizes count hundredths of a point.
+CONTACT_KEEP = 0.5
+CONTACT_SCALE = 100
 
 
 # PyVRP tuning: the initial / maximum penalty per unit of time warp or excess load, as
@@ -250,7 +262,7 @@ def _pyvrp_initial(prep, data, init: Routes, client_visit, vt_agents):
         if not seq or k not in vt_of:
             continue
         seq = [i for i in seq if i in copies]
-        sched = route_times(prep, k, seq)
+        sched = planned_times(prep, k, seq)
         if sched is None or not seq:
             continue
         cl = []

@@ -19,6 +19,10 @@ from .model import NO_CAP, Prepared, Routes
 
 log = logging.getLogger(__name__)
 
+# With contact data VROOM (one priority per job) gets the pieces of a visit's windows where
+# the chance of contact is at least this share of its best; PyVRP then refines.
+CONTACT_NEAR = 0.85
+
 
 def vroom_accepts(prep: Prepared) -> bool:
     """VROOM takes durations and times as uint32 (then scales them internally in 64 bits)."""
@@ -79,13 +83,21 @@ def run_vroom(
                 )
             )
         for r, i in enumerate(visits):
+            prio, windows = int(prep.prio[i]), prep.windows[i]
+            c = prep.contact[i] if prep.has_contact else None
+            if c is not None:  # one priority per job: the windows where p is near its best
+                pieces = c.pieces(windows, CONTACT_NEAR)
+                if not pieces:
+                    continue
+                prio = min(100, round(prio * max(q for _, _, q in pieces)))
+                windows = tuple((a, b) for a, b, _ in pieces)
             inp.add_job(
                 vroom.Job(
                     int(i),
                     location=lidx[int(prep.loc_v[i])],
                     default_service=int(prep.service[i]),
-                    priority=int(prep.prio[i]),
-                    time_windows=[vroom.TimeWindow(int(a), int(b)) for a, b in prep.windows[i]],
+                    priority=prio,
+                    time_windows=[vroom.TimeWindow(int(a), int(b)) for a, b in windows],
                     skills={job_skill[r]} if job_skill[r] else None,
                 )
             )
