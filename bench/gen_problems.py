@@ -17,8 +17,12 @@ import argparse
 import json
 import math
 import sys
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from backend.routing.travel import km_matrix  # noqa: E402 (the repository root goes on the path first)
 
 CENTER = (31.23, 121.47)
 KM_PER_DEG_LAT = 111.2
@@ -116,11 +120,7 @@ def generate(n_agents: int, n_visits: int, seed: int = 0, rich: bool = False,
 def _durations(locations: np.ndarray, rng: np.random.Generator, circuity: float,
                speed_kmh: float) -> np.ndarray:
     """Model travel times with a little symmetric street-network noise (+0–8 %)."""
-    lat = np.radians(locations[:, 0])
-    lon = np.radians(locations[:, 1])
-    u = np.c_[np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)]
-    d = np.clip((1.0 - u @ u.T) * 0.5, 0.0, 1.0)
-    km = 2 * 6371.0088 * np.arcsin(np.sqrt(d))
+    km = km_matrix(locations)
     noise = rng.uniform(1.0, 1.08, size=km.shape)
     noise = np.triu(noise, 1)
     noise = noise + noise.T + np.eye(len(km))

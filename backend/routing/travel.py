@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from haversine import Unit, haversine_vector
 
 log = logging.getLogger(__name__)
 
-EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG), as geopy's great_circle uses
 DEFAULT_CIRCUITY = 1.3  # road distance / straight-line distance in a city
 DEFAULT_SPEED_KMH = 25.0  # door-to-door average in town, parking included
 
@@ -93,26 +93,15 @@ def _as_points(points: Any) -> np.ndarray:
 def km_matrix(points: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
     """Great-circle distances in km between all ``[lat, lon]`` points (float64, n x n).
 
-    Haversine through unit vectors: sin²(θ/2) = (1 - u_i·u_j) / 2, so the whole matrix is
-    one matrix product plus one sqrt/arcsin pass (≈0.15 s for 3,000 points). Precision is
-    better than a metre at city scale.
+    The haversine library's vectorised form (mean Earth radius, as geopy's great_circle):
+    one numpy pass over all pairs (≈0.3 s for 3,000 points), better than a metre at city scale.
     """
     p = _as_points(points)
-    n = len(p)
-    if n == 0:
+    if len(p) == 0:
         return np.zeros((0, 0))
-    lat = np.radians(p[:, 0])
-    lon = np.radians(p[:, 1])
-    u = np.column_stack((np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)))
-    d = u @ u.T
-    np.subtract(1.0, d, out=d)
-    d *= 0.5
-    np.clip(d, 0.0, 1.0, out=d)
-    np.sqrt(d, out=d)
-    np.arcsin(d, out=d)
-    d *= 2.0 * EARTH_RADIUS_KM
+    d = haversine_vector(p, p, Unit.KILOMETERS, comb=True)
     np.fill_diagonal(d, 0.0)
-    # the product is symmetric only up to rounding; make it exactly symmetric
+    # exactly symmetric, whatever the rounding of the two directions
     np.minimum(d, d.T, out=d)  # numpy buffers the overlapping operands
     return d
 
