@@ -13,10 +13,20 @@ from .schemas import (
     AgentSchema,
     AgentUpdateSchema,
     BranchSchema,
+    BranchUpdateSchema,
     RevokeResultSchema,
     RevokeSchema,
 )
-from .services import add_agent, add_user, agents_query, get_or_404, sign_out_agent, update_agent, update_user
+from .services import (
+    add_agent,
+    add_user,
+    agents_query,
+    get_or_404,
+    sign_out_agent,
+    update_agent,
+    update_branch,
+    update_user,
+)
 
 blp = Blueprint("org", __name__, url_prefix="/api", description="Users, agents and branches")
 
@@ -25,8 +35,19 @@ blp = Blueprint("org", __name__, url_prefix="/api", description="Users, agents a
 @roles(*OFFICE)
 @blp.response(200, BranchSchema(many=True))
 def list_branches():
-    """Branches with their timezone and jurisdiction"""
+    """Branches with their timezone, jurisdiction and route-planner settings"""
     return db.session.scalars(select(Branch).order_by(Branch.id)).all()
+
+
+@blp.route("/branches/<int:branch_id>", methods=["PATCH"])
+@roles("admin")
+@blp.arguments(BranchUpdateSchema)
+@blp.response(200, BranchSchema)
+def patch_branch(args, branch_id):
+    """Change a branch's route-planner settings (circuity, speed, balance, travel price, at-home model); the next solve uses them"""
+    branch = update_branch(branch=get_or_404(Branch, branch_id), changes=args, actor_id=g.user.id)
+    db.session.commit()
+    return branch
 
 
 @blp.route("/users", methods=["GET"])

@@ -12,6 +12,38 @@ class BranchSchema(ma.Schema):
     lon = ma.fields.Float()
     timezone = ma.fields.String()
     jurisdiction = ma.fields.String()
+    # the route planner's settings (docs/routing.md); what each may be: BranchUpdateSchema
+    circuity = ma.fields.Float()
+    speed_kmh = ma.fields.Float()
+    balance_by = ma.fields.String(allow_none=True)
+    balance_max_loss = ma.fields.Float()
+    travel_cost = ma.fields.Float(allow_none=True)
+    at_home_model = ma.fields.Boolean()
+
+
+BALANCE_BY = ("stops", "duration")
+
+
+class BranchUpdateSchema(ma.Schema):
+    """The admin's change to a branch's route-planner settings: only the fields sent change."""
+
+    circuity = ma.fields.Float(validate=validate.Range(min=1.0, max=3.0), metadata={"description": "road km per straight-line km"})
+    speed_kmh = ma.fields.Float(validate=validate.Range(min=5, max=120), metadata={"description": "average driving speed"})
+    balance_by = ma.fields.String(
+        allow_none=True,
+        validate=validate.OneOf(BALANCE_BY),
+        metadata={"description": "balance work between agents by stops or duration; null: off"},
+    )
+    balance_max_loss = ma.fields.Float(
+        validate=validate.Range(min=0, max=0.2), metadata={"description": "share of the best priority balancing may give up"}
+    )
+    travel_cost = ma.fields.Float(
+        allow_none=True,
+        validate=validate.Range(min=0, max=10000),
+        metadata={"description": "priority points one hour of driving costs; null: travel only breaks ties"},
+    )
+    # only JSON true or false (not "yes" or "1")
+    at_home_model = ma.fields.Boolean(truthy={True}, falsy={False}, metadata={"description": "plan for the chance of finding someone home"})
 
 
 class AgentSchema(ma.Schema):

@@ -69,6 +69,20 @@ def update_agent(*, agent: Agent, actor: User, changes: dict) -> Agent:
     return agent
 
 
+def update_branch(*, branch: Branch, changes: dict, actor_id: int) -> Branch:
+    """The route planner's settings of a branch (circuity, speed, balance, travel price, the
+    at-home model), one audit record per setting whose value changes. The planner reads them
+    from the row on every build, so the next solve uses them."""
+    actor = db.session.get(User, actor_id)
+    for key, value in sorted(changes.items()):
+        old = getattr(branch, key)
+        if old == value:
+            continue
+        setattr(branch, key, value)
+        audit(actor=actor, action="branch.update", target=f"branch:{branch.id}", field=key, old=old, new=value)
+    return branch
+
+
 def sign_out_agent(*, agent: Agent, actor: User, reason: str, device_id: str | None = None) -> int:
     """A lost or stolen phone: revoke the agent's tokens (one device or all)."""
     count = revoke_user_tokens(user=agent.user, reason=reason, device_id=device_id)

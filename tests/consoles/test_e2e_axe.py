@@ -11,7 +11,7 @@ pytestmark = pytest.mark.e2e
 SCREENS = {
     "owner": ["queue", "cases", "followups", "imports", "kpis", "case/{case}", "nothing-here"],
     "dispatcher": ["board", "cases", "followups", "kpis"],
-    "admin": ["users", "policy", "scripts", "imports", "cases", "kpis"],
+    "admin": ["users", "branches", "policy", "scripts", "imports", "cases", "kpis"],
 }
 
 

@@ -9,7 +9,7 @@ PHONE = {"width": 390, "height": 844}
 SCREENS = {
     "owner": ["queue", "cases", "followups", "imports", "kpis", "case/{case}"],
     "dispatcher": ["board", "cases", "followups", "kpis"],
-    "admin": ["users", "policy", "scripts", "imports", "cases", "kpis"],
+    "admin": ["users", "branches", "policy", "scripts", "imports", "cases", "kpis"],
 }
 NO_SIDEWAYS = "() => document.scrollingElement.scrollWidth <= window.innerWidth"
 

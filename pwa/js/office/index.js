@@ -1,5 +1,5 @@
 /* The office consoles: dispatcher (day board), case owner (review queue, cases, follow-ups,
- * KPIs), admin (users and agents, policy, scripts, imports). app.js calls
+ * KPIs), admin (users and agents, branches' route planning, policy, scripts, imports). app.js calls
  * mount(container, ctx) after an office user signs in. A route a role may not open, or one
  * that does not exist, shows the not-found view, never another screen. */
 import { loadCatalog } from '../i18n.js';
@@ -11,6 +11,7 @@ const VIEWS = {
   cases: { roles: ['owner', 'dispatcher', 'admin'], load: () => import('./views/cases.js') },
   followups: { roles: ['owner', 'dispatcher'], load: () => import('./views/followups.js') },
   users: { roles: ['admin'], load: () => import('./views/users.js') },
+  branches: { roles: ['admin'], load: () => import('./views/branches.js') },
   policy: { roles: ['admin'], load: () => import('./views/policy.js') },
   scripts: { roles: ['admin'], load: () => import('./views/scripts.js') },
   imports: { roles: ['admin', 'owner'], load: () => import('./views/imports.js') },
