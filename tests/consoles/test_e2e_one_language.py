@@ -1,6 +1,8 @@
 """One language at a time in the office (issue 20): each role's main screens in Chinese show no
 English word — rule findings, exclusions, route violations, import row errors included — but
 the data the test planted; the plan's figures on the board; plurals by Intl.PluralRules."""
+from datetime import timedelta
+
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -48,8 +50,13 @@ def test_owner_queue_findings_and_case_speak_chinese(app, desk, world):
 def test_dispatcher_board_speaks_chinese_and_shows_the_plans_figures(app, desk, world, dispatch_day, db, make_case):
     from backend.routing.models import RoutePlan
 
+    from tests.routing.test_at_home import _attempt
+
     unlocated = make_case(branch=world.branch, debtor_name="孙无址", lat=None, lon=None)
     world.branch.travel_cost = 40.0
+    for days in (35, 42, 49):  # a history of attempts: the plan weighs the chance of finding someone home
+        _attempt(db, dispatch_day["cases"][0], world.agent, dispatch_day["tomorrow"] - timedelta(days=days), 10, False)
+        _attempt(db, dispatch_day["cases"][0], world.agent, dispatch_day["tomorrow"] - timedelta(days=days), 19, True)
     db.session.commit()
     allowed = _world_words(app, world, dispatch_day["second"].user.username, dispatch_day["second"].user.display_name,
                            *[f"{a.line} {a.city}" for c in dispatch_day["cases"] + [unlocated] for a in c.account.debtor.addresses])
@@ -77,6 +84,12 @@ def test_dispatcher_board_speaks_chinese_and_shows_the_plans_figures(app, desk, 
     expect(figures.locator("[data-stat=hours] dd")).to_contain_text(f"最多 {round(hours['max'] / 3600, 1):g}")
     expect(figures.locator("[data-stat=value] dd")).to_contain_text(f"{stats['value']['value']:,.1f}".rstrip("0").rstrip("."))
     assert stats["value"]["travel_cost"] == 40.0
+    contact = stats["contact"]
+    expect(figures.locator("[data-stat=contact] dd")).to_contain_text(f"{contact['expected_contacts']:.1f}".rstrip("0").rstrip("."))
+    expect(figures.locator("[data-stat=contact] dd")).to_contain_text(f"预计达成优先级 {round(contact['expected_priority']):,}")
+    chances = page.locator(".o-at-home")
+    expect(chances.first).to_contain_text("在家概率")
+    assert chances.count() == page.locator(".o-stop").count() > 0  # every visit of the day has its chance
     if "continuity" in stats:  # debtors met before by an agent of this plan
         expect(figures.locator("[data-stat=continuity] dd")).to_contain_text(f"{stats['continuity']['preferred']} 位债务人中 {stats['continuity']['kept']} 位")
     else:

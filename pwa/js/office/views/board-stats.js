@@ -2,7 +2,8 @@
  * statistics): how evenly the day is spread between agents (stops and working hours: most,
  * least and the coefficient of variation), the value of the day when travel has a price
  * (priority served less the price of the hours driven) and how many debtors keep the agent
- * who last met them. A figure the plan does not have is left out, never shown as zero. */
+ * who last met them, and with the at-home model the contacts expected (the sum of each stop's chance
+ * of finding someone home) and the priority they carry. A figure the plan does not have is left out, never shown as zero. */
 import { h } from '../util.js';
 
 export function planStatsView(t, f, stats) {
@@ -21,6 +22,9 @@ export function planStatsView(t, f, stats) {
   }
   if (s.continuity) {
     add('continuity', f.pct(s.continuity.share), t('board.stats.continuity_hint', { kept: s.continuity.kept, n: s.continuity.preferred }));
+  }
+  if (s.contact) {
+    add('contact', f.num(s.contact.expected_contacts, 1), t('board.stats.contact_hint', { priority: f.num(s.contact.expected_priority, 0) }));
   }
   if (!rows.length) return null;
   return h('dl', { class: 'o-plan-stats', 'aria-label': t('board.stats.title') }, rows);
