@@ -4,7 +4,7 @@ lead and partner, and a two-person visit no pair can serve is excluded with `rou
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from backend.feed import Change
 from backend.visits.models import Outcome, Visit
@@ -43,6 +43,39 @@ def crew_team(db, make_branch, make_agent, make_case, make_user, headers_for, cl
     assert response.status_code == 200, response.get_json()
     return {"branch": branch, "near1": near1, "near2": near2, "far1": far1, "far2": far2, "cases": cases,
             "headers": headers_for(make_user(role="dispatcher")), "admin_headers": headers_for(admin)}
+
+
+def _history_reads(db, client, url, headers):
+    """The response, and how many statements read the cases' outcome history (visits.services.outcome_history)."""
+    seen = []
+
+    def count(conn, cursor, statement, *args):
+        if "outcomes.case_id IN" in statement:
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        response = client.get(url, headers=headers)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json(), len(seen)
+
+
+def test_the_board_and_the_visit_list_read_the_risk_trigger_in_one_query(client, db, crew_team, tomorrow, make_visit):
+    t = crew_team
+    visits = [make_visit(case=case, agent=t["near1"], day=tomorrow) for case in t["cases"]]
+    board, reads = _history_reads(db, client, f"/api/board?date={tomorrow.isoformat()}&branch_id={t['branch'].id}", t["headers"])
+    row = next(a for a in board["agents"] if a["id"] == t["near1"].id)
+    assert {v["id"]: v["required_agents"] for v in row["visits"]} == {v.id: 2 if i < 2 else 1 for i, v in enumerate(visits)}
+    assert reads == 2  # the day's visits, and the planner's candidates (routing.crews): not one per visit
+    listed, reads = _history_reads(db, client, f"/api/visits?date={tomorrow.isoformat()}&per_page=50", t["headers"])
+    assert {v["id"]: v["required_agents"] for v in listed["items"]} == {v.id: 2 if i < 2 else 1 for i, v in enumerate(visits)}
+    assert reads == 1
+    # one visit on its own still counts, and freshly (nothing kept from the page)
+    _risky(db, t["cases"][2], t["far1"])
+    one, _ = _history_reads(db, client, f"/api/visits/{visits[2].id}", t["headers"])
+    assert one["required_agents"] == 2
 
 
 def _draft(client, wait_plan, headers, branch, day):
