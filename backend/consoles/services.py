@@ -23,7 +23,7 @@ from ..routing.builder import build_problem
 from ..routing.models import RoutePlan
 from ..sync.models import SyncOp
 from ..visits.models import Outcome, Visit
-from ..visits.services import required_agents_of
+from ..visits.services import required_agents_by_visit
 from .kpis import _has_findings
 
 # a stop not checked in this long after its planned arrival is shown late
@@ -354,7 +354,7 @@ def visit_progress(visit: Visit, now: datetime) -> tuple[str, int | None]:
     return "waiting", None
 
 
-def _board_visit(visit: Visit, now: datetime) -> dict:
+def _board_visit(visit: Visit, now: datetime, required_agents: int) -> dict:
     progress, late = visit_progress(visit, now)
     address = visit.address
     return {
@@ -376,7 +376,7 @@ def _board_visit(visit: Visit, now: datetime) -> dict:
         "checkin_at": visit.checkin_at,
         "checkout_at": visit.checkout_at,
         # R9: a two-person visit, its partner and the partner's own check-in
-        "required_agents": required_agents_of(visit),
+        "required_agents": required_agents,
         "partner_id": visit.partner_id,
         "partner_checkin_at": visit.partner_checkin_at,
         "outcome": visit.outcome.code if visit.outcome else None,
@@ -427,8 +427,9 @@ def day_board(*, day: date | None = None, branch_id: int | None = None) -> dict:
     by_agent: dict[int, list[dict]] = {a.id: [] for a in agents}
     unassigned = []
     counts = {"visits": 0, "waiting": 0, "late": 0, "checked_in": 0, "done": 0, "failed": 0, "unassigned": 0}
+    need = required_agents_by_visit(visits)
     for visit in visits:
-        item = _board_visit(visit, now)
+        item = _board_visit(visit, now, need[visit.id])
         counts["visits"] += 1
         counts[item["progress"]] = counts.get(item["progress"], 0) + 1
         if visit.agent_id is None:

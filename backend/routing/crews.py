@@ -139,6 +139,35 @@ def crew_view(meta_agent: dict) -> dict:
 # --- publish -----------------------------------------------------------------------------
 
 
+def _active(agent: Agent | None) -> bool:
+    return agent is not None and agent.active and agent.user.active
+
+
+def inactive_agent_findings(route_ref: str, meta_agent: dict, agents: dict[int, Agent]) -> list[dict]:
+    """At publishing, the route's lead and, for a crew, its partner must still be active agents
+    of active users (either may have been disabled or removed since the plan was solved).
+    `agents`: the plan's agents (leads and partners) by id, as they are now."""
+    lead_id = meta_agent["agent_id"]
+    findings = []
+    if not _active(agents.get(lead_id)):
+        message = "The agent is no longer active."
+        findings.append(
+            {"agent": route_ref, "rule": "agent", "code": "agent_inactive", "params": {"agent_id": lead_id}, "message": message}
+        )
+    partner = meta_agent.get("partner")
+    if partner is not None and not _active(agents.get(partner["agent_id"])):
+        findings.append(
+            {
+                "agent": route_ref,
+                "rule": "agent",
+                "code": "crew_partner_inactive",
+                "params": {"lead_id": lead_id, "partner_id": partner["agent_id"]},
+                "message": f"The crew's partner, {partner['name']}, is no longer active; plan the day again to form another crew.",
+            }
+        )
+    return findings
+
+
 def place_partner(visit: Visit, partner_id: int | None, *, touched: set[int]) -> bool:
     """Set the visit's partner as the published plan has it: a new partner's phone gets the
     visit, a partner dropped loses it. True when it changed."""

@@ -34,7 +34,7 @@ from ..visits.models import Visit
 from ..visits.services import create_visit, move_visit_status
 from . import engine
 from .builder import BuildError, Clock, build_problem, eligibility_findings, plan_scope
-from .crews import announce_to_partner, crew_view, place_partner
+from .crews import announce_to_partner, crew_view, inactive_agent_findings, place_partner
 from .models import RUNNING, RoutePlan
 from .timing import (
     UNASSIGNED_BY_DISPATCHER,
@@ -385,13 +385,14 @@ def _publish_findings(plan: RoutePlan) -> list[dict]:
     times, and each stop's case re-checked against the compliance rules as of now."""
     plan.solution = retime(plan, plan.solution, plan_travel_settings(plan))
     findings = route_violations(plan.solution)
-    agents = {a.id: a for a in db.session.scalars(select(Agent).where(Agent.id.in_([m["agent_id"] for m in plan.meta["agents"].values()])))}
+    ids = {m["agent_id"] for m in plan.meta["agents"].values()} | {
+        m["partner"]["agent_id"] for m in plan.meta["agents"].values() if m.get("partner")
+    }
+    agents = {a.id: a for a in db.session.scalars(select(Agent).where(Agent.id.in_(ids)))}
     for route in plan.solution["routes"]:
         if not route["stops"]:
             continue
-        agent = agents.get(plan.meta["agents"][route["agent"]]["agent_id"])
-        if agent is None or not agent.active or not agent.user.active:
-            findings.append({"agent": route["agent"], "rule": "agent", "message": "The agent is no longer active."})
+        findings += inactive_agent_findings(route["agent"], plan.meta["agents"][route["agent"]], agents)
         for stop in route["stops"]:
             info = plan.meta["visits"][stop["visit"]]
             visit = db.session.get(Visit, info["visit_id"]) if info["visit_id"] else None
@@ -462,9 +463,9 @@ def publish_route_plan(*, plan: RoutePlan, actor_id: int | None) -> RoutePlan:
                 window=window,
                 pinned=problem_visit["agent"] is not None,
                 priority=problem_visit["priority"],
+                partner_id=partner_id,
                 touched=touched_users,
             )
-            changed = place_partner(visit, partner_id, touched=touched_users) or changed
             if changed:
                 visit.published_at = now
                 record_change(user_id=agent.user_id, kind="visit.upsert", ref_type="visit", ref_id=visit.id)
@@ -527,6 +528,20 @@ def _window_utc(info: dict, stop: dict, clock: Clock) -> tuple[datetime, datetim
     return datetime.fromisoformat(a), datetime.fromisoformat(b)
 
 
+def _placement(visit: Visit) -> tuple:
+    """What a device holds of the visit's place in the day: a change is news for its phones."""
+    return (
+        visit.agent_id,
+        visit.partner_id,
+        visit.route_position,
+        visit.planned_arrival,
+        visit.window_start,
+        visit.window_end,
+        visit.status,
+        visit.pinned,
+    )
+
+
 def _place_visit(
     visit: Visit,
     *,
@@ -537,13 +552,18 @@ def _place_visit(
     window: tuple[datetime, datetime],
     pinned: bool,
     priority: int,
+    partner_id: int | None,
     touched: set[int],
 ) -> bool:
-    """Put a visit on an agent's day; True when the agent's device needs the new version."""
-    before = (visit.agent_id, visit.route_position, visit.planned_arrival, visit.window_start, visit.window_end, visit.status, visit.pinned)
-    if visit.status == "published" and visit.agent_id not in (None, agent.id):
+    """Put a visit on an agent's day (with the crew's partner, R9); True when the devices need the
+    new version. A new lead or a new partner of a published visit is a new version, the phone
+    that loses it is told to drop it (the lead's here, the partner's in place_partner)."""
+    was_published = visit.status == "published"
+    before = _placement(visit)
+    if was_published and visit.agent_id not in (None, agent.id):
         record_change(user_id=visit.agent.user_id, kind="visit.remove", ref_type="visit", ref_id=visit.id, data={"reason": "reassigned"})
         touched.add(visit.agent.user_id)
+    place_partner(visit, partner_id, touched=touched)
     visit.agent_id = agent.id
     visit.agent = agent
     visit.route_plan_id = plan.id
@@ -554,10 +574,9 @@ def _place_visit(
     visit.priority = priority
     if visit.status == "planned":
         move_visit_status(visit, "published")
-    after = (visit.agent_id, visit.route_position, visit.planned_arrival, visit.window_start, visit.window_end, visit.status, visit.pinned)
-    if before == after:
+    if before == _placement(visit):
         return False
-    if before[5] == "published":
+    if was_published:
         visit.version += 1
     return True
 

@@ -4,6 +4,8 @@ else's is a rejection), the version the device based it on still holds, and the 
 rules' SYNC re-check (policy.rules.sync_findings) lets it through. A failed precondition raises
 OpProblem: the op is kept as conflict or rejected, never applied and never lost."""
 
+from typing import NoReturn
+
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import joinedload
 
@@ -24,6 +26,26 @@ def _ever_held_visit(user_id: int, visit_id: int) -> bool:
     return bool(db.session.scalar(select(exists().where(Change.user_id == user_id, Change.ref_type == "visit", Change.ref_id == visit_id))))
 
 
+# what the partner of a two-person visit (R9) records from the door besides its own check-in:
+# an escalation (R16: a safety or vulnerability concern, R12, goes up at once, whoever saw it)
+# and a note of what it saw (R11); the outcome, the plan, the signature and the money stay the lead's
+PARTNER_CASE_OPS = frozenset({"note.add", "case.escalate"})
+
+
+def _partners(ctx: OpContext, visit: Visit) -> bool:
+    return visit.partner_id == ctx.agent_id and visit.agent_id != ctx.agent_id
+
+
+def _partner_refused(ctx: OpContext, visit: Visit) -> NoReturn:
+    ctx.case, ctx.visit, ctx.case_related = visit.case, visit, True
+    raise OpProblem(
+        "rejected",
+        "The lead records this two-person visit; the partner's phone checks in, adds notes and escalates.",
+        errors={"payload.visit_id": ["you partner this visit; its lead records it"]},
+        code="partner_checks_in_only",
+    )
+
+
 def own_visit(ctx: OpContext, *, partner: bool = False) -> Visit:
     """The op's visit, locked; someone else's → rejected; taken away or cancelled → conflict.
     `partner`: the visit's partner (R9) may act too (their own check-in); the lead's version
@@ -33,15 +55,9 @@ def own_visit(ctx: OpContext, *, partner: bool = False) -> Visit:
     visit = loaded(ctx, Visit, visit_id) or db.session.scalars(_OWN_VISIT, {"visit_id": visit_id}).unique().first()
     if visit is None:
         raise OpProblem("rejected", "Not your visit.", errors={"payload.visit_id": ["no such visit on your route"]}, code="not_your_visit")
-    is_partner = visit.partner_id == ctx.agent_id and visit.agent_id != ctx.agent_id
+    is_partner = _partners(ctx, visit)
     if is_partner and not partner:
-        ctx.case, ctx.visit, ctx.case_related = visit.case, visit, True
-        raise OpProblem(
-            "rejected",
-            "The lead records this two-person visit; the partner's phone only checks in.",
-            errors={"payload.visit_id": ["you partner this visit; its lead records it"]},
-            code="partner_checks_in_only",
-        )
+        _partner_refused(ctx, visit)
     as_partner = partner and is_partner
     if visit.agent_id != ctx.agent_id and not as_partner:
         if _ever_held_visit(ctx.user_id, visit.id):
@@ -114,7 +130,9 @@ def own_case(ctx: OpContext) -> Case:
     """A case-level op (note, plan, signature, escalation) is judged by the visit it was recorded
     under: that visit of this case still the agent's and not cancelled → the case, the visit in
     ctx; reassigned since → conflict `reassigned`; cancelled since → conflict `visit_cancelled`;
-    never theirs or not of this case → rejected. Kept either way, never applied on stale authority."""
+    never theirs or not of this case → rejected. Kept either way, never applied on stale authority.
+    The visit's partner (R9) holds it for PARTNER_CASE_OPS; any other case op of theirs is
+    rejected with `partner_checks_in_only`."""
     case_id, visit_id = ctx.payload["case_id"], ctx.payload["visit_id"]
     lock_case(case_id)
     # visit, outcome and the case graph in one round trip
@@ -123,7 +141,10 @@ def own_case(ctx: OpContext) -> Case:
         raise OpProblem(
             "rejected", "Not your case.", errors={"payload.visit_id": ["no visit of this case on your route"]}, code="not_your_case"
         )
-    if visit.agent_id != ctx.agent_id:
+    as_partner = _partners(ctx, visit)
+    if as_partner and ctx.type not in PARTNER_CASE_OPS:
+        _partner_refused(ctx, visit)
+    if visit.agent_id != ctx.agent_id and not as_partner:
         if _ever_held_visit(ctx.user_id, visit.id):
             ctx.case, ctx.case_related = visit.case, True
             raise OpProblem(

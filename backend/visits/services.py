@@ -80,6 +80,12 @@ def required_agents_of(visit: Visit) -> int:
     return required_agents(visit.case, visit.address, visit_id=visit.id)
 
 
+def required_agents_by_visit(visits) -> dict[int, int]:
+    """required_agents of many visits (a list, the board), their cases' outcomes read in one query."""
+    history = outcome_history({visit.case_id for visit in visits})
+    return {visit.id: required_agents(visit.case, visit.address, visit_id=visit.id, history=history[visit.case_id]) for visit in visits}
+
+
 def partner_absent_finding(visit: Visit, at) -> Finding | None:
     """R9 at the outcome: a two-person visit whose partner had not checked in when the outcome
     was recorded (device time `at`). The record is kept; the finding is for the owner's review."""

@@ -1,13 +1,15 @@
 """A two-person visit (R9) end to end: two phones (two browser contexts) hold the same visit —
 one leads, one partners, each shows "with <the other>". The lead checks in and, at the outcome,
-is warned that the partner has not checked in yet; the partner's phone checks in too and leaves
-the recording to the lead; the office's case page then shows both check-ins."""
+is warned that the partner has not checked in yet; the partner's phone checks in too, leaves
+the recording to the lead, and escalates a concern and notes what it saw (both land once); the
+office's case page then shows both check-ins."""
 import json
 from pathlib import Path
 
 from sqlalchemy import select
 
-from backend.cases.models import TimelineEvent
+from backend.cases.models import Note, TimelineEvent
+from backend.escalations.models import EscalationTicket
 from backend.visits.models import Visit
 
 PASSWORD = "field-pass-1"  # tests/e2e/conftest.py's agent_day password
@@ -69,6 +71,15 @@ def test_two_phones_check_in_to_the_same_visit(agent_day, browser, live_server, 
         mate.get_by_role("button", name=T["checkin.button"]).click()
         mate.get_by_text(T["crew.partner_checked_in"]).wait_for()
         assert mate.locator(".visit-bar").count() == 0
+        # what the partner saw at the door: a concern escalated at once, and a note (R12, R16)
+        mate.locator(".partner-escalate").click()
+        mate.locator("dialog.sheet select").select_option("other")
+        mate.locator("dialog.sheet textarea").fill("安全：院内有未拴的狗")
+        mate.locator("dialog.sheet .btn.primary").click()
+        mate.locator("dialog.sheet").wait_for(state="detached")
+        mate.locator(".partner-actions textarea").fill("屋内另有一名成年人")
+        mate.locator(".partner-note").click()
+        mate.locator(".partner-actions .saved-notes li").wait_for()
         _sync(mate)
         _sync(lead)
         assert not lead_errors and not partner_errors, (lead_errors, partner_errors)
@@ -80,6 +91,10 @@ def test_two_phones_check_in_to_the_same_visit(agent_day, browser, live_server, 
     kinds = db.session.execute(select(TimelineEvent.kind, TimelineEvent.actor_id).where(
         TimelineEvent.case_id == visit.case_id, TimelineEvent.kind.in_(("visit.checkin", "visit.partner_checkin")))).all()
     assert sorted(kinds) == [("visit.checkin", agent_day.user.id), ("visit.partner_checkin", partner_user.id)]
+    tickets = db.session.scalars(select(EscalationTicket).where(EscalationTicket.case_id == visit.case_id)).all()
+    assert [t.reason for t in tickets] == ["安全：院内有未拴的狗"]
+    notes = db.session.execute(select(Note.text, Note.author_id).where(Note.case_id == visit.case_id)).all()
+    assert notes == [("屋内另有一名成年人", partner_user.id)]
 
     # the office's case page shows both check-ins
     desk = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server, locale="zh-CN", timezone_id="Asia/Shanghai")

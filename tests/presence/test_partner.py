@@ -126,3 +126,30 @@ def test_a_cancelled_two_person_visit_leaves_both_phones(client, crew, auth, mak
     for who in ("lead", "partner"):
         changes = client.get("/api/sync/changes?since=0", headers=crew["h"][who]).get_json()["changes"]
         assert [c["kind"] for c in changes if c["ref_id"] == visit.id][-1] == "visit.cancel"
+
+
+def test_the_partner_escalates_and_notes_from_the_door_but_records_nothing_else(client, db, crew):
+    """COMPLIANCE R12/R16: a concern the partner sees goes up at once; the money stays the lead's."""
+    from backend.cases.models import Note
+    from backend.escalations.models import EscalationTicket
+    from backend.sync.models import SyncOp
+
+    visit = crew["visit"]
+    of_visit = {"case_id": visit.case_id, "visit_id": visit.id}
+    assert _send(client, crew["h"]["partner"], [checkin(visit, -6)], "phone-partner")[0]["status"] == "applied"
+    escalation = op("case.escalate", {**of_visit, "kind": "other", "reason": "safety: a dog loose in the yard"}, -5)
+    note = op("note.add", {**of_visit, "text": "A second adult present; the debtor looked unwell."}, -4)
+    payment = op("payment.record", {**of_visit, "amount": "50.00", "currency": "CNY", "method": "cash"}, -3)
+    results = _send(client, crew["h"]["partner"], [escalation, note, payment], "phone-partner")
+    assert [r["status"] for r in results[:2]] == ["applied", "applied"], results
+    assert (results[2]["status"], results[2]["code"]) == ("rejected", "partner_checks_in_only")
+    # sent again (the answer lost on the way): each lands once
+    again = _send(client, crew["h"]["partner"], [escalation, note, payment], "phone-partner")
+    assert [r["status"] for r in again] == ["duplicate"] * 3
+    tickets = db.session.query(EscalationTicket).filter_by(case_id=visit.case_id).all()
+    assert [t.reason for t in tickets] == ["safety: a dog loose in the yard"]
+    notes = db.session.query(Note).filter_by(case_id=visit.case_id).all()
+    assert [(n.text, n.author_id) for n in notes] == [("A second adult present; the debtor looked unwell.", crew["partner"].user_id)]
+    # the refused payment is kept, for the owner to see
+    kept = db.session.get(SyncOp, payment["id"])
+    assert kept is not None and kept.status == "rejected" and kept.user_id == crew["partner"].user_id

@@ -4,7 +4,7 @@ lead and partner, and a two-person visit no pair can serve is excluded with `rou
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from backend.feed import Change
 from backend.visits.models import Outcome, Visit
@@ -43,6 +43,39 @@ def crew_team(db, make_branch, make_agent, make_case, make_user, headers_for, cl
     assert response.status_code == 200, response.get_json()
     return {"branch": branch, "near1": near1, "near2": near2, "far1": far1, "far2": far2, "cases": cases,
             "headers": headers_for(make_user(role="dispatcher")), "admin_headers": headers_for(admin)}
+
+
+def _history_reads(db, client, url, headers):
+    """The response, and how many statements read the cases' outcome history (visits.services.outcome_history)."""
+    seen = []
+
+    def count(conn, cursor, statement, *args):
+        if "outcomes.case_id IN" in statement:
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        response = client.get(url, headers=headers)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json(), len(seen)
+
+
+def test_the_board_and_the_visit_list_read_the_risk_trigger_in_one_query(client, db, crew_team, tomorrow, make_visit):
+    t = crew_team
+    visits = [make_visit(case=case, agent=t["near1"], day=tomorrow) for case in t["cases"]]
+    board, reads = _history_reads(db, client, f"/api/board?date={tomorrow.isoformat()}&branch_id={t['branch'].id}", t["headers"])
+    row = next(a for a in board["agents"] if a["id"] == t["near1"].id)
+    assert {v["id"]: v["required_agents"] for v in row["visits"]} == {v.id: 2 if i < 2 else 1 for i, v in enumerate(visits)}
+    assert reads == 2  # the day's visits, and the planner's candidates (routing.crews): not one per visit
+    listed, reads = _history_reads(db, client, f"/api/visits?date={tomorrow.isoformat()}&per_page=50", t["headers"])
+    assert {v["id"]: v["required_agents"] for v in listed["items"]} == {v.id: 2 if i < 2 else 1 for i, v in enumerate(visits)}
+    assert reads == 1
+    # one visit on its own still counts, and freshly (nothing kept from the page)
+    _risky(db, t["cases"][2], t["far1"])
+    one, _ = _history_reads(db, client, f"/api/visits/{visits[2].id}", t["headers"])
+    assert one["required_agents"] == 2
 
 
 def _draft(client, wait_plan, headers, branch, day):
@@ -130,3 +163,70 @@ def test_the_settings_are_validated(client, make_user, headers_for, key, value):
     response = client.put(f"/api/policy/settings/CN/{key}", json={"value": value, "reason": "trying"},
                           headers=headers_for(make_user(role="admin")))
     assert response.status_code == 422 and response.get_json()["errors"]["value"]
+
+
+@pytest.fixture
+def trio(db, client, make_branch, make_agent, make_case, make_user, headers_for):
+    """Every visit needs two agents; three agents, the first two start side by side (the crew),
+    the third far away; two cases."""
+    branch = make_branch(timezone="Asia/Shanghai", lat=31.23, lon=121.47)
+    lead = make_agent(branch=branch, daily_cap=6, start_lat=31.23, start_lon=121.47)
+    partner = make_agent(branch=branch, daily_cap=6, start_lat=31.231, start_lon=121.471)
+    third = make_agent(branch=branch, daily_cap=6, start_lat=31.40, start_lon=121.30)
+    cases = [make_case(branch=branch, lat=31.22 + 0.01 * i, lon=121.47) for i in range(2)]
+    admin = make_user(role="admin")
+    response = client.put("/api/policy/settings/CN/min_agents_per_visit", json={"value": 2, "reason": "pilot: pairs only"},
+                          headers=headers_for(admin))
+    assert response.status_code == 200
+    return {"branch": branch, "lead": lead, "partner": partner, "third": third, "cases": cases,
+            "headers": headers_for(make_user(role="dispatcher"))}
+
+
+def test_publishing_refuses_a_crew_whose_partner_is_no_longer_active(client, db, trio, tomorrow, wait_plan):
+    t = trio
+    plan = _draft(client, wait_plan, t["headers"], t["branch"], tomorrow)
+    crew = next(r for r in plan["routes"] if r["stops"])
+    assert (crew["agent_id"], crew["partner_id"]) == (t["lead"].id, t["partner"].id)
+    t["partner"].user.active = False  # disabled between the solve and the publish
+    db.session.commit()
+    response = client.post(f"/api/route-plans/{plan['id']}/publish", headers=t["headers"])
+    assert response.status_code == 409
+    body = response.get_json()
+    assert body["code"] == "plan_violations" and body["message"]
+    (finding,) = body["violations"]
+    assert finding["code"] == "crew_partner_inactive" and finding["rule"] == "agent"
+    assert finding["params"] == {"lead_id": t["lead"].id, "partner_id": t["partner"].id}
+    assert db.session.scalars(select(Visit).where(Visit.date == tomorrow, Visit.status == "published")).all() == []
+
+
+def _changes(db, user_id, visit_id):
+    return [c.kind for c in db.session.scalars(select(Change).where(Change.user_id == user_id, Change.ref_id == visit_id,
+                                                                    Change.ref_type == "visit").order_by(Change.id))]
+
+
+def test_a_new_partner_is_a_new_version_dropped_by_the_old_partner_and_given_to_the_new(client, db, trio, tomorrow, wait_plan):
+    t = trio
+    plan = _draft(client, wait_plan, t["headers"], t["branch"], tomorrow)
+    assert client.post(f"/api/route-plans/{plan['id']}/publish", headers=t["headers"]).status_code == 200
+    visits = db.session.scalars(select(Visit).where(Visit.date == tomorrow).order_by(Visit.id)).all()
+    assert len(visits) == 2 and all((v.agent_id, v.partner_id) == (t["lead"].id, t["partner"].id) for v in visits)
+    before = {v.id: (v.version, v.route_position, v.planned_arrival) for v in visits}
+
+    # the partner now starts far off and the third agent next to the lead: the day is planned again
+    t["partner"].start_lat, t["partner"].start_lon = 31.40, 121.30
+    t["third"].start_lat, t["third"].start_lon = 31.231, 121.471
+    db.session.commit()
+    again = _draft(client, wait_plan, t["headers"], t["branch"], tomorrow)
+    crew = next(r for r in again["routes"] if r["stops"])
+    assert (crew["agent_id"], crew["partner_id"]) == (t["lead"].id, t["third"].id)
+    assert client.post(f"/api/route-plans/{again['id']}/publish", headers=t["headers"]).status_code == 200
+    db.session.expire_all()
+    for visit in db.session.scalars(select(Visit).where(Visit.date == tomorrow)):
+        assert (visit.agent_id, visit.partner_id) == (t["lead"].id, t["third"].id)
+        version, position, arrival = before[visit.id]
+        # the same stop of the same lead: only the partner changed, and that alone is a new version
+        assert (visit.route_position, visit.planned_arrival) == (position, arrival)
+        assert visit.version == version + 1
+        assert _changes(db, t["partner"].user_id, visit.id)[-1] == "visit.remove"
+        assert _changes(db, t["third"].user_id, visit.id) == ["visit.upsert"]
+        assert _changes(db, t["lead"].user_id, visit.id)[-1] == "visit.upsert"

@@ -3,17 +3,23 @@ import * as ops from '../../ops.js';
 import { button, field, h } from '../dom.js';
 import { put } from './parts.js';
 
+/* R7: the rule set's phrase lists (every category, both languages), else the catalog's short
+ * list; returns the check that writes the warning for what is typed in `text`. */
+export function noteWarning(s, text, warn) {
+  const { t } = s;
+  const lists = Object.values(s.rules().prohibited_phrases || {}).flatMap((byLocale) => Object.values(byLocale || {}).flat());
+  const words = (lists.length ? lists : t('notes.flag_words').split('|')).map((w) => String(w).trim().toLowerCase()).filter(Boolean);
+  return () => {
+    const hit = words.find((w) => text.value.toLowerCase().includes(w));
+    warn.textContent = hit ? t('notes.flagged', { word: hit }) : '';
+  };
+}
+
 export function render(el, s) {
   const { t, i18n, visit, draft } = s;
   const text = h('textarea', { rows: 4, value: draft.note_text || '', 'aria-describedby': 'note-warn' });
   const warn = h('p', { class: 'warn-text', id: 'note-warn', role: 'status' });
-  // R7: the rule set's phrase lists (every category, both languages), else the catalog's short list
-  const lists = Object.values(s.rules().prohibited_phrases || {}).flatMap((byLocale) => Object.values(byLocale || {}).flat());
-  const words = (lists.length ? lists : t('notes.flag_words').split('|')).map((w) => String(w).trim().toLowerCase()).filter(Boolean);
-  const check = () => {
-    const hit = words.find((w) => text.value.toLowerCase().includes(w));
-    warn.textContent = hit ? t('notes.flagged', { word: hit }) : '';
-  };
+  const check = noteWarning(s, text, warn);
   text.addEventListener('input', () => { s.keep('note', { note_text: text.value }); check(); });
   check();
   const saveNote = async () => {
