@@ -181,13 +181,17 @@ def case_facts(case_ids: list[int]) -> dict[int, dict]:
     return facts
 
 
+HARDSHIP_OUTCOME = "hardship_outcome"  # a signal from a recorded outcome, not from words
+
+
 def hardship_signals(case, *, facts: dict | None = None) -> list[str]:
-    """Hardship seen in outcomes (the hardship code or a hardship field) and in notes' wording."""
+    """Hardship seen in outcomes (the hardship code or a hardship field: `HARDSHIP_OUTCOME`, said
+    in the reader's language when a reason names it) and in notes' wording (the words as written)."""
     facts = facts if facts is not None else case_facts([case.id])[case.id]
     signals = []
     outcomes = facts["outcomes"]
     if any(o.code == "hardship" or (o.data or {}).get("hardship") for o in outcomes):
-        signals.append("hardship outcome")
+        signals.append(HARDSHIP_OUTCOME)
     keywords = playbook()["hardship_keywords"]
     texts = list(facts["notes"])
     texts += [str((o.data or {}).get("reason", "")) + " " + str((o.data or {}).get("note", "")) for o in outcomes]
@@ -255,7 +259,7 @@ def _score(p: dict) -> dict[str, list[tuple[int, str, dict]]]:
         # at the legal stage the hand-off's factual position leads, whatever else happened
         add("legal_deterrence", 100 + 25 * min(broken, 3) + 10 * min(p["refusals"], 3), "legal_stage")
     if hardship:
-        signals = ", ".join(hardship[:3])
+        signals = hardship[:3]
         add("installment_plan", 90, "hardship", signals=signals)
         add("empathy", 60, "hardship", signals=signals)
         add("customer_care", 50, "hardship_care", signals=signals)
@@ -302,6 +306,16 @@ def order_by_record(chosen: list, record: dict[str, float]) -> list:
     return out
 
 
+def _said(values: dict, locale: str) -> dict:
+    """A reason's values in the reader's language: a list of signals joined, the outcome marker
+    worded from the playbook."""
+    labels = playbook()["signal_labels"]
+    return {
+        k: ", ".join(labels[v][locale] if v in labels else v for v in value) if isinstance(value, list) else value
+        for k, value in values.items()
+    }
+
+
 def recommend(case, locale: str = "zh-CN", *, scripts: dict | None = None, facts: dict | None = None) -> dict:
     """Ordered strategies for this case, each with its reason and its approved scripts in `locale`
     (`scripts`: approved_script_rows(locale), `facts`: case_facts()[case.id], when the caller
@@ -321,7 +335,7 @@ def recommend(case, locale: str = "zh-CN", *, scripts: dict | None = None, facts
         if key == "legal_deterrence" and not profile["legal_wording_allowed"]:
             continue  # R7: belt and braces, the scorer never adds it then
         parts = sorted(parts, key=lambda part: -part[0])
-        reasons = [book["reasons"][code][locale].format(**values) for _, code, values in parts]
+        reasons = [book["reasons"][code][locale].format(**_said(values, locale)) for _, code, values in parts]
         out.append(
             {
                 "key": key,

@@ -1,5 +1,6 @@
 """The strategy engine: the case profile decides the order; legal deterrence only at the legal stage;
 a demo case for every strategy puts that strategy first."""
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -56,6 +57,10 @@ def test_hardship_signals_from_outcomes_and_notes(db, make_case, make_outcome):
     by_outcome = make_case()
     make_outcome(by_outcome, date.today() - timedelta(days=20), "hardship")
     assert _keys(by_outcome)[0] == "installment_plan"
+    # the outcome signal is said in the reader's language, never as the server's marker
+    zh, en = recommend(by_outcome, "zh-CN")["strategies"][0], recommend(by_outcome, "en")["strategies"][0]
+    assert "记录过经济困难结果" in zh["reason"] and not re.search(r"[A-Za-z]{3,}", zh["reason"]), zh["reason"]
+    assert "a hardship outcome on record" in en["reason"]
     by_note = make_case()
     make_outcome(by_note, date.today() - timedelta(days=20), "refused")  # a refusal, but the note explains why
     db.session.add(Note(case_id=by_note.id, text="客户生病住院，收入中断"))
