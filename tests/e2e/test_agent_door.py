@@ -127,6 +127,7 @@ def test_empty_note_fingerprint_and_a_pad_the_width_of_the_phone(phone, agent_da
     page.mouse.down()
     page.mouse.move(landscape["x"] + landscape["width"] * 0.95, landscape["y"] + landscape["height"] * 0.7, steps=5)
     page.mouse.up()
+    phone.context.set_offline(True)  # the op stays in the outbox to be read back (online, it may be sent at once)
     page.get_by_role("button", name=T["sign.save"]).click()
     step(page, "notes")
     page.set_viewport_size({"width": 390, "height": 844})
