@@ -168,8 +168,9 @@ def test_stop_work_while_offline_refuses_check_in(phone, agent_day, client, auth
     assert visit["checkin_flag"], visit  # far check-ins are flagged for review on the server
 
     page.goto("/#/settings")
-    page.get_by_role("button", name="English").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the choice reloads the app in the new language
+        page.get_by_role("button", name="English").click()
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
     page.goto("/#/today")
     page.locator("ol.stops").wait_for()
     assert page.locator("h1").first.inner_text() == "Today's route"
