@@ -4,7 +4,7 @@
  * to what it stored in IndexedDB. Queued work lives in IndexedDB, never in a cache, so
  * a new version of this worker can never hide or drop it. */
 // <shell> written by pwa/make_shell.py from the shell files' content: do not edit by hand
-const SHELL_VERSION = '71ab4821757b7ef4';
+const SHELL_VERSION = '13b816e956f8bbd6';
 const SHELL = [
   '/',
   '/css/app.css',

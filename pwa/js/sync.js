@@ -12,6 +12,7 @@ const PULL_EVERY_MS = 60000;
 
 const listeners = new Set();
 let running = null;
+let followUp = null; // the one run asked for while another was going
 let lastPullAt = 0;
 let lastResult = null;
 let pullError = null;
@@ -123,9 +124,15 @@ export async function pull() {
   return { stopped };
 }
 
-/* Flush, then pull. One run at a time in this tab; the Web Lock guards across tabs. */
+/* Flush, then pull. One run at a time in this tab; the Web Lock guards across tabs. A call
+ * while a run is going (a step recorded after that run read the outbox) gets one more run right
+ * after it, shared by every such call: what was recorded before the call is sent by what it
+ * returns, not left for the next tick. */
 export function syncNow() {
-  if (running) return running;
+  if (running) {
+    if (!followUp) followUp = running.catch(() => null).then(() => { followUp = null; return syncNow(); });
+    return followUp;
+  }
   running = (async () => {
     await emit();
     try {
@@ -164,9 +171,7 @@ export function kick() {
 export async function networkBack() {
   reachable = true;
   await core.resetBackoff();
-  const pending = running;
-  if (pending) await pending.catch(() => null);
-  return syncNow();
+  return syncNow(); // a run still hanging on the dead connection is let finish, the next goes right after
 }
 
 async function tick() {

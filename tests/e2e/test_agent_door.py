@@ -141,3 +141,38 @@ def test_empty_note_fingerprint_and_a_pad_the_width_of_the_phone(phone, agent_da
     page.locator("#note-warn").filter(has_text=T["notes.empty"]).wait_for()
     assert page.locator(".saved-notes li").count() == 0
     phone.shot("agent-note-empty")
+
+
+@pytest.mark.no_service_worker  # page.route sees every request only without a service worker in between
+def test_a_step_recorded_during_a_sync_goes_right_after_it(phone, agent_day):
+    """A step recorded while a sync is still going (its ops sent, its pull on the wire) is sent
+    by the run that follows at once, not left for the next tick (20 s)."""
+    page = phone.page
+    phone.login(agent_day.username)
+    visit, case = agent_day.visits[0], agent_day.cases[0]
+    address = case.account.debtor.addresses[0]
+    held = []
+    page.route("**/api/sync/changes*", lambda route: route.continue_() if held else held.append(route))  # the first pull hangs
+    page.evaluate(RECORD, [{"id": visit.id, "case_id": case.id, "lat": address.lat, "lon": address.lon}, 0])
+    page.evaluate("import('/js/sync.js').then((s) => { s.syncNow(); })")
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert len(held) == 1, "the first pull did not start"
+    assert phone.unsent() == 0  # the check-in went before the pull
+
+    # the note is recorded while that sync is still pulling, and the step asks for a send
+    page.evaluate("""async ([visit, caseId]) => {
+      const store = await import('/js/store.js');
+      await store.recordStep(visit, [{ type: 'note.add', payload: { case_id: caseId, visit_id: visit, text: 'recorded mid-send' } }], {}, { case_id: caseId });
+      (await import('/js/sync.js')).syncNow();
+    }""", [visit.id, case.id])
+    held[0].continue_()
+    for _ in range(50):  # 5 s: well inside the 20 s tick that would otherwise send it
+        if phone.unsent() == 0:
+            break
+        page.wait_for_timeout(100)
+    assert phone.unsent() == 0
+    journal = page.evaluate("import('/js/store.js').then((s) => s.journal())")
+    assert sorted(j["type"] for j in journal) == ["note.add", "visit.checkin"] and {j["status"] for j in journal} == {"applied"}, journal
