@@ -36,7 +36,7 @@ export function boardMapView(mapBox, legend, t) {
     }
     layers.clearLayers();
     const bounds = [];
-    const eligibleOffMap = candidates.filter((c) => c.eligible && c.lat !== null && !inPlan.has(c.case_id));
+    const eligibleOffMap = candidates.filter((c) => c.eligible && Number.isFinite(c.lat) && Number.isFinite(c.lon) && !inPlan.has(c.case_id));
     for (const c of eligibleOffMap) {
       L.circleMarker([c.lat, c.lon], { radius: 3, color: '#8a94a6', weight: 1, fillOpacity: 0.5 }).bindTooltip(h('span', { text: c.debtor_name })).addTo(layers);
     }
@@ -70,7 +70,9 @@ export function boardMapView(mapBox, legend, t) {
     // the grid may have resized the box since the last draw; refit without animation so a
     // re-render never leaves the map half-way through a zoom
     map.invalidateSize({ animate: false });
-    if (bounds.length) map.fitBounds(bounds, { padding: [28, 28], animate: false });
+    // a box not laid out yet (no width or height) has no zoom that fits anything: centre it instead
+    const size = map.getSize();
+    if (bounds.length && size.x > 0 && size.y > 0) map.fitBounds(bounds, { padding: [28, 28], animate: false });
     else map.setView([31.23, 121.47], 11, { animate: false });
     clear(legend, shown.map((r) => h('span', { class: 'o-legend-item', style: `--agent:${r.colour}` }, h('i', {}), r.agent.name)));
   }
