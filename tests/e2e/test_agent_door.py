@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_agent_paths import check_in, step
+from tests.e2e.test_agent_paths import check_in, met_and_told, step
 from tests.e2e.test_agent_sync import RECORD
 from tests.e2e.test_agent_visit import draw_signature
 
@@ -77,9 +77,7 @@ def test_empty_note_fingerprint_and_a_pad_the_width_of_the_phone(phone, agent_da
     phone.login(agent_day.username)
     visit = agent_day.visits[0]
     check_in(phone, 0, visit.id)
-    page.get_by_role("button", name=T["met.debtor"]).click()
-    page.get_by_label(T["disclosure.identity"]).check()
-    page.get_by_role("button", name=T["disclosure.given"]).click()
+    met_and_told(page)
     page.get_by_text(T["outcome.plan_agreed"], exact=True).click()
     page.get_by_role("button", name=T["outcome.record"]).click()
     step(page, "plan")

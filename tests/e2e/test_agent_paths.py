@@ -21,6 +21,15 @@ def check_in(phone, stop_index, visit_id):
     step(phone.page, "met")
 
 
+def met_and_told(page):
+    """At the door: the debtor in person, the identity disclosure given; the outcome step next."""
+    page.get_by_role("button", name=T["met.debtor"]).click()
+    step(page, "disclosure")
+    page.get_by_label(T["disclosure.identity"]).check()
+    page.get_by_role("button", name=T["disclosure.given"]).click()
+    step(page, "outcome")
+
+
 def finish(page):
     step(page, "notes")
     page.get_by_role("button", name=T["notes.continue"]).click()

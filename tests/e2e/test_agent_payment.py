@@ -9,11 +9,10 @@ from sqlalchemy import select
 
 from backend.payments.models import Collection
 
+from tests.e2e.test_agent_paths import met_and_told, step
+
 T = json.loads((Path(__file__).resolve().parents[2] / "pwa/js/i18n/zh-CN.json").read_text(encoding="utf-8"))
 
-
-def step(page, name):
-    page.locator(f".step[data-step={name}]").wait_for()
 
 
 def paid_at_the_door(page, amount):
@@ -22,11 +21,7 @@ def paid_at_the_door(page, amount):
     step(page, "brief")
     page.get_by_role("button", name=T["checkin.button"]).click()
     step(page, "met")
-    page.get_by_role("button", name=T["met.debtor"]).click()
-    step(page, "disclosure")
-    page.get_by_label(T["disclosure.identity"]).check()
-    page.get_by_role("button", name=T["disclosure.given"]).click()
-    step(page, "outcome")
+    met_and_told(page)
     page.get_by_text(T["outcome.paid"], exact=True).click()
     page.get_by_role("textbox", name=T["outcome.field.amount"]).fill(amount)
     page.get_by_role("button", name=T["outcome.record"]).click()

@@ -11,14 +11,12 @@ from backend.policy.strategies import playbook
 from backend.visits.models import Outcome
 
 from tests.e2e.conftest import PASSWORD, PHONE, STOPS
+from tests.e2e.test_agent_paths import met_and_told, step
 
 ROOT = Path(__file__).resolve().parents[2]
 T = json.loads((ROOT / "pwa/js/i18n/zh-CN.json").read_text(encoding="utf-8"))
 OFFICE = json.loads((ROOT / "pwa/js/i18n/office/zh-CN.json").read_text(encoding="utf-8"))
 
-
-def step(page, name):
-    page.locator(f".step[data-step={name}]").wait_for()
 
 
 @pytest.fixture
@@ -48,11 +46,7 @@ def test_the_script_used_at_the_door_reaches_the_owners_what_works_table(shangha
     step(page, "brief")
     page.get_by_role("button", name=T["checkin.button"]).click()
     step(page, "met")
-    page.get_by_role("button", name=T["met.debtor"]).click()
-    step(page, "disclosure")
-    page.get_by_label(T["disclosure.identity"]).check()
-    page.get_by_role("button", name=T["disclosure.given"]).click()
-    step(page, "outcome")
+    met_and_told(page)
 
     # the first recommended strategy is preselected, with no script until one is opened
     strategy = page.get_by_label(T["approach.strategy"])
